@@ -1,0 +1,135 @@
+"""The `porelab` command. It parses arguments and calls the library; no logic lives here.
+
+Each subcommand is registered by a small `_add_<name>` function that sets the handler with
+`parser.set_defaults(handler=...)`. A handler returns a JSON-serialisable dict (printed with
+`--json`) and prints its human-readable form itself otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from typing import Any, Callable
+
+from porelab.errors import PorelabError
+
+Handler = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    json.dump(payload, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+# --- volume commands --------------------------------------------------------------------
+
+
+def _add_info(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="describe a volume: shape, dtype, voxel size, value range")
+    p.add_argument("path", help="volume file or TIFF directory")
+    p.add_argument("--dtype", help="element type for .raw files without one in the sidecar")
+    p.add_argument("--dataset", help="HDF5 dataset path (default: the only 3D dataset)")
+    p.add_argument("--bins", type=int, default=10, help="histogram bins (default 10)")
+    p.set_defaults(handler=_run_info)
+
+
+def _run_info(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab import volume
+    from porelab.volume_info import describe, format_description
+
+    vol = volume.read(args.path, dtype=args.dtype, dataset=args.dataset)
+    desc = describe(vol, bins=args.bins)
+    if not args.json:
+        print(format_description(desc))
+    return desc
+
+
+def _add_convert(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="convert a volume between formats (TIFF, .npy, zarr)")
+    p.add_argument("input", help="volume to read")
+    p.add_argument("output", help="file to write; the suffix picks the format")
+    p.add_argument("--dtype", help="element type for .raw input without one in the sidecar")
+    p.add_argument("--dataset", help="HDF5 dataset path for HDF5 input")
+    p.add_argument("--voxel-size", type=float, nargs="+", metavar="MM",
+                   help="override the voxel size in mm: one value or three (z y x)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(handler=_run_convert)
+
+
+def _run_convert(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab import volume
+
+    vol = volume.read(args.input, dtype=args.dtype, dataset=args.dataset)
+    if args.voxel_size:
+        vol = vol.with_voxel_size(args.voxel_size)
+    out = volume.write(vol, args.output, overwrite=args.overwrite, progress=not args.json)
+    result = {"input": str(args.input), "output": str(out), "shape": list(vol.shape),
+              "dtype": str(vol.dtype), "voxel_size_mm": list(vol.voxel_size)}
+    if not args.json:
+        print(f"wrote {out}  shape={vol.shape} dtype={vol.dtype} voxel={vol.voxel_size} mm")
+    return result
+
+
+# --- entry point -------------------------------------------------------------------------
+
+_COMMANDS = [_add_info, _add_convert]
+
+
+def _common_flags(default: Any) -> argparse.ArgumentParser:
+    """--json and --debug, accepted before or after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=default,
+                        help="show tracebacks on errors")
+    common.add_argument("--json", action="store_true", default=default,
+                        help="machine-readable output on stdout")
+    return common
+
+
+class _SubParsers(argparse._SubParsersAction):
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("parents", [_common_flags(argparse.SUPPRESS)])
+        return super().add_parser(name, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="porelab",
+        description="Simulate CT scans of parts with pores, train and serve pore detectors.",
+        parents=[_common_flags(False)],
+    )
+    parser.register("action", "parsers", _SubParsers)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.handler(args)
+    except (PorelabError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"porelab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"porelab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # an unexpected failure: still one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"porelab {args.command}: internal error: {type(err).__name__}: {err} "
+                  "(run with --debug for the traceback)", file=sys.stderr)
+        return 1
+    if args.json and result is not None:
+        _print_json(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

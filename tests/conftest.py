@@ -1,0 +1,31 @@
+"""Shared fixtures: the real scanner data beside the checkout, and one Ray per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """`../shared/data/real`, or a skip when the checkout has no shared folder beside it."""
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real scanner data not found at {REAL_DATA} (needs ../shared beside the checkout)")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One small local Ray for the whole test session (starting it costs ~5 s and ~600 MiB)."""
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2,
+                 log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
