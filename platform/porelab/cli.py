@@ -26,21 +26,43 @@ def _print_json(payload: dict[str, Any]) -> None:
 # --- volume commands --------------------------------------------------------------------
 
 
+def _add_read_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dtype", help="element type for .raw files whose sidecar names none (e.g. uint16)")
+    p.add_argument("--shape", type=int, nargs=3, metavar=("Z", "Y", "X"),
+                   help="dimensions of a headerless .raw file without sidecar")
+    p.add_argument("--dataset", help="HDF5 dataset path (default: the only 3-D dataset)")
+    p.add_argument("--allow-nonfinite", action="store_true", help="accept NaN/inf in float data")
+
+
+def _read_volume(path: str, args: argparse.Namespace):
+    from porelab import volume
+
+    vol = volume.read(path, dtype=args.dtype, dataset=args.dataset, shape=args.shape,
+                      allow_nonfinite=args.allow_nonfinite)
+    if isinstance(vol, volume.Projections):
+        raise volume.VolumeError(f"{path}: holds projections {vol.shape} (data-exchange), not a volume; "
+                                 "expected a reconstructed volume (name a dataset with --dataset to read it raw)")
+    return vol
+
+
 def _add_info(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="describe a volume: shape, dtype, voxel size, value range")
     p.add_argument("path", help="volume file or TIFF directory")
-    p.add_argument("--dtype", help="element type for .raw files without one in the sidecar")
-    p.add_argument("--dataset", help="HDF5 dataset path (default: the only 3D dataset)")
+    _add_read_flags(p)
     p.add_argument("--bins", type=int, default=10, help="histogram bins (default 10)")
     p.set_defaults(handler=_run_info)
 
 
 def _run_info(args: argparse.Namespace) -> dict[str, Any]:
     from porelab import volume
-    from porelab.volume_info import describe, format_description
+    from porelab.volume.info import describe, describe_projections, format_description
 
-    vol = volume.read(args.path, dtype=args.dtype, dataset=args.dataset)
-    desc = describe(vol, bins=args.bins)
+    data = volume.read(args.path, dtype=args.dtype, dataset=args.dataset, shape=args.shape,
+                       allow_nonfinite=args.allow_nonfinite)
+    if isinstance(data, volume.Projections):
+        desc = describe_projections(data)
+    else:
+        desc = describe(data, bins=args.bins, progress=not args.json)
     if not args.json:
         print(format_description(desc))
     return desc
@@ -49,9 +71,8 @@ def _run_info(args: argparse.Namespace) -> dict[str, Any]:
 def _add_convert(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("convert", help="convert a volume between formats (TIFF, .npy, zarr)")
     p.add_argument("input", help="volume to read")
-    p.add_argument("output", help="file to write; the suffix picks the format")
-    p.add_argument("--dtype", help="element type for .raw input without one in the sidecar")
-    p.add_argument("--dataset", help="HDF5 dataset path for HDF5 input")
+    p.add_argument("output", help="file to write; the suffix picks the format (.tif, .npy, .zarr)")
+    _add_read_flags(p)
     p.add_argument("--voxel-size", type=float, nargs="+", metavar="MM",
                    help="override the voxel size in mm: one value or three (z y x)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -61,7 +82,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
 def _run_convert(args: argparse.Namespace) -> dict[str, Any]:
     from porelab import volume
 
-    vol = volume.read(args.input, dtype=args.dtype, dataset=args.dataset)
+    vol = _read_volume(args.input, args)
     if args.voxel_size:
         vol = vol.with_voxel_size(args.voxel_size)
     out = volume.write(vol, args.output, overwrite=args.overwrite, progress=not args.json)
@@ -127,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
                   "(run with --debug for the traceback)", file=sys.stderr)
         return 1
     if args.json and result is not None:
-        _print_json(result)
+        try:
+            _print_json(result)
+        except BrokenPipeError:  # output piped into `head` and the like
+            sys.stderr.close()
     return 0
 
 
