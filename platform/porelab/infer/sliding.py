@@ -68,7 +68,9 @@ class _Pass:
 
     def read_slab(self, z0: int) -> np.ndarray:
         wz = self.grid.window[0]
-        slab = np.asarray(self.source[z0:min(z0 + wz, self.shape[0])], dtype=np.float32)
+        slab = np.array(self.source[z0:min(z0 + wz, self.shape[0])], dtype=np.float32)
+        if hasattr(self.source, "release_pages"):
+            self.source.release_pages()
         if self.transform is not None:
             slab = np.asarray(self.transform(slab), dtype=np.float32)
         pad = [(0, p - n) for p, n in zip((wz,) + self.grid.padded_shape[1:], slab.shape)]

@@ -78,6 +78,7 @@ def _check_finite(vol: Volume) -> None:
     for z0 in range(0, vol.shape[0], thickness):
         n, i = count_nonfinite(np.asarray(vol.data[z0:z0 + thickness]))
         nan, inf = nan + n, inf + i
+        vol.release_pages()
     if nan or inf:
         raise nonfinite_error(vol.source, nan, inf, vol.dtype)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Sequence
 
@@ -115,6 +116,19 @@ class Volume:
         """Slices per slab so that one slab stays under `max_bytes` (at least one slice)."""
         slice_bytes = self.nbytes // self.shape[0]
         return max(1, int(max_bytes // max(slice_bytes, 1)))
+
+    def release_pages(self) -> None:
+        """Drop this process's mapped pages of a memory-mapped file (they stay in the page cache).
+
+        Reading a memmap slab by slab otherwise leaves every page read so far counted in the
+        process's resident memory; streaming passes call this after each slab.
+        """
+        base = self.data
+        while isinstance(base, np.ndarray) and not hasattr(base, "_mmap") and base.base is not None:
+            base = base.base
+        handle = getattr(base, "_mmap", None)
+        if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+            handle.madvise(mmap.MADV_DONTNEED)
 
     def with_voxel_size(self, voxel_size: float | Sequence[float]) -> "Volume":
         return replace(self, voxel_size=as_voxel_size(voxel_size),

@@ -19,7 +19,12 @@ _SLAB_BYTES = 64 << 20
 def _slabs(vol: Volume, description: str, progress: bool):
     thickness = vol.slab_thickness(_SLAB_BYTES)
     total = -(-vol.shape[0] // thickness)
-    return track((np.asarray(vol.data[z0:z0 + thickness]) for z0 in range(0, vol.shape[0], thickness)),
+    def read(z0: int) -> np.ndarray:
+        slab = np.array(vol.data[z0:z0 + thickness])
+        vol.release_pages()
+        return slab
+
+    return track((read(z0) for z0 in range(0, vol.shape[0], thickness)),
                  total=total, description=description, enabled=progress)
 
 
