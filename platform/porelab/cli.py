@@ -93,9 +93,68 @@ def _run_convert(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# --- model commands ---------------------------------------------------------------------
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list every registered model with parameters and GFLOPs")
+    p.add_argument("--spatial-dims", type=int, choices=(2, 3),
+                   help="build models in 2D or 3D where they support it (default: each "
+                        "model's own, 3D but for the 2D patch classifier); GFLOPs per 64^3 "
+                        "or 192^2 input")
+    p.set_defaults(handler=_run_models)
+
+
+def _run_models(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab.models import format_summary_table, summarize_all
+
+    rows = summarize_all(args.spatial_dims)
+    if not args.json:
+        print(format_summary_table(rows))
+    return {"models": [row.to_dict() for row in rows]}
+
+
+# --- simulation -------------------------------------------------------------------------
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="write a simulated CT dataset (or --verify one)")
+    p.add_argument("--preset", default="am-cylinders", help="dataset preset (default am-cylinders)")
+    p.add_argument("--profile", default="demo", help="demo (small, laptop) or paper (the papers' sizes)")
+    p.add_argument("--out", help="dataset directory to write or complete")
+    p.add_argument("--executor", default="local", choices=["local", "ray", "auto"],
+                   help="where slices run: in-process, Ray tasks, or Ray for big inputs (default local)")
+    p.add_argument("--workers", type=int, default=2, help="slab tasks in flight (default 2)")
+    p.add_argument("--verify", metavar="DIR", help="check a dataset's files against its manifest sha256")
+    p.set_defaults(handler=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab.errors import ConfigError
+    from porelab.simulate.datasets import build_dataset, verify
+    from porelab.simulate.scanner import Executor
+
+    if args.verify:
+        result = verify(args.verify)
+        if not args.json:
+            print(f"{result['dataset']}: {result['scans']} scans, "
+                  + ("all checksums match" if result["ok"] else "; ".join(result["problems"])))
+        if not result["ok"]:
+            raise ConfigError(f"{args.verify}: {len(result['problems'])} file(s) fail verification")
+        return result
+    if not args.out:
+        raise ConfigError("simulate: --out DIR is required (or --verify DIR)")
+    report = (lambda message: None) if args.json else print
+    manifest = build_dataset(args.out, args.preset, args.profile,
+                             Executor(kind=args.executor, workers=args.workers), report=report)
+    return {"dataset": args.out, "preset": args.preset, "profile": args.profile,
+            "scans": [{"id": s["id"], "seconds": s["seconds"], "otsu_dice": s["otsu_baseline"]["dice"]}
+                      for s in manifest["scans"]]}
+
+
 # --- entry point -------------------------------------------------------------------------
 
-_COMMANDS = [_add_info, _add_convert]
+_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate]
 
 
 def _common_flags(default: Any) -> argparse.ArgumentParser:

@@ -1,0 +1,48 @@
+"""The supervised model zoo: shared blocks, every architecture, and one registry.
+
+    from porelab.models import build_model
+    model = build_model("unetpp", spatial_dims=3, deep_supervision=True)
+
+Importing this package registers every architecture. Output conventions (logits,
+deep-supervision heads) are described in `porelab.models.base`.
+"""
+
+# Architectures first, in the order `porelab models` lists them (registration order).
+from porelab.models.unet import UNet  # isort: skip
+from porelab.models.unetpp import UNetPlusPlus  # isort: skip
+from porelab.models.unet3plus import UNet3Plus  # isort: skip
+from porelab.models.mss_unet import MSSUNet  # isort: skip
+from porelab.models.modular_unet import ModularUNet, channel_ladder  # isort: skip
+from porelab.models.slicewise import SliceWiseDetector  # isort: skip
+from porelab.models.deep_defect import DeepDefectDetector, boundary_band  # isort: skip
+from porelab.models.dilated_defect import DilatedDefectDetector  # isort: skip
+from porelab.models.patch_classifier import PatchClassifier  # isort: skip
+
+from porelab.models.base import ModelInputError, Segmenter
+from porelab.models.blocks import ConvBlock, Down, OutputHead, Up, logits_to_probabilities
+from porelab.models.config import ModelConfig
+from porelab.models.registry import (
+    ModelSpec,
+    build_model,
+    default_config,
+    model_names,
+    model_spec,
+    register_model,
+)
+from porelab.models.summary import (
+    ModelSummary,
+    count_gflops,
+    count_parameters,
+    format_summary_table,
+    summarize,
+    summarize_all,
+)
+
+__all__ = [
+    "ConvBlock", "DeepDefectDetector", "DilatedDefectDetector", "Down", "MSSUNet", "ModelConfig",
+    "ModelInputError", "ModelSpec", "ModelSummary", "ModularUNet", "OutputHead", "PatchClassifier",
+    "Segmenter", "SliceWiseDetector", "UNet", "UNet3Plus", "UNetPlusPlus", "Up", "boundary_band",
+    "build_model", "channel_ladder", "count_gflops", "count_parameters", "default_config",
+    "format_summary_table", "logits_to_probabilities", "model_names", "model_spec",
+    "register_model", "summarize", "summarize_all",
+]
