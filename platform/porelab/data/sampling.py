@@ -1,0 +1,88 @@
+"""Where training patches come from: uniform, on a grid, or balanced between pores and sound material.
+
+Every position is a pure function of (seed, row index), so a patch stream is reproducible
+whatever the number of workers, and any row can be regenerated alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from porelab.errors import ConfigError
+from porelab.infer.windows import window_starts
+
+SamplerKind = Literal["uniform", "grid", "balanced"]
+_MAX_PORE_VOXELS = 1_000_000
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """kind: 'uniform' | 'grid' | 'balanced'; pore_fraction: share of balanced patches centred on a pore;
+    overlap: for 'grid'."""
+
+    kind: SamplerKind = "balanced"
+    pore_fraction: float = 0.5
+    overlap: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("uniform", "grid", "balanced"):
+            raise ConfigError(f"sampler kind {self.kind!r}; expected 'uniform', 'grid' or 'balanced'")
+        if not 0.0 <= self.pore_fraction <= 1.0:
+            raise ConfigError(f"sampler pore_fraction = {self.pore_fraction}; expected a fraction in [0, 1]")
+
+
+def row_rng(seed: int, row: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), int(row)])
+
+
+def pore_voxels(labels: Any, seed: int = 0, limit: int = _MAX_PORE_VOXELS) -> np.ndarray:
+    """(N, 3) coordinates of labelled voxels (a random subset of at most `limit`), read slab by slab."""
+    found = []
+    for z in range(0, labels.shape[0], 16):
+        zz, yy, xx = np.nonzero(np.asarray(labels[z:z + 16]))
+        found.append(np.stack([zz + z, yy, xx], axis=1).astype(np.int32))
+        if hasattr(labels, "release_pages"):
+            labels.release_pages()
+    coords = np.concatenate(found) if found else np.zeros((0, 3), np.int32)
+    if len(coords) > limit:
+        coords = coords[np.random.default_rng(seed).choice(len(coords), limit, replace=False)]
+    return coords
+
+
+def _corner_around(centre: np.ndarray, shape: Sequence[int], patch: Sequence[int],
+                   rng: np.random.Generator) -> tuple[int, int, int]:
+    jitter = rng.integers(-np.asarray(patch) // 4, np.asarray(patch) // 4 + 1)
+    corner = centre - np.asarray(patch) // 2 + jitter
+    high = np.maximum(np.asarray(shape) - np.asarray(patch), 0)
+    return tuple(int(c) for c in np.clip(corner, 0, high))  # type: ignore[return-value]
+
+
+def uniform_corner(shape: Sequence[int], patch: Sequence[int], rng: np.random.Generator) -> tuple[int, int, int]:
+    high = np.maximum(np.asarray(shape) - np.asarray(patch), 0)
+    return tuple(int(rng.integers(0, h + 1)) for h in high)  # type: ignore[return-value]
+
+
+def balanced_corner(shape: Sequence[int], patch: Sequence[int], pores: np.ndarray, pore_fraction: float,
+                    rng: np.random.Generator) -> tuple[int, int, int]:
+    """Centred on a random pore voxel with probability `pore_fraction`, else uniform."""
+    if len(pores) and rng.random() < pore_fraction:
+        return _corner_around(pores[rng.integers(len(pores))], shape, patch, rng)
+    return uniform_corner(shape, patch, rng)
+
+
+def grid_corners(shape: Sequence[int], patch: Sequence[int], overlap: float) -> list[tuple[int, int, int]]:
+    steps = [max(1, int(round(p * (1 - overlap)))) for p in patch]
+    axes = [window_starts(n, p, s) for n, p, s in zip(shape, patch, steps)]
+    return [(z, y, x) for z in axes[0] for y in axes[1] for x in axes[2]]
+
+
+def read_patch(vol: Any, corner: Sequence[int], patch: Sequence[int]) -> np.ndarray:
+    """The patch at `corner`, edge-padded where the volume is smaller than the patch."""
+    z, y, x = corner
+    pz, py, px = patch
+    out = np.asarray(vol[z:z + pz, y:y + py, x:x + px])
+    pad = [(0, p - n) for p, n in zip(patch, out.shape)]
+    return np.pad(out, pad, mode="edge") if any(after for _, after in pad) else out
