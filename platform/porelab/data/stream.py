@@ -1,0 +1,66 @@
+"""Patch streams: Ray Data pipelines (for Ray Train workers) and an in-process twin.
+
+Rows are plain numbers (`ray.data.range`): row r of the training stream is patch
+`r % patches_per_epoch` of epoch `r // patches_per_epoch`, made by `PatchMaker` in a small
+actor pool that opens each memory-mapped volume once. Validation rows use another seed and
+no augmentation, so validation patches are the same every epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from porelab.data.patches import PatchConfig, PatchMaker
+from porelab.data.sampling import pore_voxels
+from porelab.data.scans import ScanRecord
+
+_VALIDATION_SEED_OFFSET = 1_000_003
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Sizes of the streams and of the Ray Data stage that makes them."""
+
+    patches_per_epoch: int = 512
+    val_patches: int = 64
+    rows_per_task: int = 16
+    readers: int = 1
+    reader_cpus: float = 0.25  # Ray Data asks 1 CPU by default and starves Train workers (NOTES.md)
+
+
+def scan_pores(scans: Sequence[ScanRecord]) -> list[np.ndarray]:
+    """Pore-voxel coordinates of each scan, for balanced sampling (computed once per run)."""
+    from porelab import volume
+
+    return [pore_voxels(volume.read(s.label_path), seed=i) for i, s in enumerate(scans)]
+
+
+def validation_config(config: PatchConfig) -> PatchConfig:
+    from dataclasses import replace
+
+    return replace(config, seed=config.seed + _VALIDATION_SEED_OFFSET)
+
+
+def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig,
+                      rows: int, stream: StreamConfig, *, train: bool) -> Any:
+    """A Ray Dataset of `rows` patches with columns image, label: (1, *patch) float32 each."""
+    import ray
+
+    maker_config = config if train else validation_config(config)
+    return ray.data.range(rows).map_batches(
+        PatchMaker, fn_constructor_args=(list(scans), list(pores), maker_config, train),
+        batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus,
+        compute=ray.data.ActorPoolStrategy(size=stream.readers),
+    )
+
+
+def local_batches(maker: PatchMaker, rows: range, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
+    """The in-process twin of a Ray stream: batches of tensors for `rows`."""
+    for start in range(rows.start, rows.stop, batch_size):
+        ids = np.arange(start, min(start + batch_size, rows.stop))
+        batch = maker({"id": ids})
+        yield {k: torch.from_numpy(v) for k, v in batch.items()}
