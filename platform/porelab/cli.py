@@ -119,7 +119,8 @@ def _run_models(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="write a simulated CT dataset (or --verify one)")
-    p.add_argument("--preset", default="am-cylinders", help="dataset preset (default am-cylinders)")
+    p.add_argument("--preset", default="am-cylinders",
+                   help="am-cylinders (default), cast-aluminium, composite or welds")
     p.add_argument("--profile", default="demo", help="demo (small, laptop) or paper (the papers' sizes)")
     p.add_argument("--out", help="dataset directory to write or complete")
     p.add_argument("--executor", default="local", choices=["local", "ray", "auto"],
@@ -131,7 +132,7 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
 
 def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
     from porelab.errors import ConfigError
-    from porelab.simulate.datasets import build_dataset, verify
+    from porelab.simulate.datasets import build_dataset, summary_rows, verify
     from porelab.simulate.scanner import Executor
 
     if args.verify:
@@ -148,8 +149,7 @@ def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
     manifest = build_dataset(args.out, args.preset, args.profile,
                              Executor(kind=args.executor, workers=args.workers), report=report)
     return {"dataset": args.out, "preset": args.preset, "profile": args.profile,
-            "scans": [{"id": s["id"], "seconds": s["seconds"], "otsu_dice": s["otsu_baseline"]["dice"]}
-                      for s in manifest["scans"]]}
+            "scans": summary_rows(manifest)}
 
 
 # --- entry point -------------------------------------------------------------------------

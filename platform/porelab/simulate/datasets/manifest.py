@@ -1,0 +1,73 @@
+"""The dataset manifest (DESIGN.md contract): one entry per scan, with sha256 of every file.
+
+The manifest is rewritten atomically after each scan's files are complete, so an entry
+present in it means the scan's files were whole when it was written; a re-run trusts an
+entry only when the files still match their checksums.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from porelab.errors import ConfigError
+from porelab.volume.atomic import write_text_atomic
+
+MANIFEST = "manifest.json"
+FORMAT = "porelab-dataset/1"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """The manifest of `root`, or an empty one when the directory has none yet."""
+    path = root / MANIFEST
+    if not path.exists():
+        return {"format": FORMAT, "scans": []}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err}); expected a porelab dataset manifest") from err
+    if manifest.get("format") != FORMAT:
+        raise ConfigError(f"{path}: format {manifest.get('format')!r}; expected {FORMAT!r}")
+    return manifest
+
+
+def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
+    write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def upsert_entry(manifest: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with `entry` replacing any entry of the same id, entries kept in order of id."""
+    scans = [s for s in manifest["scans"] if s["id"] != entry["id"]] + [entry]
+    return {**manifest, "scans": sorted(scans, key=lambda s: s["id"])}
+
+
+def file_problems(root: Path, entry: dict[str, Any]) -> list[str]:
+    """Missing or changed files of one entry (empty when the scan is complete)."""
+    problems = []
+    for role, name in entry["files"].items():
+        path = root / name
+        if not path.exists():
+            problems.append(f"{entry['id']}: {role} file {name} is missing")
+        elif sha256(path) != entry["sha256"][role]:
+            problems.append(f"{entry['id']}: {role} file {name} does not match its sha256")
+    return problems
+
+
+def verify(root: str | Path) -> dict[str, Any]:
+    """Check every file of every scan against its sha256: {"ok", "scans", "problems"}."""
+    root = Path(root)
+    if not (root / MANIFEST).exists():
+        raise ConfigError(f"{root}: no {MANIFEST}; expected a directory written by `porelab simulate`")
+    manifest = read_manifest(root)
+    problems = [p for entry in manifest["scans"] for p in file_problems(root, entry)]
+    return {"dataset": str(root), "ok": not problems, "scans": len(manifest["scans"]), "problems": problems}

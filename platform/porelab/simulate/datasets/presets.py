@@ -1,0 +1,118 @@
+"""Dataset presets: which phantoms, pore populations and scan settings make a dataset.
+
+`demo` grids are about 96-128 voxels a side with projection counts scaled from the papers'
+(projections per voxel across the part kept), so the whole `am-cylinders` preset runs in
+well under 3 minutes on 2 cores; `paper` uses the papers' sizes and counts (for clusters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+from porelab.errors import ConfigError
+from porelab.simulate.phantoms import Phantom, PorePopulation, am_cube, am_cylinder, cast_aluminium, composite
+from porelab.simulate.scanner.degradations import keep_every_for_counts
+from porelab.simulate.scanner.spec import (AM_CUBE_PAPER, AM_CYLINDER_PAPER, CAST_PAPER, COMPOSITE_PAPER, ScanSpec,
+                                           scaled_to_grid)
+
+PRESETS = ("am-cylinders", "cast-aluminium", "composite", "welds")
+PROFILES = ("demo", "paper")
+BASELINES = ("otsu", "multi-otsu")
+
+# grid shapes (z, y, x); paper: the papers' 13.3 um voxels for the AM parts
+_SHAPES = {
+    "demo": {"cylinder": (128, 40, 40), "cube": (96, 96, 96), "housing": (80, 64, 96), "composite": (96, 96, 96)},
+    "paper": {"cylinder": (1510, 380, 380), "cube": (680, 680, 680), "housing": (320, 256, 384),
+              "composite": (512, 512, 512)},
+}
+_CYLINDERS = (("Ti6Al4V", 1.5, 4.0), ("CoCr", 2.0, 3.5), ("CoCr", 1.0, 5.0), ("316L", 2.5, 4.0),
+              ("316L", 1.5, 3.0))  # material, porosity %, median equivalent diameter (voxels)
+#: Fuchs et al.'s projection series, as counts (the first is the full scan).
+CAST_SERIES = (3300, 330, 33)
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """One scan of a dataset: how to build the phantom, the spec, and the degradation applied.
+
+    Plans sharing `phantom_key` and `spec` share one simulation (a projection series is
+    degraded copies of one scan). `baseline` picks the filter-based labeller: "otsu"
+    (Iuso et al.'s Algorithm 1) for parts in air, "multi-otsu" (three phases) for the
+    composite block that has no air around it.
+    """
+
+    id: str
+    role: str
+    part: str
+    material: str
+    phantom_key: str
+    build_phantom: Callable[[], Phantom]
+    spec: ScanSpec
+    keep_every: int = 1
+    baseline: str = "otsu"
+
+
+def _grid_side(shape: tuple[int, int, int]) -> int:
+    """Voxels across the part in a slice (the papers' projection counts scale with it)."""
+    return round(min(shape[1:]) * 0.9)
+
+
+def _spec_for(paper: ScanSpec, profile: str, shape: tuple[int, int, int], seed: int) -> ScanSpec:
+    """The paper's spec as is for the paper profile; scaled to the grid for the demo."""
+    if profile == "paper":
+        return paper.with_(seed=seed)
+    return scaled_to_grid(paper, _grid_side(shape), seed=seed)
+
+
+def _am_plans(profile: str) -> list[ScanPlan]:
+    shape = _SHAPES[profile]["cylinder"]
+    plans = []
+    for i, (material, porosity, median) in enumerate(_CYLINDERS):
+        pores = PorePopulation(porosity_percent=porosity, diameter_median_vox=median)
+        build = partial(am_cylinder, shape=shape, material=material, seed=10 + i, pores=pores)
+        spec = _spec_for(AM_CYLINDER_PAPER, profile, shape, seed=100 + i)
+        plans.append(ScanPlan(f"cylinder-{i + 1}-{material}", "good", "cylinder", material,
+                              f"cylinder-{i + 1}", build, spec))
+    cube_shape = _SHAPES[profile]["cube"]
+    build = partial(am_cube, shape=cube_shape, material="316L", seed=20,
+                    pores=PorePopulation(porosity_percent=2.0, diameter_median_vox=4.0))
+    spec = _spec_for(AM_CUBE_PAPER, profile, cube_shape, seed=200)
+    plans.append(ScanPlan("cube-316L-challenging", "challenging", "cube", "316L", "cube", build, spec))
+    return plans
+
+
+def _cast_plans(profile: str) -> list[ScanPlan]:
+    shape = _SHAPES[profile]["housing"]
+    spec = _spec_for(CAST_PAPER, profile, shape, seed=300)
+    # a multiple of 100 so every step of the series keeps evenly spaced angles over the turn
+    spec = spec.with_(n_projections=max(100, round(spec.n_projections / 100) * 100))
+    plans = [ScanPlan(f"housing-{i + 1}", "train", "housing", "AlSi7Mg", f"housing-{i + 1}",
+                      partial(cast_aluminium, shape=shape, seed=30 + i), spec) for i in range(2)]
+    steps = keep_every_for_counts(spec.n_projections, tuple(round(n * spec.n_projections / CAST_SERIES[0])
+                                                          for n in CAST_SERIES))
+    for step, paper_count in zip(steps[1:], CAST_SERIES[1:]):
+        plans.append(ScanPlan(f"housing-1-series-{paper_count}", "projection-series", "housing", "AlSi7Mg",
+                              "housing-1", plans[0].build_phantom, spec, keep_every=step))
+    return plans
+
+
+def _composite_plans(profile: str) -> list[ScanPlan]:
+    shape = _SHAPES[profile]["composite"]
+    spec = _spec_for(COMPOSITE_PAPER, profile, shape, seed=400)
+    return [ScanPlan(f"composite-{i + 1}", "train", "composite", "PA66+E-glass", f"composite-{i + 1}",
+                     partial(composite, shape=shape, seed=40 + i), spec, baseline="multi-otsu")
+            for i in range(2)]
+
+
+_PLANNERS = {"am-cylinders": _am_plans, "cast-aluminium": _cast_plans, "composite": _composite_plans}
+
+
+def preset_plans(preset: str, profile: str) -> list[ScanPlan]:
+    """The scans of a 3D preset at `profile` (the `welds` preset has radiographs, no scans)."""
+    if profile not in PROFILES:
+        raise ConfigError(f"--profile {profile!r}: expected one of {list(PROFILES)}")
+    if preset not in _PLANNERS:
+        raise ConfigError(f"--preset {preset!r}: expected one of {list(PRESETS)}")
+    return _PLANNERS[preset](profile)

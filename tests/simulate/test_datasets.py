@@ -1,0 +1,80 @@
+"""A one-scan dataset: written, skipped on re-run, verified, rebuilt when a file is damaged."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from porelab import volume
+from porelab.errors import ConfigError
+from porelab.simulate.datasets import build_dataset, preset_plans, verify
+
+SCAN = "cylinder-5-316L"
+
+
+def test_plans_keep_the_challenging_contrast():
+    plans = {p.id: p for p in preset_plans("am-cylinders", "demo")}
+    assert len(plans) == 6
+    good, hard = plans[SCAN].spec, plans["cube-316L-challenging"].spec
+    assert hard.exposure < good.exposure and hard.scatter_fraction > good.scatter_fraction
+    assert hard.n_projections / 86 < good.n_projections / 36  # projections per voxel across
+    with pytest.raises(ConfigError, match="preset"):
+        preset_plans("welds-3d", "demo")
+
+
+def test_cast_series_and_composite_plans():
+    cast = preset_plans("cast-aluminium", "demo")
+    series = [p for p in cast if p.role == "projection-series"]
+    full = cast[0].spec.n_projections
+    assert [round(full / p.keep_every) for p in series] == [round(full / 10), round(full / 100)]
+    assert all(full % p.keep_every == 0 for p in series)  # evenly spaced over the turn
+    assert all(p.phantom_key == "housing-1" for p in series)  # one simulation for the series
+    composite = preset_plans("composite", "demo")
+    assert {p.baseline for p in composite} == {"multi-otsu"}
+    paper = {p.id: p.spec.n_projections for p in preset_plans("am-cylinders", "paper")}
+    assert paper["cylinder-1-Ti6Al4V"] == 4283 and paper["cube-316L-challenging"] == 2878
+
+
+def test_weld_preset_resumes(tmp_path):
+    from porelab.simulate.datasets import build_welds
+
+    manifest = build_dataset(tmp_path, preset="welds")
+    entries = {e["id"]: e for e in manifest["scans"]}
+    assert sorted(entries) == ["patches", "weld-001", "weld-002", "weld-003", "weld-004"]
+    patches = entries["patches"]
+    assert patches["ok"] == patches["defect"] == 64
+    assert volume.read(tmp_path / patches["files"]["images"]).shape == (128, 192, 192)
+    messages: list[str] = []
+    build_welds(tmp_path, report=messages.append)
+    assert all(m.endswith("skipped") for m in messages) and verify(tmp_path)["ok"]
+
+
+def test_dataset_resume_and_verify(tmp_path):
+    messages: list[str] = []
+    manifest = build_dataset(tmp_path, only=(SCAN,), report=messages.append)
+    entry = manifest["scans"][0]
+    assert entry["id"] == SCAN and set(entry["sha256"]) == set(entry["files"])
+    assert entry["otsu_baseline"]["dice"] > 0.5  # a good scan: the baseline works
+    scan = volume.read(tmp_path / entry["files"]["scan"]).to_numpy()
+    labels_before = volume.read(tmp_path / entry["files"]["labels"]).to_numpy()
+    assert scan.shape == labels_before.shape == tuple(entry["shape"])
+    table = pd.read_parquet(tmp_path / entry["files"]["pores"])
+    assert {"id", "type", "equivalent_diameter_vox", "touches_surface"} <= set(table.columns)
+    assert (tmp_path / "README.md").read_text().count(SCAN) >= 2
+    assert verify(tmp_path)["ok"]
+
+    build_dataset(tmp_path, only=(SCAN,), report=messages.append)
+    assert messages[-1] == f"{SCAN}: complete, skipped"
+
+    damaged = tmp_path / entry["files"]["labels"]
+    damaged.unlink()  # a new file, not an overwrite: earlier readers may still map the old one
+    damaged.write_bytes(b"damaged")
+    result = verify(tmp_path)
+    assert not result["ok"] and "labels" in result["problems"][0]
+    rebuilt = build_dataset(tmp_path, only=(SCAN,), report=messages.append)
+    assert "skipped" not in messages[-1] and verify(tmp_path)["ok"]
+    again = volume.read(tmp_path / rebuilt["scans"][0]["files"]["labels"]).to_numpy()
+    assert (again == labels_before).all()  # same seed, same labels
+    assert json.loads((tmp_path / "manifest.json").read_text())["preset"] == "am-cylinders"
