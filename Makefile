@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -e ".[dev]"
 	touch $(STAMP)
 
+# One BLAS/OpenMP thread per process: tests run torch beside Ray workers on few cores, and
+# oversubscribed threads made training steps 10-20x slower on a 2-core machine.
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,6 +1,6 @@
 """Patch streams: Ray Data pipelines (for Ray Train workers) and an in-process twin.
 
-Rows are plain numbers (`ray.data.range`): row r of the training stream is patch
+Rows are plain numbers: row r of the training stream is patch
 `r % patches_per_epoch` of epoch `r // patches_per_epoch`, made by `PatchMaker` in a small
 actor pool that opens each memory-mapped volume once. Validation rows use another seed and
 no augmentation, so validation patches are the same every epoch.
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+import pyarrow as pa
 import torch
 
 from porelab.data.patches import PatchConfig, PatchMaker
@@ -51,7 +52,10 @@ def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], 
     import ray
 
     maker_config = config if train else validation_config(config)
-    return ray.data.range(rows).map_batches(
+    # from_arrow, not ray.data.range: range's read tasks ask for a whole CPU and hang while Train
+    # workers hold the rest (NOTES.md); in-memory row numbers need no read task at all.
+    rows_table = pa.table({"id": np.arange(rows, dtype=np.int64)})
+    return ray.data.from_arrow(rows_table).map_batches(
         PatchMaker, fn_constructor_args=(list(scans), list(pores), maker_config, train),
         batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus,
         compute=ray.data.ActorPoolStrategy(size=stream.readers),

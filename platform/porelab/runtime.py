@@ -1,0 +1,29 @@
+"""Joining or starting Ray: the cluster at RAY_ADDRESS (or `address`), else an embedded local Ray."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_LOCAL_OBJECT_STORE = 512 * 1024**2
+
+
+def ensure_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: bool = True) -> Any:
+    """`ray`, initialised: joins `address`/RAY_ADDRESS when given, else starts a small local Ray.
+
+    Workers get OMP_NUM_THREADS=1 unless it is set: two torch threads per process ran 3-8x
+    slower on a 2-core machine (NOTES.md).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return ray
+    env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=True)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+                 object_store_memory=_LOCAL_OBJECT_STORE, runtime_env={"env_vars": env},
+                 configure_logging=not quiet, log_to_driver=True)
+    return ray

@@ -1,0 +1,99 @@
+"""`TrainConfig`: everything one training run needs, and the laptop/paper profiles."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from porelab.config import from_dict, to_dict
+from porelab.data import AugmentConfig, PatchConfig, SamplerConfig, StreamConfig
+from porelab.errors import ConfigError
+from porelab.models import ModelConfig
+from porelab.train.loop import LoopConfig
+
+PROFILES = ("demo", "paper")
+
+
+@dataclass(frozen=True)
+class ScalingSpec:
+    """Ray Train workers. workers=0 runs the loop in the driver (Ray Train's local mode)."""
+
+    workers: int = 0
+    cpus_per_worker: float = 1.0
+    use_gpu: bool = False
+    max_failures: int = 2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Scan selection: `train_ids`/`val_ids` (empty: every 'good' scan but the last
+    trains, the last validates)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: str = ""  # empty: the model's own task (see porelab.train.task_for_model)
+    task_options: dict[str, Any] = field(default_factory=dict)
+    patches: PatchConfig = field(default_factory=PatchConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    scaling: ScalingSpec = field(default_factory=ScalingSpec)
+    batch_size: int = 4
+    train_ids: tuple[str, ...] = ()
+    val_ids: tuple[str, ...] = ()
+    fail_at_epoch: int = -1  # fault drill: the first worker exits once after this many epochs
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size = {self.batch_size}; expected a positive integer")
+        if set(self.train_ids) & set(self.val_ids):
+            raise ConfigError(f"scans {sorted(set(self.train_ids) & set(self.val_ids))} are in both train_ids "
+                              "and val_ids; expected disjoint sets")
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        return from_dict(cls, data)
+
+    def build_task(self) -> Any:
+        """The model kind's task; segmentation tasks follow the model's deep-supervision setting."""
+        from porelab.train.task import build_task, task_for_model
+
+        name = self.task or task_for_model(self.model.name)
+        options = dict(self.task_options)
+        if name == "segmentation":
+            options.setdefault("deep_supervision", self.model.deep_supervision)
+        return build_task(name, **options)
+
+    def with_model(self, name: str, **fields: Any) -> "TrainConfig":
+        from porelab.models import default_config
+
+        base = {k: v for k, v in dataclasses.asdict(self.model).items() if k in ("channels", "norm")}
+        return replace(self, model=default_config(name, **{**base, **fields}))
+
+
+def profile(name: str, model: str = "unet") -> TrainConfig:
+    """'demo': minutes on a 2-core laptop; 'paper': Iuso et al.'s sizes (64^3 patches, 40 epochs patience)."""
+    from porelab.models import default_config
+
+    if name == "demo":
+        return TrainConfig(
+            model=default_config(model, channels=(8, 16, 32)),
+            patches=PatchConfig(patch=(32, 32, 32), sampler=SamplerConfig("balanced", 0.5),
+                                augment=AugmentConfig(elastic=0.0)),
+            stream=StreamConfig(patches_per_epoch=96, val_patches=32, rows_per_task=8),
+            loop=LoopConfig(max_epochs=6, lr=1e-3, patience=4, min_delta=1e-4),
+            batch_size=4,
+        )
+    if name == "paper":
+        return TrainConfig(
+            model=default_config(model, channels=(16, 32, 64, 128)),
+            patches=PatchConfig(patch=(64, 64, 64), augment=AugmentConfig(elastic=0.2)),
+            stream=StreamConfig(patches_per_epoch=2000, val_patches=400, rows_per_task=16, readers=4,
+                                reader_cpus=1.0),
+            loop=LoopConfig(max_epochs=400, lr=1e-4, patience=40, min_delta=1e-4),
+            scaling=ScalingSpec(workers=4, cpus_per_worker=4, use_gpu=True),
+            batch_size=8,
+        )
+    raise ConfigError(f"profile {name!r} is unknown; expected one of {', '.join(PROFILES)}")

@@ -1,0 +1,137 @@
+"""Driver side of a training run: pick scans, build the patch streams, run `TorchTrainer`, export.
+
+A run directory holds `config.json`, `checkpoints/best.pt` and `checkpoints/last.pt`,
+`history.parquet` (one row per epoch), `summary.json`, and Ray's own records under `ray/`.
+Running again with the same directory resumes an unfinished run from `checkpoints/last.pt`
+and returns a finished one as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from porelab.data import ScanRecord, load_scans, ray_patch_dataset, scan_pores
+from porelab.errors import ConfigError
+from porelab.train.checkpoint import read_checkpoint
+from porelab.train.config import TrainConfig
+from porelab.volume.atomic import write_text_atomic
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    best_checkpoint: Path
+    last_checkpoint: Path
+    summary: dict[str, Any]
+
+
+def split_scans(scans: Sequence[ScanRecord], config: TrainConfig) -> tuple[list[ScanRecord], list[ScanRecord]]:
+    """(train, validation) scans: the ids in the config, or every 'good' scan but the last / the last."""
+    if config.train_ids or config.val_ids:
+        by_id = {s.id: s for s in scans}
+        missing = [i for i in (*config.train_ids, *config.val_ids) if i not in by_id]
+        if missing:
+            raise ConfigError(f"scan ids {missing} are not in the dataset; expected some of {sorted(by_id)}")
+        val = [by_id[i] for i in config.val_ids]
+        train = [by_id[i] for i in config.train_ids] or [s for s in scans if s.role == "good" and s not in val]
+        return train, val
+    good = [s for s in scans if s.role == "good"]
+    if len(good) < 2:
+        raise ConfigError(f"{len(good)} 'good' scan(s) in the dataset; expected at least two (train and validation) "
+                          "or explicit train_ids/val_ids")
+    return good[:-1], good[-1:]
+
+
+def _finished(run_dir: Path) -> dict[str, Any] | None:
+    summary = run_dir / "summary.json"
+    if summary.exists():
+        data = json.loads(summary.read_text())
+        if data.get("finished"):
+            return data
+    return None
+
+
+def _resume_source(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint directory of an interrupted run (None for a new run)."""
+    staged = sorted((run_dir / "staging").glob("epoch-*"), reverse=True)
+    for candidate in [*staged, run_dir / "checkpoints"]:
+        if (candidate / "last.pt").exists() and (candidate / "best.pt").exists():
+            return candidate
+    return None
+
+
+def _export(result: Any, run_dir: Path) -> tuple[Path, Path]:
+    target = run_dir / "checkpoints"
+    target.mkdir(exist_ok=True)
+    with result.checkpoint.as_directory() as directory:
+        for name in ("best.pt", "last.pt"):
+            shutil.copy(Path(directory) / name, target / f".{name}.partial")
+            (target / f".{name}.partial").replace(target / name)
+    return target / "best.pt", target / "last.pt"
+
+
+def _write_history(run_dir: Path, last: Path, config: TrainConfig, seconds: float) -> dict[str, Any]:
+    import pandas as pd
+
+    payload = read_checkpoint(last)
+    history = payload["loop_state"].get("history", [])
+    pd.DataFrame(history).to_parquet(run_dir / "history.parquet", index=False)
+    best_epoch = payload["loop_state"].get("best_epoch", -1) + 1
+    best = next((h for h in history if h["epoch"] == best_epoch), history[-1] if history else {})
+    summary = {"finished": True, "model": config.model.name, "epochs": len(history), "best_epoch": best_epoch,
+               "best_metrics": best, "seconds": round(seconds, 1), "checkpoints": {
+                   "best": "checkpoints/best.pt", "last": "checkpoints/last.pt"}}
+    write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _trainer(config: TrainConfig, datasets: dict[str, Any], run_dir: Path, resume: Path | None) -> Any:
+    from ray.train import Checkpoint, CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from porelab.train.worker import train_func
+
+    scaling = config.scaling
+    return TorchTrainer(
+        train_func,
+        train_loop_config={"config": config.to_dict(), "run_dir": str(run_dir)},
+        scaling_config=ScalingConfig(num_workers=scaling.workers, use_gpu=scaling.use_gpu,
+                                     resources_per_worker={"CPU": scaling.cpus_per_worker}
+                                     if scaling.workers else None),
+        run_config=RunConfig(name="train", storage_path=str((run_dir / "ray").resolve()),
+                             failure_config=FailureConfig(max_failures=scaling.max_failures),
+                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
+        datasets=datasets,
+        dataset_config=DataConfig(datasets_to_split=["train"]),
+        resume_from_checkpoint=Checkpoint.from_directory(str(resume)) if resume else None,
+    )
+
+
+def fit(config: TrainConfig, data: str | Path, out: str | Path, *, ray_address: str | None = None) -> TrainResult:
+    """Train `config` on the dataset at `data`, writing the run directory `out` (resumable)."""
+    from porelab.runtime import ensure_ray
+
+    run_dir = Path(out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if (done := _finished(run_dir)) is not None:
+        return TrainResult(run_dir, run_dir / "checkpoints/best.pt", run_dir / "checkpoints/last.pt", done)
+    write_text_atomic(run_dir / "config.json", json.dumps({"data": str(data), **config.to_dict()}, indent=2) + "\n")
+    ensure_ray(ray_address)
+    train, val = split_scans(load_scans(data), config)
+    rows = config.loop.max_epochs * config.stream.patches_per_epoch
+    datasets = {"train": ray_patch_dataset(train, scan_pores(train), config.patches, rows, config.stream, train=True),
+                "val": ray_patch_dataset(val, scan_pores(val), config.patches, config.stream.val_patches,
+                                         config.stream, train=False).materialize()}  # same patches every epoch
+    resume = _resume_source(run_dir)
+    start = time.perf_counter()
+    result = _trainer(config, datasets, run_dir, resume).fit()
+    best, last = _export(result, run_dir)
+    summary = _write_history(run_dir, last, config, time.perf_counter() - start)
+    summary.update({"train_scans": [s.id for s in train], "val_scans": [s.id for s in val]})
+    write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return TrainResult(run_dir, best, last, summary)

@@ -1,0 +1,152 @@
+"""The Ray Train worker function: `run_training` fed by the worker's dataset shard.
+
+Each finished epoch is reported with a checkpoint directory holding `last.pt` and `best.pt`
+(rank 0 writes it), so a restarted worker group resumes from the last epoch and the driver
+can export both files from the final checkpoint, on one machine or a cluster alike.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from porelab.train.checkpoint import read_checkpoint, save_checkpoint
+from porelab.train.loop import EpochResult, LoopState, run_training
+from porelab.train.task import Batch
+
+_FAULT_MARKER = "fault-drill-done"
+_FAULT_GRACE_SECONDS = 5.0
+
+
+def _batches(iterator: Iterator[dict[str, torch.Tensor]], steps: int, before_step: Any = None) -> Iterator[Batch]:
+    for step in range(steps):
+        batch = next(iterator, None)
+        if batch is None:
+            return
+        if before_step is not None:
+            before_step(step)
+        yield batch
+
+
+def _restore(model: torch.nn.Module, optimiser: torch.optim.Optimizer) -> tuple[LoopState, bytes | None]:
+    """Loop state and the best checkpoint's bytes from Ray's latest checkpoint (a resumed run)."""
+    import ray.train
+
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        return LoopState(), None
+    with checkpoint.as_directory() as directory:
+        payload = read_checkpoint(Path(directory) / "last.pt")
+        best_bytes = (Path(directory) / "best.pt").read_bytes()
+    getattr(model, "module", model).load_state_dict(payload["state_dict"])
+    if payload["optimiser"]:
+        optimiser.load_state_dict(payload["optimiser"])
+    return LoopState.from_dict(payload["loop_state"]), best_bytes
+
+
+def _fault_drill(run_dir: str, fail_at_epoch: int, epoch: int, step: int) -> None:
+    """Exit this worker once, in the second step after `fail_at_epoch` completed epochs.
+
+    Exercises `FailureConfig`: the restarted worker group must resume from that epoch's
+    checkpoint. The pause before dying stands for the rest of an epoch: Ray Train's controller
+    registers a reported checkpoint asynchronously, and a worker that dies within a moment of
+    `report` can take the registration with it.
+    """
+    marker = Path(run_dir) / _FAULT_MARKER
+    if fail_at_epoch >= 0 and epoch == fail_at_epoch and step == 1 and not marker.exists():
+        marker.write_text(f"worker exited on purpose during epoch {epoch + 1}\n")
+        time.sleep(_FAULT_GRACE_SECONDS)
+        os._exit(1)
+
+
+def _staging_dir(run_dir: str, epoch: int) -> Path:
+    """Where rank 0 writes an epoch's checkpoint before reporting it.
+
+    Not a temporary directory: in local mode (workers=0) Ray keeps referring to it.
+    """
+    path = Path(run_dir) / "staging" / f"epoch-{epoch:04d}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _drop_old_staging(run_dir: str, keep: int) -> None:
+    for old in (Path(run_dir) / "staging").glob("epoch-*"):
+        if int(old.name.split("-")[1]) < keep - 1:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _world() -> tuple[int, int]:
+    import ray.train
+
+    context = ray.train.get_context()
+    return context.get_world_rank(), context.get_world_size()
+
+
+def train_func(loop_config: dict[str, Any]) -> None:
+    """Entry point of every Ray Train worker (`train_loop_per_worker`)."""
+    import ray.train
+    import ray.train.torch
+
+    from porelab.models import ModelConfig, build_model
+    from porelab.train.config import TrainConfig
+
+    config = TrainConfig.from_dict(loop_config["config"])
+    rank, world = _world()
+    # one torch thread per CPU this worker holds: oversubscribed cores ran steps 10-20x slower here
+    torch.set_num_threads(max(1, int(config.scaling.cpus_per_worker)))
+    torch.manual_seed(config.patches.seed + rank)
+    model = ray.train.torch.prepare_model(build_model(ModelConfig.from_dict(loop_config["config"]["model"])))
+    device = next(model.parameters()).device
+    task = config.build_task()
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.loop.lr)
+    state, best_bytes = _restore(model, optimiser)
+    resumed_from = state.epoch
+    if rank == 0:
+        print(f"porelab: checkpoint found: {ray.train.get_checkpoint() is not None}; starting after epoch "
+              f"{resumed_from}", flush=True)
+
+    train_iter = iter(ray.train.get_dataset_shard("train").iter_torch_batches(batch_size=config.batch_size))
+    steps = max(1, config.stream.patches_per_epoch // (config.batch_size * world))
+    val_shard = ray.train.get_dataset_shard("val")
+
+    def on_epoch_end(result: EpochResult, loop_state: LoopState, opt: torch.optim.Optimizer) -> None:
+        nonlocal best_bytes
+        metrics = {**result.metrics, "epoch": result.epoch, "resumed_from_epoch": resumed_from,
+                   "is_best": float(result.is_best), "stopped": float(result.stop)}
+        checkpoint = None
+        if rank == 0:
+            _print_epoch(result, config.loop.max_epochs)
+            directory = _staging_dir(loop_config["run_dir"], result.epoch)
+            last = save_checkpoint(directory / "last.pt", model, loop_config["config"], epoch=result.epoch,
+                                   metrics=result.metrics, loop_state=loop_state.to_dict(), optimiser=opt,
+                                   threshold=config.loop.threshold)
+            if result.is_best or best_bytes is None:
+                best_bytes = last.read_bytes()
+            (directory / "best.pt").write_bytes(best_bytes)
+            checkpoint = ray.train.Checkpoint.from_directory(str(directory))
+        ray.train.report(metrics, checkpoint=checkpoint)
+        if rank == 0:
+            _drop_old_staging(loop_config["run_dir"], keep=result.epoch)
+
+    drill = config.fail_at_epoch if rank == 0 else -1
+
+    def train_batches(epoch: int) -> Iterator[Batch]:
+        return _batches(train_iter, steps, lambda step: _fault_drill(loop_config["run_dir"], drill, epoch, step))
+
+    run_training(model, task, train_batches,
+                 lambda epoch: val_shard.iter_torch_batches(batch_size=config.batch_size),
+                 config.loop, optimiser=optimiser, state=state, device=device, on_epoch_end=on_epoch_end)
+
+
+def _print_epoch(result: EpochResult, max_epochs: int) -> None:
+    m = result.metrics
+    parts = [f"epoch {result.epoch}/{max_epochs}", f"train_loss {m.get('train_loss', float('nan')):.4f}",
+             f"val_loss {m.get('val_loss', float('nan')):.4f}", f"val_dice {m.get('val_dice', float('nan')):.3f}",
+             f"val_ap {m.get('val_ap', float('nan')):.3f}", f"{m.get('train_patches_per_s', 0):.1f} patches/s",
+             f"{m.get('epoch_seconds', 0):.1f} s", "best" if result.is_best else ""]
+    print("  ".join(p for p in parts if p), flush=True)
