@@ -152,9 +152,93 @@ def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
             "scans": summary_rows(manifest)}
 
 
+# --- training and inference ----------------------------------------------------------------
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model on a dataset with Ray Train (resumable)")
+    p.add_argument("--model", default="unet", help="registry name (see `porelab models`; default unet)")
+    p.add_argument("--data", required=True, help="dataset directory (from `porelab simulate`)")
+    p.add_argument("--out", required=True, help="run directory; rerun with the same one to resume")
+    p.add_argument("--profile", default="demo", help="demo (laptop minutes) or paper (the paper's sizes)")
+    p.add_argument("--config", help="YAML/JSON file with TrainConfig fields, applied over the profile")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one field, e.g. --set loop.lr=3e-4 --set patches.patch=[48,48,48]")
+    p.add_argument("--max-epochs", type=int, help="stop after this many epochs")
+    p.add_argument("--workers", type=int, help="Ray Train workers (0 = in the driver process)")
+    p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS or a local Ray)")
+    p.set_defaults(handler=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab.train.config import training_config
+    from porelab.train.run import fit
+
+    overrides = list(args.set)
+    if args.max_epochs is not None:
+        overrides.append(f"loop.max_epochs={args.max_epochs}")
+    if args.workers is not None:
+        overrides.append(f"scaling.workers={args.workers}")
+    config = training_config(args.profile, args.model, args.config, overrides)
+    result = fit(config, args.data, args.out, ray_address=args.address)
+    if not args.json:
+        best = result.summary.get("best_metrics", {})
+        print(f"run {result.run_dir}: {result.summary['epochs']} epochs, best epoch {result.summary['best_epoch']} "
+              f"(val_dice {best.get('val_dice', float('nan')):.3f}, val_ap {best.get('val_ap', float('nan')):.3f}); "
+              f"best checkpoint {result.best_checkpoint}")
+    return {"run_dir": str(result.run_dir), **result.summary}
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="segment a volume: score map, mask, pore table, summary")
+    p.add_argument("--model", required=True, help="checkpoint .pt, training run directory, or registry model folder")
+    p.add_argument("--input", required=True, help="volume to segment (any format `porelab info` reads)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--threshold", type=float, help="score threshold for the mask (default: the checkpoint's)")
+    p.add_argument("--max-memory", default="2GB", help="memory budget for the pass, e.g. 512MB, 2GB (default 2GB)")
+    p.add_argument("--window", type=int, nargs="+", help="window size, one value or z y x (default: training patch)")
+    p.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction (default 0.5)")
+    p.add_argument("--weighting", default="gaussian", choices=["gaussian", "average"])
+    p.add_argument("--batch-size", type=int, default=2, help="windows per forward pass (default 2)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--actors", type=int, default=0, help="spread slabs over this many Ray actors (default 0)")
+    p.set_defaults(handler=_run_predict)
+
+
+def _parse_bytes(text: str) -> int:
+    from porelab.errors import ConfigError
+
+    units = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "B": 1}
+    upper = text.strip().upper().replace("IB", "B")
+    for unit, factor in units.items():
+        if upper.endswith(unit):
+            try:
+                return int(float(upper[: -len(unit)]) * factor)
+            except ValueError:
+                break
+    raise ConfigError(f"--max-memory {text!r}: expected a size such as 512MB or 2GB")
+
+
+def _run_predict(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab.infer.predict import PredictConfig, predict
+
+    window = None
+    if args.window:
+        window = tuple(args.window * 3 if len(args.window) == 1 else args.window)
+    config = PredictConfig(window=window, overlap=args.overlap, weighting=args.weighting,
+                           batch_size=args.batch_size, threshold=args.threshold,
+                           max_memory=_parse_bytes(args.max_memory), device=args.device, actors=args.actors)
+    summary = predict(args.model, args.input, args.out, config)
+    if not args.json:
+        print(f"{summary['pore_count']} pores, porosity {summary['porosity_percent']:.3f} % at threshold "
+              f"{summary['threshold']:g}; {summary['voxels_per_s']:.3g} voxels/s; wrote {args.out}/"
+              "{score.npy, mask.tif, pores.parquet, summary.json}")
+    return summary
+
+
 # --- entry point -------------------------------------------------------------------------
 
-_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate]
+_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate, _add_train, _add_predict]
 
 
 def _common_flags(default: Any) -> argparse.ArgumentParser:

@@ -49,11 +49,11 @@ class NpyBlockWriter:
 
     def __call__(self, z0: int, block: np.ndarray) -> None:
         """A sink for `sliding_window`: block of shape (C, dz, Y, X)."""
-        block = np.ascontiguousarray(block, dtype=np.float32)
+        block = np.asarray(block, dtype=np.float32)
         plane = self.shape[1] * self.shape[2]
         for c in range(self.channels):
             offset = self._data_offset + 4 * (c * self.shape[0] * plane + z0 * plane)
-            os.pwrite(self._fd, block[c].tobytes(), offset)
+            os.pwrite(self._fd, np.ascontiguousarray(block[c]).data, offset)
         self._written += block.shape[1]
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:

@@ -45,12 +45,12 @@ def first_output(result: Any) -> torch.Tensor:
 
 
 def working_memory_bytes(shape: Sequence[int], config: SlidingWindowConfig, channels: int = 1) -> int:
-    """Bytes of the buffers one pass holds: accumulator, input slab, a batch in and out."""
+    """Bytes of the buffers one pass holds: accumulator, input slab (and its raw read), a batch in and out."""
     grid = config.grid(shape)
     wz = grid.window[0]
     _, yp, xp = grid.padded_shape
     window_voxels = int(np.prod(grid.window))
-    return 4 * (channels * wz * yp * xp + wz * yp * xp + config.batch_size * window_voxels * (1 + channels))
+    return 4 * (channels * wz * yp * xp + 2 * wz * yp * xp + config.batch_size * window_voxels * (1 + channels))
 
 
 class _Pass:
@@ -68,11 +68,12 @@ class _Pass:
 
     def read_slab(self, z0: int) -> np.ndarray:
         wz = self.grid.window[0]
-        slab = np.array(self.source[z0:min(z0 + wz, self.shape[0])], dtype=np.float32)
+        raw = self.source[z0:min(z0 + wz, self.shape[0])]
+        slab = (np.asarray(self.transform(raw), dtype=np.float32) if self.transform is not None
+                else np.array(raw, dtype=np.float32))
+        del raw
         if hasattr(self.source, "release_pages"):
             self.source.release_pages()
-        if self.transform is not None:
-            slab = np.asarray(self.transform(slab), dtype=np.float32)
         pad = [(0, p - n) for p, n in zip((wz,) + self.grid.padded_shape[1:], slab.shape)]
         return np.pad(slab, pad, mode=self.config.pad_mode) if any(after for _, after in pad) else slab
 
@@ -102,12 +103,15 @@ class _Pass:
         assert accumulator is not None
         return accumulator
 
-    def normalised(self, block: np.ndarray, z0: int) -> np.ndarray:
+    def normalise_in_place(self, block: np.ndarray, z0: int) -> np.ndarray:
+        """Divide by the separable weight sum, axis by axis (no full-size normaliser array)."""
         dz = block.shape[1]
         ny, nx = self.shape[1:]
-        norm = (self.norm[0][z0:z0 + dz, None, None] * self.norm[1][None, :ny, None]
-                * self.norm[2][None, None, :nx]).astype(np.float32)
-        return block[:, :, :ny, :nx] / norm
+        block = block[:, :, :ny, :nx]
+        block /= self.norm[0][z0:z0 + dz, None, None].astype(np.float32)
+        block /= self.norm[1][None, :ny, None].astype(np.float32)
+        block /= self.norm[2][None, None, :nx].astype(np.float32)
+        return block
 
 
 def sliding_window(source: Any, forward: Forward, sink: Sink, config: SlidingWindowConfig = SlidingWindowConfig(),
@@ -141,6 +145,6 @@ def sliding_window(source: Any, forward: Forward, sink: Sink, config: SlidingWin
 def _emit(run: _Pass, sink: Sink, accumulator: np.ndarray, buffer_z0: int, start: int, stop: int) -> int:
     """Normalise and hand over z in [start, stop), which no later window reaches; return the new start."""
     if stop > start:
-        block = accumulator[:, start - buffer_z0:stop - buffer_z0]
-        sink(start, run.normalised(block, start))
+        block = accumulator[:, start - buffer_z0:stop - buffer_z0]  # final: safe to divide in place
+        sink(start, run.normalise_in_place(block, start))
     return max(start, stop)

@@ -97,3 +97,22 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
             batch_size=8,
         )
     raise ConfigError(f"profile {name!r} is unknown; expected one of {', '.join(PROFILES)}")
+
+
+def training_config(profile_name: str, model: str, config_file: str | None = None,
+                    overrides: list[str] | None = None) -> TrainConfig:
+    """A profile for `model`, then a YAML/JSON file's fields, then `key=value` overrides."""
+    from porelab.config import apply_overrides, load_file
+
+    data = profile(profile_name, model).to_dict()
+    if config_file:
+        data = _deep_merge(data, load_file(config_file))
+    return TrainConfig.from_dict(apply_overrides(data, overrides or []))
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(
+            merged.get(key), dict) else value
+    return merged

@@ -32,6 +32,7 @@ SUPPORTED_READ = ("TIFF file or directory of TIFF slices", ".raw/.vol + .raw.inf
 SUPPORTED_WRITE = (".tif/.tiff (OME-TIFF)", ".npy (+ .npy.json)", ".zarr")
 _EAGER_CHECK_BYTES = 1 << 30  # below this, NaN/inf are counted at read time; above, slab by slab
 _WRITE_SLAB_BYTES = 64 << 20
+_CHECK_SLAB_BYTES = 8 << 20  # small slabs keep the NaN scan's footprint small; the cost is the same
 
 
 def _suffix(path: Path) -> str:
@@ -74,7 +75,7 @@ def _check_finite(vol: Volume) -> None:
     if not np.issubdtype(vol.dtype, np.floating) or vol.nbytes > _EAGER_CHECK_BYTES:
         return
     nan = inf = 0
-    thickness = vol.slab_thickness(_WRITE_SLAB_BYTES)
+    thickness = vol.slab_thickness(_CHECK_SLAB_BYTES)
     for z0 in range(0, vol.shape[0], thickness):
         n, i = count_nonfinite(np.asarray(vol.data[z0:z0 + thickness]))
         nan, inf = nan + n, inf + i
@@ -125,10 +126,11 @@ def _jsonable(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(vol: Volume | np.ndarray, path: str | Path, *, voxel_size: Any = None, overwrite: bool = False,
-          progress: bool = False) -> Path:
+          progress: bool = False, slab_bytes: int = _WRITE_SLAB_BYTES) -> Path:
     """Write a volume; the suffix picks the format (.tif/.tiff, .npy, .zarr).
 
-    The data go to a hidden temporary name first and are renamed when complete.
+    The data go to a hidden temporary name first and are renamed when complete. Voxels are
+    read and written in z slabs of at most `slab_bytes`.
     """
     if not isinstance(vol, Volume):
         vol = Volume(np.asarray(vol), voxel_size if voxel_size is not None else (1.0, 1.0, 1.0))
@@ -140,7 +142,7 @@ def write(vol: Volume | np.ndarray, path: str | Path, *, voxel_size: Any = None,
         raise VolumeError(f"{target}: cannot write suffix {target.suffix!r}; expected one of "
                           f"{', '.join(SUPPORTED_WRITE)}")
     check_writable(target, overwrite)
-    thickness = vol.slab_thickness(_WRITE_SLAB_BYTES)
+    thickness = vol.slab_thickness(slab_bytes)
     n_slabs = -(-vol.shape[0] // thickness)
     slabs = (slab for _, slab in track(vol.iter_slabs(thickness), total=n_slabs,
                                        description=f"writing {target.name}", enabled=progress))

@@ -1,0 +1,204 @@
+"""`porelab predict`: a checkpoint and a volume in, score map, mask, pore table and summary out.
+
+Everything streams: the score map is written block by block, the mask is thresholded and the
+pores are labelled slab by slab, so peak memory follows `max_memory`, not the volume size.
+Outputs in `out_dir`: `score.npy` (+ `.npy.json`), `mask.tif`, `pores.parquet`, `summary.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from porelab.errors import ConfigError
+from porelab.volume.atomic import write_text_atomic
+
+_SCORE, _MASK, _PORES, _SUMMARY = "score.npy", "mask.tif", "pores.parquet", "summary.json"
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """window: default the training patch; threshold: default the checkpoint's; actors > 0 uses Ray."""
+
+    window: tuple[int, int, int] | None = None
+    overlap: float = 0.5
+    weighting: str = "gaussian"
+    batch_size: int = 2
+    threshold: float | None = None
+    max_memory: int = 2 * 1024**3
+    device: str = "auto"
+    actors: int = 0
+    cpus_per_actor: float = 1.0
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, a training run directory (its best checkpoint) or a registry model folder."""
+    path = Path(path)
+    for candidate in (path, path / "checkpoints" / "best.pt", path / "model.pt"):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"{path}: no checkpoint; expected a .pt file, a run directory with checkpoints/best.pt, "
+                      "or a registry model folder with model.pt")
+
+
+class ScoreModel(nn.Module):
+    """A trained model turned into a voxel-wise pore score by its task (sigmoid, reconstruction error...)."""
+
+    def __init__(self, model: nn.Module, task: Any) -> None:
+        super().__init__()
+        self.model, self.task = model, task
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.task.score(self.model, {"image": image})
+
+
+@dataclass(frozen=True)
+class CheckpointModel:
+    """Model factory for Ray actors: each loads the checkpoint itself (path on shared storage)."""
+
+    path: str
+
+    def __call__(self) -> nn.Module:
+        return load_score_model(self.path)[0]
+
+
+def load_score_model(path: str | Path) -> tuple[ScoreModel, dict[str, Any]]:
+    from porelab.train.checkpoint import load_checkpoint
+    from porelab.train.config import TrainConfig
+
+    loaded = load_checkpoint(path)
+    task = TrainConfig.from_dict(loaded.payload["train_config"]).build_task()
+    return ScoreModel(loaded.model, task).eval(), loaded.payload
+
+
+class _ThresholdView:
+    """`score >= threshold` as uint8, read slab by slab from the on-disk score map."""
+
+    def __init__(self, score: Any, threshold: float) -> None:
+        self.score, self.threshold = score, threshold
+        self.shape, self.dtype, self.ndim = score.shape, np.dtype(np.uint8), 3
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        out = (np.asarray(self.score[key]) >= self.threshold).astype(np.uint8)
+        self.score.release_pages()
+        return out
+
+
+def _window(payload: dict[str, Any], config: PredictConfig) -> tuple[int, int, int]:
+    if config.window is not None:
+        return tuple(int(w) for w in config.window)  # type: ignore[return-value]
+    return tuple(int(w) for w in payload["train_config"]["patches"]["patch"])  # type: ignore[return-value]
+
+
+def _fit_budget(shape: tuple[int, ...], sliding: Any, budget: int) -> Any:
+    """The sliding-window settings with the largest batch (<= asked) whose buffers fit `budget`."""
+    from dataclasses import replace
+
+    from porelab.infer.sliding import working_memory_bytes
+
+    for batch in range(sliding.batch_size, 0, -1):
+        candidate = replace(sliding, batch_size=batch)
+        if working_memory_bytes(shape, candidate) <= budget // 2:  # half left for the network's activations
+            return candidate
+    need = working_memory_bytes(shape, replace(sliding, batch_size=1))
+    raise ConfigError(f"max_memory = {budget / 2**20:.0f} MiB; a {sliding.window} window over slices of "
+                      f"{shape[1]} x {shape[2]} needs at least {2 * need / 2**20:.0f} MiB; expected a larger "
+                      "--max-memory or a smaller --window")
+
+
+def _score(vol: Any, input_path: Path, checkpoint: Path, out_dir: Path, sliding: Any, normaliser: Any,
+           config: PredictConfig) -> None:
+    from porelab.infer.distributed import RayInferenceConfig, sliding_window_on_ray
+    from porelab.infer.output import NpyBlockWriter
+    from porelab.infer.runtime import input_layout, pick_device, prepare_for_inference
+    from porelab.infer.sliding import sliding_window
+
+    with NpyBlockWriter(out_dir / _SCORE, vol.shape, voxel_size=vol.voxel_size) as sink:
+        if config.actors > 0:
+            from porelab.runtime import ensure_ray
+
+            ensure_ray()
+            ray_config = RayInferenceConfig(actors=config.actors, cpus_per_actor=config.cpus_per_actor)
+            sliding_window_on_ray(input_path, vol.shape, CheckpointModel(str(checkpoint)), sink, sliding, ray_config,
+                                  transform=normaliser)
+            return
+        device = pick_device(config.device)
+        model = prepare_for_inference(load_score_model(checkpoint)[0], device)
+        sliding_window(vol, lambda batch: model(input_layout(batch, model)), sink, sliding,
+                       transform=normaliser, device=device)
+
+
+def _porosity(vol: Any, view: _ThresholdView, normaliser: Any) -> tuple[int, int]:
+    """(pore voxels, object voxels): the object is grey > the midpoint of the robust range, or a pore."""
+    pores = solid = 0
+    for z0 in range(0, vol.shape[0], 16):
+        mask = view[z0:z0 + 16] > 0
+        grey = normaliser(vol[z0:z0 + 16])
+        vol.release_pages()
+        pores += int(mask.sum())
+        solid += int(((grey > 0.5) | mask).sum())
+    return pores, solid
+
+
+def predict(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
+            config: PredictConfig = PredictConfig()) -> dict[str, Any]:
+    """Segment `input_path` with a trained model; returns the summary also written to summary.json."""
+    from porelab import volume
+    from porelab.data.normalise import fit_normaliser
+    from porelab.infer.sliding import SlidingWindowConfig
+    from porelab.label.streaming import streaming_pore_table
+    from porelab.train.checkpoint import read_checkpoint
+
+    from porelab.infer.memory import release_large_blocks
+
+    release_large_blocks()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    checkpoint, input_path, out_dir = resolve_checkpoint(checkpoint), Path(input_path), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payload = read_checkpoint(checkpoint)
+    vol = volume.read(input_path)
+    if isinstance(vol, volume.Projections):
+        raise ConfigError(f"{input_path}: holds projections, not a reconstructed volume; reconstruct it first")
+    normaliser = fit_normaliser(vol)
+    sliding = _fit_budget(vol.shape, SlidingWindowConfig(window=_window(payload, config), overlap=config.overlap,
+                                                         weighting=config.weighting,  # type: ignore[arg-type]
+                                                         batch_size=config.batch_size), config.max_memory)
+    timings["prepare_s"] = time.perf_counter() - start
+
+    t = time.perf_counter()
+    _score(vol, input_path, checkpoint, out_dir, sliding, normaliser, config)
+    timings["score_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    threshold = float(config.threshold if config.threshold is not None else payload.get("threshold", 0.5))
+    score = volume.read(out_dir / _SCORE)
+    view = _ThresholdView(score, threshold)
+    slab_bytes = max(1 << 20, config.max_memory // 32)
+    volume.write(volume.Volume(view, vol.voxel_size, {"source": str(out_dir / _MASK)}), out_dir / _MASK,
+                 overwrite=True, slab_bytes=slab_bytes)
+    table = streaming_pore_table(view, vol.voxel_size, slab=max(1, slab_bytes // (vol.nbytes // vol.shape[0] or 1)))
+    table.to_parquet(out_dir / _PORES, index=False)
+    pore_voxels, object_voxels = _porosity(vol, view, normaliser)
+    timings["mask_and_pores_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - start
+
+    summary = {
+        "model": payload["model_config"]["name"], "checkpoint": str(checkpoint), "input": str(input_path),
+        "shape_zyx": list(vol.shape), "voxel_size_mm_zyx": list(vol.voxel_size), "threshold": threshold,
+        "porosity_percent": 100.0 * pore_voxels / max(object_voxels, 1), "pore_count": int(len(table)),
+        "pore_voxels": pore_voxels, "normaliser": normaliser.to_dict(),
+        "sliding_window": {**asdict(sliding), "window": list(sliding.window)},
+        "max_memory_bytes": config.max_memory, "timings": timings,
+        "voxels_per_s": float(np.prod(vol.shape)) / max(timings["score_s"], 1e-9),
+        "files": {"score": _SCORE, "mask": _MASK, "pores": _PORES},
+    }
+    write_text_atomic(out_dir / _SUMMARY, json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,109 @@
+"""`predict` end to end: a quickly trained model finds the pores of a new volume, within a memory budget."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+import torch
+
+from porelab import cli, volume
+from porelab.data import AugmentConfig, PatchConfig, PatchMaker, SamplerConfig, load_scans, local_batches, scan_pores
+from porelab.errors import ConfigError
+from porelab.infer.predict import PredictConfig, predict
+from porelab.models import build_model
+from porelab.train import LoopConfig, SegmentationTask, run_training
+from porelab.train.checkpoint import save_checkpoint
+from porelab.train.config import profile
+
+from conftest import sphere_scan
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A small UNet trained for a few seconds on sphere pores (the tiny dataset's recipe)."""
+    from conftest import write_dataset
+
+    root = tmp_path_factory.mktemp("train")
+    scans = []
+    for i in range(2):
+        rng = np.random.default_rng(i)
+        centres = [tuple(int(c) for c in rng.integers(6, 22, 3)) for _ in range(4)]
+        scan, labels = sphere_scan((28, 28, 28), centres, 3, seed=i)
+        scans.append((f"scan-{i}", "good", scan, labels))
+    write_dataset(root / "ds", scans)
+    records = load_scans(root / "ds")
+    patches = PatchConfig(patch=(16, 16, 16), sampler=SamplerConfig("balanced", 0.5), augment=AugmentConfig.off())
+    maker = PatchMaker(records, scan_pores(records), patches)
+    torch.manual_seed(0)
+    config = profile("demo")
+    from dataclasses import replace
+
+    config = replace(config, model=replace(config.model, channels=(4, 8)), patches=patches)
+    model = build_model(config.model)
+    run_training(model, SegmentationTask(loss="dice"), lambda e: local_batches(maker, range(e * 48, e * 48 + 48), 4),
+                 lambda e: local_batches(maker, range(1000, 1016), 4), LoopConfig(max_epochs=12, lr=3e-3))
+    return save_checkpoint(root / "model.pt", model, config.to_dict(), epoch=6, metrics={})
+
+
+def _status_kib(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+
+def test_predict_finds_the_pores_and_writes_every_output(tmp_path, checkpoint):
+    scan, labels = sphere_scan((40, 36, 44), [(10, 10, 12), (28, 22, 30)], 4, seed=7)
+    volume.write(scan, tmp_path / "part.tif", voxel_size=0.02)
+    summary = predict(checkpoint, tmp_path / "part.tif", tmp_path / "out", PredictConfig(batch_size=3))
+    pores = pd.read_parquet(tmp_path / "out" / "pores.parquet")
+    mask = tifffile.imread(tmp_path / "out" / "mask.tif")
+    assert summary["pore_count"] == len(pores) == 2
+    assert mask.shape == scan.shape and mask.dtype == np.uint8
+    dice = 2 * np.sum((mask > 0) & (labels > 0)) / (np.sum(mask > 0) + np.sum(labels > 0))
+    assert dice > 0.7
+    np.testing.assert_allclose(sorted(pores.centroid_z), [10, 28], atol=1.0)
+    assert volume.read(tmp_path / "out" / "score.npy").voxel_size == pytest.approx((0.02,) * 3)
+    on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert on_disk["porosity_percent"] == pytest.approx(summary["porosity_percent"])
+    assert 0 < summary["porosity_percent"] < 5
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc to reset peak RSS")
+@pytest.mark.slow
+def test_predict_on_a_file_bigger_than_its_budget_stays_within_it(tmp_path, checkpoint):
+    big = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(480, 192, 192))
+    slab, _ = sphere_scan((40, 192, 192), [(20, 96, 96)], 6, seed=1)
+    for z0 in range(0, 480, 40):
+        big[z0:z0 + 40] = slab
+    big.flush()
+    del big
+    budget = 64 * 2**20  # the file holds 67.5 MiB; torch's own first-call buffers (~20 MiB) count too
+    # One-time costs (library code, torch's kernel caches for this window) are paid by a small
+    # warm-up run; the budget is about data, and the big file must not cost more than it.
+    volume.write(slab[:8], tmp_path / "small.npy")
+    config = PredictConfig(max_memory=budget, window=(32, 32, 32))
+    predict(checkpoint, tmp_path / "small.npy", tmp_path / "warm", config)
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _status_kib("VmRSS")
+    summary = predict(checkpoint, tmp_path / "big.npy", tmp_path / "out", config)
+    grown = (_status_kib("VmHWM") - before) * 1024
+    assert summary["pore_count"] >= 10
+    assert grown <= budget, f"peak RSS grew by {grown / 2**20:.1f} MiB for a {budget / 2**20:.0f} MiB budget"
+
+
+def test_too_small_a_budget_is_refused_up_front(tmp_path, checkpoint):
+    volume.write(np.zeros((20, 400, 400), np.float32) + np.arange(400, dtype=np.float32), tmp_path / "wide.npy")
+    with pytest.raises(ConfigError, match=r"max_memory = 1 MiB; .* needs at least"):
+        predict(checkpoint, tmp_path / "wide.npy", tmp_path / "out", PredictConfig(max_memory=2**20))
+    assert not (tmp_path / "out" / "score.npy").exists()
+
+
+def test_cli_predict_json(tmp_path, checkpoint, capsys):
+    scan, _ = sphere_scan((24, 24, 24), [(12, 12, 12)], 4, seed=3)
+    volume.write(scan, tmp_path / "s.npy")
+    assert cli.main(["predict", "--model", str(checkpoint), "--input", str(tmp_path / "s.npy"),
+                     "--out", str(tmp_path / "o"), "--max-memory", "64MB", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pore_count"] == 1
