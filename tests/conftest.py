@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from porelab import volume
+from synthetic import sphere_scan, write_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "real"
@@ -34,31 +33,6 @@ def ray_session():
     yield ray
     ray.shutdown()
 
-
-
-def sphere_scan(shape, centres, radius, seed):
-    """Grey part (1000) with dark spherical pores (200) plus noise; labels = pore ids."""
-    rng = np.random.default_rng(seed)
-    grid = np.indices(shape)
-    labels = np.zeros(shape, np.int32)
-    for i, centre in enumerate(centres, start=1):
-        inside = sum((g - c) ** 2 for g, c in zip(grid, centre)) <= radius**2
-        labels[inside] = i
-    scan = np.where(labels > 0, 200.0, 1000.0) + rng.normal(0, 60, shape)
-    return scan.astype(np.float32), labels
-
-
-def write_dataset(root, scans):
-    entries = []
-    for scan_id, role, scan, labels in scans:
-        (root / scan_id).mkdir(parents=True)
-        volume.write(scan, root / scan_id / "scan.npy", voxel_size=0.01)
-        volume.write(labels, root / scan_id / "labels.npy", voxel_size=0.01)
-        entries.append({"id": scan_id, "role": role,
-                        "files": {"scan": f"{scan_id}/scan.npy", "labels": f"{scan_id}/labels.npy"},
-                        "sha256": {}})
-    (root / "manifest.json").write_text(json.dumps({"format": "porelab-dataset/1", "scans": entries}))
-    return root
 
 
 @pytest.fixture

@@ -18,14 +18,12 @@ from porelab.train import LoopConfig, SegmentationTask, run_training
 from porelab.train.checkpoint import save_checkpoint
 from porelab.train.config import profile
 
-from conftest import sphere_scan
+from synthetic import sphere_scan, write_dataset
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     """A small UNet trained for a few seconds on sphere pores (the tiny dataset's recipe)."""
-    from conftest import write_dataset
-
     root = tmp_path_factory.mktemp("train")
     scans = []
     for i in range(2):
