@@ -42,6 +42,14 @@ class ModelConfig:
         input_noise: Modular U-Net: std of Gaussian noise added to the input in training.
         dilations: dilated defect detector: dilation of each 3^d convolution layer.
         hidden: patch classifier: widths of the dense layers before the output.
+        latent_dim: VAE, ceVAE, gmVAE: size of the dense latent vector; OOD autoencoder:
+            channels of its latent feature map.
+        patch_size: VAE, ceVAE, gmVAE: edge of the (cubic or square) input patch, which fixes
+            the size of the dense layers around the latent vector.
+        mixture_components: gmVAE: number K of Gaussians in the latent prior.
+        codebook_size, codebook_dim: vqVAE: number of codes and their length (channels of
+            the quantised latent map).
+        codebook_decay: vqVAE: decay of the exponential moving averages updating the codebook.
     """
 
     name: str = "unet"
@@ -60,12 +68,20 @@ class ModelConfig:
     input_noise: float = 0.0
     dilations: tuple[int, ...] = (1, 2, 4, 8, 8, 4, 2, 1)
     hidden: tuple[int, ...] = field(default=(60, 50))
+    latent_dim: int = 512
+    patch_size: int = 64
+    mixture_components: int = 10
+    codebook_size: int = 512
+    codebook_dim: int = 64
+    codebook_decay: float = 0.99
 
     def __post_init__(self) -> None:
         for name in ("channels", "dilations", "hidden"):
             object.__setattr__(self, name, _as_tuple(self, name))
         _check_choice(self, "spatial_dims", (2, 3))
-        _check_positive_ints(self, ("in_channels", "out_channels", "context_slices"))
+        _check_positive_ints(self, ("in_channels", "out_channels", "context_slices", "latent_dim",
+                                    "patch_size", "mixture_components", "codebook_size",
+                                    "codebook_dim"))
         _check_positive_tuple(self, "channels")
         _check_positive_tuple(self, "dilations")
         _check_positive_tuple(self, "hidden", allow_empty=True)
@@ -78,6 +94,9 @@ class ModelConfig:
         if not isinstance(self.input_noise, (int, float)) or self.input_noise < 0:
             raise ConfigError(f"model {self.name!r}: input_noise must be >= 0, "
                               f"got {self.input_noise!r}")
+        if not isinstance(self.codebook_decay, (int, float)) or not 0.0 < self.codebook_decay < 1.0:
+            raise ConfigError(f"model {self.name!r}: codebook_decay must be in (0, 1), "
+                              f"got {self.codebook_decay!r}")
         if self.context_slices % 2 == 0:
             raise ConfigError(f"model {self.name!r}: context_slices must be odd (a centre slice "
                               f"with neighbours on both sides), got {self.context_slices}")

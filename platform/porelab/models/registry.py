@@ -20,7 +20,12 @@ from porelab.errors import ConfigError
 from porelab.models.config import ModelConfig
 
 # Fields only some architectures read; setting one for a model that ignores it is an error.
-SPECIFIC_FIELDS = ("context_slices", "input_noise", "dilations", "hidden")
+SPECIFIC_FIELDS = ("context_slices", "input_noise", "dilations", "hidden", "latent_dim", "patch_size",
+                   "mixture_components", "codebook_size", "codebook_dim", "codebook_decay")
+
+# What a model is trained for: supervised segmenters and classifiers (the default), unsupervised
+# anomaly models scored by reconstruction error, and out-of-distribution autoencoders.
+FAMILIES = ("supervised", "anomaly", "ood")
 
 ModelClass = TypeVar("ModelClass", bound=Callable[[ModelConfig], nn.Module])
 
@@ -44,6 +49,7 @@ class ModelSpec:
     reference_parameters: int | None = None
     reference_source: str | None = None
     reference_dims: int | None = None
+    family: str = "supervised"
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -54,33 +60,44 @@ def register_model(name: str, *, summary: str, dims: tuple[int, ...] = (2, 3),
                    defaults: Mapping[str, Any] | None = None,
                    reference_parameters: int | None = None,
                    reference_source: str | None = None,
-                   reference_dims: int | None = None) -> Callable[[ModelClass], ModelClass]:
+                   reference_dims: int | None = None,
+                   family: str = "supervised") -> Callable[[ModelClass], ModelClass]:
     """Class decorator adding an architecture to the registry under `name`.
 
     dims: spatial dimensions it supports; deep_supervision: whether it has auxiliary
     heads; uses: which architecture-specific config fields it reads; defaults: config
     values that differ from `ModelConfig`'s for this architecture; reference_*: a
-    published parameter count to print beside ours.
+    published parameter count to print beside ours; family: one of `FAMILIES`.
     """
     unknown = sorted(set(uses) - set(SPECIFIC_FIELDS))
     if unknown:
         raise ConfigError(f"register_model({name!r}): uses lists unknown field(s) {unknown}; "
                           f"architecture-specific fields are {', '.join(SPECIFIC_FIELDS)}")
+    if family not in FAMILIES:
+        raise ConfigError(f"register_model({name!r}): family must be one of {', '.join(FAMILIES)}, "
+                          f"got {family!r}")
 
     def decorate(cls: ModelClass) -> ModelClass:
         if name in _REGISTRY:
             raise ConfigError(f"register_model: the name {name!r} is already registered")
         _REGISTRY[name] = ModelSpec(name, cls, summary, tuple(dims), deep_supervision,
                                     tuple(uses), dict(defaults or {}), reference_parameters,
-                                    reference_source, reference_dims)
+                                    reference_source, reference_dims, family)
         return cls
 
     return decorate
 
 
-def model_names() -> tuple[str, ...]:
-    """Registered names, in registration order."""
-    return tuple(_REGISTRY)
+def model_names(family: str | None = "supervised") -> tuple[str, ...]:
+    """Registered names of one family (None: every family), in registration order.
+
+    The default lists the supervised models, which share the segmentation/classification
+    output conventions of `porelab.models.base`.
+    """
+    if family is not None and family not in FAMILIES:
+        raise ConfigError(f"model_names: family must be one of {', '.join(FAMILIES)} or None, "
+                          f"got {family!r}")
+    return tuple(name for name, spec in _REGISTRY.items() if family is None or spec.family == family)
 
 
 def model_spec(name: str) -> ModelSpec:

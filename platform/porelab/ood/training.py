@@ -1,0 +1,108 @@
+"""Training an OOD detector on accepted patches with the one training loop, then setting its
+residual thresholds on the same accepted patches.
+
+Perturbations ("none", "real", "natural") are the three training variants of Lindgren &
+Zach's Table 2: no perturbation (plain autoencoder), real defect cut-outs, natural-image
+indications.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from porelab.errors import ConfigError
+from porelab.models import build_model
+from porelab.ood.defects import paste
+from porelab.ood.detector import OODDetector, autoencoder_residuals
+from porelab.ood.loss import OODAutoencoderTask
+from porelab.ood.natural import NaturalIndicationConfig, natural_indication
+from porelab.ood.residual import KERNEL, fit_thresholds
+from porelab.train.loop import LoopConfig, run_training
+from porelab.train.task import Batch
+
+PERTURBATIONS = ("none", "real", "natural")
+
+
+@dataclass(frozen=True)
+class OODTrainingConfig:
+    """perturbation: one of PERTURBATIONS; perturbed_share: fraction of a batch perturbed;
+    model: overrides of the "ood_autoencoder" config (channels, latent_dim, spatial_dims...)."""
+
+    perturbation: str = "natural"
+    epochs: int = 3
+    steps_per_epoch: int = 100
+    batch_size: int = 16
+    lr: float = 1e-3
+    perturbed_share: float = 1.0
+    kernel: int = KERNEL
+    target_fpr: float = 1e-3
+    seed: int = 0
+    model: dict[str, Any] = field(default_factory=dict)
+    natural: NaturalIndicationConfig = NaturalIndicationConfig()
+
+    def __post_init__(self) -> None:
+        if self.perturbation not in PERTURBATIONS:
+            raise ConfigError(f"OODTrainingConfig.perturbation must be one of {PERTURBATIONS}, "
+                              f"got {self.perturbation!r}")
+        if min(self.epochs, self.steps_per_epoch, self.batch_size) < 1:
+            raise ConfigError("OODTrainingConfig: epochs, steps_per_epoch and batch_size must be >= 1")
+
+
+def perturb(patch: np.ndarray, config: OODTrainingConfig, rng: np.random.Generator,
+            cutouts: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(perturbed patch, perturbation mask) for one 2D accepted patch."""
+    if config.perturbation == "real":
+        if not cutouts:
+            raise ConfigError("OOD training with perturbation 'real' needs defect cut-outs")
+        return paste(patch, cutouts[int(rng.integers(len(cutouts)))], rng)
+    indication = natural_indication(patch.shape, rng, config.natural)
+    return patch + indication, indication > 0.1 * indication.max()
+
+
+def training_batch(patches: np.ndarray, config: OODTrainingConfig, rng: np.random.Generator,
+                   cutouts: list[np.ndarray] | None = None) -> Batch:
+    """A batch of `config.batch_size` accepted patches (with perturbed copies unless "none")."""
+    chosen = patches[rng.integers(0, len(patches), size=config.batch_size)]
+    batch = {"image": torch.from_numpy(chosen[:, None].astype(np.float32))}
+    labels = np.zeros_like(chosen, dtype=np.float32)
+    if config.perturbation != "none":
+        perturbed = chosen.copy()
+        for i in np.flatnonzero(rng.random(len(chosen)) < config.perturbed_share):
+            perturbed[i], labels[i] = perturb(chosen[i], config, rng, cutouts)
+        batch["perturbed"] = torch.from_numpy(perturbed[:, None].astype(np.float32))
+    batch["label"] = torch.from_numpy(labels[:, None])
+    return batch
+
+
+def train_detector(accepted: np.ndarray, config: OODTrainingConfig = OODTrainingConfig(),
+                   cutouts: list[np.ndarray] | None = None) -> OODDetector:
+    """Train the autoencoder on `accepted` patches, then fit the thresholds on all of them at
+    `config.target_fpr`. Patches (N, rows, cols) give a 2D detector; (N, z, y, x) a 3D one,
+    trained with perturbation "none" (the perturbations are 2D images)."""
+    accepted = np.asarray(accepted, dtype=np.float32)
+    dims = accepted.ndim - 1
+    if dims not in (2, 3) or len(accepted) < 2:
+        raise ConfigError(f"train_detector: accepted must be (N >= 2, rows, cols) or (N >= 2, z, y, x), "
+                          f"got {accepted.shape}")
+    if dims == 3 and config.perturbation != "none":
+        raise ConfigError(f"train_detector: 3D patches train with perturbation 'none' (the perturbations are "
+                          f"2D), got {config.perturbation!r}")
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model = build_model("ood_autoencoder", **{"spatial_dims": dims, **config.model})
+    task = OODAutoencoderTask(kernel=config.kernel)
+    validation = [training_batch(accepted, config, np.random.default_rng(config.seed + 1), cutouts)]
+
+    def batches(_epoch: int) -> Iterator[Batch]:
+        for _ in range(config.steps_per_epoch):
+            yield training_batch(accepted, config, rng, cutouts)
+
+    loop = LoopConfig(max_epochs=config.epochs, lr=config.lr, patience=config.epochs,
+                      steps_per_epoch=config.steps_per_epoch)
+    run_training(model, task, batches, lambda _epoch: validation, loop)
+    residuals = autoencoder_residuals(model, torch.from_numpy(accepted[:, None]))
+    return OODDetector(model.eval(), model.config, fit_thresholds(residuals, config.target_fpr, config.kernel))
