@@ -102,13 +102,15 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
                    help="build models in 2D or 3D where they support it (default: each "
                         "model's own, 3D but for the 2D patch classifier); GFLOPs per 64^3 "
                         "or 192^2 input")
+    p.add_argument("--family", default="supervised", choices=["supervised", "anomaly", "ood", "all"],
+                   help="which models to list (default supervised)")
     p.set_defaults(handler=_run_models)
 
 
 def _run_models(args: argparse.Namespace) -> dict[str, Any]:
     from porelab.models import format_summary_table, summarize_all
 
-    rows = summarize_all(args.spatial_dims)
+    rows = summarize_all(args.spatial_dims, None if args.family == "all" else args.family)
     if not args.json:
         print(format_summary_table(rows))
     return {"models": [row.to_dict() for row in rows]}

@@ -105,3 +105,23 @@ def test_cli_predict_json(tmp_path, checkpoint, capsys):
     assert cli.main(["predict", "--model", str(checkpoint), "--input", str(tmp_path / "s.npy"),
                      "--out", str(tmp_path / "o"), "--max-memory", "64MB", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["pore_count"] == 1
+
+
+def test_anomaly_model_scores_are_postprocessed(tmp_path):
+    from dataclasses import replace
+
+    from porelab.models import default_config
+
+    config = profile("demo", model="vae")
+    config = replace(config, model=default_config("vae", patch_size=16, channels=(4, 8), latent_dim=8),
+                     patches=replace(config.patches, patch=(16, 16, 16)))
+    torch.manual_seed(0)
+    checkpoint = save_checkpoint(tmp_path / "vae.pt", build_model(config.model), config.to_dict(), epoch=1, metrics={})
+    scan, _ = sphere_scan((32, 32, 32), [(16, 16, 16)], 4, seed=1)
+    volume.write(scan, tmp_path / "v.npy")
+    summary = predict(checkpoint, tmp_path / "v.npy", tmp_path / "out")
+    assert summary["postprocessing"]["applied"] and summary["files"]["mask_from"] == "score_postprocessed.npy"
+    post = volume.read(tmp_path / "out" / "score_postprocessed.npy").to_numpy()
+    raw = volume.read(tmp_path / "out" / "score.npy").to_numpy()
+    assert post.min() >= 0 and post.shape == raw.shape and (post <= raw + 1e-6).all()  # max(0, A - edge model)
+    assert summary["threshold"] > 0

@@ -21,6 +21,8 @@ from porelab.errors import ConfigError
 from porelab.volume.atomic import write_text_atomic
 
 _SCORE, _MASK, _PORES, _SUMMARY = "score.npy", "mask.tif", "pores.parquet", "summary.json"
+_POSTPROCESSED = "score_postprocessed.npy"
+_POSTPROCESS_COPIES = 5  # volume, error, reconstruction, edge map, result: all in memory
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,25 @@ class _ThresholdView:
         return out
 
 
+def _family(payload: dict[str, Any]) -> str:
+    from porelab.models import model_spec
+
+    return model_spec(payload["model_config"]["name"]).family
+
+
+def _threshold(config: PredictConfig, payload: dict[str, Any], score: Any) -> float:
+    """The asked threshold; else the checkpoint's (segmenters) or Otsu's on the positive scores
+    (anomaly models, whose reconstruction errors have no fixed scale)."""
+    if config.threshold is not None:
+        return float(config.threshold)
+    if _family(payload) != "anomaly":
+        return float(payload.get("threshold", 0.5))
+    from porelab.data.normalise import strided_sample
+    from porelab.label.from_anomaly import anomaly_threshold
+
+    return anomaly_threshold(strided_sample(score))
+
+
 def _window(payload: dict[str, Any], config: PredictConfig) -> tuple[int, int, int]:
     if config.window is not None:
         return tuple(int(w) for w in config.window)  # type: ignore[return-value]
@@ -133,6 +154,27 @@ def _score(vol: Any, input_path: Path, checkpoint: Path, out_dir: Path, sliding:
         model = prepare_for_inference(load_score_model(checkpoint)[0], device)
         sliding_window(vol, lambda batch: model(input_layout(batch, model)), sink, sliding,
                        transform=normaliser, device=device)
+
+
+def _postprocess_anomaly(vol: Any, checkpoint: Path, out_dir: Path, sliding: Any, normaliser: Any,
+                         config: PredictConfig) -> dict[str, Any]:
+    """Iuso et al.'s post-processing of an anomaly model's score, written as score_postprocessed.npy.
+
+    It fits (lambda, sigma) on the whole volume, so it runs in memory: skipped (and said so in
+    the summary) when five float32 copies of the volume exceed `max_memory`.
+    """
+    from porelab import volume
+    from porelab.infer.anomaly_maps import reconstruction_maps
+    from porelab.infer.postprocess import postprocess
+
+    need = _POSTPROCESS_COPIES * 4 * int(np.prod(vol.shape))
+    if need > config.max_memory:
+        return {"applied": False, "reason": f"needs {need / 2**20:.0f} MiB in memory, over max_memory"}
+    model = load_score_model(checkpoint)[0].model
+    error, reconstruction = reconstruction_maps(vol.to_numpy(), model, sliding, transform=normaliser)
+    score, fit = postprocess(error, reconstruction)
+    volume.write(volume.Volume(score, vol.voxel_size), out_dir / _POSTPROCESSED, overwrite=True)
+    return {"applied": True, "file": _POSTPROCESSED, "lambda": fit.lam, "sigma": fit.sigma}
 
 
 def _porosity(vol: Any, view: _ThresholdView, normaliser: Any) -> tuple[int, int]:
@@ -178,8 +220,12 @@ def predict(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
     timings["score_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    threshold = float(config.threshold if config.threshold is not None else payload.get("threshold", 0.5))
-    score = volume.read(out_dir / _SCORE)
+    score_file, postprocessing = _SCORE, None
+    if _family(payload) == "anomaly":
+        postprocessing = _postprocess_anomaly(vol, checkpoint, out_dir, sliding, normaliser, config)
+        score_file = _POSTPROCESSED if postprocessing["applied"] else _SCORE
+    score = volume.read(out_dir / score_file)
+    threshold = _threshold(config, payload, score)
     view = _ThresholdView(score, threshold)
     slab_bytes = max(1 << 20, config.max_memory // 32)
     volume.write(volume.Volume(view, vol.voxel_size, {"source": str(out_dir / _MASK)}), out_dir / _MASK,
@@ -198,7 +244,8 @@ def predict(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
         "sliding_window": {**asdict(sliding), "window": list(sliding.window)},
         "max_memory_bytes": config.max_memory, "timings": timings,
         "voxels_per_s": float(np.prod(vol.shape)) / max(timings["score_s"], 1e-9),
-        "files": {"score": _SCORE, "mask": _MASK, "pores": _PORES},
+        "files": {"score": _SCORE, "mask": _MASK, "pores": _PORES, "mask_from": score_file},
+        "postprocessing": postprocessing,
     }
     write_text_atomic(out_dir / _SUMMARY, json.dumps(summary, indent=2) + "\n")
     return summary

@@ -79,12 +79,12 @@ def summarize(name: str, size: int | None = None, **overrides: Any) -> ModelSumm
                         spec.reference_source if same_dims else None)
 
 
-def summarize_all(spatial_dims: int | None = None) -> list[ModelSummary]:
-    """A summary of every registered model with its default config (3D unless the
-    architecture says otherwise, or `spatial_dims` where the model supports it), deep
-    supervision on where the architecture has it, as the papers trained them."""
+def summarize_all(spatial_dims: int | None = None, family: str | None = "supervised") -> list[ModelSummary]:
+    """A summary of every registered model of `family` (None: all) with its default config
+    (3D unless the architecture says otherwise, or `spatial_dims` where the model supports
+    it), deep supervision on where the architecture has it, as the papers trained them."""
     rows = []
-    for name in model_names():
+    for name in model_names(family):
         spec = model_spec(name)
         overrides: dict[str, Any] = {"deep_supervision": spec.deep_supervision}
         if spatial_dims in spec.dims:
