@@ -68,7 +68,7 @@ class _SlabWorker:
         vol = volume.read(path, **read_options)
         blocks: list[np.ndarray] = []
         sliding_window(vol, lambda batch: self.model(input_layout(batch, self.model)),
-                       lambda z0, block: blocks.append(block), self.config, transform=self.transform,
+                       lambda z0, block: blocks.append(block.copy()), self.config, transform=self.transform,
                        z_range=z_range, device=self.device)
         return z_range[0], np.concatenate(blocks, axis=1)
 

@@ -121,7 +121,8 @@ def sliding_window(source: Any, forward: Forward, sink: Sink, config: SlidingWin
 
     `forward` maps a (B, 1, *window) float tensor to (B, C, *window) (or a list whose first
     element is that). `transform` normalises each input slab. `sink(z0, block)` receives
-    consecutive z blocks of shape (C, dz, Y, X) covering `z_range` (default: the whole volume).
+    consecutive z blocks of shape (C, dz, Y, X) covering `z_range` (default: the whole volume);
+    a block is a view of the pass's buffer, valid during the call only (copy it to keep it).
     """
     run = _Pass(source, forward, config, transform, torch.device(device))
     begin, end = z_range or (0, run.shape[0])
