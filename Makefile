@@ -7,7 +7,7 @@ BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.porelab-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup test clean-venv
+.PHONY: setup test cv clean-venv
 
 setup: $(STAMP)
 
@@ -25,6 +25,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # oversubscribed threads made training steps 10-20x slower on a 2-core machine.
 test: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The main job on a laptop: the demo dataset (simulated once, then verified and reused) and the
+# 5-fold cross-validation of every model on a local Ray; report in runs/cv-demo/report.html.
+DATA     ?= data/am
+CV_ARGS  ?=
+cv: setup
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/porelab simulate --preset am-cylinders --profile demo --out $(DATA)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python jobs/cv.py --profile demo --data $(DATA) \
+		--out runs/cv-demo --registry runs/registry $(CV_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -52,6 +52,8 @@ def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], 
     import ray
 
     maker_config = config if train else validation_config(config)
+    # per-operator bars from every reader drown the one line per epoch that the loop prints
+    ray.data.DataContext.get_current().enable_progress_bars = False
     # from_arrow, not ray.data.range: range's read tasks ask for a whole CPU and hang while Train
     # workers hold the rest (NOTES.md); in-memory row numbers need no read task at all.
     rows_table = pa.table({"id": np.arange(rows, dtype=np.int64)})

@@ -82,8 +82,8 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
             model=default_config(model, channels=(8, 16, 32)),
             patches=PatchConfig(patch=(32, 32, 32), sampler=SamplerConfig("balanced", 0.5),
                                 augment=AugmentConfig(elastic=0.0)),
-            stream=StreamConfig(patches_per_epoch=96, val_patches=32, rows_per_task=8),
-            loop=LoopConfig(max_epochs=6, lr=1e-3, patience=4, min_delta=1e-4),
+            stream=StreamConfig(patches_per_epoch=64, val_patches=32, rows_per_task=8),
+            loop=LoopConfig(max_epochs=4, lr=1e-3, patience=3, min_delta=1e-4),
             batch_size=4,
         )
     if name == "paper":
@@ -107,7 +107,20 @@ def training_config(profile_name: str, model: str, config_file: str | None = Non
     data = profile(profile_name, model).to_dict()
     if config_file:
         data = _deep_merge(data, load_file(config_file))
-    return TrainConfig.from_dict(apply_overrides(data, overrides or []))
+    return with_patch_sized_model(TrainConfig.from_dict(apply_overrides(data, overrides or [])))
+
+
+def with_patch_sized_model(config: TrainConfig) -> TrainConfig:
+    """Models with a dense latent (VAE family) are built for one patch size: the training patch's."""
+    from porelab.models import model_spec
+
+    if "patch_size" not in model_spec(config.model.name).uses:
+        return config
+    patch = set(config.patches.patch)
+    if len(patch) != 1:
+        raise ConfigError(f"model {config.model.name!r} needs cubic patches (its latent is sized for one patch "
+                          f"size); patches.patch = {list(config.patches.patch)}")
+    return replace(config, model=replace(config.model, patch_size=patch.pop()))
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

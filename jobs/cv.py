@@ -1,0 +1,49 @@
+"""Ray job: k-fold cross-validation of a list of models on Ray Tune, with report and model registry.
+
+    python jobs/cv.py --profile demo                               # local Ray, laptop sizes
+    ray job submit --working-dir . -- python jobs/cv.py --data /data/am --out /runs/cv --profile paper
+
+Re-running with the same --out resumes: finished trials are kept, errored ones retried.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from porelab.errors import PorelabError
+from porelab.sweep import DEFAULT_MODELS, CVConfig, run_cv
+
+
+def parse(argv: list[str] | None) -> CVConfig:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="data/am", help="dataset directory (default data/am)")
+    parser.add_argument("--out", default="runs/cv-demo", help="run directory (default runs/cv-demo)")
+    parser.add_argument("--registry", default="runs/registry", help="model registry (default runs/registry)")
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), help="registry names")
+    parser.add_argument("--folds", type=int, default=5, help="k (default 5: one training scan left out per fold)")
+    parser.add_argument("--profile", default="demo", help="training profile: demo or paper")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="TrainConfig override for every trial, e.g. --set loop.max_epochs=3")
+    parser.add_argument("--select-metric", default="ap", help="validation metric that picks the served model")
+    parser.add_argument("--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)")
+    parser.add_argument("--max-concurrent", type=int, default=2, help="trials at once (default 2)")
+    args = parser.parse_args(argv)
+    return CVConfig(data=args.data, out=args.out, registry=args.registry, models=tuple(args.models), folds=args.folds,
+                    profile=args.profile, overrides=tuple(args.set), select_metric=args.select_metric,
+                    worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        summary = run_cv(parse(argv))
+    except PorelabError as err:
+        print(f"jobs/cv.py: error: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(summary["findings"]))
+    print(f"report: {summary['report']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The main job: k-fold cross-validation of a list of models as Ray Tune trials.
+
+Each (model, fold) is a Tune trial (a function trainable) that launches a `TorchTrainer`
+through `porelab.train.run.fit`, then scores the trained model on its validation scan and on
+the challenging scan. The run directory gathers everything; re-running the job with the same
+directory restores the Tune experiment: finished trials are kept, errored ones retried.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from porelab.config import to_dict
+from porelab.errors import ConfigError
+from porelab.sweep.folds import Fold, make_folds
+from porelab.volume.atomic import write_text_atomic
+
+DEFAULT_MODELS = ("unet", "unetpp", "unet3plus", "mss_unet", "vae", "cevae", "gmvae", "vqvae")
+_EXPERIMENT = "tune"
+
+
+@dataclass(frozen=True)
+class CVConfig:
+    """models x folds trials; `trial_cpus`/`max_concurrent` size them to the machine."""
+
+    data: str = "data/am"
+    out: str = "runs/cv-demo"
+    registry: str = "runs/registry"
+    models: tuple[str, ...] = DEFAULT_MODELS
+    folds: int = 5
+    profile: str = "demo"
+    overrides: tuple[str, ...] = ()
+    select_metric: str = "ap"
+    trial_cpus: float = 0.1  # the trial only drives its TorchTrainer; the Train worker holds worker_cpus
+    worker_cpus: float = 0.5
+    max_concurrent: int = 2
+    max_failures: int = 1
+
+
+def training_scans(root: Path) -> tuple[list[str], list[str]]:
+    """(ids of the 'good' scans that train and validate, ids of the 'challenging' scans)."""
+    from porelab.simulate.datasets.manifest import read_manifest
+
+    scans = read_manifest(root)["scans"]
+    good = [s["id"] for s in scans if s["role"] == "good"]
+    return good, [s["id"] for s in scans if s["role"] == "challenging"]
+
+
+def _trial_config(config: CVConfig, model: str, fold: Fold) -> dict[str, Any]:
+    """The TrainConfig of one trial: the profile, the overrides, one Train worker, the fold's scans."""
+    from porelab.train.config import ScalingSpec, training_config
+
+    train = training_config(config.profile, model, None, list(config.overrides))
+    scaling = ScalingSpec(workers=max(1, train.scaling.workers), cpus_per_worker=config.worker_cpus,
+                          use_gpu=train.scaling.use_gpu, max_failures=train.scaling.max_failures)
+    # Tune routes ray.train calls of an in-process (local-mode) loop to itself, so a trial
+    # always runs its TorchTrainer with real worker actors.
+    return replace(train, train_ids=fold.train_ids, val_ids=fold.val_ids, scaling=scaling).to_dict()
+
+
+def trial_plans(config: CVConfig, root: Path) -> dict[str, dict[str, Any]]:
+    """What each trial trains and where it is scored, keyed 'model/fold'."""
+    good, challenging = training_scans(root)
+    return {f"{m}/{f.index}": {"model": m, "fold": f.index, "train": _trial_config(config, m, f),
+                               "val_ids": list(f.val_ids), "challenging_ids": challenging}
+            for m in config.models for f in make_folds(good, config.folds)}
+
+
+def cv_trial(params: dict[str, Any], plans: dict[str, dict[str, Any]], data: str, trials_dir: str) -> None:
+    """Tune function trainable: train one (model, fold), score it, report one row of metrics."""
+    import ray.tune
+
+    from porelab.sweep.trial import run_trial
+
+    plan = plans[f"{params['model']}/{params['fold']}"]
+    ray.tune.report(run_trial({"trial": plan, "data": data, "trials_dir": trials_dir}))
+
+
+def _param_space(config: CVConfig) -> dict[str, Any]:
+    from ray import tune
+
+    return {"model": tune.grid_search(list(config.models)), "fold": tune.grid_search(list(range(config.folds)))}
+
+
+def _tuner(config: CVConfig, root: Path) -> Any:
+    from ray import tune
+
+    trainable = tune.with_resources(
+        tune.with_parameters(cv_trial, plans=trial_plans(config, root), data=str(root.resolve()),
+                             trials_dir=str((Path(config.out) / "trials").resolve())),
+        {"cpu": config.trial_cpus})
+    storage = str(Path(config.out).resolve())
+    path = str(Path(storage) / _EXPERIMENT)
+    if tune.Tuner.can_restore(path):
+        return tune.Tuner.restore(path, trainable, resume_errored=True)
+    return tune.Tuner(trainable, param_space=_param_space(config),
+                      tune_config=tune.TuneConfig(max_concurrent_trials=config.max_concurrent),
+                      run_config=tune.RunConfig(name=_EXPERIMENT, storage_path=storage,
+                                                failure_config=tune.FailureConfig(max_failures=config.max_failures)))
+
+
+def run_cv(config: CVConfig) -> dict[str, Any]:
+    """Run (or resume) the cross-validation; write results, summary, registry entry and report."""
+    from porelab.runtime import ensure_ray
+    from porelab.sweep.outputs import collect, write_outputs
+
+    root = Path(config.data)
+    if not (root / "manifest.json").exists():
+        raise ConfigError(f"{root}: no manifest.json; expected a dataset (`porelab simulate --out {root}`)")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
+    ensure_ray()
+    start = time.perf_counter()
+    grid = _tuner(config, root).fit()
+    good, challenging = training_scans(root)
+    return write_outputs(config, collect(grid), root, make_folds(good, config.folds), challenging,
+                         time.perf_counter() - start)

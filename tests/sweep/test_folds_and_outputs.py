@@ -1,0 +1,55 @@
+"""Fold making, fold statistics, model selection and findings (no Ray)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from porelab.errors import ConfigError
+from porelab.sweep.folds import make_folds
+from porelab.sweep.outputs import BASELINE, findings, select_model, summarise
+
+
+def test_leave_one_out_folds():
+    folds = make_folds(["a", "b", "c", "d", "e"], 5)
+    assert [f.val_ids for f in folds] == [("a",), ("b",), ("c",), ("d",), ("e",)]
+    assert all(set(f.train_ids) | set(f.val_ids) == set("abcde") for f in folds)
+    assert all(not set(f.train_ids) & set(f.val_ids) for f in folds)
+
+
+def test_fewer_folds_group_scans():
+    folds = make_folds(["a", "b", "c", "d", "e"], 2)
+    assert [f.val_ids for f in folds] == [("a", "c", "e"), ("b", "d")]
+    with pytest.raises(ConfigError, match="folds = 6"):
+        make_folds(["a", "b"], 6)
+
+
+def _results():
+    rng = np.random.default_rng(0)
+    rows = []
+    for model, ap, dice in (("unet", 0.9, 0.7), ("unetpp", 0.8, 0.6), ("vae", 0.3, 0.2),
+                            ("vae (post-processed)", 0.5, 0.3), (BASELINE, 0.4, 0.3)):
+        for fold in range(5):
+            for split, shift in (("validation", 0.0), ("challenging", -0.2)):
+                rows.append((model, fold, split, "ap", ap + shift + rng.normal(0, 0.02)))
+                rows.append((model, fold, split, "dice_best", dice + shift + rng.normal(0, 0.02)))
+                rows.append((model, fold, split, "dice_fixed", dice + shift))
+    return pd.DataFrame(rows, columns=["model", "fold", "split", "metric", "value"])
+
+
+def test_summary_matches_scipy_t_interval():
+    results = _results()
+    summary = summarise(results)
+    row = summary[(summary.model == "unet") & (summary.split == "validation") & (summary.metric == "ap")].iloc[0]
+    values = results[(results.model == "unet") & (results.split == "validation") & (results.metric == "ap")].value
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    assert row["mean"] == pytest.approx(values.mean()) and row.n == 5
+    assert (row.ci_low, row.ci_high) == pytest.approx((low, high))
+
+
+def test_selection_skips_the_baseline_and_findings_name_the_gains():
+    summary = summarise(_results())
+    assert select_model(summary, "ap")[0] == "unet"
+    lines = findings(summary, {"model": "unet", "ap": 0.9})
+    assert any("Best supervised model unet" in line for line in lines)
+    assert any(line.startswith("vae validation AP") for line in lines)
