@@ -20,13 +20,19 @@ def sphere_scan(shape, centres, radius, seed):
 
 
 def write_dataset(root, scans):
+    """A dataset directory in the manifest format: scan, labels, materials (the whole block is
+    part) and the ground-truth pore table of each scan."""
+    from porelab.label import pore_table
+
     entries = []
     for scan_id, role, scan, labels in scans:
         (root / scan_id).mkdir(parents=True)
         volume.write(scan, root / scan_id / "scan.npy", voxel_size=0.01)
         volume.write(labels, root / scan_id / "labels.npy", voxel_size=0.01)
-        entries.append({"id": scan_id, "role": role,
-                        "files": {"scan": f"{scan_id}/scan.npy", "labels": f"{scan_id}/labels.npy"},
+        volume.write(np.ones(scan.shape, np.uint8), root / scan_id / "materials.npy", voxel_size=0.01)
+        pore_table(labels, voxel_size=(0.01,) * 3).table.to_parquet(root / scan_id / "pores.parquet")
+        files = {name: f"{scan_id}/{name}.npy" for name in ("scan", "labels", "materials")}
+        entries.append({"id": scan_id, "role": role, "files": {**files, "pores": f"{scan_id}/pores.parquet"},
                         "sha256": {}})
     (root / "manifest.json").write_text(json.dumps({"format": "porelab-dataset/1", "scans": entries}))
     return root

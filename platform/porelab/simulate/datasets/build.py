@@ -122,7 +122,7 @@ def build_dataset(out: str | Path, preset: str = "am-cylinders", profile: str = 
         manifest = upsert_entry(manifest, entry)
         write_manifest(root, manifest)
         base = entry["otsu_baseline"]
-        report(f"{plan.id}: {entry['seconds']:.1f} s, {base['method']} Dice {base['dice']:.3f}, "
+        report(f"{plan.id}: {entry['seconds']:.1f} s, {base.get('method', 'otsu')} Dice {base['dice']:.3f}, "
                f"false calls {base['false_calls']}")
     write_manifest(root, manifest)
     write_readme(root, manifest)

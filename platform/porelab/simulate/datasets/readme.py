@@ -50,7 +50,7 @@ def write_readme(root: Path, manifest: dict[str, Any]) -> None:
         base = s["otsu_baseline"]
         used = -(-s["scan"]["n_projections"] // s.get("keep_every", 1))
         lines.append(f"| {s['id']} | {s['role']} | {s['material']} | {used} | "
-                     f"{s['scan']['exposure']:g} | {base['method']} | {base['dice']:.3f} | {base['false_calls']} | "
+                     f"{s['scan']['exposure']:g} | {base.get('method', 'otsu')} | {base['dice']:.3f} | {base['false_calls']} | "
                      f"{_pod_text(base['pod'])} | {s['seconds']:.1f} |")
     lines.append("")
     for s in manifest["scans"]:
