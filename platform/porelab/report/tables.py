@@ -7,7 +7,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from porelab.errors import ConfigError
 from porelab.report.data import SPLITS
@@ -30,23 +29,13 @@ class MeanCI(NamedTuple):
 
 
 def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> MeanCI:
-    """Mean and Student-t interval of the mean (sample std, n - 1 degrees of freedom).
+    """Mean and the half-width of its Student-t interval (`porelab.evaluate.mean_ci`, NaN folds
+    dropped; NaN half-width with fewer than two values)."""
+    from porelab.evaluate.statistics import mean_ci as interval
 
-    NaNs (a fold that did not report the metric) are dropped. Written here rather than taken
-    from the statistics module so the report depends only on numbers it is given.
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"mean_ci confidence: expected a fraction in (0, 1), got {confidence!r}")
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    n = int(finite.size)
-    if n == 0:
-        return MeanCI(math.nan, math.nan, 0)
-    mean = float(finite.mean())
-    if n < 2:
-        return MeanCI(mean, math.nan, 1)
-    sem = float(finite.std(ddof=1)) / math.sqrt(n)
-    return MeanCI(mean, float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * sem, n)
+    result = interval(values, confidence)
+    half = (result.ci_high - result.ci_low) / 2.0 if result.n >= 2 else math.nan
+    return MeanCI(result.mean, half, result.n)
 
 
 def summary_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
