@@ -2,5 +2,11 @@
 
 from porelab.sweep.cv import DEFAULT_MODELS, CVConfig, run_cv
 from porelab.sweep.folds import Fold, make_folds
+from porelab.sweep.ftl import FTLSearchConfig, run_ftl_search
+from porelab.sweep.label_swap import LabelSwapConfig, run_label_swap
+from porelab.sweep.learning_curve import LearningCurveConfig, run_learning_curve
+from porelab.sweep.variants import SweepConfig, Variant, run_variants
 
-__all__ = ["CVConfig", "DEFAULT_MODELS", "Fold", "make_folds", "run_cv"]
+__all__ = ["CVConfig", "DEFAULT_MODELS", "FTLSearchConfig", "Fold", "LabelSwapConfig", "LearningCurveConfig",
+           "SweepConfig", "Variant", "make_folds", "run_cv", "run_ftl_search", "run_label_swap", "run_learning_curve",
+           "run_variants"]

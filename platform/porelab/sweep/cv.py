@@ -50,16 +50,21 @@ def training_scans(root: Path) -> tuple[list[str], list[str]]:
     return good, [s["id"] for s in scans if s["role"] == "challenging"]
 
 
-def _trial_config(config: CVConfig, model: str, fold: Fold) -> dict[str, Any]:
+def trial_train_config(profile: str, model: str, overrides: list[str], worker_cpus: float, fold: Fold
+                       ) -> dict[str, Any]:
     """The TrainConfig of one trial: the profile, the overrides, one Train worker, the fold's scans."""
     from porelab.train.config import ScalingSpec, training_config
 
-    train = training_config(config.profile, model, None, list(config.overrides))
-    scaling = ScalingSpec(workers=max(1, train.scaling.workers), cpus_per_worker=config.worker_cpus,
+    train = training_config(profile, model, None, overrides)
+    scaling = ScalingSpec(workers=max(1, train.scaling.workers), cpus_per_worker=worker_cpus,
                           use_gpu=train.scaling.use_gpu, max_failures=train.scaling.max_failures)
     # Tune routes ray.train calls of an in-process (local-mode) loop to itself, so a trial
     # always runs its TorchTrainer with real worker actors.
     return replace(train, train_ids=fold.train_ids, val_ids=fold.val_ids, scaling=scaling).to_dict()
+
+
+def _trial_config(config: CVConfig, model: str, fold: Fold) -> dict[str, Any]:
+    return trial_train_config(config.profile, model, list(config.overrides), config.worker_cpus, fold)
 
 
 def trial_plans(config: CVConfig, root: Path) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,26 @@
+"""The command-line arguments every variant-sweep job shares (jobs/ftl_search.py, jobs/learning_curve.py,
+jobs/label_swap.py), so the jobs stay argument parsers and nothing more."""
+
+from __future__ import annotations
+
+import argparse
+
+from porelab.sweep.variants import SweepConfig
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+    parser.add_argument("--data", default="data/am", help="dataset directory (default data/am)")
+    parser.add_argument("--out", default=out, help=f"run directory (default {out})")
+    parser.add_argument("--model", default="unet", help="registry name of the model (default unet)")
+    parser.add_argument("--folds", type=int, default=5, help="k (default 5: one training scan left out per fold)")
+    parser.add_argument("--profile", default="demo", choices=("demo", "paper"), help="training profile")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="TrainConfig override for every trial, e.g. --set loop.max_epochs=3")
+    parser.add_argument("--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)")
+    parser.add_argument("--max-concurrent", type=int, default=2, help="trials at once (default 2)")
+    parser.add_argument("--quick", action="store_true", help="the smallest sweep that still shows the result (tests)")
+
+
+def sweep_config(args: argparse.Namespace) -> SweepConfig:
+    return SweepConfig(data=args.data, out=args.out, model=args.model, folds=args.folds, profile=args.profile,
+                       overrides=tuple(args.set), worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent)

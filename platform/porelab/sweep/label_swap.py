@@ -1,0 +1,217 @@
+"""Label swap (Iuso et al. §4.4): supervised models trained on post-processed ceVAE labels versus
+on Otsu labels, both compared on the challenging scan's true labels.
+
+Each label set is a derived dataset directory (OUT/labels/<set>/): its manifest points at the
+original scans and materials, and replaces the pore labels and pore table of every 'good'
+(training) scan with the label set's; the challenging scan keeps its true labels. Scores on
+the validation split are therefore against the label set a model was trained on (what a user
+without ground truth would see); scores on the challenging split are against the truth.
+OUT/label_quality.parquet says how close each label set is to the truth on the training scans.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from porelab.config import to_dict
+from porelab.data.scans import ScanRecord
+from porelab.errors import ConfigError
+from porelab.sweep.variants import SweepConfig, Variant, run_variants, summarise_variants
+from porelab.volume.atomic import write_text_atomic
+
+LABEL_SETS = ("cevae", "otsu")
+SUPERVISED = ("unet", "unetpp", "unet3plus", "mss_unet")
+Labeller = Callable[[ScanRecord], np.ndarray]
+
+
+@dataclass(frozen=True)
+class LabelSwapConfig:
+    """`cevae`: a ceVAE checkpoint to label with (empty: train one on the dataset's good scans first)."""
+
+    sweep: SweepConfig = field(default_factory=lambda: SweepConfig(out="runs/label-swap-demo"))
+    models: tuple[str, ...] = SUPERVISED
+    cevae: str = ""
+    cevae_overrides: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ConfigError("LabelSwapConfig.models: expected at least one supervised model")
+        if self.cevae and not Path(self.cevae).is_file():
+            raise ConfigError(f"LabelSwapConfig.cevae = {self.cevae!r}: no such checkpoint file")
+
+
+def quick_swap(config: LabelSwapConfig) -> LabelSwapConfig:
+    """One supervised model on two folds."""
+    return replace(config, models=config.models[:1], sweep=replace(config.sweep, folds=min(config.sweep.folds, 2)))
+
+
+def otsu_labeller(scan: ScanRecord) -> np.ndarray:
+    """Iuso et al.'s Algorithm 1 on the scan's grey values."""
+    from porelab import volume
+    from porelab.label import otsu_pores
+
+    return otsu_pores(volume.read(scan.scan_path).to_numpy()).pore_labels
+
+
+class CevaeLabeller:
+    """Labels from a trained ceVAE: reconstruction error, edge-suppressing post-processing, Otsu
+    threshold of the positive scores inside the Otsu object mask (no ground truth is used)."""
+
+    def __init__(self, checkpoint: str | Path) -> None:
+        from porelab.infer.predict import load_score_model
+
+        model, payload = load_score_model(checkpoint)
+        self.model = model.model
+        self.window = tuple(int(w) for w in payload["train_config"]["patches"]["patch"])
+
+    def __call__(self, scan: ScanRecord) -> np.ndarray:
+        from porelab import volume
+        from porelab.infer.anomaly_maps import reconstruction_maps
+        from porelab.infer.postprocess import postprocess
+        from porelab.infer.sliding import SlidingWindowConfig
+        from porelab.label import anomaly_labels, object_mask
+
+        grey = volume.read(scan.scan_path).to_numpy()
+        error, reconstruction = reconstruction_maps(grey, self.model,
+                                                    SlidingWindowConfig(window=self.window, weighting="average"),
+                                                    transform=scan.normaliser)
+        return anomaly_labels(postprocess(error, reconstruction)[0], object_mask=object_mask(grey)[0]).labels
+
+
+def train_cevae(config: LabelSwapConfig) -> Path:
+    """A ceVAE trained (resumably) on the dataset's good scans in OUT/cevae; its best checkpoint."""
+    from porelab.train.config import training_config
+    from porelab.train.run import fit
+
+    overrides = [*config.sweep.overrides, *config.cevae_overrides]
+    return fit(training_config(config.sweep.profile, "cevae", None, overrides), config.sweep.data,
+               Path(config.sweep.out) / "cevae").best_checkpoint
+
+
+def _relabelled_entry(root: Path, target: Path, entry: dict[str, Any], labels: np.ndarray,
+                      voxel_size: tuple[float, float, float]) -> dict[str, Any]:
+    from porelab import volume
+    from porelab.label import pore_table
+    from porelab.simulate.datasets.manifest import sha256
+
+    derived = copy.deepcopy(entry)
+    derived["files"] = {k: str((root / v).resolve()) for k, v in entry["files"].items()}
+    (target / entry["id"]).mkdir(parents=True, exist_ok=True)
+    labels_file, pores_file = f"{entry['id']}/labels.npy", f"{entry['id']}/pores.parquet"
+    volume.write(labels.astype(np.int32), target / labels_file, voxel_size=voxel_size, overwrite=True)
+    pore_table(labels, voxel_size=voxel_size).table.to_parquet(target / pores_file, index=False)
+    derived["files"].update(labels=labels_file, pores=pores_file)
+    derived["sha256"] = {**entry.get("sha256", {}), "labels": sha256(target / labels_file),
+                         "pores": sha256(target / pores_file)}
+    return derived
+
+
+def derive_label_dataset(root: str | Path, target: str | Path, labeller: Labeller) -> Path:
+    """`root` with the labels of every 'good' scan replaced by `labeller`'s (kept when already made)."""
+    from porelab.data import load_scans
+    from porelab.simulate.datasets.manifest import read_manifest, write_manifest
+
+    root, target = Path(root), Path(target)
+    if (target / "manifest.json").exists():
+        return target
+    records = {s.id: s for s in load_scans(root)}
+    manifest = read_manifest(root)
+    entries = []
+    for entry in manifest["scans"]:
+        if entry["role"] == "good":
+            scan = records[entry["id"]]
+            entries.append(_relabelled_entry(root, target, entry, labeller(scan), scan.voxel_size))
+        else:
+            entries.append({**copy.deepcopy(entry),
+                            "files": {k: str((root / v).resolve()) for k, v in entry["files"].items()}})
+    target.mkdir(parents=True, exist_ok=True)
+    write_manifest(target, {**manifest, "scans": entries, "derived_from": str(root.resolve())})  # last: marks done
+    return target
+
+
+def label_quality(root: str | Path, derived: dict[str, Path]) -> pd.DataFrame:
+    """label_set, scan, dice against the true pore mask, true and derived pore counts, per good scan."""
+    from porelab import volume
+    from porelab.evaluate import dice
+    from porelab.simulate.datasets.manifest import read_manifest
+
+    root = Path(root)
+    truth_files = {e["id"]: e["files"]["labels"] for e in read_manifest(root)["scans"]}
+    rows = []
+    for name, path in derived.items():
+        for entry in (e for e in read_manifest(path)["scans"] if e["role"] == "good"):
+            truth = volume.read(root / truth_files[entry["id"]]).to_numpy()
+            labels = volume.read(path / entry["files"]["labels"]).to_numpy()
+            rows.append({"label_set": name, "scan": entry["id"], "dice": float(dice(labels > 0, truth > 0)),
+                         "true_pores": int(np.unique(truth[truth > 0]).size),
+                         "derived_pores": int(np.unique(labels[labels > 0]).size)})
+    return pd.DataFrame(rows)
+
+
+def swap_variants(config: LabelSwapConfig, derived: dict[str, Path]) -> list[Variant]:
+    return [Variant(name=f"{model}@{name}-labels", model=model, data=str(path))
+            for name, path in derived.items() for model in config.models]
+
+
+def _findings(summary: pd.DataFrame, quality: pd.DataFrame) -> list[str]:
+    lines = [f"{name} labels: mean Dice {group.dice.mean():.3f} against the truth on the training scans."
+             for name, group in quality.groupby("label_set")]
+    picked = summary[(summary.split == "challenging") & (summary.metric.isin(["ap", "dice_best"]))
+                     & (summary.variant.str.split("@").str[0] == summary.model)]
+    for row in picked.itertuples():
+        lines.append(f"{row.variant}: challenging {row.metric} {row.mean:.3f} "
+                     f"(95 % CI [{row.ci_low:.3f}, {row.ci_high:.3f}], true labels).")
+    return lines
+
+
+def _report(config: LabelSwapConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
+    from porelab.report import ReportData, Resources, write_report
+
+    table = rows.assign(model=rows.variant)
+    table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
+    data = ReportData(run_name=Path(config.sweep.out).name, config=to_dict(config), results=table, findings=findings,
+                      resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
+                                          trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
+                                          failed_trials=failed))
+    return write_report(data, Path(config.sweep.out) / "report.html")
+
+
+def make_label_sets(config: LabelSwapConfig) -> dict[str, Path]:
+    """OUT/labels/cevae and OUT/labels/otsu (the ceVAE trained first when no checkpoint is given)."""
+    out = Path(config.sweep.out)
+    cevae = Path(config.cevae) if config.cevae else train_cevae(config)
+    return {"cevae": derive_label_dataset(config.sweep.data, out / "labels" / "cevae", CevaeLabeller(cevae)),
+            "otsu": derive_label_dataset(config.sweep.data, out / "labels" / "otsu", otsu_labeller)}
+
+
+def run_label_swap(config: LabelSwapConfig) -> dict[str, Any]:
+    """Make both label sets, run the supervised models on each, write results, summary and report."""
+    out = Path(config.sweep.out)
+    if not (Path(config.sweep.data) / "manifest.json").exists():
+        raise ConfigError(f"{config.sweep.data}: no manifest.json; expected a dataset")
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
+    start = time.perf_counter()
+    derived = make_label_sets(config)
+    quality = label_quality(config.sweep.data, derived)
+    quality.to_parquet(out / "label_quality.parquet", index=False)
+    results = run_variants(config.sweep, swap_variants(config, derived), "label-swap")
+    results.rows.to_parquet(out / "results.parquet", index=False)
+    summary = summarise_variants(results.rows)
+    findings = _findings(summary, quality)
+    seconds = time.perf_counter() - start
+    report = _report(config, results.rows, seconds, len(results.failed), findings) if len(results.rows) else None
+    content = {"findings": findings, "failed_trials": results.failed, "seconds": round(seconds, 1),
+               "report": str(report), "label_quality": json.loads(quality.to_json(orient="records")),
+               "summary": json.loads(summary.to_json(orient="records"))}
+    write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
+    return content

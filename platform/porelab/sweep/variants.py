@@ -1,0 +1,184 @@
+"""Sweeps of training variants: each (variant, fold) is a Tune trial that trains and scores one
+TrainConfig through `porelab.sweep.trial.run_trial`, exactly like a cross-validation trial.
+
+A `Variant` is a named set of `key=value` TrainConfig overrides (a loss setting, a training
+budget) with, optionally, its own model and its own dataset directory (a label set). The FTL
+search, the learning curve and the label swap are lists of variants. Each variant trains in
+`OUT/trials/<variant>/` so trial run directories never collide, and each sweep stage is its own
+Tune experiment under OUT: re-running with the same arguments restores it (finished trials
+kept, errored ones retried).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from porelab.errors import ConfigError
+from porelab.sweep.folds import Fold, make_folds
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]*$")
+ROW_COLUMNS = ["variant", "model", "fold", "split", "scan", "metric", "value"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One training variant: `overrides` apply on top of the sweep's; empty `model`/`data`: the sweep's."""
+
+    name: str
+    overrides: tuple[str, ...] = ()
+    model: str = ""
+    data: str = ""
+    params: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ConfigError(f"variant name {self.name!r}: expected letters, digits and ._+@=- "
+                              "(it names a directory)")
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """What every variant shares: the dataset, the profile, the folds and the trial sizes."""
+
+    data: str = "data/am"
+    out: str = "runs/sweep-demo"
+    model: str = "unet"
+    folds: int = 5
+    profile: str = "demo"
+    overrides: tuple[str, ...] = ()
+    trial_cpus: float = 0.1  # the trial only drives its TorchTrainer; the Train worker holds worker_cpus
+    worker_cpus: float = 0.5
+    max_concurrent: int = 2
+    max_failures: int = 1
+
+
+@dataclass(frozen=True)
+class SweepResults:
+    """Rows (one per variant, fold, split, scan and metric), the report curves and the failures."""
+
+    rows: pd.DataFrame
+    curves: list[dict[str, Any]]
+    checkpoints: dict[tuple[str, int], str]
+    failed: list[str]
+
+
+def check_variants(variants: list[Variant]) -> None:
+    names = [v.name for v in variants]
+    if not names:
+        raise ConfigError("variant sweep: no variants; expected at least one")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"variant sweep: variant names {duplicates} repeat; expected unique names")
+
+
+def variant_train_config(sweep: SweepConfig, variant: Variant, fold: Fold) -> dict[str, Any]:
+    """The TrainConfig of one trial: profile, sweep overrides, variant overrides, one Train worker, the fold."""
+    from porelab.sweep.cv import trial_train_config
+
+    return trial_train_config(sweep.profile, variant.model or sweep.model, [*sweep.overrides, *variant.overrides],
+                              sweep.worker_cpus, fold)
+
+
+def _scan_roles(root: Path) -> tuple[list[str], list[str]]:
+    from porelab.sweep.cv import training_scans
+
+    if not (root / "manifest.json").exists():
+        raise ConfigError(f"{root}: no manifest.json; expected a dataset (`porelab simulate --out {root}`)")
+    return training_scans(root)
+
+
+def variant_plans(sweep: SweepConfig, variants: list[Variant]) -> dict[str, dict[str, Any]]:
+    """What each trial trains, on which dataset, and where it is scored, keyed 'variant/fold'."""
+    check_variants(variants)
+    plans: dict[str, dict[str, Any]] = {}
+    for variant in variants:
+        root = Path(variant.data or sweep.data)
+        good, challenging = _scan_roles(root)
+        for fold in make_folds(good, sweep.folds):
+            plans[f"{variant.name}/{fold.index}"] = {
+                "variant": variant.name, "model": variant.model or sweep.model, "fold": fold.index,
+                "data": str(root.resolve()), "train": variant_train_config(sweep, variant, fold),
+                "val_ids": list(fold.val_ids), "challenging_ids": challenging}
+    return plans
+
+
+def variant_trial(params: dict[str, Any], plans: dict[str, dict[str, Any]], trials_root: str) -> None:
+    """Tune function trainable: train and score one (variant, fold), report its rows."""
+    import ray.tune
+
+    from porelab.sweep.trial import run_trial
+
+    plan = plans[f"{params['variant']}/{params['fold']}"]
+    report = run_trial({"trial": plan, "data": plan["data"], "trials_dir": str(Path(trials_root) / plan["variant"])})
+    ray.tune.report({**report, "variant": plan["variant"]})
+
+
+def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: dict[str, dict[str, Any]]) -> Any:
+    from ray import tune
+
+    out = Path(sweep.out).resolve()
+    trainable = tune.with_resources(
+        tune.with_parameters(variant_trial, plans=plans, trials_root=str(out / "trials")),
+        {"cpu": sweep.trial_cpus})
+    path = str(out / experiment)
+    if tune.Tuner.can_restore(path):
+        return tune.Tuner.restore(path, trainable, resume_errored=True)
+    space = {"variant": tune.grid_search([v.name for v in variants]),
+             "fold": tune.grid_search(list(range(sweep.folds)))}
+    return tune.Tuner(trainable, param_space=space,
+                      tune_config=tune.TuneConfig(max_concurrent_trials=sweep.max_concurrent),
+                      run_config=tune.RunConfig(name=experiment, storage_path=str(out),
+                                                failure_config=tune.FailureConfig(max_failures=sweep.max_failures)))
+
+
+def collect_variants(grid: Any) -> SweepResults:
+    """The reports of every finished trial of a variant sweep; errored trials are listed, not raised."""
+    rows: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    checkpoints: dict[tuple[str, int], str] = {}
+    failed: list[str] = []
+    for result in grid:
+        metrics = result.metrics or {}
+        if result.error is not None or "rows" not in metrics:
+            failed.append(str(result.error))
+            continue
+        rows += [{**row, "variant": metrics["variant"]} for row in metrics["rows"]]
+        curves += [{**curve, "variant": metrics["variant"]} for curve in metrics["curves"]]
+        checkpoints[(metrics["variant"], int(metrics["fold"]))] = metrics["checkpoint"]
+    table = pd.DataFrame(rows, columns=ROW_COLUMNS).astype({"fold": int, "value": float})
+    return SweepResults(table, curves, checkpoints, failed)
+
+
+def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -> SweepResults:
+    """Run (or resume) the Tune experiment OUT/<experiment> of `variants` x folds."""
+    from porelab.runtime import ensure_ray
+
+    if not _NAME.match(experiment):
+        raise ConfigError(f"sweep experiment name {experiment!r}: expected letters, digits and ._+@=-")
+    plans = variant_plans(sweep, variants)  # bad input fails here, before Ray starts
+    Path(sweep.out).mkdir(parents=True, exist_ok=True)
+    ensure_ray()
+    return collect_variants(_tuner(sweep, variants, experiment, plans).fit())
+
+
+def summarise_variants(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95 % CI across folds per variant, model, split and metric (`outputs.summarise` per variant)."""
+    from porelab.sweep.outputs import summarise
+
+    if rows.empty:
+        return pd.DataFrame(columns=["variant", "model", "split", "metric", "mean", "ci_low", "ci_high", "n", "std"])
+    frames = [summarise(group.drop(columns="variant")).assign(variant=name)
+              for name, group in rows.groupby("variant", sort=False)]
+    summary = pd.concat(frames, ignore_index=True)
+    return summary[["variant", *[c for c in summary.columns if c != "variant"]]]
+
+
+def fold_values(rows: pd.DataFrame, variant: str, model: str, split: str, metric: str) -> pd.Series:
+    """One value per fold (the mean over the split's scans) of one variant's model and metric."""
+    mine = rows[(rows.variant == variant) & (rows.model == model) & (rows.split == split) & (rows.metric == metric)]
+    return mine.groupby("fold")["value"].mean()
