@@ -37,3 +37,20 @@ def test_two_workers_learn_survive_a_killed_worker_and_resume(tmp_path, tiny_dat
 
     again = fit(config, tiny_dataset, tmp_path / "run")  # a finished run is returned, not retrained
     assert again.summary["seconds"] == summary["seconds"]
+
+
+@pytest.mark.ray
+def test_rerun_of_an_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_dataset, ray_session):
+    config = profile("demo")
+    config = replace(config, model=replace(config.model, channels=(4, 8)),
+                     patches=replace(config.patches, patch=(16, 16, 16)),
+                     stream=StreamConfig(patches_per_epoch=16, val_patches=8, rows_per_task=8),
+                     loop=LoopConfig(max_epochs=2, lr=3e-3, patience=10))
+    fit(config, tiny_dataset, tmp_path / "run")
+    (tmp_path / "run" / "summary.json").unlink()  # as if the driver died before writing it
+    (tmp_path / "run" / "checkpoints").rename(tmp_path / "lost")
+    longer = replace(config, loop=replace(config.loop, max_epochs=3))
+    result = fit(longer, tiny_dataset, tmp_path / "run")
+    history = pd.read_parquet(tmp_path / "run" / "history.parquet")
+    assert history["epoch"].tolist() == [1, 2, 3]  # epochs 1-2 restored from staging, only 3 trained
+    assert read_checkpoint(result.last_checkpoint)["epoch"] == 3

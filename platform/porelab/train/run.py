@@ -91,15 +91,17 @@ def _write_history(run_dir: Path, last: Path, config: TrainConfig, seconds: floa
 
 
 def _trainer(config: TrainConfig, datasets: dict[str, Any], run_dir: Path, resume: Path | None) -> Any:
-    from ray.train import Checkpoint, CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     from porelab.train.worker import train_func
 
     scaling = config.scaling
+    # Train V2 refuses resume_from_checkpoint; the worker reads the directory itself instead
     return TorchTrainer(
         train_func,
-        train_loop_config={"config": config.to_dict(), "run_dir": str(run_dir)},
+        train_loop_config={"config": config.to_dict(), "run_dir": str(run_dir),
+                           "resume_from": str(resume) if resume else None},
         scaling_config=ScalingConfig(num_workers=scaling.workers, use_gpu=scaling.use_gpu,
                                      resources_per_worker={"CPU": scaling.cpus_per_worker}
                                      if scaling.workers else None),
@@ -108,7 +110,6 @@ def _trainer(config: TrainConfig, datasets: dict[str, Any], run_dir: Path, resum
                              checkpoint_config=CheckpointConfig(num_to_keep=2)),
         datasets=datasets,
         dataset_config=DataConfig(datasets_to_split=["train"]),
-        resume_from_checkpoint=Checkpoint.from_directory(str(resume)) if resume else None,
     )
 
 

@@ -33,14 +33,19 @@ def _batches(iterator: Iterator[dict[str, torch.Tensor]], steps: int, before_ste
         yield batch
 
 
-def _restore(model: torch.nn.Module, optimiser: torch.optim.Optimizer) -> tuple[LoopState, bytes | None]:
-    """Loop state and the best checkpoint's bytes from Ray's latest checkpoint (a resumed run)."""
+def _restore(model: torch.nn.Module, optimiser: torch.optim.Optimizer,
+             resume_from: str | None) -> tuple[LoopState, bytes | None]:
+    """Loop state and the best checkpoint's bytes: from Ray's latest checkpoint (a worker group
+    restarted by FailureConfig), else from `resume_from` (a rerun of an interrupted run)."""
+    import contextlib
+
     import ray.train
 
     checkpoint = ray.train.get_checkpoint()
-    if checkpoint is None:
+    if checkpoint is None and not resume_from:
         return LoopState(), None
-    with checkpoint.as_directory() as directory:
+    source = checkpoint.as_directory() if checkpoint is not None else contextlib.nullcontext(resume_from)
+    with source as directory:
         payload = read_checkpoint(Path(directory) / "last.pt")
         best_bytes = (Path(directory) / "best.pt").read_bytes()
     getattr(model, "module", model).load_state_dict(payload["state_dict"])
@@ -104,7 +109,7 @@ def train_func(loop_config: dict[str, Any]) -> None:
     device = next(model.parameters()).device
     task = config.build_task()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.loop.lr)
-    state, best_bytes = _restore(model, optimiser)
+    state, best_bytes = _restore(model, optimiser, loop_config.get("resume_from"))
     resumed_from = state.epoch
     if rank == 0:
         print(f"porelab: checkpoint found: {ray.train.get_checkpoint() is not None}; starting after epoch "

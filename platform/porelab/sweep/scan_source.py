@@ -1,0 +1,115 @@
+"""What a sweep re-simulates and scores: a registry model and a dataset scan's phantom and spec.
+
+A dataset stores each scan's labels, not its phantom (the partial-volume pore fractions the
+scanner needs); the phantom is rebuilt from the dataset's preset plan, which is seeded, and
+checked against the stored labels so a dataset from another porelab version is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from porelab.errors import ConfigError
+from porelab.simulate.phantoms import Phantom
+from porelab.simulate.scanner import ScanSpec
+from porelab.sweep.evaluation import ScanTruth
+
+CHALLENGING = "challenging"
+
+
+@dataclass(frozen=True)
+class RegistryModel:
+    """One model folder of a model registry (`jobs/cv.py` writes them)."""
+
+    name: str
+    checkpoint: Path
+
+
+@dataclass(frozen=True)
+class RebuiltScan:
+    """A dataset scan as the simulator made it: phantom, acquisition, and the manifest entry."""
+
+    id: str
+    phantom: Phantom
+    spec: ScanSpec
+    entry: dict[str, Any]
+
+
+def registry_model(registry: str | Path, name: str | None = None) -> RegistryModel:
+    """`registry/<name>/model.pt`; without a name, the model selected last (newest model.pt)."""
+    root = Path(registry)
+    found = sorted(root.glob("*/model.pt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    if not found:
+        raise ConfigError(f"--registry {root}: no <model>/model.pt; expected a model registry "
+                          "(run jobs/cv.py first)")
+    if name is None:
+        return RegistryModel(found[-1].parent.name, found[-1])
+    names = [p.parent.name for p in found]
+    if name not in names:
+        raise ConfigError(f"--model {name!r}: not in the registry {root}; expected one of {names}")
+    return RegistryModel(name, root / name / "model.pt")
+
+
+def scan_truth(phantom: Phantom) -> ScanTruth:
+    """The phantom's pore instances, the part (pores included) and its pore table."""
+    labels = phantom.pore_labels.astype(np.int32)
+    return ScanTruth(labels, (phantom.materials > 0) | (labels > 0), phantom.pores)
+
+
+def _entry(manifest: dict[str, Any], root: Path, scan_id: str | None) -> dict[str, Any]:
+    scans = manifest["scans"]
+    if scan_id is None:
+        found = [s for s in scans if s["role"] == CHALLENGING]
+        if not found:
+            raise ConfigError(f"--data {root}: no scan with role {CHALLENGING!r}; name one with --scan")
+        return found[0]
+    found = [s for s in scans if s["id"] == scan_id]
+    if not found:
+        raise ConfigError(f"--scan {scan_id!r}: not in {root / 'manifest.json'}; expected one of "
+                          f"{[s['id'] for s in scans]}")
+    return found[0]
+
+
+def _plan(manifest: dict[str, Any], root: Path, scan_id: str) -> Any:
+    from porelab.simulate.datasets import preset_plans
+
+    preset, profile = manifest.get("preset"), manifest.get("profile")
+    if preset is None or profile is None:
+        raise ConfigError(f"{root / 'manifest.json'}: no preset/profile; expected a dataset written by "
+                          "`porelab simulate` (its phantoms are rebuilt from the preset)")
+    plans = {p.id: p for p in preset_plans(preset, profile)}
+    if scan_id not in plans:
+        raise ConfigError(f"--scan {scan_id!r}: preset {preset!r} ({profile}) has no such scan; expected one of "
+                          f"{sorted(plans)}")
+    return plans[scan_id]
+
+
+def _check_labels(root: Path, entry: dict[str, Any], phantom: Phantom) -> None:
+    from porelab import volume
+
+    stored = volume.read(root / entry["files"]["labels"]).to_numpy()
+    if stored.shape != phantom.pore_labels.shape or not np.array_equal(stored, phantom.pore_labels):
+        raise ConfigError(f"{root / entry['files']['labels']}: the rebuilt phantom of {entry['id']!r} differs "
+                          "from the stored labels; expected a dataset from this porelab version "
+                          "(re-run `porelab simulate`)")
+
+
+def rebuilt_scan(data: str | Path, scan_id: str | None = None) -> RebuiltScan:
+    """Scan `scan_id` of the dataset at `data` (default: its challenging scan), phantom rebuilt."""
+    from porelab.simulate.datasets import read_manifest
+
+    root = Path(data)
+    if not (root / "manifest.json").exists():
+        raise ConfigError(f"--data {root}: no manifest.json; expected a dataset (`porelab simulate --out {root}`)")
+    manifest = read_manifest(root)
+    entry = _entry(manifest, root, scan_id)
+    if int(entry.get("keep_every", 1)) != 1:
+        raise ConfigError(f"--scan {entry['id']!r}: a degraded copy (keep_every={entry['keep_every']}) of another "
+                          "scan; expected a full scan (the sweep degrades it itself)")
+    phantom = _plan(manifest, root, entry["id"]).build_phantom()
+    _check_labels(root, entry, phantom)
+    return RebuiltScan(entry["id"], phantom, ScanSpec.from_dict(entry["scan"]), entry)
