@@ -238,9 +238,33 @@ def _run_predict(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
+# --- serving --------------------------------------------------------------------------------
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    from porelab.serve.arguments import add_serve_arguments
+
+    p = sub.add_parser("serve", help="HTTP service: segment uploaded scans with the registry's models")
+    add_serve_arguments(p)
+    p.set_defaults(handler=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab.serve import config_from_args, serve_forever
+
+    urls: dict[str, Any] = {}
+
+    def ready(found: dict[str, Any]) -> None:
+        urls.update(found)
+        print(f"serving {found['models']} at {found['url']} (schema {found['openapi']}); Ctrl-C stops", flush=True)
+
+    serve_forever(config_from_args(args), on_ready=ready)
+    return urls
+
+
 # --- entry point -------------------------------------------------------------------------
 
-_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate, _add_train, _add_predict]
+_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate, _add_train, _add_predict, _add_serve]
 
 
 def _common_flags(default: Any) -> argparse.ArgumentParser:

@@ -1,0 +1,172 @@
+"""The HTTP API (FastAPI, mounted as the Serve ingress): versioned /v1 routes, JSON errors.
+
+    GET  /v1/health                      open even with a token
+    GET  /v1/models                      name, version, metrics, threshold, input expectations
+    POST /v1/models/{name}/segment       body: .npy or TIFF bytes; ?voxel_size=&threshold=
+    GET  /v1/results/{id}/mask?format=npy|tiff   and   /v1/results/{id}/score?format=npy|tiff
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from porelab.errors import PorelabError
+from porelab.serve.errors import RequestError
+
+API_VERSION = "v1"
+
+app = FastAPI(title="porelab", version="1",
+              description="Segment pores in CT volumes with the models of a porelab registry and say when a scan "
+                          "is unlike the training data. Errors are JSON: {\"error\": {\"status\", \"message\"}}.")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+
+
+@app.exception_handler(RequestError)
+async def _request_error(_: Request, err: RequestError) -> JSONResponse:
+    return _error(err.status, err.message)
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+    return _error(err.status_code, str(err.detail))
+
+
+@app.exception_handler(PorelabError)
+async def _input_error(_: Request, err: PorelabError) -> JSONResponse:
+    """Bad input found by the library inside a model replica (unreadable volume, bad setting)."""
+    return _error(422, str(err).splitlines()[-1] if str(err) else type(err).__name__)
+
+
+@app.exception_handler(Exception)
+async def _server_error(_: Request, err: Exception) -> JSONResponse:
+    """A failure of one request (a replica that died, a bug): 503/500 as JSON; the service stays up."""
+    from ray.exceptions import ActorDiedError, ActorUnavailableError
+
+    if isinstance(err, (ActorDiedError, ActorUnavailableError)):
+        return _error(503, f"model replica unavailable ({type(err).__name__}); retry shortly")
+    return _error(500, f"internal error: {type(err).__name__}: {str(err).splitlines()[-1] if str(err) else ''}")
+
+
+@app.exception_handler(RequestValidationError)
+async def _validation_error(_: Request, err: RequestValidationError) -> JSONResponse:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+    return _error(422, problems)
+
+
+def _require_token(request: Request) -> None:
+    """Bearer-token check (constant-time compare) when the service was started with a token."""
+    token = _state.token
+    if token is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise RequestError("missing or wrong bearer token; expected header 'Authorization: Bearer <token>'", 401)
+
+
+def _as_format(path: Path, fmt: str) -> Response:
+    from porelab import volume
+
+    if fmt not in ("npy", "tiff"):
+        raise RequestError(f"format {fmt!r}; expected 'npy' or 'tiff'", 422)
+    data = volume.read(path).to_numpy()
+    buffer = io.BytesIO()
+    if fmt == "npy":
+        np.save(buffer, data)
+        return Response(buffer.getvalue(), media_type="application/octet-stream")
+    import tifffile
+
+    tifffile.imwrite(buffer, data)
+    return Response(buffer.getvalue(), media_type="image/tiff")
+
+
+class _Service:
+    """The state behind the routes: registry description, model handles, result store, limits."""
+
+    def __init__(self, models: dict[str, Any], handles: dict[str, Any], store: Any, config: Any) -> None:
+        self.models, self.handles, self.store, self.config = models, handles, store, config
+
+    def handle(self, name: str) -> Any:
+        if name not in self.handles:
+            raise RequestError(f"unknown model {name!r}; expected one of {', '.join(sorted(self.handles))}", 404)
+        return self.handles[name]
+
+    async def segment(self, name: str, request: Request, voxel_size: float | None,
+                      threshold: float | None) -> dict[str, Any]:
+        from porelab.serve.payload import check_content_length, prepare_input, spool
+
+        handle = self.handle(name)
+        check_content_length(request.headers.get("content-length"), self.config.max_body_bytes)
+        result_id, folder = self.store.new()
+        try:
+            body = await spool(request.stream(), folder / "body.bin", self.config.max_body_bytes)
+            path, _ = await asyncio.to_thread(prepare_input, body, folder, self.config.min_size, voxel_size)
+            answer = await handle.segment.remote(str(path), str(folder), threshold)
+        except BaseException:
+            self.store.discard(result_id)
+            raise
+        self.store.finish(result_id)
+        return {"id": result_id, **answer,
+                "results": {kind: f"/{API_VERSION}/results/{result_id}/{kind}" for kind in ("mask", "score")},
+                "expires_in_s": self.config.result_ttl_s}
+
+
+class _State:
+    """What `attach` gives the routes. Module-level, not `app.state`: Serve pickles the FastAPI
+    app into the ingress replica, so the routes' `request.app` is a copy of this module's `app`."""
+
+    service: _Service
+    token: str | None = None
+
+
+_state = _State()
+
+
+def _service(_: Request) -> _Service:
+    return _state.service
+
+
+@app.get("/v1/health")
+async def health(request: Request) -> dict[str, Any]:
+    return {"status": "ok", "models": sorted(_service(request).handles)}
+
+
+@app.get("/v1/models", dependencies=[Depends(_require_token)])
+async def models(request: Request) -> dict[str, Any]:
+    return {"models": [m.describe() for m in _service(request).models.values()]}
+
+
+@app.post("/v1/models/{name}/segment", dependencies=[Depends(_require_token)],
+          openapi_extra={"requestBody": {"required": True, "content": {
+              "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def segment(name: str, request: Request,
+                  voxel_size: float | None = Query(None, gt=0, description="voxel size in mm (isotropic)"),
+                  threshold: float | None = Query(None, description="score threshold (default: the model's)")
+                  ) -> dict[str, Any]:
+    return await _service(request).segment(name, request, voxel_size, threshold)
+
+
+@app.get("/v1/results/{result_id}/{kind}", dependencies=[Depends(_require_token)])
+async def result(result_id: str, kind: str, request: Request,
+                 fmt: str = Query("npy", alias="format", description="npy or tiff")) -> Response:
+    path = _service(request).store.file(result_id, kind)
+    return await asyncio.to_thread(_as_format, path, fmt)
+
+
+def attach(models: dict[str, Any], handles: dict[str, Any], store: Any, config: Any, token: str | None) -> None:
+    """Give the routes their state (called once in the ingress replica)."""
+    _state.service = _Service(models, handles, store, config)
+    _state.token = token

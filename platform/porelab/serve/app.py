@@ -1,0 +1,106 @@
+"""The Serve application: one deployment per registry model behind one FastAPI ingress.
+
+    from porelab.serve import ServeConfig, start, serve_forever
+    start(ServeConfig(registry="runs/cv/registry", port=8000))   # returns once healthy
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from ray import serve
+
+from porelab.errors import ConfigError
+from porelab.serve.api import app as _fastapi
+from porelab.serve.api import attach
+from porelab.serve.config import DeploymentConfig, ServeConfig
+from porelab.serve.registry import RegistryModel, read_registry
+from porelab.serve.results import ResultStore
+from porelab.serve.segmenter import Segmenter
+
+_NO_ACCESS_LOG = {"enable_access_log": False}
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0}, logging_config=_NO_ACCESS_LOG, max_ongoing_requests=64)
+@serve.ingress(_fastapi)
+class Ingress:
+    """Routes HTTP requests to the model deployments and sweeps expired results in the background."""
+
+    def __init__(self, handles: dict[str, Any], config: ServeConfig, token: str | None) -> None:
+        self.store = ResultStore(Path(config.results_dir), config.result_ttl_s)
+        Path(config.results_dir).mkdir(parents=True, exist_ok=True)
+        models = {m.name: m for m in read_registry(config.registry)}
+        attach(models, handles, self.store, config, token)
+        period = max(1.0, min(config.result_ttl_s / 4, 60.0))
+        threading.Thread(target=self._sweep_forever, args=(period,), daemon=True, name="result-sweeper").start()
+
+    def _sweep_forever(self, period: float) -> None:
+        while True:
+            self.store.sweep()
+            time.sleep(period)
+
+
+def _deployment_name(model: str) -> str:
+    return "model-" + re.sub(r"[^A-Za-z0-9_-]", "-", model)
+
+
+def _model_options(config: DeploymentConfig) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "ray_actor_options": {"num_cpus": config.cpus, "num_gpus": config.gpus},
+        "max_ongoing_requests": config.max_ongoing_requests, "logging_config": _NO_ACCESS_LOG}
+    if config.autoscaling:
+        options["autoscaling_config"] = {"min_replicas": config.min_replicas, "max_replicas": config.max_replicas,
+                                         "target_ongoing_requests": max(1, config.max_ongoing_requests // 2)}
+    else:
+        options["num_replicas"] = config.replicas
+    return options
+
+
+def read_token(path: Path | None) -> str | None:
+    """The token in `path` (surrounding whitespace removed), or None when no file is given."""
+    if path is None:
+        return None
+    token = Path(path).read_text(encoding="utf-8").strip() if Path(path).is_file() else ""
+    if len(token) < 16:
+        raise ConfigError(f"token file {path}: missing, or its token is shorter than 16 characters")
+    return token
+
+
+def build_app(config: ServeConfig) -> Any:
+    """The bound application: ingress over one `Segmenter` deployment per registry model."""
+    models: list[RegistryModel] = read_registry(config.registry)
+    options = _model_options(config.deployment)
+    handles = {m.name: serve.deployment(Segmenter).options(name=_deployment_name(m.name), **options)
+               .bind(m, config.max_memory) for m in models}
+    return Ingress.bind(handles, config, read_token(config.token_file))
+
+
+def start(config: ServeConfig) -> dict[str, Any]:
+    """Start Serve on `config.host:port` (in the Ray of `ensure_ray`) and deploy; returns the URLs."""
+    from porelab.runtime import ensure_ray
+
+    ensure_ray()
+    serve.start(http_options={"host": config.host, "port": config.port})
+    serve.run(build_app(config), name=config.app_name, route_prefix="/")
+    base = f"http://{config.host}:{config.port}"
+    return {"url": base, "health": f"{base}/v1/health", "openapi": f"{base}/openapi.json",
+            "models": [m.name for m in read_registry(config.registry)]}
+
+
+def serve_forever(config: ServeConfig, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """`start`, tell `on_ready` the URLs, then block until interrupted; Serve shuts down on the way out."""
+    urls = start(config)
+    if on_ready is not None:
+        on_ready(urls)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        serve.shutdown()
+

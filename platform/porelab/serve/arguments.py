@@ -1,0 +1,37 @@
+"""The flags of `porelab serve` and `jobs/serve.py`, and the ServeConfig they make."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from porelab.serve.config import DeploymentConfig, ServeConfig
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--registry", required=True, help="model registry directory (one folder per model)")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: loopback only)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    parser.add_argument("--token-file", type=Path, help="file holding a bearer token required on /v1 routes "
+                                                        "other than health")
+    parser.add_argument("--replicas", type=int, default=1, help="replicas per model (default 1)")
+    parser.add_argument("--cpus-per-replica", type=float, default=0.5, help="CPUs per model replica (default 0.5)")
+    parser.add_argument("--gpus-per-replica", type=float, default=0.0, help="GPUs per model replica (default 0)")
+    parser.add_argument("--min-replicas", type=int, default=None, help="autoscaling lower bound")
+    parser.add_argument("--max-replicas", type=int, default=None, help="autoscaling upper bound (> min enables it)")
+    parser.add_argument("--max-body-mb", type=float, default=512.0, help="largest accepted upload in MiB "
+                                                                          "(default 512)")
+    parser.add_argument("--result-ttl-s", type=float, default=3600.0, help="seconds results stay fetchable "
+                                                                            "(default 3600)")
+    parser.add_argument("--results-dir", type=Path, help="where results are kept (default: a temp folder)")
+
+
+def config_from_args(args: argparse.Namespace) -> ServeConfig:
+    low = args.min_replicas if args.min_replicas is not None else args.replicas
+    high = args.max_replicas if args.max_replicas is not None else max(low, args.replicas)
+    deployment = DeploymentConfig(replicas=args.replicas, cpus=args.cpus_per_replica, gpus=args.gpus_per_replica,
+                                  min_replicas=low, max_replicas=high)
+    extra = {"results_dir": args.results_dir} if args.results_dir is not None else {}
+    return ServeConfig(registry=Path(args.registry), host=args.host, port=args.port, token_file=args.token_file,
+                       max_body_bytes=int(args.max_body_mb * 1024**2), result_ttl_s=args.result_ttl_s,
+                       deployment=deployment, **extra)

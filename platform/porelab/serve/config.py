@@ -1,0 +1,64 @@
+"""Settings of the HTTP service and of each model deployment, as plain dataclasses."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from porelab.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    """Per model deployment: a fixed replica count, or autoscaling between `min_replicas` and
+    `max_replicas` when `max_replicas` > `min_replicas`. CPUs are fractional on purpose: on a
+    2-core machine a whole CPU per replica leaves nothing for Serve's own actors (NOTES.md)."""
+
+    replicas: int = 1
+    cpus: float = 0.5
+    gpus: float = 0.0
+    min_replicas: int = 1
+    max_replicas: int = 1
+    max_ongoing_requests: int = 4
+
+    def __post_init__(self) -> None:
+        if self.replicas < 1 or self.min_replicas < 0 or self.max_replicas < max(1, self.min_replicas):
+            raise ConfigError(f"deployment: replicas = {self.replicas}, min_replicas = {self.min_replicas}, "
+                              f"max_replicas = {self.max_replicas}; expected replicas >= 1 and "
+                              "1 <= max_replicas >= min_replicas >= 0")
+        if self.cpus < 0 or self.gpus < 0:
+            raise ConfigError(f"deployment: cpus = {self.cpus}, gpus = {self.gpus}; expected >= 0")
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.max_replicas > self.min_replicas
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """registry: the model registry directory; token_file: when set, every /v1 route but health
+    needs `Authorization: Bearer <token>`; max_body_bytes: larger uploads get 413 before the
+    body is read; result_ttl_s: results (mask, score) are deleted this long after they were made."""
+
+    registry: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_file: Path | None = None
+    max_body_bytes: int = 512 * 1024**2
+    min_size: int = 8
+    result_ttl_s: float = 3600.0
+    results_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "porelab-serve")
+    max_memory: int = 1024**3
+    app_name: str = "porelab"
+    deployment: DeploymentConfig = DeploymentConfig()
+
+    def __post_init__(self) -> None:
+        if not Path(self.registry).is_dir():
+            raise ConfigError(f"serve: registry {self.registry} is not a directory; expected a model registry "
+                              "(one folder per model with model.pt)")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"serve: port = {self.port}; expected 1-65535")
+        if self.max_body_bytes < 1 or self.result_ttl_s <= 0 or self.min_size < 1:
+            raise ConfigError(f"serve: max_body_bytes = {self.max_body_bytes}, result_ttl_s = "
+                              f"{self.result_ttl_s}, min_size = {self.min_size}; expected all > 0")

@@ -1,0 +1,14 @@
+"""The one error type of the HTTP service: a PorelabError that knows its HTTP status."""
+
+from __future__ import annotations
+
+from porelab.errors import PorelabError
+
+
+class RequestError(PorelabError):
+    """A request the service refuses; `status` is the 4xx code the client receives with the message."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = int(status)
+        self.message = message

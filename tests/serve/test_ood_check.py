@@ -1,0 +1,38 @@
+"""The fallback OOD check: a raster pattern is flagged, scans like the training data are not."""
+
+import numpy as np
+import pytest
+
+from porelab.ood.synthetic import raster
+from porelab.serve import RasterCheck
+
+from synthetic import sphere_scan
+
+
+def _scan(seed, shape=(48, 64, 64)):
+    rng = np.random.default_rng(seed)
+    centres = [tuple(int(rng.integers(6, n - 6)) for n in shape) for _ in range(5)]
+    return sphere_scan(shape, centres, 4, seed=seed)[0]
+
+
+def _part_in_air(seed, square):
+    """A cylinder or a box (flat faces give straight spectral streaks, not peaks) in air."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:96, :96]
+    inside = (abs(yy - 48) < 30) & (abs(xx - 45) < 33) if square else np.hypot(yy - 48, xx - 48) < 35
+    return np.where(inside, 1000.0, 50.0)[None] + rng.normal(0, 60, (32, 96, 96))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_scans_like_the_training_data_are_in_distribution(seed):
+    for data in (_scan(seed), _part_in_air(seed, False), _part_in_air(seed, True)):
+        result = RasterCheck()(data)
+        assert not result["is_ood"] and result["score"] < 0.5
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_raster_pattern_is_flagged(seed):
+    scan = _scan(seed)
+    pattern = raster(scan.shape[1:], np.random.default_rng(seed))  # Lindgren & Zach's raster indication
+    result = RasterCheck()(scan + 150 * pattern[None])  # a fifth of the part/pore contrast
+    assert result["is_ood"] and result["score"] > 2

@@ -1,0 +1,82 @@
+"""Uploaded bodies: format by magic bytes, the size limit before reading, and every bad-input case."""
+
+import asyncio
+import io
+
+import numpy as np
+import pytest
+import tifffile
+
+from porelab import volume
+from porelab.serve import RequestError, check_content_length, prepare_input, sniff_format, validate
+from porelab.serve.payload import spool
+
+
+def _npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+async def _chunks(data, size=1000):
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+def test_npy_and_tiff_are_told_apart_by_their_magic_bytes(tmp_path):
+    (tmp_path / "a").write_bytes(_npy_bytes(np.zeros((2, 2, 2))))
+    tifffile.imwrite(tmp_path / "b", np.zeros((2, 4, 4), np.uint16))
+    (tmp_path / "c").write_bytes(b"GIF89a....")
+    assert sniff_format(tmp_path / "a") == "npy" and sniff_format(tmp_path / "b") == "tiff"
+    with pytest.raises(RequestError, match="expected a .npy file") as err:
+        sniff_format(tmp_path / "c")
+    assert err.value.status == 415
+
+
+@pytest.mark.parametrize("header, status", [("9000", 413), ("abc", 400), ("0", 400)])
+def test_content_length_is_checked_before_the_body(header, status):
+    with pytest.raises(RequestError) as err:
+        check_content_length(header, 8000)
+    assert err.value.status == status
+    check_content_length("8000", 8000)
+    check_content_length(None, 8000)
+
+
+def test_a_chunked_body_over_the_limit_is_cut_off(tmp_path):
+    with pytest.raises(RequestError, match="over the limit of 2500 bytes") as err:
+        asyncio.run(spool(_chunks(b"x" * 5000), tmp_path / "body", 2500))
+    assert err.value.status == 413
+    assert asyncio.run(spool(_chunks(b"x" * 2500), tmp_path / "ok", 2500)).stat().st_size == 2500
+
+
+@pytest.mark.parametrize("array, match", [
+    (np.zeros((16, 16, 16), np.complex64), "dtype complex64"),
+    (np.zeros((16, 16), np.float32), "2 dimensions; expected a 3-D"),
+    (np.zeros((4, 16, 16), np.float32), "too small"),
+    (np.where(np.arange(16**3) == 7, np.nan, 1.0).reshape(16, 16, 16), "NaN"),
+    (np.zeros((16, 16, 16), bool), "dtype bool"),
+])
+def test_bad_volumes_get_a_422_naming_the_problem(array, match):
+    with pytest.raises(RequestError, match=match) as err:
+        validate(array, 8)
+    assert err.value.status == 422
+
+
+def test_a_truncated_npy_is_a_400(tmp_path):
+    (tmp_path / "body").write_bytes(_npy_bytes(np.zeros((16, 16, 16), np.float32))[:300])
+    with pytest.raises(RequestError, match="corrupted npy") as err:
+        prepare_input(tmp_path / "body", tmp_path, 8, None)
+    assert err.value.status == 400
+
+
+@pytest.mark.parametrize("kind", ["npy", "tiff"])
+def test_a_good_body_becomes_a_predict_input_with_its_voxel_size(tmp_path, kind):
+    data = np.random.default_rng(0).normal(size=(10, 12, 14)).astype(np.float32)
+    if kind == "npy":
+        (tmp_path / "body").write_bytes(_npy_bytes(data))
+    else:
+        tifffile.imwrite(tmp_path / "body", data)
+    path, shape = prepare_input(tmp_path / "body", tmp_path, 8, 0.05)
+    vol = volume.read(path)
+    assert shape == (10, 12, 14) and vol.voxel_size == pytest.approx((0.05,) * 3)
+    np.testing.assert_array_equal(vol.to_numpy(), data)

@@ -1,0 +1,164 @@
+"""The HTTP service end to end on loopback: segment, compare with `predict`, bad input, OOD,
+bearer token, result download, and a killed replica. One Serve start for the module."""
+
+import io
+import json
+import socket
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from porelab import volume
+from porelab.infer.predict import PredictConfig, predict
+from porelab.ood.synthetic import raster
+from porelab.serve import ServeConfig, start
+
+from synthetic import sphere_scan
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+TOKEN = "test-token-0123456789abcdef"
+MAX_BODY = 4 * 1024**2
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def service(ray_session, registry, tmp_path_factory):
+    from ray import serve
+
+    tmp = tmp_path_factory.mktemp("service")
+    (tmp / "token").write_text(TOKEN + "\n")
+    config = ServeConfig(registry=registry, port=_free_port(), token_file=tmp / "token", max_body_bytes=MAX_BODY,
+                         results_dir=tmp / "results", result_ttl_s=600)
+    urls = start(config)
+    yield urls["url"]
+    serve.shutdown()
+
+
+def call(base, path, body=None, token=TOKEN, headers=None):
+    """(status, parsed JSON or raw bytes) for one request; errors are answers too."""
+    request = urllib.request.Request(base + path, data=body, method="POST" if body is not None else "GET",
+                                     headers={**({"Authorization": f"Bearer {token}"} if token else {}),
+                                              **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            status, raw, kind = reply.status, reply.read(), reply.headers.get("content-type", "")
+    except urllib.error.HTTPError as err:
+        status, raw, kind = err.code, err.read(), err.headers.get("content-type", "")
+    return status, json.loads(raw) if kind.startswith("application/json") else raw
+
+
+def _scan(seed=5):
+    return sphere_scan((32, 32, 32), [(10, 10, 12), (22, 21, 20)], 4, seed=seed)[0]
+
+
+def test_health_is_open_and_models_need_the_token(service):
+    assert call(service, "/v1/health", token=None) == (200, {"status": "ok", "models": ["unet"]})
+    status, body = call(service, "/v1/models", token=None)
+    assert status == 401 and "bearer token" in body["error"]["message"]
+    assert call(service, "/v1/models", token="wrong-token-0123456789")[0] == 401
+    status, body = call(service, "/v1/models")
+    model = body["models"][0]
+    assert status == 200 and model["name"] == "unet" and model["threshold"] == 0.5
+    assert model["metrics"]["validation/ap"]["mean"] == 0.9 and "CT volume" in model["input"]
+    schema = call(service, "/openapi.json", token=None)[1]
+    assert "/v1/models/{name}/segment" in schema["paths"]
+
+
+def test_segment_returns_the_pore_table_predict_writes(service, registry, tmp_path):
+    scan = _scan()
+    status, body = call(service, "/v1/models/unet/segment?voxel_size=0.02", _npy(scan))
+    assert status == 200, body
+    volume.write(scan, tmp_path / "scan.npy", voxel_size=0.02)
+    summary = predict(registry / "unet", tmp_path / "scan.npy", tmp_path / "out", PredictConfig(max_memory=2**30))
+    expected = pd.read_parquet(tmp_path / "out" / "pores.parquet")
+    served = pd.DataFrame.from_records(body["pores"], columns=expected.columns)
+    assert body["pore_count"] == summary["pore_count"] == len(expected) == 2
+    pd.testing.assert_frame_equal(served, expected, check_dtype=False, atol=1e-9)
+    assert body["porosity_percent"] == pytest.approx(summary["porosity_percent"])
+    assert body["voxel_size_mm_zyx"] == pytest.approx([0.02] * 3) and body["timings"]["segment_s"] > 0
+    assert body["ood"]["is_ood"] is False
+
+    status, mask = call(service, f"/v1/results/{body['id']}/mask?format=npy")
+    np.testing.assert_array_equal(np.load(io.BytesIO(mask)), tifffile.imread(tmp_path / "out" / "mask.tif"))
+    status, score = call(service, f"/v1/results/{body['id']}/score?format=tiff")
+    np.testing.assert_allclose(tifffile.imread(io.BytesIO(score)),
+                               np.load(tmp_path / "out" / "score.npy"), atol=1e-5)
+
+
+def test_a_tiff_body_is_segmented_like_the_npy(service):
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, _scan())
+    status, body = call(service, "/v1/models/unet/segment", buffer.getvalue())
+    assert status == 200 and body["pore_count"] == 2
+
+
+def test_a_raster_pattern_volume_is_out_of_distribution(service):
+    scan = _scan(seed=9)
+    pattern = raster(scan.shape[1:], np.random.default_rng(3))
+    status, body = call(service, "/v1/models/unet/segment", _npy(scan + 200 * pattern[None]))
+    assert status == 200 and body["ood"]["is_ood"] is True and body["ood"]["score"] > 1
+
+
+@pytest.mark.parametrize("path, payload, status, message", [
+    ("/v1/models/nope/segment", _npy(np.zeros((16, 16, 16), np.float32)), 404, "unknown model 'nope'"),
+    ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), np.complex64)), 422, "dtype complex64"),
+    ("/v1/models/unet/segment", _npy(np.zeros((32, 32), np.float32)), 422, "expected a 3-D volume"),
+    ("/v1/models/unet/segment", _npy(np.zeros((4, 32, 32), np.float32)), 422, "too small"),
+    ("/v1/models/unet/segment", _npy(np.full((16, 16, 16), np.nan, np.float32)), 422, "NaN"),
+    ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), np.float32))[:200], 400, "corrupted npy"),
+    ("/v1/models/unet/segment", b"not a volume at all", 415, "expected a .npy file"),
+    ("/v1/models/unet/segment?voxel_size=-1", _npy(np.zeros((16, 16, 16), np.float32)), 422, "voxel_size"),
+    ("/v1/results/" + "0" * 32 + "/mask", None, 404, "not found"),
+])
+def test_bad_requests_get_a_json_4xx_naming_the_problem(service, path, payload, status, message):
+    answer = call(service, path, payload)
+    assert answer[0] == status and message in answer[1]["error"]["message"]
+
+
+def test_a_body_over_the_limit_is_refused_from_its_content_length(service):
+    status, body = call(service, "/v1/models/unet/segment", b"\x93NUMPY" + bytes(MAX_BODY))
+    assert status == 413 and "over the limit" in body["error"]["message"]
+
+
+def _replica_names(ray):
+    return [(a["name"], a["namespace"]) for a in ray.util.list_named_actors(all_namespaces=True)
+            if "SERVE_REPLICA" in a["name"] and "model-unet" in a["name"]]
+
+
+def test_a_killed_replica_is_replaced_and_later_requests_succeed(service, ray_session):
+    import time
+
+    ray = ray_session
+    body = _npy(_scan())
+    during = []
+    clients = [threading.Thread(target=lambda: during.append(call(service, "/v1/models/unet/segment", body)[0]))
+               for _ in range(3)]
+    for client in clients:
+        client.start()
+    (name, namespace), = _replica_names(ray)
+    ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)
+    for client in clients:
+        client.join()
+    assert set(during) <= {200, 500, 503}  # in-flight requests may fail, as JSON, without taking the service down
+    deadline = time.monotonic() + 90
+    while call(service, "/v1/models/unet/segment", body)[0] != 200:
+        assert time.monotonic() < deadline, "the replica was not replaced within 90 s"
+        time.sleep(1)
+    assert [call(service, "/v1/models/unet/segment", body)[0] for _ in range(3)] == [200] * 3
+    assert _replica_names(ray) and _replica_names(ray)[0][0] != name
