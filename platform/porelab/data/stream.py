@@ -30,7 +30,10 @@ class StreamConfig:
     val_patches: int = 64
     rows_per_task: int = 16
     readers: int = 1
-    reader_cpus: float = 0.25  # Ray Data asks 1 CPU by default and starves Train workers (NOTES.md)
+    # Readers reserve no CPU by default: Ray Data asks a whole CPU per task otherwise, and any
+    # reservation can deadlock once Train workers and concurrent Tune trials hold the rest
+    # (NOTES.md); a reader is light next to a training step, so oversubscribing is the safe side.
+    reader_cpus: float = 0.0
 
 
 def scan_pores(scans: Sequence[ScanRecord]) -> list[np.ndarray]:
