@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from porelab.errors import PorelabError
+from porelab.sweep.job_args import run_job
 from porelab.sweep import DEFAULT_MODELS, CVConfig, run_cv
 
 
@@ -35,14 +35,7 @@ def parse(argv: list[str] | None) -> CVConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        summary = run_cv(parse(argv))
-    except PorelabError as err:
-        print(f"jobs/cv.py: error: {err}", file=sys.stderr)
-        return 2
-    print("\n".join(summary["findings"]))
-    print(f"report: {summary['report']}")
-    return 0
+    return run_job("jobs/cv.py", run_cv, parse(argv))
 
 
 if __name__ == "__main__":

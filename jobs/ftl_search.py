@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from porelab.errors import PorelabError
 from porelab.sweep.ftl import FTLSearchConfig, quick_search, run_ftl_search
-from porelab.sweep.job_args import add_sweep_arguments, sweep_config
+from porelab.sweep.job_args import add_sweep_arguments, sweep_config, run_job
 
 
 def parse(argv: list[str] | None) -> FTLSearchConfig:
@@ -28,14 +27,7 @@ def parse(argv: list[str] | None) -> FTLSearchConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        summary = run_ftl_search(parse(argv))
-    except PorelabError as err:
-        print(f"jobs/ftl_search.py: error: {err}", file=sys.stderr)
-        return 2
-    print("\n".join(summary["findings"]))
-    print(f"report: {summary['report']}")
-    return 0
+    return run_job("jobs/ftl_search.py", run_ftl_search, parse(argv))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from porelab.errors import PorelabError
-from porelab.sweep.job_args import add_sweep_arguments, sweep_config
+from porelab.sweep.job_args import add_sweep_arguments, sweep_config, run_job
 from porelab.sweep.label_swap import SUPERVISED, LabelSwapConfig, quick_swap, run_label_swap
 
 
@@ -34,14 +33,7 @@ def parse(argv: list[str] | None) -> LabelSwapConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        summary = run_label_swap(parse(argv))
-    except PorelabError as err:
-        print(f"jobs/label_swap.py: error: {err}", file=sys.stderr)
-        return 2
-    print("\n".join(summary["findings"]))
-    print(f"report: {summary['report']}")
-    return 0
+    return run_job("jobs/label_swap.py", run_label_swap, parse(argv))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from porelab.errors import PorelabError
-from porelab.sweep.job_args import add_sweep_arguments, sweep_config
+from porelab.sweep.job_args import add_sweep_arguments, sweep_config, run_job
 from porelab.sweep.learning_curve import FRACTIONS, LearningCurveConfig, quick_curve, run_learning_curve
 
 
@@ -32,14 +31,7 @@ def parse(argv: list[str] | None) -> LearningCurveConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        summary = run_learning_curve(parse(argv))
-    except PorelabError as err:
-        print(f"jobs/learning_curve.py: error: {err}", file=sys.stderr)
-        return 2
-    print("\n".join(summary["findings"]))
-    print(f"report: {summary['report']}")
-    return 0
+    return run_job("jobs/learning_curve.py", run_learning_curve, parse(argv))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ jobs/label_swap.py), so the jobs stay argument parsers and nothing more."""
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any, Callable
 
 from porelab.sweep.variants import SweepConfig
 
@@ -24,3 +26,17 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
 def sweep_config(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig(data=args.data, out=args.out, model=args.model, folds=args.folds, profile=args.profile,
                        overrides=tuple(args.set), worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent)
+
+
+def run_job(script: str, run: Callable[[Any], dict[str, Any]], config: Any) -> int:
+    """Run a sweep job's library call; print its findings and report path, or one error line."""
+    from porelab.errors import PorelabError
+
+    try:
+        summary = run(config)
+    except PorelabError as err:
+        print(f"{script}: error: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(summary["findings"]))
+    print(f"report: {summary['report']}")
+    return 0
