@@ -18,32 +18,14 @@ from porelab.train import LoopConfig, SegmentationTask, run_training
 from porelab.train.checkpoint import save_checkpoint
 from porelab.train.config import profile
 
-from synthetic import sphere_scan, write_dataset
+from synthetic import sphere_scan, trained_tiny_unet
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    """A small UNet trained for a few seconds on sphere pores (the tiny dataset's recipe)."""
+    """A small UNet trained for a few seconds on sphere pores."""
     root = tmp_path_factory.mktemp("train")
-    scans = []
-    for i in range(2):
-        rng = np.random.default_rng(i)
-        centres = [tuple(int(c) for c in rng.integers(6, 22, 3)) for _ in range(4)]
-        scan, labels = sphere_scan((28, 28, 28), centres, 3, seed=i)
-        scans.append((f"scan-{i}", "good", scan, labels))
-    write_dataset(root / "ds", scans)
-    records = load_scans(root / "ds")
-    patches = PatchConfig(patch=(16, 16, 16), sampler=SamplerConfig("balanced", 0.5), augment=AugmentConfig.off())
-    maker = PatchMaker(records, scan_pores(records), patches)
-    torch.manual_seed(0)
-    config = profile("demo")
-    from dataclasses import replace
-
-    config = replace(config, model=replace(config.model, channels=(4, 8)), patches=patches)
-    model = build_model(config.model)
-    run_training(model, SegmentationTask(loss="dice"), lambda e: local_batches(maker, range(e * 48, e * 48 + 48), 4),
-                 lambda e: local_batches(maker, range(1000, 1016), 4), LoopConfig(max_epochs=12, lr=3e-3))
-    return save_checkpoint(root / "model.pt", model, config.to_dict(), epoch=6, metrics={})
+    return trained_tiny_unet(root, root / "model.pt")[0]
 
 
 def _status_kib(field):
