@@ -17,6 +17,7 @@ from porelab.config import to_dict
 from porelab.volume.atomic import write_text_atomic
 
 BASELINE = "otsu"
+HEADLINE_METRICS = ("ap", "auc", "dice_best", "dice_fixed", "pod_a90", "false_calls")  # results.parquet has all
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
 
 
@@ -144,7 +145,8 @@ def write_report_html(config: Any, results: pd.DataFrame, curves: list[dict[str,
                       failed: int, findings: list[str]) -> Path:
     from porelab.report import ReportData, Resources, write_report
 
-    table = results.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
+    table = results[results.metric.isin(HEADLINE_METRICS)]
+    table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
     data = ReportData(
         run_name=Path(config.out).name, config=to_dict(config), results=table, findings=findings,
         pr_curves=_curve_frame(curves, "pr", "validation", ("recall", "precision")),
