@@ -73,9 +73,20 @@ class TrainConfig:
         return replace(self, model=default_config(name, **{**base, **fields}))
 
 
+def _model_config(name: str, **fields: Any) -> ModelConfig:
+    """The registry's defaults for `name`, with deep supervision on where the architecture has heads."""
+    from porelab.models import default_config, model_spec
+
+    return default_config(name, deep_supervision=model_spec(name).deep_supervision, **fields)
+
+
 def profile(name: str, model: str = "unet") -> TrainConfig:
-    """'demo': minutes on a 2-core laptop; 'paper': Iuso et al.'s sizes (64^3 patches, 40 epochs patience)."""
-    from porelab.models import default_config
+    """'demo': minutes on a 2-core laptop; 'paper': Iuso et al.'s sizes (64^3 patches, 40 epochs patience).
+
+    Architectures with supervision heads (UNet++, UNet 3+, MSS-UNet) train with deep
+    supervision on, as the papers trained them; without it MSS-UNet is a plain UNet.
+    """
+    default_config = _model_config
 
     if name == "demo":
         return TrainConfig(
