@@ -70,3 +70,14 @@ def trained_tiny_unet(root, path):
     run_training(model, SegmentationTask(loss="dice"), lambda e: local_batches(maker, range(e * 48, e * 48 + 48), 4),
                  lambda e: local_batches(maker, range(1000, 1016), 4), LoopConfig(max_epochs=12, lr=3e-3))
     return save_checkpoint(path, model, config.to_dict(), epoch=12, metrics={}), config
+
+
+def tiny_cv_dataset(root):
+    """Three 'good' scans and one 'challenging' scan of 24^3 with three sphere pores each."""
+    scans = []
+    for i, role in enumerate(["good", "good", "good", "challenging"]):
+        rng = np.random.default_rng(i)
+        centres = [tuple(int(c) for c in rng.integers(5, 19, 3)) for _ in range(3)]
+        scan, labels = sphere_scan((24, 24, 24), centres, 3, seed=i)
+        scans.append((f"scan-{i}", role, scan, labels))
+    return write_dataset(root, scans)

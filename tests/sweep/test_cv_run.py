@@ -7,12 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from porelab.sweep import CVConfig, run_cv
-from synthetic import sphere_scan, write_dataset
+from synthetic import tiny_cv_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ("loop.max_epochs=2", "stream.patches_per_epoch=16", "stream.val_patches=8", "patches.patch=[16,16,16]",
@@ -20,13 +19,7 @@ TINY = ("loop.max_epochs=2", "stream.patches_per_epoch=16", "stream.val_patches=
 
 
 def _dataset(root: Path) -> Path:
-    scans = []
-    for i, role in enumerate(["good", "good", "good", "challenging"]):
-        rng = np.random.default_rng(i)
-        centres = [tuple(int(c) for c in rng.integers(5, 19, 3)) for _ in range(3)]
-        scan, labels = sphere_scan((24, 24, 24), centres, 3, seed=i)
-        scans.append((f"scan-{i}", role, scan, labels))
-    return write_dataset(root, scans)
+    return tiny_cv_dataset(root)
 
 
 @pytest.mark.ray

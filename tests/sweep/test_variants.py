@@ -19,20 +19,14 @@ from porelab.sweep.label_swap import derive_label_dataset, otsu_labeller
 from porelab.sweep.learning_curve import LearningCurveConfig, fraction_variants
 from porelab.sweep.variants import SweepConfig, Variant, summarise_variants, variant_plans
 from porelab.train.config import TrainConfig
-from synthetic import sphere_scan, write_dataset
+from synthetic import tiny_cv_dataset
 
 TINY = ("loop.max_epochs=1", "stream.patches_per_epoch=16", "stream.val_patches=8", "patches.patch=[16,16,16]",
         "model.channels=[4,8]")
 
 
 def _dataset(root: Path) -> Path:
-    scans = []
-    for i, role in enumerate(["good", "good", "good", "challenging"]):
-        rng = np.random.default_rng(i)
-        centres = [tuple(int(c) for c in rng.integers(5, 19, 3)) for _ in range(3)]
-        scan, labels = sphere_scan((24, 24, 24), centres, 3, seed=i)
-        scans.append((f"scan-{i}", role, scan, labels))
-    return write_dataset(root, scans)
+    return tiny_cv_dataset(root)
 
 
 def test_plans_cover_variants_x_folds_with_their_loss_and_fold(tmp_path):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -174,15 +173,9 @@ def _findings(summary: pd.DataFrame, quality: pd.DataFrame) -> list[str]:
 
 
 def _report(config: LabelSwapConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
-    from porelab.report import ReportData, Resources, write_report
+    from porelab.sweep.variants import write_sweep_report
 
-    table = rows.assign(model=rows.variant)
-    table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
-    data = ReportData(run_name=Path(config.sweep.out).name, config=to_dict(config), results=table, findings=findings,
-                      resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
-                                          trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
-                                          failed_trials=failed))
-    return write_report(data, Path(config.sweep.out) / "report.html")
+    return write_sweep_report(config.sweep.out, config, rows.assign(model=rows.variant), seconds, failed, findings)
 
 
 def make_label_sets(config: LabelSwapConfig) -> dict[str, Path]:

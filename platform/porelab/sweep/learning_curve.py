@@ -11,7 +11,6 @@ fold there are only a handful of them (4 in the demo dataset), too few for a 1 %
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -84,15 +83,9 @@ def _findings(curve: pd.DataFrame) -> list[str]:
 
 def _report(config: LearningCurveConfig, rows: pd.DataFrame, seconds: float, failed: int,
             findings: list[str]) -> Path:
-    from porelab.report import ReportData, Resources, write_report
+    from porelab.sweep.variants import write_sweep_report
 
-    table = rows.assign(model=rows.model + " " + rows.variant)
-    table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
-    data = ReportData(run_name=Path(config.sweep.out).name, config=to_dict(config), results=table, findings=findings,
-                      resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
-                                          trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
-                                          failed_trials=failed))
-    return write_report(data, Path(config.sweep.out) / "report.html")
+    return write_sweep_report(config.sweep.out, config, rows.assign(model=rows.model + " " + rows.variant), seconds, failed, findings)
 
 
 def run_learning_curve(config: LearningCurveConfig) -> dict[str, Any]:

@@ -182,3 +182,19 @@ def fold_values(rows: pd.DataFrame, variant: str, model: str, split: str, metric
     """One value per fold (the mean over the split's scans) of one variant's model and metric."""
     mine = rows[(rows.variant == variant) & (rows.model == model) & (rows.split == split) & (rows.metric == metric)]
     return mine.groupby("fold")["value"].mean()
+
+
+def write_sweep_report(out: str | Path, config: Any, table: pd.DataFrame, seconds: float, failed: int,
+                       findings: list[str]) -> Path:
+    """report.html of a variant sweep: `table` has model, fold, split, metric, value rows."""
+    import os
+
+    from porelab.config import to_dict
+    from porelab.report import ReportData, Resources, write_report
+
+    table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
+    data = ReportData(run_name=Path(out).name, config=to_dict(config), results=table, findings=findings,
+                      resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
+                                          trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
+                                          failed_trials=failed))
+    return write_report(data, Path(out) / "report.html")
