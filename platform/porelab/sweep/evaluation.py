@@ -98,31 +98,37 @@ def score_metrics(score: np.ndarray, truth: ScanTruth, voxel_size: tuple[float, 
 
 
 def evaluate_checkpoint(checkpoint: Path, scan: ScanRecord, truth: ScanTruth) -> dict[str, Evaluation]:
-    """{"raw": ...} for segmenters; anomaly models add {"postprocessed": ...}."""
+    """{"raw": ...} for segmenters; anomaly models add {"postprocessed": ...}.
+
+    An anomaly model's raw and post-processed scores come from one pass over the scan with
+    the same windows and blending: scored with different blendings, the comparison measured
+    the blending (averaged windows lowered a small VAE's AP from 0.37 to 0.01) rather than
+    the post-processing.
+    """
     from porelab.infer.predict import load_score_model
     from porelab.models import model_spec
 
     model, payload = load_score_model(checkpoint)
     window = tuple(int(w) for w in payload["train_config"]["patches"]["patch"])
-    anomaly = model_spec(payload["model_config"]["name"]).family == "anomaly"
-    score = score_map(model, scan, window)  # type: ignore[arg-type]
-    results = {"raw": score_metrics(score, truth, scan.voxel_size, None if anomaly else FIXED_THRESHOLD)}
-    if anomaly:
-        results["postprocessed"] = score_metrics(_postprocessed(model.model, scan, window), truth, scan.voxel_size,
-                                                 None)
-    return results
+    if model_spec(payload["model_config"]["name"]).family != "anomaly":
+        return {"raw": score_metrics(score_map(model, scan, window), truth, scan.voxel_size,  # type: ignore[arg-type]
+                                     FIXED_THRESHOLD)}
+    error, postprocessed = _anomaly_maps(model.model, scan, window)  # type: ignore[arg-type]
+    return {"raw": score_metrics(error, truth, scan.voxel_size, None),
+            "postprocessed": score_metrics(postprocessed, truth, scan.voxel_size, None)}
 
 
-def _postprocessed(model: Any, scan: ScanRecord, window: tuple[int, int, int]) -> np.ndarray:
+def _anomaly_maps(model: Any, scan: ScanRecord, window: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(|x - x_hat|, its post-processed version) over the whole scan."""
     from porelab import volume
     from porelab.infer.anomaly_maps import reconstruction_maps
     from porelab.infer.postprocess import postprocess
     from porelab.infer.sliding import SlidingWindowConfig
 
     error, reconstruction = reconstruction_maps(volume.read(scan.scan_path).to_numpy(), model,
-                                                SlidingWindowConfig(window=window, weighting="average"),
+                                                SlidingWindowConfig(window=window, batch_size=4),
                                                 transform=scan.normaliser)
-    return postprocess(error, reconstruction)[0]
+    return error, postprocess(error, reconstruction)[0]
 
 
 def otsu_metrics(root: Path, entry: dict[str, Any], truth: ScanTruth, voxel_size: tuple[float, float, float]

@@ -80,18 +80,27 @@ def _model_config(name: str, **fields: Any) -> ModelConfig:
     return default_config(name, deep_supervision=model_spec(name).deep_supervision, **fields)
 
 
+def _sampler(model: str) -> SamplerConfig:
+    from porelab.models import model_spec
+
+    return SamplerConfig("uniform") if model_spec(model).family == "anomaly" else SamplerConfig("balanced", 0.5)
+
+
 def profile(name: str, model: str = "unet") -> TrainConfig:
     """'demo': minutes on a 2-core laptop; 'paper': Iuso et al.'s sizes (64^3 patches, 40 epochs patience).
 
     Architectures with supervision heads (UNet++, UNet 3+, MSS-UNet) train with deep
     supervision on, as the papers trained them; without it MSS-UNet is a plain UNet.
+    Anomaly models draw their patches uniformly: centring patches on labelled pores would
+    hand an unsupervised model the labels it must do without.
     """
     default_config = _model_config
+    sampler = _sampler(model)
 
     if name == "demo":
         return TrainConfig(
             model=default_config(model, channels=(8, 16, 32)),
-            patches=PatchConfig(patch=(32, 32, 32), sampler=SamplerConfig("balanced", 0.5),
+            patches=PatchConfig(patch=(32, 32, 32), sampler=sampler,
                                 augment=AugmentConfig(elastic=0.0)),
             stream=StreamConfig(patches_per_epoch=64, val_patches=32, rows_per_task=8),
             loop=LoopConfig(max_epochs=4, lr=1e-3, patience=3, min_delta=1e-4),
@@ -100,7 +109,7 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
     if name == "paper":
         return TrainConfig(
             model=default_config(model, channels=(16, 32, 64, 128)),
-            patches=PatchConfig(patch=(64, 64, 64), augment=AugmentConfig(elastic=0.2)),
+            patches=PatchConfig(patch=(64, 64, 64), sampler=sampler, augment=AugmentConfig(elastic=0.2)),
             stream=StreamConfig(patches_per_epoch=2000, val_patches=400, rows_per_task=16, readers=4,
                                 reader_cpus=1.0),
             loop=LoopConfig(max_epochs=400, lr=1e-4, patience=40, min_delta=1e-4),
