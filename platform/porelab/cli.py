@@ -262,9 +262,39 @@ def _run_serve(args: argparse.Namespace) -> dict[str, Any]:
     return urls
 
 
+# --- watching runs ------------------------------------------------------------------------
+
+
+def _add_dashboard(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dashboard", help="TensorBoard on a training or sweep run directory (curves per fold)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory, e.g. runs/cv-demo or runs/unet")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=6006, help="port to bind (default 6006)")
+    p.set_defaults(handler=_run_dashboard)
+
+
+def _run_dashboard(args: argparse.Namespace) -> dict[str, Any]:
+    from pathlib import Path
+
+    from porelab.dashboard import DashboardConfig, dashboard_url, run_dashboard
+
+    config = DashboardConfig(Path(args.run_dir), host=args.host, port=args.port)
+
+    def started(url: str) -> None:
+        # with --json the URL goes to stderr: stdout carries only the final JSON
+        print(f"TensorBoard on {config.run_dir} at {url} (Ctrl-C stops)",
+              file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    code = run_dashboard(config, on_start=started)
+    if code != 0:
+        raise PorelabError(f"tensorboard exited with code {code} (its messages are above)")
+    return {"run_dir": str(config.run_dir), "url": dashboard_url(config), "exit_code": code}
+
+
 # --- entry point -------------------------------------------------------------------------
 
-_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate, _add_train, _add_predict, _add_serve]
+_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate, _add_train, _add_predict, _add_serve,
+             _add_dashboard]
 
 
 def _common_flags(default: Any) -> argparse.ArgumentParser:

@@ -3,14 +3,17 @@
 import json
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
 
 from porelab.data import StreamConfig
 from porelab.train import LoopConfig
 from porelab.train.checkpoint import read_checkpoint
 from porelab.train.config import ScalingSpec, profile
 from porelab.train.run import fit
+from porelab.train.tensorboard import tensorboard_dir
 
 
 
@@ -54,3 +57,8 @@ def test_rerun_of_an_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_
     history = pd.read_parquet(tmp_path / "run" / "history.parquet")
     assert history["epoch"].tolist() == [1, 2, 3]  # epochs 1-2 restored from staging, only 3 trained
     assert read_checkpoint(result.last_checkpoint)["epoch"] == 3
+    events = EventAccumulator(str(tensorboard_dir(tmp_path / "run")), size_guidance={SCALARS: 0})
+    events.Reload()  # rank 0's curves: the first run's file, then the resumed run's
+    val_loss = events.Scalars("val/loss")
+    assert [e.step for e in val_loss] == [1, 2, 3]
+    np.testing.assert_allclose([e.value for e in val_loss], history["val_loss"], rtol=1e-6)

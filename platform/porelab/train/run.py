@@ -1,7 +1,8 @@
 """Driver side of a training run: pick scans, build the patch streams, run `TorchTrainer`, export.
 
 A run directory holds `config.json`, `checkpoints/best.pt` and `checkpoints/last.pt`,
-`history.parquet` (one row per epoch), `summary.json`, and Ray's own records under `ray/`.
+`history.parquet` (one row per epoch), `summary.json`, the epochs' TensorBoard scalars under
+`tensorboard/` (written by the worker as it trains), and Ray's own records under `ray/`.
 Running again with the same directory resumes an unfinished run from `checkpoints/last.pt`
 and returns a finished one as it is.
 """

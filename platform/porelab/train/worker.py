@@ -2,7 +2,8 @@
 
 Each finished epoch is reported with a checkpoint directory holding `last.pt` and `best.pt`
 (rank 0 writes it), so a restarted worker group resumes from the last epoch and the driver
-can export both files from the final checkpoint, on one machine or a cluster alike.
+can export both files from the final checkpoint, on one machine or a cluster alike. Rank 0 also
+writes each epoch's scalars to `<run_dir>/tensorboard/` for `porelab dashboard`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from porelab.train.checkpoint import read_checkpoint, save_checkpoint
 from porelab.train.loop import EpochResult, LoopState, run_training
 from porelab.train.task import Batch
+from porelab.train.tensorboard import epoch_scalars, open_writer, write_epoch
 
 _FAULT_MARKER = "fault-drill-done"
 _FAULT_GRACE_SECONDS = 5.0
@@ -118,6 +120,7 @@ def train_func(loop_config: dict[str, Any]) -> None:
     train_iter = iter(ray.train.get_dataset_shard("train").iter_torch_batches(batch_size=config.batch_size))
     steps = max(1, config.stream.patches_per_epoch // (config.batch_size * world))
     val_shard = ray.train.get_dataset_shard("val")
+    writer = open_writer(loop_config["run_dir"], start_epoch=resumed_from) if rank == 0 else None
 
     def on_epoch_end(result: EpochResult, loop_state: LoopState, opt: torch.optim.Optimizer) -> None:
         nonlocal best_bytes
@@ -126,6 +129,8 @@ def train_func(loop_config: dict[str, Any]) -> None:
         checkpoint = None
         if rank == 0:
             _print_epoch(result, config.loop.max_epochs)
+            if writer is not None:
+                write_epoch(writer, result.epoch, epoch_scalars(result.metrics, opt))
             directory = _staging_dir(loop_config["run_dir"], result.epoch)
             last = save_checkpoint(directory / "last.pt", model, loop_config["config"], epoch=result.epoch,
                                    metrics=result.metrics, loop_state=loop_state.to_dict(), optimiser=opt,
@@ -143,9 +148,13 @@ def train_func(loop_config: dict[str, Any]) -> None:
     def train_batches(epoch: int) -> Iterator[Batch]:
         return _batches(train_iter, steps, lambda step: _fault_drill(loop_config["run_dir"], drill, epoch, step))
 
-    run_training(model, task, train_batches,
-                 lambda epoch: val_shard.iter_torch_batches(batch_size=config.batch_size),
-                 config.loop, optimiser=optimiser, state=state, device=device, on_epoch_end=on_epoch_end)
+    try:
+        run_training(model, task, train_batches,
+                     lambda epoch: val_shard.iter_torch_batches(batch_size=config.batch_size),
+                     config.loop, optimiser=optimiser, state=state, device=device, on_epoch_end=on_epoch_end)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _print_epoch(result: EpochResult, max_epochs: int) -> None:
