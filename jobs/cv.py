@@ -28,10 +28,14 @@ def parse(argv: list[str] | None) -> CVConfig:
     parser.add_argument("--select-metric", default="ap", help="validation metric that picks the served model")
     parser.add_argument("--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)")
     parser.add_argument("--max-concurrent", type=int, default=2, help="trials at once (default 2)")
+    parser.add_argument("--include", nargs="+", default=[], metavar="RUN_DIR",
+                        help="run directories of jobs/ftl_search.py and jobs/degrade.py whose heatmap, gamma "
+                             "curve and degradation plots go into this report")
     args = parser.parse_args(argv)
     return CVConfig(data=args.data, out=args.out, registry=args.registry, models=tuple(args.models), folds=args.folds,
                     profile=args.profile, overrides=tuple(args.set), select_metric=args.select_metric,
-                    worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent)
+                    worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent,
+                    include=tuple(args.include))
 
 
 def main(argv: list[str] | None = None) -> int:

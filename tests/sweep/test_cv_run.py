@@ -55,4 +55,6 @@ def test_cv_resumes_after_being_killed_and_writes_every_output(tmp_path, ray_ses
     assert {p.name for p in (registry / "unet").iterdir()} >= {"model.pt", "config.json", "metrics.json",
                                                               "model_card.md"}
     assert json.loads((out / "summary.json").read_text())["findings"]
-    assert (out / "report.html").read_text().count("data:image/png;base64") >= 2
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64") >= 2
+    assert report.count('alt="slice overlay: unet (fold ') == 2  # its validation scan and the challenging one

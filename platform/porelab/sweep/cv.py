@@ -39,6 +39,7 @@ class CVConfig:
     worker_cpus: float = 0.5
     max_concurrent: int = 2
     max_failures: int = 1
+    include: tuple[str, ...] = ()  # FTL search / degradation run directories shown in the report
 
 
 def training_scans(root: Path) -> tuple[list[str], list[str]]:
@@ -113,9 +114,12 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     from porelab.runtime import ensure_ray
     from porelab.sweep.outputs import collect, write_outputs
 
+    from porelab.sweep.report_parts import sweep_parts
+
     root = Path(config.data)
     if not (root / "manifest.json").exists():
         raise ConfigError(f"{root}: no manifest.json; expected a dataset (`porelab simulate --out {root}`)")
+    sweep_parts(config.include)  # a wrong --include fails now, not after hours of training
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")

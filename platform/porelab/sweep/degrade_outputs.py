@@ -68,10 +68,15 @@ def headline_results(table: pd.DataFrame) -> pd.DataFrame:
     return full.assign(fold=0, split="challenging")[["model", "fold", "split", "metric", "value"]]
 
 
+def degradation_plot_table(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The projections x exposure grid of one metric, as the report's degradation plot takes it."""
+    return _metric(table, metric, GRID)[["projections", "exposure", "model", "value"]]
+
+
 def write_degradation_report(config: Any, table: pd.DataFrame, lines: list[str], seconds: float) -> Path:
     from porelab.report import ReportData, Resources, write_report
 
-    plotted = _metric(table, config.report_metric, GRID)[["projections", "exposure", "model", "value"]]
+    plotted = degradation_plot_table(table, config.report_metric)
     settings = table[["series", "projections", "exposure"]].drop_duplicates().shape[0]
     data = ReportData(run_name=Path(config.out).name, config=to_dict(config), results=headline_results(table),
                       findings=lines, degradation=plotted if len(plotted) else None, baseline=BASELINE,

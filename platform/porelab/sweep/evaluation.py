@@ -97,8 +97,8 @@ def score_metrics(score: np.ndarray, truth: ScanTruth, voxel_size: tuple[float, 
     return Evaluation({k: float(v) for k, v in metrics.items()}, _curves(histogram, pod))
 
 
-def evaluate_checkpoint(checkpoint: Path, scan: ScanRecord, truth: ScanTruth) -> dict[str, Evaluation]:
-    """{"raw": ...} for segmenters; anomaly models add {"postprocessed": ...}.
+def scan_scores(checkpoint: Path, scan: ScanRecord) -> tuple[dict[str, np.ndarray], bool]:
+    """({"raw": score} or, for anomaly models, {"raw": ..., "postprocessed": ...}, is_anomaly).
 
     An anomaly model's raw and post-processed scores come from one pass over the scan with
     the same windows and blending: scored with different blendings, the comparison measured
@@ -111,11 +111,17 @@ def evaluate_checkpoint(checkpoint: Path, scan: ScanRecord, truth: ScanTruth) ->
     model, payload = load_score_model(checkpoint)
     window = tuple(int(w) for w in payload["train_config"]["patches"]["patch"])
     if model_spec(payload["model_config"]["name"]).family != "anomaly":
-        return {"raw": score_metrics(score_map(model, scan, window), truth, scan.voxel_size,  # type: ignore[arg-type]
-                                     FIXED_THRESHOLD)}
+        return {"raw": score_map(model, scan, window)}, False  # type: ignore[arg-type]
     error, postprocessed = _anomaly_maps(model.model, scan, window)  # type: ignore[arg-type]
-    return {"raw": score_metrics(error, truth, scan.voxel_size, None),
-            "postprocessed": score_metrics(postprocessed, truth, scan.voxel_size, None)}
+    return {"raw": error, "postprocessed": postprocessed}, True
+
+
+def evaluate_checkpoint(checkpoint: Path, scan: ScanRecord, truth: ScanTruth) -> dict[str, Evaluation]:
+    """{"raw": ...} for segmenters (Dice at the fixed threshold); anomaly models, whose scores
+    have no fixed scale, add {"postprocessed": ...} and take the best threshold throughout."""
+    scores, anomaly = scan_scores(checkpoint, scan)
+    fixed = None if anomaly else FIXED_THRESHOLD
+    return {variant: score_metrics(score, truth, scan.voxel_size, fixed) for variant, score in scores.items()}
 
 
 def _anomaly_maps(model: Any, scan: ScanRecord, window: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:

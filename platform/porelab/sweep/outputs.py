@@ -141,9 +141,35 @@ def _pod_frame(curves: list[dict[str, Any]]) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+def selected_overlays(config: Any, selected: dict[str, Any], results: pd.DataFrame, folds: list[Any],
+                      challenging: list[str]) -> list[Any]:
+    """Slice overlays of the served model (its fold's weights) on that fold's validation scan and the
+    challenging scan, at the threshold it is scored with: the fixed one for segmenters, the best
+    Dice one per scan for anomaly models."""
+    from porelab.sweep.evaluation import FIXED_THRESHOLD
+    from porelab.sweep.report_parts import slice_overlays
+    from porelab.sweep.trial import POSTPROCESSED
+
+    name, fold = selected["model"], int(selected["fold"])
+    scans = {**{i: "validation" for i in folds[fold].val_ids}, **{i: "challenging" for i in challenging}}
+    best = results[(results.model == name) & (results.fold == fold) & (results.metric == "threshold_best")]
+    anomaly = _is_anomaly(selected["architecture"])
+    thresholds = {i: float(best[best.scan == i].value.iloc[0]) if anomaly else FIXED_THRESHOLD for i in scans}
+    variant = "postprocessed" if POSTPROCESSED in name else "raw"
+    return slice_overlays(Path(config.registry) / selected["architecture"] / "model.pt", variant, thresholds,
+                          Path(config.data), scans, f"{name} (fold {fold})")
+
+
+def _is_anomaly(architecture: str) -> bool:
+    from porelab.models import model_spec
+
+    return model_spec(architecture).family == "anomaly"
+
+
 def write_report_html(config: Any, results: pd.DataFrame, curves: list[dict[str, Any]], seconds: float,
-                      failed: int, findings: list[str]) -> Path:
+                      failed: int, findings: list[str], overlays: list[Any] | None = None) -> Path:
     from porelab.report import ReportData, Resources, write_report
+    from porelab.sweep.report_parts import sweep_parts
 
     table = results[results.metric.isin(HEADLINE_METRICS)]
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
@@ -151,7 +177,8 @@ def write_report_html(config: Any, results: pd.DataFrame, curves: list[dict[str,
         run_name=Path(config.out).name, config=to_dict(config), results=table, findings=findings,
         pr_curves=_curve_frame(curves, "pr", "validation", ("recall", "precision")),
         roc_curves=_curve_frame(curves, "roc", "validation", ("fpr", "tpr")),
-        pod_curves=_pod_frame(curves),
+        pod_curves=_pod_frame(curves), overlays=overlays or None,
+        **sweep_parts(getattr(config, "include", ())).report_fields(),
         resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
                             trials=int(table[["model", "fold"]].drop_duplicates().shape[0]), failed_trials=failed),
     )
@@ -196,7 +223,8 @@ def write_outputs(config: Any, collected: Collected, root: Path, folds: list[Any
     summary = summarise(results)
     selected = write_registry(config, summary, results, collected.checkpoints) if len(collected.rows) else {}
     lines = findings(summary, selected) if selected else ["No trial finished."]
-    report = write_report_html(config, results, collected.curves, seconds, len(collected.failed), lines)
+    overlays = selected_overlays(config, selected, results, folds, challenging) if selected else None
+    report = write_report_html(config, results, collected.curves, seconds, len(collected.failed), lines, overlays)
     content = {"selected": selected, "findings": lines, "failed_trials": collected.failed,
                "seconds": round(seconds, 1), "report": str(report),
                "summary": json.loads(summary.to_json(orient="records"))}

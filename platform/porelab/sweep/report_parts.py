@@ -1,0 +1,104 @@
+"""The parts of the cross-validation report that come from elsewhere: the loss and
+degradation sweeps of other run directories, and slice overlays of the selected model.
+
+`jobs/cv.py --include runs/ftl-demo runs/degrade-demo` puts the alpha/beta heatmap, the
+gamma curve and the degradation plots of those runs into the CV report, so one page holds
+the papers' tables; a directory is recognised by the tables its job wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from porelab.errors import ConfigError
+
+_FTL_TABLES = ("ftl_grid.parquet", "gamma.parquet")
+_DEGRADATION_TABLE = "degradation.parquet"
+
+
+@dataclass
+class SweepParts:
+    """ReportData fields filled from other runs (None where no included run had them)."""
+
+    ftl_grid: pd.DataFrame | None = None
+    gamma_curve: pd.DataFrame | None = None
+    ftl_metric: str = "validation AP"
+    degradation: pd.DataFrame | None = None
+    degradation_metric: str = "Dice"
+    sources: list[str] = field(default_factory=list)
+
+    def report_fields(self) -> dict[str, Any]:
+        return {"ftl_grid": self.ftl_grid, "gamma_curve": self.gamma_curve, "ftl_metric": self.ftl_metric,
+                "degradation": self.degradation, "degradation_metric": self.degradation_metric}
+
+
+def sweep_parts(run_dirs: list[str] | tuple[str, ...]) -> SweepParts:
+    """Read the FTL search and degradation tables of `run_dirs` (each must hold one or the other)."""
+    parts = SweepParts()
+    for run_dir in map(Path, run_dirs):
+        if all((run_dir / name).exists() for name in _FTL_TABLES):
+            _add_ftl(parts, run_dir)
+        elif (run_dir / _DEGRADATION_TABLE).exists():
+            _add_degradation(parts, run_dir)
+        else:
+            raise ConfigError(f"{run_dir}: --include expects the run directory of jobs/ftl_search.py "
+                              f"({' and '.join(_FTL_TABLES)}) or jobs/degrade.py ({_DEGRADATION_TABLE}); "
+                              "found neither")
+        parts.sources.append(str(run_dir))
+    return parts
+
+
+def _run_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "config.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _add_ftl(parts: SweepParts, run_dir: Path) -> None:
+    grid = pd.read_parquet(run_dir / "ftl_grid.parquet")
+    gamma = pd.read_parquet(run_dir / "gamma.parquet")
+    parts.ftl_grid = grid if grid["value"].notna().any() else None
+    parts.gamma_curve = gamma if gamma["mean"].notna().any() else None
+    parts.ftl_metric = f"validation {str(_run_config(run_dir).get('metric', 'ap')).upper()}"
+
+
+def _add_degradation(parts: SweepParts, run_dir: Path) -> None:
+    from porelab.sweep.degrade_outputs import METRIC_NAMES, degradation_plot_table
+
+    metric = str(_run_config(run_dir).get("report_metric", "dice_fixed"))
+    plotted = degradation_plot_table(pd.read_parquet(run_dir / _DEGRADATION_TABLE), metric)
+    parts.degradation = plotted if len(plotted) else None
+    parts.degradation_metric = METRIC_NAMES.get(metric, metric)
+
+
+def slice_overlays(checkpoint: str | Path, variant: str, threshold_of: dict[str, float], root: Path,
+                   scans: dict[str, str], title: str) -> list[Any]:
+    """One slice overlay per scan: the z slice with the most true pore voxels, the grey values,
+    the true mask and the model's mask at its threshold on that scan.
+
+    `variant` is "raw" or "postprocessed"; `threshold_of` maps scan id to the threshold;
+    `scans` maps scan id to its split ("validation", "challenging").
+    """
+    from porelab import volume
+    from porelab.data import load_scans
+    from porelab.report import SliceOverlay
+    from porelab.simulate.datasets.manifest import read_manifest
+    from porelab.sweep.evaluation import ScanTruth, scan_scores
+
+    entries = {e["id"]: e for e in read_manifest(root)["scans"]}
+    records = {s.id: s for s in load_scans(root)}
+    overlays = []
+    for scan_id, split in scans.items():
+        truth = ScanTruth.load(root, entries[scan_id])
+        score = scan_scores(Path(checkpoint), records[scan_id])[0][variant]
+        z = int(np.argmax((truth.labels > 0).sum(axis=(1, 2))))
+        grey = volume.read(records[scan_id].scan_path)[z]
+        predicted = (score[z] >= threshold_of[scan_id]) & truth.inside[z]
+        overlays.append(SliceOverlay(f"{title}, {split} scan {scan_id}, slice z = {z}", np.asarray(grey, np.float32),
+                                     truth.labels[z] > 0, predicted))
+    return overlays
