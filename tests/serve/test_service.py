@@ -1,5 +1,6 @@
-"""The HTTP service end to end on loopback: segment, compare with `predict`, bad input, OOD,
-bearer token, result download, and a killed replica. One Serve start for the module."""
+"""The HTTP service end to end on loopback: segment, compare with `predict`, batching of
+concurrent small volumes, bad input, OOD (raster check and a registry's ood.pt), bearer token,
+result download, and a killed replica. One Serve start for the module."""
 
 import io
 import json
@@ -16,13 +17,16 @@ import tifffile
 from porelab import volume
 from porelab.infer.predict import PredictConfig, predict
 from porelab.ood.synthetic import raster
-from porelab.serve import ServeConfig, start
+from porelab.serve import BatchConfig, DeploymentConfig, ServeConfig, start
 
 from synthetic import sphere_scan
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 TOKEN = "test-token-0123456789abcdef"
 MAX_BODY = 4 * 1024**2
+# volumes up to 32^3 are batched (two windows of the 16^3 model per axis); a batch waits long
+# enough for concurrent test clients on a busy 2-core machine, and is full at 4 volumes
+BATCHING = BatchConfig(max_batch_size=4, batch_wait_timeout_s=0.5, max_voxels=32**3)
 
 
 def _free_port():
@@ -44,7 +48,8 @@ def service(ray_session, registry, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("service")
     (tmp / "token").write_text(TOKEN + "\n")
     config = ServeConfig(registry=registry, port=_free_port(), token_file=tmp / "token", max_body_bytes=MAX_BODY,
-                         results_dir=tmp / "results", result_ttl_s=600)
+                         results_dir=tmp / "results", result_ttl_s=600,
+                         deployment=DeploymentConfig(batching=BATCHING))
     urls = start(config)
     yield urls["url"]
     serve.shutdown()
@@ -63,42 +68,81 @@ def call(base, path, body=None, token=TOKEN, headers=None):
     return status, json.loads(raw) if kind.startswith("application/json") else raw
 
 
-def _scan(seed=5):
-    return sphere_scan((32, 32, 32), [(10, 10, 12), (22, 21, 20)], 4, seed=seed)[0]
+def _scan(seed=5, shape=(32, 32, 32)):
+    return sphere_scan(shape, [(10, 10, 12), (22, 21, 20)], 4, seed=seed)[0]
+
+
+def _predicted(model, scan, folder, voxel_size=1.0):
+    """(summary, pore table) of `predict` on `scan`: what the service must answer."""
+    folder.mkdir(exist_ok=True)
+    volume.write(scan, folder / "scan.npy", voxel_size=voxel_size)
+    summary = predict(model, folder / "scan.npy", folder / "out", PredictConfig(max_memory=2**30))
+    return summary, pd.read_parquet(folder / "out" / "pores.parquet")
 
 
 def test_health_is_open_and_models_need_the_token(service):
-    assert call(service, "/v1/health", token=None) == (200, {"status": "ok", "models": ["unet"]})
+    assert call(service, "/v1/health", token=None) == (200, {"status": "ok", "models": ["ood-unet", "unet"]})
     status, body = call(service, "/v1/models", token=None)
     assert status == 401 and "bearer token" in body["error"]["message"]
     assert call(service, "/v1/models", token="wrong-token-0123456789")[0] == 401
     status, body = call(service, "/v1/models")
-    model = body["models"][0]
-    assert status == 200 and model["name"] == "unet" and model["threshold"] == 0.5
+    models = {m["name"]: m for m in body["models"]}
+    model = models["unet"]
+    assert status == 200 and model["threshold"] == 0.5 and model["ood_detector"] == "raster-spectrum"
     assert model["metrics"]["validation/ap"]["mean"] == 0.9 and "CT volume" in model["input"]
+    assert models["ood-unet"]["ood_detector"] == "autoencoder"
     schema = call(service, "/openapi.json", token=None)[1]
     assert "/v1/models/{name}/segment" in schema["paths"]
 
 
-def test_segment_returns_the_pore_table_predict_writes(service, registry, tmp_path):
-    scan = _scan()
+@pytest.mark.parametrize("shape", [(32, 32, 32), (40, 32, 32)], ids=["batched", "out-of-core"])
+def test_segment_returns_the_pore_table_predict_writes(service, registry, tmp_path, shape):
+    scan = _scan(shape=shape)
     status, body = call(service, "/v1/models/unet/segment?voxel_size=0.02", _npy(scan))
     assert status == 200, body
-    volume.write(scan, tmp_path / "scan.npy", voxel_size=0.02)
-    summary = predict(registry / "unet", tmp_path / "scan.npy", tmp_path / "out", PredictConfig(max_memory=2**30))
-    expected = pd.read_parquet(tmp_path / "out" / "pores.parquet")
+    summary, expected = _predicted(registry / "unet", scan, tmp_path, voxel_size=0.02)
     served = pd.DataFrame.from_records(body["pores"], columns=expected.columns)
     assert body["pore_count"] == summary["pore_count"] == len(expected) == 2
     pd.testing.assert_frame_equal(served, expected, check_dtype=False, atol=1e-9)
     assert body["porosity_percent"] == pytest.approx(summary["porosity_percent"])
     assert body["voxel_size_mm_zyx"] == pytest.approx([0.02] * 3) and body["timings"]["segment_s"] > 0
-    assert body["ood"]["is_ood"] is False
+    assert body["ood"]["is_ood"] is False and body["timings"]["batch_size"] == 1
 
     status, mask = call(service, f"/v1/results/{body['id']}/mask?format=npy")
     np.testing.assert_array_equal(np.load(io.BytesIO(mask)), tifffile.imread(tmp_path / "out" / "mask.tif"))
     status, score = call(service, f"/v1/results/{body['id']}/score?format=tiff")
     np.testing.assert_allclose(tifffile.imread(io.BytesIO(score)),
                                np.load(tmp_path / "out" / "score.npy"), atol=1e-5)
+
+
+def _post_together(base, bodies):
+    """Answers to `bodies` posted by one thread each, released at once."""
+    answers, start = [None] * len(bodies), threading.Barrier(len(bodies))
+
+    def client(i):
+        start.wait()
+        answers[i] = call(base, "/v1/models/unet/segment", bodies[i])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_concurrent_small_volumes_share_forward_passes_and_get_their_own_pores(service, registry, tmp_path):
+    shapes = [(32, 32, 32), (24, 32, 28), (32, 20, 32), (16, 26, 24)]  # shapes differ within a batch
+    scans = [sphere_scan(shape, [tuple(n // 3 for n in shape), tuple(2 * n // 3 for n in shape)], 4, seed=20 + i)[0]
+             for i, shape in enumerate(shapes)]
+    answers = _post_together(service, [_npy(scan) for scan in scans])
+    assert [status for status, _ in answers] == [200] * len(scans), answers
+    assert max(body["timings"]["batch_size"] for _, body in answers) > 1
+    for i, (scan, (_, body)) in enumerate(zip(scans, answers)):
+        summary, expected = _predicted(registry / "unet", scan, tmp_path / str(i))
+        served = pd.DataFrame.from_records(body["pores"], columns=expected.columns)
+        assert body["shape_zyx"] == list(scan.shape) and body["pore_count"] == summary["pore_count"] >= 1
+        pd.testing.assert_frame_equal(served, expected, check_dtype=False, atol=1e-9)
 
 
 def test_a_tiff_body_is_segmented_like_the_npy(service):
@@ -113,6 +157,18 @@ def test_a_raster_pattern_volume_is_out_of_distribution(service):
     pattern = raster(scan.shape[1:], np.random.default_rng(3))
     status, body = call(service, "/v1/models/unet/segment", _npy(scan + 200 * pattern[None]))
     assert status == 200 and body["ood"]["is_ood"] is True and body["ood"]["score"] > 1
+
+
+def test_the_registry_ood_detector_judges_uploads(service):
+    """ood-unet/ood.pt: an autoencoder fitted on slices of scans like the training data."""
+    scan = _scan(seed=5)
+    pattern = raster(scan.shape[1:], np.random.default_rng(5))
+    status, like = call(service, "/v1/models/ood-unet/segment", _npy(scan))
+    assert status == 200 and like["ood"]["method"] == "autoencoder"
+    assert like["ood"]["is_ood"] is False and like["ood"]["score"] < 1
+    status, odd = call(service, "/v1/models/ood-unet/segment", _npy(scan + 500 * pattern[None]))
+    assert status == 200 and odd["ood"]["method"] == "autoencoder"
+    assert odd["ood"]["is_ood"] is True and odd["ood"]["score"] > 1.3 and odd["ood"]["flagged_cells"] > 0
 
 
 @pytest.mark.parametrize("path, payload, status, message", [

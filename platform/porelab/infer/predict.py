@@ -3,15 +3,17 @@
 Everything streams: the score map is written block by block, the mask is thresholded and the
 pores are labelled slab by slab, so peak memory follows `max_memory`, not the volume size.
 Outputs in `out_dir`: `score.npy` (+ `.npy.json`), `mask.tif`, `pores.parquet`, `summary.json`.
+`predict_many` does the same for several small volumes whose windows share forward passes.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -112,7 +114,8 @@ def _threshold(config: PredictConfig, payload: dict[str, Any], score: Any) -> fl
     return anomaly_threshold(strided_sample(score))
 
 
-def _window(payload: dict[str, Any], config: PredictConfig) -> tuple[int, int, int]:
+def inference_window(payload: dict[str, Any], config: PredictConfig) -> tuple[int, int, int]:
+    """The sliding window: the asked one, else the checkpoint's training patch."""
     if config.window is not None:
         return tuple(int(w) for w in config.window)  # type: ignore[return-value]
     return tuple(int(w) for w in payload["train_config"]["patches"]["patch"])  # type: ignore[return-value]
@@ -134,26 +137,29 @@ def _fit_budget(shape: tuple[int, ...], sliding: Any, budget: int) -> Any:
                       "--max-memory or a smaller --window")
 
 
-def _score(vol: Any, input_path: Path, checkpoint: Path, out_dir: Path, sliding: Any, normaliser: Any,
-           config: PredictConfig) -> None:
+def _forward(model: nn.Module) -> Any:
+    from porelab.infer.runtime import input_layout
+
+    return lambda batch: model(input_layout(batch, model))
+
+
+def _score(run: Prediction, config: PredictConfig) -> None:
     from porelab.infer.distributed import RayInferenceConfig, sliding_window_on_ray
-    from porelab.infer.output import NpyBlockWriter
-    from porelab.infer.runtime import input_layout, pick_device, prepare_for_inference
+    from porelab.infer.runtime import pick_device, prepare_for_inference
     from porelab.infer.sliding import sliding_window
 
-    with NpyBlockWriter(out_dir / _SCORE, vol.shape, voxel_size=vol.voxel_size) as sink:
+    with run.score_writer() as sink:
         if config.actors > 0:
             from porelab.runtime import ensure_ray
 
             ensure_ray()
             ray_config = RayInferenceConfig(actors=config.actors, cpus_per_actor=config.cpus_per_actor)
-            sliding_window_on_ray(input_path, vol.shape, CheckpointModel(str(checkpoint)), sink, sliding, ray_config,
-                                  transform=normaliser)
+            sliding_window_on_ray(run.input_path, run.vol.shape, CheckpointModel(str(run.checkpoint)), sink,
+                                  run.sliding, ray_config, transform=run.normaliser)
             return
         device = pick_device(config.device)
-        model = prepare_for_inference(load_score_model(checkpoint)[0], device)
-        sliding_window(vol, lambda batch: model(input_layout(batch, model)), sink, sliding,
-                       transform=normaliser, device=device)
+        model = prepare_for_inference(load_score_model(run.checkpoint)[0], device)
+        sliding_window(run.vol, _forward(model), sink, run.sliding, transform=run.normaliser, device=device)
 
 
 def _postprocess_anomaly(vol: Any, checkpoint: Path, out_dir: Path, sliding: Any, normaliser: Any,
@@ -189,19 +195,37 @@ def _porosity(vol: Any, view: _ThresholdView, normaliser: Any) -> tuple[int, int
     return pores, solid
 
 
-def predict(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
-            config: PredictConfig = PredictConfig()) -> dict[str, Any]:
-    """Segment `input_path` with a trained model; returns the summary also written to summary.json."""
+@dataclass
+class Prediction:
+    """One volume on its way through `predict`: what `prepare_prediction` set up, and the
+    timings so far. `pooled` says which forward passes it shared (`predict_many`)."""
+
+    checkpoint: Path
+    input_path: Path
+    out_dir: Path
+    payload: dict[str, Any]
+    vol: Any
+    normaliser: Any
+    sliding: Any
+    start: float
+    timings: dict[str, float] = field(default_factory=dict)
+    pooled: dict[str, Any] | None = None
+
+    def score_writer(self) -> Any:
+        """The sink the score map streams into: `score.npy` in `out_dir`."""
+        from porelab.infer.output import NpyBlockWriter
+
+        return NpyBlockWriter(self.out_dir / _SCORE, self.vol.shape, voxel_size=self.vol.voxel_size)
+
+
+def prepare_prediction(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
+                       config: PredictConfig) -> Prediction:
+    """Open the volume, fit its normaliser and the sliding-window settings to `max_memory`."""
     from porelab import volume
     from porelab.data.normalise import fit_normaliser
     from porelab.infer.sliding import SlidingWindowConfig
-    from porelab.label.streaming import streaming_pore_table
     from porelab.train.checkpoint import read_checkpoint
 
-    from porelab.infer.memory import release_large_blocks
-
-    release_large_blocks()
-    timings: dict[str, float] = {}
     start = time.perf_counter()
     checkpoint, input_path, out_dir = resolve_checkpoint(checkpoint), Path(input_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -210,42 +234,105 @@ def predict(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
     if isinstance(vol, volume.Projections):
         raise ConfigError(f"{input_path}: holds projections, not a reconstructed volume; reconstruct it first")
     normaliser = fit_normaliser(vol)
-    sliding = _fit_budget(vol.shape, SlidingWindowConfig(window=_window(payload, config), overlap=config.overlap,
+    sliding = _fit_budget(vol.shape, SlidingWindowConfig(window=inference_window(payload, config),
+                                                         overlap=config.overlap,
                                                          weighting=config.weighting,  # type: ignore[arg-type]
                                                          batch_size=config.batch_size), config.max_memory)
-    timings["prepare_s"] = time.perf_counter() - start
+    return Prediction(checkpoint, input_path, out_dir, payload, vol, normaliser, sliding, start,
+                      {"prepare_s": time.perf_counter() - start})
 
-    t = time.perf_counter()
-    _score(vol, input_path, checkpoint, out_dir, sliding, normaliser, config)
-    timings["score_s"] = time.perf_counter() - t
 
+def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
+    """From the written score map: threshold, mask, pore table, porosity and summary.json."""
+    from porelab import volume
+    from porelab.label.streaming import streaming_pore_table
+
+    vol, out_dir, timings = run.vol, run.out_dir, run.timings
     t = time.perf_counter()
     score_file, postprocessing = _SCORE, None
-    if _family(payload) == "anomaly":
-        postprocessing = _postprocess_anomaly(vol, checkpoint, out_dir, sliding, normaliser, config)
+    if _family(run.payload) == "anomaly":
+        postprocessing = _postprocess_anomaly(vol, run.checkpoint, out_dir, run.sliding, run.normaliser, config)
         score_file = _POSTPROCESSED if postprocessing["applied"] else _SCORE
     score = volume.read(out_dir / score_file)
-    threshold = _threshold(config, payload, score)
+    threshold = _threshold(config, run.payload, score)
     view = _ThresholdView(score, threshold)
     slab_bytes = max(1 << 20, config.max_memory // 32)
     volume.write(volume.Volume(view, vol.voxel_size, {"source": str(out_dir / _MASK)}), out_dir / _MASK,
                  overwrite=True, slab_bytes=slab_bytes)
     table = streaming_pore_table(view, vol.voxel_size, slab=max(1, slab_bytes // (vol.nbytes // vol.shape[0] or 1)))
     table.to_parquet(out_dir / _PORES, index=False)
-    pore_voxels, object_voxels = _porosity(vol, view, normaliser)
+    pore_voxels, object_voxels = _porosity(vol, view, run.normaliser)
     timings["mask_and_pores_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - start
+    timings["total_s"] = time.perf_counter() - run.start
 
     summary = {
-        "model": payload["model_config"]["name"], "checkpoint": str(checkpoint), "input": str(input_path),
+        "model": run.payload["model_config"]["name"], "checkpoint": str(run.checkpoint), "input": str(run.input_path),
         "shape_zyx": list(vol.shape), "voxel_size_mm_zyx": list(vol.voxel_size), "threshold": threshold,
         "porosity_percent": 100.0 * pore_voxels / max(object_voxels, 1), "pore_count": int(len(table)),
-        "pore_voxels": pore_voxels, "normaliser": normaliser.to_dict(),
-        "sliding_window": {**asdict(sliding), "window": list(sliding.window)},
+        "pore_voxels": pore_voxels, "normaliser": run.normaliser.to_dict(),
+        "sliding_window": {**asdict(run.sliding), "window": list(run.sliding.window)},
         "max_memory_bytes": config.max_memory, "timings": timings,
         "voxels_per_s": float(np.prod(vol.shape)) / max(timings["score_s"], 1e-9),
         "files": {"score": _SCORE, "mask": _MASK, "pores": _PORES, "mask_from": score_file},
-        "postprocessing": postprocessing,
+        "postprocessing": postprocessing, "pooled": run.pooled,
     }
     write_text_atomic(out_dir / _SUMMARY, json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def predict(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
+            config: PredictConfig = PredictConfig()) -> dict[str, Any]:
+    """Segment `input_path` with a trained model; returns the summary also written to summary.json."""
+    from porelab.infer.memory import release_large_blocks
+
+    release_large_blocks()
+    run = prepare_prediction(checkpoint, input_path, out_dir, config)
+    t = time.perf_counter()
+    _score(run, config)
+    run.timings["score_s"] = time.perf_counter() - t
+    return finish_prediction(run, config)
+
+
+@dataclass(frozen=True)
+class PredictJob:
+    """One volume of `predict_many`: input, output folder and, when given, its own threshold."""
+
+    input_path: str | Path
+    out_dir: str | Path
+    threshold: float | None = None
+
+
+def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: PredictConfig = PredictConfig(),
+                 max_windows: int = 8) -> list[dict[str, Any]]:
+    """`predict` for several volumes whose windows share forward passes of up to `max_windows`
+    windows, whatever the volumes' shapes (`porelab.infer.pooled`); one summary per job, each
+    with "pooled": {"volumes", "forward_passes", "max_windows"}.
+
+    Every window of every volume and its output are held in memory (about 64 bytes per voxel
+    at half overlap): this is for small volumes; `predict` streams large ones. In-process only.
+    """
+    from porelab.infer.memory import release_large_blocks
+    from porelab.infer.pooled import PooledVolume, pooled_sliding_window
+    from porelab.infer.runtime import pick_device, prepare_for_inference
+
+    if config.actors > 0:
+        raise ConfigError(f"predict_many: actors = {config.actors}; expected 0 (it runs in this process)")
+    release_large_blocks()
+    runs = [prepare_prediction(checkpoint, job.input_path, job.out_dir, config) for job in jobs]
+    if not runs:
+        return []
+    t = time.perf_counter()
+    device = pick_device(config.device)
+    model = prepare_for_inference(load_score_model(runs[0].checkpoint)[0], device)
+    with ExitStack() as stack:
+        volumes = [PooledVolume(run.vol, stack.enter_context(run.score_writer()), run.sliding, run.normaliser)
+                   for run in runs]
+        passes = pooled_sliding_window(volumes, _forward(model), max_windows, device)
+    elapsed = time.perf_counter() - t
+    summaries = []
+    for run, job in zip(runs, jobs):
+        run.timings["score_s"] = elapsed
+        run.pooled = {"volumes": len(runs), "forward_passes": passes, "max_windows": max_windows}
+        own = replace(config, threshold=job.threshold) if job.threshold is not None else config
+        summaries.append(finish_prediction(run, own))
+    return summaries

@@ -1,11 +1,11 @@
 """The Ray Serve endpoint: segment an uploaded scan over HTTP with a registry model, and say
 when the scan is unlike the training data.
 
-    from porelab.serve import ServeConfig, DeploymentConfig, start, serve_forever
+    from porelab.serve import ServeConfig, DeploymentConfig, BatchConfig, start, serve_forever
 """
 
 from porelab.serve.arguments import add_serve_arguments, config_from_args
-from porelab.serve.config import DeploymentConfig, ServeConfig
+from porelab.serve.config import BatchConfig, DeploymentConfig, ServeConfig
 from porelab.serve.errors import RequestError
 from porelab.serve.ood_check import OODCheck, RasterCheck
 from porelab.serve.payload import check_content_length, prepare_input, sniff_format, validate
@@ -31,6 +31,6 @@ def serve_forever(config: ServeConfig, on_ready=None) -> None:  # noqa: ANN001 -
     _forever(config, on_ready)
 
 
-__all__ = ["DeploymentConfig", "add_serve_arguments", "config_from_args", "OODCheck", "RasterCheck", "RegistryModel", "RequestError", "ResultStore",
-           "ServeConfig", "build_app", "check_content_length", "prepare_input", "read_registry", "serve_forever",
-           "sniff_format", "start", "validate"]
+__all__ = ["BatchConfig", "DeploymentConfig", "OODCheck", "RasterCheck", "RegistryModel", "RequestError",
+           "ResultStore", "ServeConfig", "add_serve_arguments", "build_app", "check_content_length", "config_from_args",
+           "prepare_input", "read_registry", "serve_forever", "sniff_format", "start", "validate"]

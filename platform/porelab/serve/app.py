@@ -51,10 +51,10 @@ def _deployment_name(model: str) -> str:
 def _model_options(config: DeploymentConfig) -> dict[str, Any]:
     options: dict[str, Any] = {
         "ray_actor_options": {"num_cpus": config.cpus, "num_gpus": config.gpus},
-        "max_ongoing_requests": config.max_ongoing_requests, "logging_config": _NO_ACCESS_LOG}
+        "max_ongoing_requests": config.ongoing_requests, "logging_config": _NO_ACCESS_LOG}
     if config.autoscaling:
         options["autoscaling_config"] = {"min_replicas": config.min_replicas, "max_replicas": config.max_replicas,
-                                         "target_ongoing_requests": max(1, config.max_ongoing_requests // 2)}
+                                         "target_ongoing_requests": max(1, config.ongoing_requests // 2)}
     else:
         options["num_replicas"] = config.replicas
     return options
@@ -75,7 +75,7 @@ def build_app(config: ServeConfig) -> Any:
     models: list[RegistryModel] = read_registry(config.registry)
     options = _model_options(config.deployment)
     handles = {m.name: serve.deployment(Segmenter).options(name=_deployment_name(m.name), **options)
-               .bind(m, config.max_memory) for m in models}
+               .bind(m, config.max_memory, config.deployment.batching) for m in models}
     return Ingress.bind(handles, config, read_token(config.token_file))
 
 

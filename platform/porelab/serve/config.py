@@ -10,6 +10,26 @@ from porelab.errors import ConfigError
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """Batching of small volumes across requests (`serve.batch`): volumes of at most
+    `max_voxels` (None: one inference window of the model) that reach a replica within
+    `batch_wait_timeout_s` of each other share forward passes of up to `max_batch_size` windows;
+    larger volumes run the out-of-core `predict` alone. max_batch_size = 1 turns batching off."""
+
+    max_batch_size: int = 8
+    batch_wait_timeout_s: float = 0.01
+    max_voxels: int | None = None
+
+    def __post_init__(self) -> None:
+        negative_voxels = self.max_voxels is not None and self.max_voxels < 0
+        if self.max_batch_size < 1 or self.batch_wait_timeout_s < 0 or negative_voxels:
+            raise ConfigError(f"batching: max_batch_size = {self.max_batch_size}, batch_wait_timeout_s = "
+                              f"{self.batch_wait_timeout_s}, max_voxels = {self.max_voxels}; expected "
+                              "max_batch_size >= 1, batch_wait_timeout_s >= 0 and max_voxels >= 0 (or None: one "
+                              "inference window)")
+
+
+@dataclass(frozen=True)
 class DeploymentConfig:
     """Per model deployment: a fixed replica count, or autoscaling between `min_replicas` and
     `max_replicas` when `max_replicas` > `min_replicas`. CPUs are fractional on purpose: on a
@@ -21,6 +41,7 @@ class DeploymentConfig:
     min_replicas: int = 1
     max_replicas: int = 1
     max_ongoing_requests: int = 4
+    batching: BatchConfig = BatchConfig()
 
     def __post_init__(self) -> None:
         if self.replicas < 1 or self.min_replicas < 0 or self.max_replicas < max(1, self.min_replicas):
@@ -33,6 +54,11 @@ class DeploymentConfig:
     @property
     def autoscaling(self) -> bool:
         return self.max_replicas > self.min_replicas
+
+    @property
+    def ongoing_requests(self) -> int:
+        """Requests a replica accepts at once: never fewer than a full batch."""
+        return max(self.max_ongoing_requests, self.batching.max_batch_size)
 
 
 @dataclass(frozen=True)

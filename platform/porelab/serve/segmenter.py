@@ -1,48 +1,122 @@
-"""One registry model as a Serve deployment: runs the out-of-core `predict` on an uploaded
-volume and answers with the pore table, porosity, OOD verdict and timings.
+"""One registry model as a Serve deployment: segments an uploaded volume and answers with the
+pore table, porosity, OOD verdict and timings.
 
-Batching: each request is a whole volume segmented by `predict` (which already batches the
-sliding windows of its volume); requests are not merged across clients. Concurrency comes from
-`max_ongoing_requests` per replica and the replica count.
+Small volumes (at most `BatchConfig.max_voxels`; by default one inference window) are batched
+across requests with `serve.batch`: the windows of all volumes of a batch, whatever their
+shapes, share forward passes (`predict_many`), and `timings.batch_size` says how many volumes
+did. Larger volumes run the out-of-core `predict` alone. All model work of a replica runs on
+one worker thread: the event loop stays free to gather the next batch meanwhile, and a replica
+holds one `max_memory` budget at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
+from ray import serve
+
+from porelab.serve.config import BatchConfig
 from porelab.serve.ood_check import OODCheck
 from porelab.serve.registry import RegistryModel
 
+Outcome = dict[str, Any] | Exception  # per request of a batch: one failure stays that request's
+_DEFAULT_BATCHING = BatchConfig()
+
+
+@dataclass(frozen=True)
+class _Request:
+    input_path: str
+    out_dir: str
+    threshold: float | None
+    arrived: float  # time.perf_counter() when the replica got it
+
+
+def _catch(work: Callable[..., dict[str, Any]], *args: Any) -> Outcome:
+    try:
+        return work(*args)
+    except Exception as err:  # handed to its own request, which raises it
+        return err
+
 
 class Segmenter:
-    """Holds one model's checkpoint path and OOD check; `segment` works on a file on shared disk."""
+    """Holds one model's checkpoint path, batching settings and OOD check; `segment` works on a
+    file on shared disk."""
 
-    def __init__(self, model: RegistryModel, max_memory: int) -> None:
-        from porelab.infer.predict import load_score_model, resolve_checkpoint
+    def __init__(self, model: RegistryModel, max_memory: int, batching: BatchConfig = _DEFAULT_BATCHING) -> None:
+        from porelab.infer.predict import PredictConfig, inference_window, load_score_model, resolve_checkpoint
 
-        self.model, self.max_memory = model, max_memory
+        self.model, self.max_memory, self.batching = model, max_memory, batching
         self.checkpoint = resolve_checkpoint(model.path)
-        load_score_model(self.checkpoint)  # fail at start-up, not on the first request
+        _, payload = load_score_model(self.checkpoint)  # fail at start-up, not on the first request
+        window = inference_window(payload, PredictConfig())
+        self.max_voxels = batching.max_voxels if batching.max_voxels is not None else int(np.prod(window))
         self.ood = OODCheck(model.ood_detector)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self._batched.set_max_batch_size(batching.max_batch_size)
+        self._batched.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
 
-    def segment(self, input_path: str, out_dir: str, threshold: float | None) -> dict[str, Any]:
+    async def segment(self, input_path: str, out_dir: str, threshold: float | None) -> dict[str, Any]:
+        request = _Request(input_path, out_dir, threshold, time.perf_counter())
+        if self._small(input_path):
+            outcome = await self._batched(request)
+        else:
+            outcome = await self._on_worker(self._alone, request)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    @serve.batch(max_batch_size=_DEFAULT_BATCHING.max_batch_size,
+                 batch_wait_timeout_s=_DEFAULT_BATCHING.batch_wait_timeout_s)
+    async def _batched(self, requests: list[_Request]) -> list[Outcome]:
+        return await self._on_worker(self._together, requests)
+
+    async def _on_worker(self, work: Callable[[Any], Any], argument: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, work, argument)
+
+    def _small(self, input_path: str) -> bool:
+        from porelab import volume
+
+        return int(np.prod(volume.read(input_path).shape)) <= self.max_voxels
+
+    def _alone(self, request: _Request) -> dict[str, Any]:
+        from porelab.infer.predict import PredictConfig, predict
+
+        summary = predict(self.checkpoint, request.input_path, request.out_dir,
+                          PredictConfig(threshold=request.threshold, max_memory=self.max_memory))
+        return self._answer(request, summary, batch_size=1)
+
+    def _together(self, requests: list[_Request]) -> list[Outcome]:
+        from porelab.infer.predict import PredictConfig, PredictJob, predict_many
+
+        jobs = [PredictJob(r.input_path, r.out_dir, r.threshold) for r in requests]
+        try:
+            summaries = predict_many(self.checkpoint, jobs, PredictConfig(max_memory=self.max_memory),
+                                     max_windows=self.batching.max_batch_size)
+        except Exception as err:
+            if len(requests) == 1:
+                return [err]
+            return [_catch(self._alone, r) for r in requests]  # so one bad volume fails only its own request
+        return [_catch(self._answer, r, s, len(requests)) for r, s in zip(requests, summaries)]
+
+    def _answer(self, request: _Request, summary: dict[str, Any], batch_size: int) -> dict[str, Any]:
         import pandas as pd
 
         from porelab import volume
         from porelab.data.normalise import fit_normaliser
-        from porelab.infer.predict import PredictConfig, predict
 
-        start = time.perf_counter()
-        summary = predict(self.checkpoint, input_path, out_dir,
-                          PredictConfig(threshold=threshold, max_memory=self.max_memory))
         t = time.perf_counter()
-        vol = volume.read(input_path)
+        vol = volume.read(request.input_path)
         ood = self.ood(vol, fit_normaliser(vol))
-        timings = {**summary["timings"], "ood_s": time.perf_counter() - t, "segment_s": time.perf_counter() - start}
-        pores = pd.read_parquet(Path(out_dir) / "pores.parquet")
-        Path(input_path).unlink(missing_ok=True)
+        timings = {**summary["timings"], "ood_s": time.perf_counter() - t,
+                   "segment_s": time.perf_counter() - request.arrived, "batch_size": batch_size}
+        pores = pd.read_parquet(Path(request.out_dir) / "pores.parquet")
+        Path(request.input_path).unlink(missing_ok=True)
         return {"model": self.model.name, "shape_zyx": summary["shape_zyx"],
                 "voxel_size_mm_zyx": summary["voxel_size_mm_zyx"], "threshold": summary["threshold"],
                 "porosity_percent": summary["porosity_percent"], "pore_count": summary["pore_count"],
