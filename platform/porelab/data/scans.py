@@ -23,12 +23,26 @@ class ScanRecord:
     voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
 
+def require_dataset(root: str | Path) -> Path:
+    """`root` as a Path when it holds a dataset's manifest.json, else a ConfigError that says where
+    a relative path was looked for (a `ray job submit --working-dir` job runs in Ray's copy of
+    that directory, which lacks git-ignored folders such as data/)."""
+    import os
+
+    root = Path(root)
+    if (root / "manifest.json").exists():
+        return root
+    where = "" if root.is_absolute() else (f" (relative to {os.getcwd()}; a job sent with `ray job submit "
+                                           "--working-dir` runs in Ray's copy of that directory, without its "
+                                           "git-ignored files: pass an absolute path the cluster can read)")
+    raise ConfigError(f"{root}: no manifest.json{where}; expected a dataset directory "
+                      f"(`porelab simulate --out {root}`)")
+
+
 def _manifest(root: Path) -> dict[str, Any]:
     from porelab.simulate.datasets.manifest import read_manifest
 
-    if not (root / "manifest.json").exists():
-        raise ConfigError(f"{root}: no manifest.json; expected a dataset directory (`porelab simulate --out`)")
-    return read_manifest(root)
+    return read_manifest(require_dataset(root))
 
 
 def _intensity(root: Path, entry: dict[str, Any]) -> PercentileNormaliser:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from porelab.config import to_dict
-from porelab.errors import ConfigError
+from porelab.data.scans import require_dataset
 from porelab.sweep.folds import Fold, make_folds
 from porelab.volume.atomic import write_text_atomic
 
@@ -117,8 +117,7 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     from porelab.sweep.report_parts import sweep_parts
 
     root = Path(config.data)
-    if not (root / "manifest.json").exists():
-        raise ConfigError(f"{root}: no manifest.json; expected a dataset (`porelab simulate --out {root}`)")
+    require_dataset(root)
     sweep_parts(config.include)  # a wrong --include fails now, not after hours of training
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from porelab.config import to_dict
-from porelab.data.scans import ScanRecord
+from porelab.data.scans import ScanRecord, require_dataset
 from porelab.errors import ConfigError
 from porelab.sweep.variants import SweepConfig, Variant, run_variants, summarise_variants
 from porelab.volume.atomic import write_text_atomic
@@ -189,8 +189,7 @@ def make_label_sets(config: LabelSwapConfig) -> dict[str, Path]:
 def run_label_swap(config: LabelSwapConfig) -> dict[str, Any]:
     """Make both label sets, run the supervised models on each, write results, summary and report."""
     out = Path(config.sweep.out)
-    if not (Path(config.sweep.data) / "manifest.json").exists():
-        raise ConfigError(f"{config.sweep.data}: no manifest.json; expected a dataset")
+    require_dataset(config.sweep.data)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
     start = time.perf_counter()

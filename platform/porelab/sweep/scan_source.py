@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import ScanSpec
@@ -103,8 +104,7 @@ def rebuilt_scan(data: str | Path, scan_id: str | None = None) -> RebuiltScan:
     from porelab.simulate.datasets import read_manifest
 
     root = Path(data)
-    if not (root / "manifest.json").exists():
-        raise ConfigError(f"--data {root}: no manifest.json; expected a dataset (`porelab simulate --out {root}`)")
+    require_dataset(root)
     manifest = read_manifest(root)
     entry = _entry(manifest, root, scan_id)
     if int(entry.get("keep_every", 1)) != 1:

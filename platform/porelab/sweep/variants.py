@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
 from porelab.sweep.folds import Fold, make_folds
 
@@ -87,8 +88,7 @@ def variant_train_config(sweep: SweepConfig, variant: Variant, fold: Fold) -> di
 def _scan_roles(root: Path) -> tuple[list[str], list[str]]:
     from porelab.sweep.cv import training_scans
 
-    if not (root / "manifest.json").exists():
-        raise ConfigError(f"{root}: no manifest.json; expected a dataset (`porelab simulate --out {root}`)")
+    require_dataset(root)
     return training_scans(root)
 
 
