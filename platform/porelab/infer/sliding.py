@@ -22,6 +22,7 @@ from porelab.infer.windows import WindowGrid, Weighting, as_window
 Forward = Callable[[torch.Tensor], Any]
 Sink = Callable[[int, np.ndarray], None]  # (z0, block of shape (C, dz, Y, X))
 Transform = Callable[[np.ndarray], np.ndarray]
+Accumulator = np.ndarray | torch.Tensor  # a NumPy array on the CPU, a tensor on the model's device
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,12 @@ class _Pass:
         self.transform, self.device = transform, device
         self.shape = tuple(int(n) for n in source.shape)
         self.grid = config.grid(self.shape)
-        self.weight = torch.from_numpy(self.grid.window_weight())
+        # On a GPU the row's accumulator lives on the device (weighting and blending there, one
+        # copy per finished z block): with a device-to-host copy and a NumPy blend per batch,
+        # bench/infer.py --device cuda on an H100 ran at 0.54-0.62x MONAI's speed at 256^3;
+        # with it, 1.06x (1.04x at 512^3).
+        self.on_device = device.type != "cpu"
+        self.weight = torch.from_numpy(self.grid.window_weight()).to(device)
         self.norm = [self.grid.weight_sum(axis) for axis in range(3)]
         self.yx_starts = [(y, x) for y in self.grid.starts(1) for x in self.grid.starts(2)]
 
@@ -85,23 +91,29 @@ class _Pass:
             crops = [slab[:, y:y + wy, x:x + wx] for y, x in starts]
             yield starts, torch.from_numpy(np.stack(crops)[:, None])
 
-    def run_row(self, z0: int, accumulator: np.ndarray | None) -> np.ndarray:
+    def run_row(self, z0: int, accumulator: Accumulator | None) -> Accumulator:
         slab = self.read_slab(z0)
         _, wy, wx = self.grid.window
         for starts, batch in self.batches(slab):
             with torch.inference_mode():
-                out = first_output(self.forward(batch.to(self.device))).float().cpu()
-            if out.ndim != 5 or tuple(out.shape[2:]) != self.grid.window:
-                raise ConfigError(f"model output of shape {tuple(out.shape)} for windows of "
-                                  f"{self.grid.window}; expected (batch, channels, *window)")
-            out = (out * self.weight).numpy()
+                out = first_output(self.forward(batch.to(self.device))).float()
+                if out.ndim != 5 or tuple(out.shape[2:]) != self.grid.window:
+                    raise ConfigError(f"model output of shape {tuple(out.shape)} for windows of "
+                                      f"{self.grid.window}; expected (batch, channels, *window)")
+                weighted = out * self.weight
             if accumulator is None:
-                accumulator = np.zeros((out.shape[1], self.grid.window[0]) + self.grid.padded_shape[1:],
-                                       np.float32)
-            for (y, x), window_out in zip(starts, out):
+                accumulator = self.new_accumulator(out.shape[1])
+            blocks = weighted if self.on_device else weighted.cpu().numpy()
+            for (y, x), window_out in zip(starts, blocks):
                 accumulator[:, :, y:y + wy, x:x + wx] += window_out
         assert accumulator is not None
         return accumulator
+
+    def new_accumulator(self, channels: int) -> Accumulator:
+        shape = (channels, self.grid.window[0]) + self.grid.padded_shape[1:]
+        if self.on_device:
+            return torch.zeros(shape, dtype=torch.float32, device=self.device)
+        return np.zeros(shape, np.float32)
 
     def normalise_in_place(self, block: np.ndarray, z0: int) -> np.ndarray:
         """Divide by the separable weight sum, axis by axis (no full-size normaliser array)."""
@@ -130,22 +142,25 @@ def sliding_window(source: Any, forward: Forward, sink: Sink, config: SlidingWin
         raise ConfigError(f"z_range = {z_range}; expected 0 <= start < end <= {run.shape[0]}")
     wz = run.grid.window[0]
     rows = [s for s in run.grid.starts(0) if s < end and s + wz > begin]
-    accumulator: np.ndarray | None = None
+    accumulator: Accumulator | None = None
     done = begin
     for previous, z0 in zip([None] + rows[:-1], rows):
         if accumulator is not None and previous is not None:
             done = _emit(run, sink, accumulator, previous, done, min(z0, end))
             shift = z0 - previous  # slide the buffer so that it starts at z0
-            accumulator[:, :wz - shift] = accumulator[:, shift:]
+            kept = accumulator[:, shift:]
+            accumulator[:, :wz - shift] = kept.clone() if isinstance(kept, torch.Tensor) else kept
             accumulator[:, wz - shift:] = 0
         accumulator = run.run_row(z0, accumulator)
     assert accumulator is not None
     _emit(run, sink, accumulator, rows[-1], done, end)
 
 
-def _emit(run: _Pass, sink: Sink, accumulator: np.ndarray, buffer_z0: int, start: int, stop: int) -> int:
+def _emit(run: _Pass, sink: Sink, accumulator: Accumulator, buffer_z0: int, start: int, stop: int) -> int:
     """Normalise and hand over z in [start, stop), which no later window reaches; return the new start."""
     if stop > start:
         block = accumulator[:, start - buffer_z0:stop - buffer_z0]  # final: safe to divide in place
+        if isinstance(block, torch.Tensor):
+            block = block.cpu().numpy()
         sink(start, run.normalise_in_place(block, start))
     return max(start, stop)
