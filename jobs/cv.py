@@ -27,7 +27,8 @@ def parse(argv: list[str] | None) -> CVConfig:
                         help="TrainConfig override for every trial, e.g. --set loop.max_epochs=3")
     parser.add_argument("--select-metric", default="ap", help="validation metric that picks the served model")
     parser.add_argument("--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)")
-    parser.add_argument("--max-concurrent", type=int, default=2, help="trials at once (default 2)")
+    parser.add_argument("--max-concurrent", type=int, default=0,
+                        help="trials at once (default 0: as many as the cluster's CPUs and memory hold)")
     parser.add_argument("--include", nargs="+", default=[], metavar="RUN_DIR",
                         help="run directories of jobs/ftl_search.py and jobs/degrade.py whose heatmap, gamma "
                              "curve and degradation plots go into this report")

@@ -17,6 +17,7 @@ from typing import Any
 from porelab.config import to_dict
 from porelab.data.scans import require_dataset
 from porelab.sweep.folds import Fold, make_folds
+from porelab.sweep.resources import concurrent_trials
 from porelab.volume.atomic import write_text_atomic
 
 DEFAULT_MODELS = ("unet", "unetpp", "unet3plus", "mss_unet", "vae", "cevae", "gmvae", "vqvae")
@@ -37,7 +38,7 @@ class CVConfig:
     select_metric: str = "ap"
     trial_cpus: float = 0.1  # the trial only drives its TorchTrainer; the Train worker holds worker_cpus
     worker_cpus: float = 0.5
-    max_concurrent: int = 2
+    max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold (`trials_that_fit`)
     max_failures: int = 1
     include: tuple[str, ...] = ()  # FTL search / degradation run directories shown in the report
 
@@ -104,7 +105,7 @@ def _tuner(config: CVConfig, root: Path) -> Any:
     if tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable, resume_errored=True)
     return tune.Tuner(trainable, param_space=_param_space(config),
-                      tune_config=tune.TuneConfig(max_concurrent_trials=config.max_concurrent),
+                      tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(config)),
                       run_config=tune.RunConfig(name=_EXPERIMENT, storage_path=storage,
                                                 failure_config=tune.FailureConfig(max_failures=config.max_failures)))
 

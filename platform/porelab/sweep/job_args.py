@@ -19,7 +19,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="TrainConfig override for every trial, e.g. --set loop.max_epochs=3")
     parser.add_argument("--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)")
-    parser.add_argument("--max-concurrent", type=int, default=2, help="trials at once (default 2)")
+    parser.add_argument("--max-concurrent", type=int, default=0,
+                        help="trials at once (default 0: as many as the cluster's CPUs and memory hold)")
     parser.add_argument("--quick", action="store_true", help="the smallest sweep that still shows the result (tests)")
 
 

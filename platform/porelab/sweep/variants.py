@@ -21,6 +21,7 @@ import pandas as pd
 from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
 from porelab.sweep.folds import Fold, make_folds
+from porelab.sweep.resources import concurrent_trials
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]*$")
 ROW_COLUMNS = ["variant", "model", "fold", "split", "scan", "metric", "value"]
@@ -54,7 +55,7 @@ class SweepConfig:
     overrides: tuple[str, ...] = ()
     trial_cpus: float = 0.1  # the trial only drives its TorchTrainer; the Train worker holds worker_cpus
     worker_cpus: float = 0.5
-    max_concurrent: int = 2
+    max_concurrent: int = 0  # 0: as many as the cluster holds (`porelab.sweep.resources`)
     max_failures: int = 1
 
 
@@ -131,7 +132,7 @@ def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: 
     space = {"variant": tune.grid_search([v.name for v in variants]),
              "fold": tune.grid_search(list(range(sweep.folds)))}
     return tune.Tuner(trainable, param_space=space,
-                      tune_config=tune.TuneConfig(max_concurrent_trials=sweep.max_concurrent),
+                      tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(sweep)),
                       run_config=tune.RunConfig(name=experiment, storage_path=str(out),
                                                 failure_config=tune.FailureConfig(max_failures=sweep.max_failures)))
 
