@@ -78,11 +78,11 @@ def service_rss_mib(app_name: str) -> float:
     return total / 2**20
 
 
-def post(port: int, body: bytes) -> tuple[int, float]:
+def post(port: int, body: bytes, model: str) -> tuple[int, float]:
     start = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     try:
-        connection.request("POST", "/v1/models/unet/segment", body, {"Content-Type": "application/octet-stream"})
+        connection.request("POST", f"/v1/models/{model}/segment", body, {"Content-Type": "application/octet-stream"})
         reply = connection.getresponse()
         body = reply.read()
         if reply.status != 200:
@@ -95,8 +95,9 @@ def post(port: int, body: bytes) -> tuple[int, float]:
 class Load:
     """Shared counters of the client threads; stops at `requests` answers or the deadline."""
 
-    def __init__(self, requests: int, duration: float, bodies: list[bytes]) -> None:
+    def __init__(self, requests: int, duration: float, bodies: list[bytes], model: str) -> None:
         self.remaining, self.deadline, self.bodies = requests, time.monotonic() + duration, bodies
+        self.model = model
         self.latencies: list[float] = []
         self.errors: list[int] = []
         self.lock = threading.Lock()
@@ -111,7 +112,7 @@ class Load:
     def client(self, port: int) -> None:
         while (body := self.take()) is not None:
             try:
-                status, seconds = post(port, body)
+                status, seconds = post(port, body, self.model)
             except OSError:
                 status, seconds = 599, 0.0
             with self.lock:
@@ -131,6 +132,7 @@ def run_load(port: int, clients: int, load: Load) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registry", type=Path, help="registry to serve (default: a throwaway demo UNet)")
+    parser.add_argument("--model", help="registry model to load (default: the first in the registry)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--requests", type=int, default=60, help="stop after this many answers")
     parser.add_argument("--duration", type=float, default=240.0, help="stop after this many seconds")
@@ -147,19 +149,20 @@ def main() -> int:
     config = ServeConfig(registry=args.registry or make_registry(tmp), port=_free_port(), results_dir=tmp / "results",
                          result_ttl_s=600.0, deployment=DeploymentConfig(replicas=args.replicas))
     start(config)
+    model = args.model or sorted(p.parent.name for p in Path(config.registry).glob("*/model.pt"))[0]
     bodies = [make_scan(size, seed) for seed, size in enumerate(args.sizes)]
     try:
         for body in bodies:  # warm-up: first-call costs (imports, torch kernels) are not load
-            post(config.port, body)
+            post(config.port, body, model)
         rss_before = service_rss_mib(config.app_name)
-        load = Load(args.requests, args.duration, bodies)
+        load = Load(args.requests, args.duration, bodies, model)
         seconds = run_load(config.port, args.clients, load)
         rss_after = service_rss_mib(config.app_name)
     finally:
         serve.shutdown()
     p50, p95, p99 = (np.percentile(load.latencies, [50, 95, 99]) * 1000 if load.latencies else [float("nan")] * 3)
     growth = rss_after - rss_before
-    print(f"clients={args.clients} sizes={args.sizes} answered={len(load.latencies)} in {seconds:.1f} s; "
+    print(f"model={model} clients={args.clients} sizes={args.sizes} answered={len(load.latencies)} in {seconds:.1f} s; "
           f"service RSS {rss_before:.0f} -> {rss_after:.0f} MiB (bound +{args.rss_bound_mib:.0f} MiB)")
     print(f"rps={len(load.latencies) / seconds:.2f} p50_ms={p50:.0f} p95_ms={p95:.0f} p99_ms={p99:.0f} "
           f"errors={len(load.errors)} rss_before_mib={rss_before:.0f} rss_after_mib={rss_after:.0f} "
