@@ -54,6 +54,7 @@ def test_cv_resumes_after_being_killed_and_writes_every_output(tmp_path, ray_ses
     assert summary["selected"]["model"] == "unet"
     assert {p.name for p in (registry / "unet").iterdir()} >= {"model.pt", "config.json", "metrics.json",
                                                               "model_card.md"}
+    assert (registry / "unet" / "ood.pt").is_file()  # the OOD detector of the selected fold's training scans
     assert json.loads((out / "summary.json").read_text())["findings"]
     report = (out / "report.html").read_text()
     assert report.count("data:image/png;base64") >= 2

@@ -54,6 +54,7 @@ def test_included_runs_fill_the_sweep_sections_of_the_cv_report(tmp_path):
     overlay = ("unet, validation scan", np.random.default_rng(0).random((16, 16)), np.eye(16, dtype=bool),
                np.eye(16, dtype=bool))
     html = write_report_html(config, results, [], 12.0, 0, ["a finding"], [overlay]).read_text()
+    assert "2 (0 failed)" in html  # unet's two folds; the Otsu rows are no trials
     for alt in ("Focal Tversky alpha beta heatmap", "Focal Tversky gamma curve", "degradation plots",
                 "slice overlay: unet, validation scan"):
         assert f'alt="{alt}' in html, alt

@@ -79,10 +79,11 @@ def training_batch(patches: np.ndarray, config: OODTrainingConfig, rng: np.rando
 
 
 def train_detector(accepted: np.ndarray, config: OODTrainingConfig = OODTrainingConfig(),
-                   cutouts: list[np.ndarray] | None = None) -> OODDetector:
-    """Train the autoencoder on `accepted` patches, then fit the thresholds on all of them at
-    `config.target_fpr`. Patches (N, rows, cols) give a 2D detector; (N, z, y, x) a 3D one,
-    trained with perturbation "none" (the perturbations are 2D images)."""
+                   cutouts: list[np.ndarray] | None = None, calibration: np.ndarray | None = None) -> OODDetector:
+    """Train the autoencoder on `accepted` patches, then fit the thresholds at `config.target_fpr`
+    on all of them, or on `calibration` (accepted patches of the same kind, e.g. some the
+    autoencoder never saw) when given. Patches (N, rows, cols) give a 2D detector; (N, z, y, x) a
+    3D one, trained with perturbation "none" (the perturbations are 2D images)."""
     accepted = np.asarray(accepted, dtype=np.float32)
     dims = accepted.ndim - 1
     if dims not in (2, 3) or len(accepted) < 2:
@@ -104,5 +105,9 @@ def train_detector(accepted: np.ndarray, config: OODTrainingConfig = OODTraining
     loop = LoopConfig(max_epochs=config.epochs, lr=config.lr, patience=config.epochs,
                       steps_per_epoch=config.steps_per_epoch)
     run_training(model, task, batches, lambda _epoch: validation, loop)
-    residuals = autoencoder_residuals(model, torch.from_numpy(accepted[:, None]))
+    fit_on = accepted if calibration is None else np.asarray(calibration, dtype=np.float32)
+    if fit_on.ndim != accepted.ndim:
+        raise ConfigError(f"train_detector: calibration patches {fit_on.shape} must have the dimensions of the "
+                          f"accepted ones {accepted.shape}")
+    residuals = autoencoder_residuals(model, torch.from_numpy(fit_on[:, None]))
     return OODDetector(model.eval(), model.config, fit_thresholds(residuals, config.target_fpr, config.kernel))

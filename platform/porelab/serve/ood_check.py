@@ -1,14 +1,15 @@
 """Is an uploaded scan unlike the training data? The registry's autoencoder detector when the
 model folder has one (`ood.pt`, Lindgren & Zach), else a periodic-texture check.
 
-The fallback is hand-written because a registry built by `make cv` carries no statistics of
-its training scans (grey values are normalised per volume, so an intensity-range check would
-see nothing). What it can check without them: CT scans of parts are aperiodic (noise, pores,
-edges give smooth power spectra), while raster, screen and detector-pattern artefacts put
-their power in isolated spectral peaks. The score is the largest ratio of a slice-averaged
-power-spectrum bin to the larger of its 7 x 7, 1 x 7 and 7 x 1 medians (the line medians keep
-the straight streaks of flat part faces from counting as peaks), divided by `threshold`:
-> 1 means out of distribution, as in `porelab.ood.OODResult`.
+`make cv` writes `ood.pt` (`porelab.ood.registry_detector`), trained on the slices
+`porelab.ood.volumes.volume_slices` cuts, which both checks score here. The fallback, for a
+model folder without one, knows nothing of the training scans (grey values are normalised per
+volume, so an intensity-range check would see nothing). What it can check without them: CT
+scans of parts are aperiodic (noise, pores, edges give smooth power spectra), while raster,
+screen and detector-pattern artefacts put their power in isolated spectral peaks. The score is
+the largest ratio of a slice-averaged power-spectrum bin to the larger of its 7 x 7, 1 x 7 and
+7 x 1 medians (the line medians keep the straight streaks of flat part faces from counting as
+peaks), divided by `threshold`: > 1 means out of distribution, as in `porelab.ood.OODResult`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+# = porelab.ood.volumes.SLICES and CROP; porelab.ood is imported only when used (it imports torch)
 _SLICES = 16
 _CROP = 128
 _LOW_FREQUENCY = 3.0  # bins this close to DC hold the object's shape, not texture
@@ -42,14 +44,15 @@ class RasterCheck:
 
 
 def _slice_power(data: Any, slices: int, crop: int) -> np.ndarray:
-    """Mean 2-D power spectrum (DC centred) of up to `slices` evenly spaced, Hann-windowed
-    central crops, each normalised by its own variance so no slice dominates."""
-    depth, rows, cols = data.shape
-    r0, c0 = max(0, (rows - crop) // 2), max(0, (cols - crop) // 2)
-    window = np.outer(np.hanning(min(rows, crop)), np.hanning(min(cols, crop))).astype(np.float32)
+    """Mean 2-D power spectrum (DC centred) of the slices `volume_slices` picks (up to `slices`
+    evenly spaced central crops), Hann-windowed, each normalised by its own variance so no slice
+    dominates."""
+    from porelab.ood.volumes import volume_slices
+
+    images = volume_slices(data, None, slices, crop)
+    window = np.outer(np.hanning(images.shape[1]), np.hanning(images.shape[2])).astype(np.float32)
     total = None
-    for z in np.unique(np.linspace(0, depth - 1, min(slices, depth)).astype(int)):
-        image = np.asarray(data[z, r0:r0 + crop, c0:c0 + crop], dtype=np.float32)
+    for image in images:
         image = (image - image.mean()) * window
         spectrum = np.abs(np.fft.fftshift(np.fft.fft2(image))) ** 2
         spectrum /= max(float(spectrum.mean()), 1e-30)
@@ -85,9 +88,9 @@ class OODCheck:
         if self._detector is None:
             return self.raster(data)
         from porelab.ood import ood_score
+        from porelab.ood.volumes import volume_slices
 
-        depth, rows, cols = data.shape
-        crop = np.asarray(data[:, max(0, rows // 2 - 64):rows // 2 + 64, max(0, cols // 2 - 64):cols // 2 + 64])
-        result = ood_score(normaliser(crop[:: max(1, depth // _SLICES)]), self._detector).to_dict()
+        result = ood_score(volume_slices(data, normaliser, self.raster.slices, self.raster.crop),
+                           self._detector).to_dict()
         return {"score": result["score"], "is_ood": result["is_ood"], "method": "autoencoder",
                 "flagged_cells": result["flagged_cells"]}

@@ -79,7 +79,8 @@ def select_model(summary: pd.DataFrame, metric: str) -> tuple[str, float]:
     return str(best.model), float(best["mean"])
 
 
-def _model_card(name: str, base: str, fold: int, summary: pd.DataFrame, config: Any) -> str:
+def _model_card(name: str, base: str, fold: int, summary: pd.DataFrame, config: Any,
+                ood: dict[str, Any] | None = None) -> str:
     mine = summary[summary.model == name]
     lines = [f"# {name}", "", f"Selected by `jobs/cv.py` on the best mean validation {config.select_metric} "
              f"over {config.folds} folds; the weights are those of fold {fold} (its best validation epoch).", "",
@@ -93,12 +94,35 @@ def _model_card(name: str, base: str, fold: int, summary: pd.DataFrame, config: 
     lines += ["", "## Limits", "", "- Trained on simulated scans only (Fuchs et al.'s approach); check it on a real "
               "scan with known pores before trusting it.", "- Scores on the challenging scan say how it behaves on "
               "noisy, artefact-laden data; pores below the POD a90 size are often missed."]
+    if ood:
+        crop = ood["settings"]["crop"]
+        lines += ["", "## Out-of-distribution check", "",
+                  f"`ood.pt`: an autoencoder detector (Lindgren & Zach) trained by `jobs/cv.py` on {ood['slices']} z "
+                  f"slices (central crops of at most {crop} x {crop} pixels, grey values normalised per volume) of "
+                  f"fold {fold}'s training scans {', '.join(f'`{s}`' for s in ood['scans'])}"
+                  + (f" (the autoencoder never saw `{ood['calibration_only'][0]}`: its slices only set the thresholds)"
+                     if ood.get("calibration_only") else "")
+                  + ". The service scores up to 16 evenly spaced slices of each upload the same way; a score above 1 "
+                  "means the upload is unlike those scans."]
+        lines += [f"- `{scan}` left out of the detector's training: {why}" for scan, why in ood["left_out"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _previous_ood(path: Path) -> dict[str, Any] | None:
+    """The "ood_detector" record of an earlier run's config.json (None when there is none)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")).get("ood_detector")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def write_registry(config: Any, summary: pd.DataFrame, results: pd.DataFrame,
                    checkpoints: dict[tuple[str, int], str]) -> dict[str, Any]:
-    """registry/<model>/: model.pt, config.json, metrics.json, model_card.md."""
+    """registry/<model>/: model.pt, config.json, metrics.json, model_card.md, and ood.pt: the OOD
+    detector of the selected fold's training scans (kept from an earlier run when it was
+    trained for the same model, fold and scans)."""
+    from porelab.ood.registry_detector import registry_detector
     from porelab.sweep.trial import POSTPROCESSED
     from porelab.train.checkpoint import read_checkpoint
 
@@ -108,6 +132,7 @@ def write_registry(config: Any, summary: pd.DataFrame, results: pd.DataFrame,
     fold = int(val.sort_values("value", ascending=False).iloc[0].fold)
     target = Path(config.registry) / base
     target.mkdir(parents=True, exist_ok=True)
+    previous = _previous_ood(target / "config.json")
     checkpoint = Path(checkpoints[(base, fold)])
     shutil.copy(checkpoint, target / ".model.pt.partial")
     os.replace(target / ".model.pt.partial", target / "model.pt")
@@ -115,12 +140,15 @@ def write_registry(config: Any, summary: pd.DataFrame, results: pd.DataFrame,
     mine = summary[summary.model == name]
     metrics = {f"{r.split}/{r.metric}": {"mean": r.mean, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n)}
                for r in mine.itertuples()}
+    ood = registry_detector(target, config.data, payload["train_config"]["train_ids"], {"model": base, "fold": fold},
+                            previous)
     write_text_atomic(target / "config.json", json.dumps({"model": base, "selected_as": name, "fold": fold,
                                                           "threshold": payload.get("threshold", 0.5),
                                                           "train_config": payload["train_config"],
-                                                          "postprocess": name != base}, indent=2) + "\n")
+                                                          "postprocess": name != base, "ood_detector": ood},
+                                                         indent=2) + "\n")
     write_text_atomic(target / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
-    write_text_atomic(target / "model_card.md", _model_card(name, base, fold, summary, config))
+    write_text_atomic(target / "model_card.md", _model_card(name, base, fold, summary, config, ood))
     return {"model": name, "architecture": base, "fold": fold, config.select_metric: score, "path": str(target)}
 
 
@@ -166,6 +194,14 @@ def _is_anomaly(architecture: str) -> bool:
     return model_spec(architecture).family == "anomaly"
 
 
+def _trained(table: pd.DataFrame) -> int:
+    """(model, fold) pairs that were trials: not the baseline, not a post-processed variant."""
+    from porelab.sweep.trial import POSTPROCESSED
+
+    trials = table[(table.model != BASELINE) & ~table.model.str.endswith(POSTPROCESSED)]
+    return int(trials[["model", "fold"]].drop_duplicates().shape[0])
+
+
 def write_report_html(config: Any, results: pd.DataFrame, curves: list[dict[str, Any]], seconds: float,
                       failed: int, findings: list[str], overlays: list[Any] | None = None) -> Path:
     from porelab.report import ReportData, Resources, write_report
@@ -180,7 +216,7 @@ def write_report_html(config: Any, results: pd.DataFrame, curves: list[dict[str,
         pod_curves=_pod_frame(curves), overlays=overlays or None,
         **sweep_parts(getattr(config, "include", ())).report_fields(),
         resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
-                            trials=int(table[["model", "fold"]].drop_duplicates().shape[0]), failed_trials=failed),
+                            trials=_trained(table), failed_trials=failed),
     )
     return write_report(data, Path(config.out) / "report.html")
 
