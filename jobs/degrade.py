@@ -15,10 +15,10 @@ import argparse
 import sys
 from dataclasses import replace
 
-from porelab.errors import PorelabError
 from porelab.sweep.degrade import DegradeConfig, run_degradation
 from porelab.sweep.degrade_grid import QUICK_GRID
 from porelab.sweep.degrade_outputs import METRIC_NAMES
+from porelab.sweep.job_args import run_job
 
 
 def parse(argv: list[str] | None) -> DegradeConfig:
@@ -40,14 +40,7 @@ def parse(argv: list[str] | None) -> DegradeConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        summary = run_degradation(parse(argv), report=print)
-    except PorelabError as err:
-        print(f"jobs/degrade.py: error: {err}", file=sys.stderr)
-        return 2
-    print("\n".join(summary["findings"]))
-    print(f"table: {summary['table']}\nreport: {summary['report']}")
-    return 0
+    return run_job("jobs/degrade.py", lambda config: run_degradation(config, report=print), parse(argv))
 
 
 if __name__ == "__main__":

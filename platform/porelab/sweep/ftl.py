@@ -20,7 +20,8 @@ import pandas as pd
 
 from porelab.config import to_dict
 from porelab.errors import ConfigError
-from porelab.sweep.variants import SweepConfig, SweepResults, Variant, fold_values, run_variants
+from porelab.sweep.results import TrialResults
+from porelab.sweep.variants import SweepConfig, Variant, fold_values, run_variants
 from porelab.volume.atomic import write_text_atomic
 
 GRID = (0.1, 0.37, 0.63, 0.9)
@@ -127,7 +128,7 @@ def _findings(best: pd.Series, best_gamma: pd.Series, metric: str) -> list[str]:
             f"{best_gamma['mean']:.3f} (95 % CI [{best_gamma['ci_low']:.3f}, {best_gamma['ci_high']:.3f}])."]
 
 
-def _stage_rows(results: SweepResults, stage: str) -> pd.DataFrame:
+def _stage_rows(results: TrialResults, stage: str) -> pd.DataFrame:
     return results.rows.assign(stage=stage)
 
 

@@ -39,5 +39,7 @@ def run_job(script: str, run: Callable[[Any], dict[str, Any]], config: Any) -> i
         print(f"{script}: error: {err}", file=sys.stderr)
         return 2
     print("\n".join(summary["findings"]))
+    if "table" in summary:
+        print(f"table: {summary['table']}")
     print(f"report: {summary['report']}")
     return 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from porelab.config import to_dict
+from porelab.sweep.results import TrialResults, collect_trials
 from porelab.volume.atomic import write_text_atomic
 
 BASELINE = "otsu"
@@ -21,28 +21,9 @@ HEADLINE_METRICS = ("ap", "auc", "dice_best", "dice_fixed", "pod_a90", "false_ca
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
 
 
-@dataclass(frozen=True)
-class Collected:
-    """The reports of every finished trial."""
-
-    rows: pd.DataFrame
-    curves: list[dict[str, Any]]
-    checkpoints: dict[tuple[str, int], str]
-    failed: list[str]
-
-
-def collect(grid: Any) -> Collected:
-    rows, curves, checkpoints, failed = [], [], {}, []
-    for result in grid:
-        metrics = result.metrics or {}
-        if result.error is not None or "rows" not in metrics:
-            failed.append(str(result.error))
-            continue
-        rows += metrics["rows"]
-        curves += metrics["curves"]
-        checkpoints[(metrics["model"], int(metrics["fold"]))] = metrics["checkpoint"]
-    table = pd.DataFrame(rows, columns=["model", "fold", "split", "scan", "metric", "value"])
-    return Collected(table.astype({"fold": int, "value": float}), curves, checkpoints, failed)
+def collect(grid: Any) -> TrialResults:
+    """The CV trials' reports, keyed by (model, fold)."""
+    return collect_trials(grid)
 
 
 def baseline_rows(root: Path, folds: list[Any], challenging: list[str], cache: Path) -> pd.DataFrame:
@@ -251,7 +232,7 @@ def findings(summary: pd.DataFrame, selected: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_outputs(config: Any, collected: Collected, root: Path, folds: list[Any], challenging: list[str],
+def write_outputs(config: Any, collected: TrialResults, root: Path, folds: list[Any], challenging: list[str],
                   seconds: float) -> dict[str, Any]:
     """Everything a run directory holds besides the Tune experiment; returns summary.json's content."""
     out = Path(config.out)

@@ -22,6 +22,7 @@ from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
 from porelab.sweep.folds import Fold, make_folds
 from porelab.sweep.resources import concurrent_trials
+from porelab.sweep.results import TrialResults, collect_trials
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]*$")
 ROW_COLUMNS = ["variant", "model", "fold", "split", "scan", "metric", "value"]
@@ -57,16 +58,6 @@ class SweepConfig:
     worker_cpus: float = 0.5
     max_concurrent: int = 0  # 0: as many as the cluster holds (`porelab.sweep.resources`)
     max_failures: int = 1
-
-
-@dataclass(frozen=True)
-class SweepResults:
-    """Rows (one per variant, fold, split, scan and metric), the report curves and the failures."""
-
-    rows: pd.DataFrame
-    curves: list[dict[str, Any]]
-    checkpoints: dict[tuple[str, int], str]
-    failed: list[str]
 
 
 def check_variants(variants: list[Variant]) -> None:
@@ -137,25 +128,12 @@ def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: 
                                                 failure_config=tune.FailureConfig(max_failures=sweep.max_failures)))
 
 
-def collect_variants(grid: Any) -> SweepResults:
-    """The reports of every finished trial of a variant sweep; errored trials are listed, not raised."""
-    rows: list[dict[str, Any]] = []
-    curves: list[dict[str, Any]] = []
-    checkpoints: dict[tuple[str, int], str] = {}
-    failed: list[str] = []
-    for result in grid:
-        metrics = result.metrics or {}
-        if result.error is not None or "rows" not in metrics:
-            failed.append(str(result.error))
-            continue
-        rows += [{**row, "variant": metrics["variant"]} for row in metrics["rows"]]
-        curves += [{**curve, "variant": metrics["variant"]} for curve in metrics["curves"]]
-        checkpoints[(metrics["variant"], int(metrics["fold"]))] = metrics["checkpoint"]
-    table = pd.DataFrame(rows, columns=ROW_COLUMNS).astype({"fold": int, "value": float})
-    return SweepResults(table, curves, checkpoints, failed)
+def collect_variants(grid: Any) -> TrialResults:
+    """The reports of every finished trial of a variant sweep, each row and curve tagged with its variant."""
+    return collect_trials(grid, key="variant", tag="variant", columns=ROW_COLUMNS)
 
 
-def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -> SweepResults:
+def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -> TrialResults:
     """Run (or resume) the Tune experiment OUT/<experiment> of `variants` x folds."""
     from porelab.runtime import ensure_ray
 

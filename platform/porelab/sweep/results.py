@@ -1,0 +1,45 @@
+"""The reports of a sweep's finished trials, gathered from a Tune result grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+METRIC_ROW_COLUMNS = ["model", "fold", "split", "scan", "metric", "value"]
+
+
+@dataclass(frozen=True)
+class TrialResults:
+    """Metric rows (one per trial, split, scan and metric), report curves, checkpoints by
+    (trial key, fold), and the errors of the trials that failed."""
+
+    rows: pd.DataFrame
+    curves: list[dict[str, Any]]
+    checkpoints: dict[tuple[str, int], str]
+    failed: list[str]
+
+
+def collect_trials(grid: Any, key: str = "model", tag: str | None = None,
+                   columns: list[str] = METRIC_ROW_COLUMNS) -> TrialResults:
+    """Every finished trial's report; errored trials are listed, not raised.
+
+    `key` names the report field that, with the fold, identifies a checkpoint; `tag` copies that
+    report field into every row and curve (variant sweeps tag theirs with the variant name).
+    """
+    rows: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    checkpoints: dict[tuple[str, int], str] = {}
+    failed: list[str] = []
+    for result in grid:
+        metrics = result.metrics or {}
+        if result.error is not None or "rows" not in metrics:
+            failed.append(str(result.error))
+            continue
+        extra = {tag: metrics[tag]} if tag else {}
+        rows += [{**row, **extra} for row in metrics["rows"]]
+        curves += [{**curve, **extra} for curve in metrics["curves"]]
+        checkpoints[(metrics[key], int(metrics["fold"]))] = metrics["checkpoint"]
+    table = pd.DataFrame(rows, columns=columns).astype({"fold": int, "value": float})
+    return TrialResults(table, curves, checkpoints, failed)
