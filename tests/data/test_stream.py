@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from porelab.data import (AugmentConfig, PatchConfig, PatchMaker, SamplerConfig, StreamConfig, load_scans,
-                          local_batches, ray_patch_dataset, scan_pores)
+                          in_memory_patch_dataset, local_batches, ray_patch_dataset, scan_pores)
 from porelab.errors import ConfigError
 
 
@@ -65,12 +65,27 @@ def test_local_batches_shapes(tiny_dataset):
     assert batches[0]["image"].shape == (4, 1, 16, 16, 16) and batches[0]["label"].dtype.is_floating_point
 
 
-@pytest.mark.ray
-def test_ray_stream_equals_local_path(tiny_dataset, ray_session):
-    m = maker(tiny_dataset, augment=AugmentConfig())
-    ds = ray_patch_dataset(m.scans, m.pores, m.config, 12, StreamConfig(rows_per_task=4), train=True)
-    rows = sorted(ds.take_all(), key=lambda r: float(r["image"].sum()))
-    local = sorted((m.make(r) for r in range(12)), key=lambda p: float(p[0].sum()))
-    for row, (image, label) in zip(rows, local):
+def _assert_same_patches(rows, pairs):
+    rows = sorted(rows, key=lambda r: float(r["image"].sum()))
+    pairs = sorted(pairs, key=lambda p: float(p[0].sum()))
+    assert len(rows) == len(pairs)
+    for row, (image, label) in zip(rows, pairs):
         np.testing.assert_array_equal(row["image"][0], image)
         np.testing.assert_array_equal(row["label"][0], label)
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("readers", [0, 1], ids=["tasks", "actor-pool"])
+def test_ray_stream_equals_local_path(tiny_dataset, ray_session, readers):
+    m = maker(tiny_dataset, augment=AugmentConfig())
+    ds = ray_patch_dataset(m.scans, m.pores, m.config, 12, StreamConfig(rows_per_task=4, readers=readers), train=True)
+    _assert_same_patches(ds.take_all(), [m.make(r) for r in range(12)])
+
+
+@pytest.mark.ray
+def test_in_memory_validation_set_equals_the_stream(tiny_dataset, ray_session):
+    m = maker(tiny_dataset)
+    streamed = ray_patch_dataset(m.scans, m.pores, m.config, 6, StreamConfig(rows_per_task=4), train=False)
+    in_memory = in_memory_patch_dataset(m.scans, m.pores, m.config, 6, train=False)
+    assert in_memory.count() == 6
+    _assert_same_patches(in_memory.take_all(), [(r["image"][0], r["label"][0]) for r in streamed.take_all()])

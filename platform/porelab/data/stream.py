@@ -1,9 +1,15 @@
 """Patch streams: Ray Data pipelines (for Ray Train workers) and an in-process twin.
 
 Rows are plain numbers: row r of the training stream is patch
-`r % patches_per_epoch` of epoch `r // patches_per_epoch`, made by `PatchMaker` in a small
-actor pool that opens each memory-mapped volume once. Validation rows use another seed and
-no augmentation, so validation patches are the same every epoch.
+`r % patches_per_epoch` of epoch `r // patches_per_epoch`, made by `PatchMaker` either in
+Ray tasks (`readers=0`, the default) or in a pool of `readers` actors. Validation rows use
+another seed and no augmentation, so validation patches are the same every epoch; they are
+made once, in the calling process, and handed to Ray Data as in-memory blocks.
+
+Why tasks by default: every actor is a new process that imports torch and Ray Train (about
+5 CPU-seconds here), while tasks run in Ray's pooled worker processes, which stay warm from
+one trial to the next. A sweep of many short trials on a laptop spent more CPU starting
+processes than training. A large run whose readers live for hours can ask for actors.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ class StreamConfig:
     patches_per_epoch: int = 512
     val_patches: int = 64
     rows_per_task: int = 16
-    readers: int = 1
+    readers: int = 0  # 0: Ray tasks on pooled workers; n > 0: a pool of n actors (volumes opened once each)
     # Readers reserve no CPU by default: Ray Data asks a whole CPU per task otherwise, and any
     # reservation can deadlock once Train workers and concurrent Tune trials hold the rest
     # (NOTES.md); a reader is light next to a training step, so oversubscribing is the safe side.
@@ -49,6 +55,20 @@ def validation_config(config: PatchConfig) -> PatchConfig:
     return replace(config, seed=config.seed + _VALIDATION_SEED_OFFSET)
 
 
+_MAKERS: dict[tuple[Any, ...], PatchMaker] = {}
+
+
+def _task_patches(batch: dict[str, np.ndarray], scans: list[ScanRecord], pores: list[np.ndarray],
+                  config: PatchConfig, train: bool) -> dict[str, np.ndarray]:
+    """Ray Data task function: the patches of a batch of rows, with one `PatchMaker` per
+    pooled worker process and stream, so volumes stay open across tasks and trials."""
+    key = (tuple(s.scan_path for s in scans), config, train)
+    if key not in _MAKERS:
+        _MAKERS.clear()  # one stream at a time per worker: keep its volumes, drop the last one's
+        _MAKERS[key] = PatchMaker(scans, pores, config, train)
+    return _MAKERS[key](batch)
+
+
 def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig,
                       rows: int, stream: StreamConfig, *, train: bool) -> Any:
     """A Ray Dataset of `rows` patches with columns image, label: (1, *patch) float32 each."""
@@ -60,11 +80,26 @@ def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], 
     # from_arrow, not ray.data.range: range's read tasks ask for a whole CPU and hang while Train
     # workers hold the rest (NOTES.md); in-memory row numbers need no read task at all.
     rows_table = pa.table({"id": np.arange(rows, dtype=np.int64)})
+    maker_args = (list(scans), list(pores), maker_config, train)
+    if stream.readers == 0:
+        return ray.data.from_arrow(rows_table).map_batches(
+            _task_patches, fn_args=maker_args, batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus)
     return ray.data.from_arrow(rows_table).map_batches(
-        PatchMaker, fn_constructor_args=(list(scans), list(pores), maker_config, train),
-        batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus,
+        PatchMaker, fn_constructor_args=maker_args, batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus,
         compute=ray.data.ActorPoolStrategy(size=stream.readers),
     )
+
+
+def in_memory_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig,
+                            rows: int, *, train: bool) -> Any:
+    """The same patches as `ray_patch_dataset`, made here and handed to Ray Data as one in-memory
+    block: for a small set read every epoch (validation), no reader process is worth starting."""
+    import ray
+    from ray.data.extensions import ArrowTensorArray
+
+    maker = PatchMaker(scans, pores, config if train else validation_config(config), train)
+    batch = maker({"id": np.arange(rows, dtype=np.int64)})
+    return ray.data.from_arrow(pa.table({k: ArrowTensorArray.from_numpy(v) for k, v in batch.items()}))
 
 
 def local_batches(maker: PatchMaker, rows: range, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from porelab.data import ScanRecord, load_scans, ray_patch_dataset, scan_pores
+from porelab.data import ScanRecord, in_memory_patch_dataset, load_scans, ray_patch_dataset, scan_pores
 from porelab.errors import ConfigError
 from porelab.train.checkpoint import read_checkpoint
 from porelab.train.config import TrainConfig
@@ -110,7 +110,8 @@ def _trainer(config: TrainConfig, datasets: dict[str, Any], run_dir: Path, resum
                              failure_config=FailureConfig(max_failures=scaling.max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=2)),
         datasets=datasets,
-        dataset_config=DataConfig(datasets_to_split=["train"]),
+        # one worker reads the whole stream itself: a split would start a coordinator actor for nothing
+        dataset_config=DataConfig(datasets_to_split=["train"] if scaling.workers > 1 else []),
     )
 
 
@@ -127,8 +128,8 @@ def fit(config: TrainConfig, data: str | Path, out: str | Path, *, ray_address: 
     train, val = split_scans(load_scans(data), config)
     rows = config.loop.max_epochs * config.stream.patches_per_epoch
     datasets = {"train": ray_patch_dataset(train, scan_pores(train), config.patches, rows, config.stream, train=True),
-                "val": ray_patch_dataset(val, scan_pores(val), config.patches, config.stream.val_patches,
-                                         config.stream, train=False).materialize()}  # same patches every epoch
+                "val": in_memory_patch_dataset(val, scan_pores(val), config.patches, config.stream.val_patches,
+                                               train=False)}  # same patches every epoch
     resume = _resume_source(run_dir)
     start = time.perf_counter()
     result = _trainer(config, datasets, run_dir, resume).fit()
