@@ -86,7 +86,7 @@ def test_gmvae_prior_matches_scipy_mixture_density():
 
 def test_quantiser_picks_the_nearest_code_and_updates_by_ema():
     torch.manual_seed(0)
-    quantiser = VectorQuantizerEMA(6, 3, decay=0.9).train()
+    quantiser = VectorQuantizerEMA(6, 3, decay=0.9, restart_after=0, initialised=True).train()
     codebook = quantiser.codebook.clone().numpy()
     z = torch.randn(2, 3, 4, 4)
     _, _, codes = quantiser(z)
@@ -99,6 +99,42 @@ def test_quantiser_picks_the_nearest_code_and_updates_by_ema():
     code_sum = 0.9 * codebook + 0.1 * sums
     smoothed = (size + 1e-5) / (size.sum() + 6e-5) * size.sum()
     np.testing.assert_allclose(quantiser.codebook.numpy(), code_sum / smoothed[:, None], rtol=1e-4, atol=1e-5)
+
+
+def test_quantiser_starts_from_encoder_outputs():
+    torch.manual_seed(0)
+    quantiser = VectorQuantizerEMA(5, 3, decay=0.5, restart_after=0).train()
+    z = 10.0 + torch.randn(2, 3, 4, 4)  # far from the unit-Gaussian starting codes
+    quantiser(z)
+    flat = z.movedim(1, -1).reshape(-1, 3)
+    # after the first step every code is an EMA of encoder outputs: inside their bounding box
+    codebook = quantiser.codebook
+    assert bool(quantiser.initialised)
+    assert torch.all(codebook >= flat.min(0).values - 1e-5) and torch.all(codebook <= flat.max(0).values + 1e-5)
+
+
+def test_unused_codes_move_onto_encoder_outputs():
+    quantiser = VectorQuantizerEMA(4, 2, decay=0.99, restart_after=3, initialised=True).train()
+    with torch.no_grad():
+        quantiser.codebook.copy_(torch.tensor([[0.0, 0.0], [100.0, 100.0], [-100.0, 100.0], [100.0, -100.0]]))
+        quantiser.code_sum.copy_(quantiser.codebook)
+    z = torch.randn(1, 2, 4, 4, generator=torch.Generator().manual_seed(1)) * 0.1  # only code 0 is near
+    for _ in range(2):
+        quantiser(z)
+    assert torch.all(quantiser.codebook[1:].abs() >= 99)  # unused for 2 steps: kept
+    quantiser(z)
+    flat = z.movedim(1, -1).reshape(-1, 2)
+    distance = torch.cdist(quantiser.codebook[1:], flat).min(dim=1).values
+    assert torch.all(distance < 1e-6)  # unused for 3 steps: each now sits on an encoder output
+    assert torch.equal(quantiser.steps_unused[1:], torch.zeros(3, dtype=torch.long))
+
+
+def test_quantiser_loads_a_state_dict_without_restart_buffers():
+    trained = VectorQuantizerEMA(4, 2)
+    state = {k: v for k, v in trained.state_dict().items() if k not in ("initialised", "steps_unused")}
+    fresh = VectorQuantizerEMA(4, 2)
+    fresh.load_state_dict(state)
+    assert bool(fresh.initialised)  # an old checkpoint's codebook is trained: not replaced in fine-tuning
 
 
 def test_quantiser_gradient_passes_straight_through():
@@ -123,3 +159,24 @@ def test_random_boxes_respect_count_and_size_and_masking_is_out_of_place():
     assert torch.equal(masked == 0, mask)
     with pytest.raises(ConfigError, match="random_boxes"):
         random_boxes((1, 1, 8, 8), generator, count=(3, 1))
+
+
+@pytest.mark.parametrize("norm, learns", [("instance", True), ("none", False)])
+def test_vqvae_with_its_default_depth_learns_only_with_normalisation(sphere_patch, norm, learns):
+    """The demo's three-level vqVAE: without normalisation the encoder's output is one constant
+    vector and the reconstruction stays near the input's mean (MSE about its variance).
+    Measured after 90 steps: 0.33 x variance with instance norm, 0.97 x without."""
+    from porelab.train.anomaly_tasks import VQVAETask
+
+    torch.manual_seed(0)
+    image = torch.cat([sphere_patch(size=16, dims=3, radius=r, seed=s)[0] for r, s in ((4.0, 0), (3.0, 1))])
+    model = build_model("vqvae", channels=(8, 16, 32), norm=norm, codebook_size=64).train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    task = VQVAETask()
+    for _ in range(90):
+        optimiser.zero_grad()
+        loss, parts = task.loss(model, {"image": image})
+        loss.backward()
+        optimiser.step()
+    variance = float(image.var())
+    assert (parts["reconstruction"] < 0.5 * variance) is learns, (parts, variance)
