@@ -15,15 +15,17 @@ processes than training. A large run whose readers live for hours can ask for ac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
-import torch
 
 from porelab.data.patches import PatchConfig, PatchMaker
 from porelab.data.sampling import pore_voxels
 from porelab.data.scans import ScanRecord
+
+if TYPE_CHECKING:
+    import torch
 
 _VALIDATION_SEED_OFFSET = 1_000_003
 
@@ -104,6 +106,8 @@ def in_memory_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndar
 
 def local_batches(maker: PatchMaker, rows: range, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
     """The in-process twin of a Ray stream: batches of tensors for `rows`."""
+    import torch  # here, not at the top: Ray Data's patch tasks import this module and need no torch
+
     for start in range(rows.start, rows.stop, batch_size):
         ids = np.arange(start, min(start + batch_size, rows.stop))
         batch = maker({"id": ids})

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from porelab.evaluate.ranking import average_precision
+from porelab.models.layout import fast_layout, input_layout
 from porelab.train.task import Batch, Task
 
 BatchSource = Callable[[int], Iterable[Batch]]  # epoch -> batches
@@ -67,7 +68,7 @@ def _train_epoch(model: nn.Module, task: Task, batches: Iterable[Batch], optimis
     totals: dict[str, float] = {}
     count, patches, start = 0, 0, time.perf_counter()
     for batch in batches:
-        batch = {k: v.to(device) for k, v in batch.items()}
+        batch = {k: input_layout(v.to(device), model) for k, v in batch.items()}
         optimiser.zero_grad(set_to_none=True)
         loss, logs = task.loss(model, batch)
         loss.backward()
@@ -96,7 +97,7 @@ def evaluate(model: nn.Module, task: Task, batches: Iterable[Batch], device: tor
     model.eval()
     losses, scores, labels = [], [], []
     for batch in batches:
-        batch = {k: v.to(device) for k, v in batch.items()}
+        batch = {k: input_layout(v.to(device), model) for k, v in batch.items()}
         loss, _ = task.loss(model, batch)
         losses.append(float(loss))
         scores.append(task.score(model, batch).float().cpu().numpy().ravel())
@@ -129,6 +130,7 @@ def run_training(model: nn.Module, task: Task, train_batches: BatchSource, val_b
                  ) -> LoopState:
     """Train until `max_epochs` or early stopping; returns the final state (history included)."""
     device = torch.device(device)
+    model = fast_layout(model, device)  # in place: an optimiser built on its parameters keeps them
     optimiser = optimiser or torch.optim.Adam(model.parameters(), lr=config.lr)
     state = state or LoopState()
     stop = state.epoch >= config.max_epochs

@@ -107,7 +107,12 @@ def train_func(loop_config: dict[str, Any]) -> None:
     # one torch thread per CPU this worker holds: oversubscribed cores ran steps 10-20x slower here
     torch.set_num_threads(max(1, int(config.scaling.cpus_per_worker)))
     torch.manual_seed(config.patches.seed + rank)
-    model = ray.train.torch.prepare_model(build_model(ModelConfig.from_dict(loop_config["config"]["model"])))
+    from porelab.models.layout import fast_layout
+
+    # layout before any DDP wrapping, which registers the parameters' strides
+    model = fast_layout(build_model(ModelConfig.from_dict(loop_config["config"]["model"])),
+                        torch.device("cuda" if config.scaling.use_gpu else "cpu"))
+    model = ray.train.torch.prepare_model(model)
     device = next(model.parameters()).device
     task = config.build_task()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.loop.lr)
