@@ -120,6 +120,20 @@ def test_a_weak_slope_is_fitted_but_cannot_demonstrate_a90_95():
     assert len(result.curve(points=10)) == 10
 
 
+def test_a_lower_bound_crossing_past_the_float_range_means_not_reached():
+    """Few hits and a weak slope: the 95 % lower bound reaches 0.9 only at ln a > 709, where
+    exp overflowed (a degraded scan in jobs/degrade.py raised OverflowError here)."""
+    from porelab.evaluate.pod import _lower_bound_crossing
+
+    sizes = np.geomspace(1, 20, 50)
+    hit = np.random.default_rng(238).random(50) < 0.15  # found by search over seeds
+    result = fit_pod(sizes, hit)
+    crossing = _lower_bound_crossing(result.intercept, result.slope, result.covariance, 1.6448536269514722)
+    assert np.isfinite(crossing) and crossing > np.log(np.finfo(float).max)
+    assert result.fitted and np.isfinite(result.a50) and np.isfinite(result.a90)
+    assert result.status is PODStatus.A90_95_NOT_REACHED and np.isnan(result.a90_95)
+
+
 def test_bad_sizes_raise_clear_errors():
     with pytest.raises(ConfigError, match="sizes > 0"):
         fit_pod(np.array([0.0, 2.0]), np.array([True, False]))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import math
+import sys
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -291,13 +292,23 @@ def _log_likelihood(design: np.ndarray, y: np.ndarray, beta: np.ndarray) -> floa
     return float(-np.sum(np.where(y > 0.5, np.logaddexp(0.0, -eta), np.logaddexp(0.0, eta))))
 
 
+_LARGEST_LOG = math.log(sys.float_info.max)
+
+
+def _size(log_size: float) -> float:
+    """exp(log_size); inf past the float range, where a weak fit on few hits can put the 95 %
+    lower bound's crossing (a degraded scan in jobs/degrade.py did, and math.exp raised)."""
+    return math.exp(log_size) if log_size < _LARGEST_LOG else math.inf
+
+
 def _sized(beta: np.ndarray, covariance: np.ndarray, base: dict) -> PODResult:
     b0, b1 = float(beta[0]), float(beta[1])
-    a50, a90 = math.exp(-b0 / b1), math.exp((logit(POD_LEVEL) - b0) / b1)
+    a50, a90 = _size(-b0 / b1), _size((logit(POD_LEVEL) - b0) / b1)
     x90_95 = _lower_bound_crossing(b0, b1, covariance, norm.ppf(base["confidence"]))
-    status = PODStatus.OK if math.isfinite(x90_95) else PODStatus.A90_95_NOT_REACHED
+    a90_95 = _size(x90_95) if math.isfinite(x90_95) else math.nan
+    status = PODStatus.OK if math.isfinite(a90_95) else PODStatus.A90_95_NOT_REACHED
     return PODResult(status, intercept=b0, slope=b1, covariance=covariance, a50=a50, a90=a90,
-                     a90_95=math.exp(x90_95) if math.isfinite(x90_95) else math.nan, **base)
+                     a90_95=a90_95 if math.isfinite(a90_95) else math.nan, **base)
 
 
 def _lower_bound_crossing(b0: float, b1: float, covariance: np.ndarray, z: float) -> float:

@@ -23,7 +23,7 @@ def pick_device(requested: str = "auto") -> torch.device:
     return device
 
 
-def prepare_for_inference(model: nn.Module, device: torch.device, spatial_dims: int = 3) -> nn.Module:
+def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
     """Eval mode on `device`; 3-D models on the CPU switch to the channels-last layout
     (`porelab.models.layout`)."""
     return fast_layout(model.eval().to(device), device)

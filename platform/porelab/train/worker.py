@@ -100,6 +100,7 @@ def train_func(loop_config: dict[str, Any]) -> None:
     import ray.train.torch
 
     from porelab.models import ModelConfig, build_model
+    from porelab.models.layout import fast_layout
     from porelab.train.config import TrainConfig
 
     config = TrainConfig.from_dict(loop_config["config"])
@@ -107,8 +108,6 @@ def train_func(loop_config: dict[str, Any]) -> None:
     # one torch thread per CPU this worker holds: oversubscribed cores ran steps 10-20x slower here
     torch.set_num_threads(max(1, int(config.scaling.cpus_per_worker)))
     torch.manual_seed(config.patches.seed + rank)
-    from porelab.models.layout import fast_layout
-
     # layout before any DDP wrapping, which registers the parameters' strides
     model = fast_layout(build_model(ModelConfig.from_dict(loop_config["config"]["model"])),
                         torch.device("cuda" if config.scaling.use_gpu else "cpu"))
