@@ -305,10 +305,10 @@ def _sized(beta: np.ndarray, covariance: np.ndarray, base: dict) -> PODResult:
     b0, b1 = float(beta[0]), float(beta[1])
     a50, a90 = _size(-b0 / b1), _size((logit(POD_LEVEL) - b0) / b1)
     x90_95 = _lower_bound_crossing(b0, b1, covariance, norm.ppf(base["confidence"]))
-    a90_95 = _size(x90_95) if math.isfinite(x90_95) else math.nan
-    status = PODStatus.OK if math.isfinite(a90_95) else PODStatus.A90_95_NOT_REACHED
-    return PODResult(status, intercept=b0, slope=b1, covariance=covariance, a50=a50, a90=a90,
-                     a90_95=a90_95 if math.isfinite(a90_95) else math.nan, **base)
+    a90_95 = _size(x90_95) if math.isfinite(x90_95) else math.inf
+    reached = math.isfinite(a90_95)
+    return PODResult(PODStatus.OK if reached else PODStatus.A90_95_NOT_REACHED, intercept=b0, slope=b1,
+                     covariance=covariance, a50=a50, a90=a90, a90_95=a90_95 if reached else math.nan, **base)
 
 
 def _lower_bound_crossing(b0: float, b1: float, covariance: np.ndarray, z: float) -> float:

@@ -14,9 +14,14 @@ from torch import nn
 
 def _volume_weight(model: nn.Module) -> torch.Tensor | None:
     """A 3-D convolution weight whose layout shows (one with a single input channel is
-    contiguous in both layouts), else any 3-D weight."""
-    weights = [p for p in model.parameters() if p.ndim == 5]
-    return next((w for w in weights if w.shape[1] > 1), weights[0] if weights else None)
+    contiguous in both layouts), else the first 3-D weight, else None."""
+    first = None
+    for p in model.parameters():
+        if p.ndim == 5:
+            if p.shape[1] > 1:
+                return p
+            first = first if first is not None else p
+    return first
 
 
 def fast_layout(model: nn.Module, device: torch.device) -> nn.Module:

@@ -113,7 +113,8 @@ def _tuner(config: CVConfig, root: Path) -> Any:
 def run_cv(config: CVConfig) -> dict[str, Any]:
     """Run (or resume) the cross-validation; write results, summary, registry entry and report."""
     from porelab.runtime import ensure_ray
-    from porelab.sweep.outputs import collect, write_outputs
+    from porelab.sweep.outputs import write_outputs
+    from porelab.sweep.results import collect_trials
 
     from porelab.sweep.report_parts import sweep_parts
 
@@ -127,5 +128,5 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     start = time.perf_counter()
     grid = _tuner(config, root).fit()
     good, challenging = training_scans(root)
-    return write_outputs(config, collect(grid), root, make_folds(good, config.folds), challenging,
+    return write_outputs(config, collect_trials(grid), root, make_folds(good, config.folds), challenging,
                          time.perf_counter() - start)

@@ -13,17 +13,12 @@ import numpy as np
 import pandas as pd
 
 from porelab.config import to_dict
-from porelab.sweep.results import TrialResults, collect_trials
+from porelab.sweep.results import TrialResults
 from porelab.volume.atomic import write_text_atomic
 
 BASELINE = "otsu"
 HEADLINE_METRICS = ("ap", "auc", "dice_best", "dice_fixed", "pod_a90", "false_calls")  # results.parquet has all
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
-
-
-def collect(grid: Any) -> TrialResults:
-    """The CV trials' reports, keyed by (model, fold)."""
-    return collect_trials(grid)
 
 
 def baseline_rows(root: Path, folds: list[Any], challenging: list[str], cache: Path) -> pd.DataFrame:
