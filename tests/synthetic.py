@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+from scipy import ndimage
 
 from porelab import volume
 
@@ -81,3 +82,27 @@ def tiny_cv_dataset(root):
         scan, labels = sphere_scan((24, 24, 24), centres, 3, seed=i)
         scans.append((f"scan-{i}", role, scan, labels))
     return write_dataset(root, scans)
+
+
+
+def ct_like(phantom, *, exposure=1.0, seed=0, attenuation=None, halo=0.25, noise=0.06):
+    """CT-like grey values of `phantom`: partial volume (a blurred edge), beam-hardening cupping,
+    a bright halo in the air along the faces (in proportion to the material's contrast), streaks through the air, and noise whose level
+    follows the exposure (sigma ~ 1 / sqrt(exposure)). Air 0, material 1 unless `attenuation`
+    maps material labels."""
+    rng = np.random.default_rng(seed)
+    levels = np.zeros(int(phantom.materials.max()) + 1, np.float32)
+    for label in range(1, len(levels)):
+        levels[label] = 1.0 if attenuation is None else attenuation[label]
+    solid = levels[phantom.materials] * (1.0 - phantom.pore_fraction)
+    part = phantom.materials > 0
+    depth = ndimage.distance_transform_edt(part)
+    outside, nearest = ndimage.distance_transform_edt(~part, return_indices=True)
+    grey = solid * (0.85 + 0.15 * np.exp(-depth / 6.0))                    # cupping
+    contrast = levels[phantom.materials[tuple(nearest)]]                   # of the nearest material
+    grey = grey + halo * contrast * np.exp(-outside / 2.0) * (~part)       # edge halo in the air
+    grey = ndimage.gaussian_filter(grey, 0.8)                               # partial volume
+    streaks = np.zeros(grey.shape[1:], np.float32)
+    streaks[rng.integers(0, grey.shape[1], 3), :] = 0.15                     # streaks through the air
+    grey = grey + streaks[None] * (~part)
+    return (grey + rng.normal(0.0, noise / np.sqrt(exposure), grey.shape)).astype(np.float32)

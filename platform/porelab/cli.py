@@ -13,7 +13,7 @@ import sys
 import traceback
 from typing import Any, Callable
 
-from porelab.errors import PorelabError
+from porelab.errors import ConfigError, PorelabError
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -133,7 +133,6 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
-    from porelab.errors import ConfigError
     from porelab.simulate.datasets import build_dataset, summary_rows, verify
     from porelab.simulate.scanner import Executor
 
@@ -196,7 +195,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="checkpoint .pt, training run directory, or registry model folder")
     p.add_argument("--input", required=True, help="volume to segment (any format `porelab info` reads)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--threshold", type=float, help="score threshold for the mask (default: the checkpoint's)")
+    _add_verdict_flags(p)
     p.add_argument("--max-memory", default="2GB", help="memory budget for the pass, e.g. 512MB, 2GB (default 2GB)")
     p.add_argument("--window", type=int, nargs="+", help="window size, one value or z y x (default: training patch)")
     p.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction (default 0.5)")
@@ -207,8 +206,31 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_predict)
 
 
+def _add_verdict_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threshold", type=float,
+                   help="seed threshold: a region is a pore when its highest score reaches it (default: the "
+                        "checkpoint's calibrated operating point; alone it also drops hysteresis and the size limit)")
+    p.add_argument("--low-threshold", type=float, help="grow threshold of the hysteresis (<= --threshold)")
+    p.add_argument("--min-diameter", type=float,
+                   help="smallest reported pore, equivalent diameter in voxels; smaller ones are indications")
+    p.add_argument("--false-calls-per-cm3", type=float,
+                   help="use the calibrated candidate that finds the most pores within this false-call rate")
+    p.add_argument("--part-mask", help="the part as a volume of the scan's shape (nonzero = part), e.g. from CAD; "
+                                       "default: the part is found in the scan")
+    p.add_argument("--surface-radius", type=float, default=6.0,
+                   help="closing radius (voxels) that tells a surface-breaking pore from the part's shape (default 6)")
+
+
+def _verdict_config(args: argparse.Namespace) -> Any:
+    from porelab.infer.verdict_step import VerdictConfig
+    from porelab.verdict import PartConfig
+
+    return VerdictConfig(threshold=args.threshold, low_threshold=args.low_threshold,
+                         min_diameter_vox=args.min_diameter, false_calls_per_cm3=args.false_calls_per_cm3,
+                         part_mask=args.part_mask, part=PartConfig(surface_radius_vox=args.surface_radius))
+
+
 def _parse_bytes(text: str) -> int:
-    from porelab.errors import ConfigError
 
     units = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "B": 1}
     upper = text.strip().upper().replace("IB", "B")
@@ -228,14 +250,71 @@ def _run_predict(args: argparse.Namespace) -> dict[str, Any]:
     if args.window:
         window = tuple(args.window * 3 if len(args.window) == 1 else args.window)
     config = PredictConfig(window=window, overlap=args.overlap, weighting=args.weighting,
-                           batch_size=args.batch_size, threshold=args.threshold,
+                           batch_size=args.batch_size, verdict=_verdict_config(args),
                            max_memory=_parse_bytes(args.max_memory), device=args.device, actors=args.actors)
     summary = predict(args.model, args.input, args.out, config)
     if not args.json:
-        print(f"{summary['pore_count']} pores, porosity {summary['porosity_percent']:.3f} % at threshold "
-              f"{summary['threshold']:g}; {summary['voxels_per_s']:.3g} voxels/s; wrote {args.out}/"
-              "{score.npy, mask.tif, pores.parquet, summary.json}")
+        point, classes = summary["operating_point"], summary["pores_by_class"]
+        print(f"{summary['pore_count']} pores ({classes['internal']} internal, {classes['surface']} surface), "
+              f"porosity {summary['porosity_percent']:.3f} % of a {summary['part_volume_mm3']:.4g} mm^3 part; "
+              f"{summary['indications_below_detection_limit']} indications below "
+              f"{point['min_diameter_vox']:.2g} voxels; threshold {point['threshold']:.3g} "
+              f"(grow {point['low_threshold']:.3g}): {point['source']}; wrote {args.out}/"
+              "{score.npy, mask.tif, part.tif, pores.parquet, indications.parquet, summary.json}")
     return summary
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score a model on simulated scans with known pores, at its operating point")
+    p.add_argument("--model", required=True, help="checkpoint .pt, training run directory, or registry model folder")
+    p.add_argument("--data", required=True, help="dataset directory with ground truth (e.g. data/am-eval)")
+    p.add_argument("--scans", nargs="+", help="scan ids to score (default: every scan of the dataset)")
+    p.add_argument("--roles", nargs="+", help="only scans with these roles (e.g. evaluation degraded)")
+    p.add_argument("--calibrate-on", nargs="+", metavar="SCAN",
+                   help="choose the operating point on these scans first (never the scans you report)")
+    p.add_argument("--calibration-data", help="the dataset --calibrate-on names scans of (default: --data)")
+    p.add_argument("--objective", default="dice", choices=["dice", "false_calls"],
+                   help="what --calibrate-on picks the point for (default dice)")
+    p.add_argument("--max-false-calls-per-cm3", type=float, default=1.0,
+                   help="the false-call rate the false_calls objective stays within (default 1)")
+    p.add_argument("--store", action="store_true", help="write the calibrated point into the checkpoint")
+    p.add_argument("--out", help="also write every metric of every scan to this .parquet or .csv file")
+    p.set_defaults(handler=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab.assess import dataset_scans, evaluate_model
+    from porelab.verdict import CalibrationConfig
+
+    scans = dataset_scans(args.data, ids=args.scans, roles=args.roles)
+    calibration = (dataset_scans(args.calibration_data or args.data, ids=args.calibrate_on)
+                   if args.calibrate_on else [])
+    reported = {s.id for s in scans}
+    overlap = sorted(reported & {s.id for s in calibration})
+    if overlap:
+        raise ConfigError(f"--calibrate-on {overlap}: also among the scans reported; expected held-out scans only")
+    if args.store and not calibration:
+        raise ConfigError("--store: nothing to store; expected --calibrate-on SCAN ...")
+    progress = (lambda message: print(message, file=sys.stderr, flush=True)) if not args.json else (lambda m: None)
+    result = evaluate_model(args.model, calibration + scans, calibration_ids=[s.id for s in calibration],
+                            calibration=CalibrationConfig(args.objective, args.max_false_calls_per_cm3),
+                            store=args.store, report=progress)
+    table = result.table(scans)
+    if args.out:
+        rows = result.rows(scans)
+        rows = rows[rows.scan.isin(reported)]
+        rows.to_csv(args.out, index=False) if args.out.endswith(".csv") else rows.to_parquet(args.out, index=False)
+    point = result.points[result.served_variant]
+    if not args.json:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", None):
+            print(table.to_string(float_format=lambda v: f"{v:.3g}", na_rep="not reached"))
+        print(f"operating point: threshold {point.threshold:.3g}, grow {point.grow_threshold:.3g}, minimum "
+              f"diameter {point.min_diameter_vox:.2g} voxels ({point.source})")
+    return {"model": result.model, "variant": result.served_variant, "operating_point": point.to_dict(),
+            "scans": {scan: {k: (None if v != v else v) for k, v in row.items()}
+                      for scan, row in table.to_dict(orient="index").items()}}
 
 
 # --- serving --------------------------------------------------------------------------------
@@ -293,7 +372,7 @@ def _run_dashboard(args: argparse.Namespace) -> dict[str, Any]:
 
 # --- entry point -------------------------------------------------------------------------
 
-_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate, _add_train, _add_predict, _add_serve,
+_COMMANDS = [_add_info, _add_convert, _add_models, _add_simulate, _add_train, _add_predict, _add_evaluate, _add_serve,
              _add_dashboard]
 
 

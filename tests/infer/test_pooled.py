@@ -11,6 +11,7 @@ from porelab.errors import ConfigError
 from porelab.infer.pooled import PooledVolume, pooled_sliding_window
 from porelab.infer.predict import PredictConfig, PredictJob, predict, predict_many
 from porelab.infer.sliding import SlidingWindowConfig, sliding_window
+from porelab.infer.verdict_step import VerdictConfig
 
 from synthetic import sphere_scan, trained_tiny_unet
 
@@ -80,7 +81,7 @@ def test_predict_many_writes_what_predict_writes(tmp_path, checkpoint):
     summaries = predict_many(checkpoint, jobs, PredictConfig(max_memory=2**28), max_windows=8)
     for i, (job, summary) in enumerate(zip(jobs, summaries)):
         alone = predict(checkpoint, job.input_path, tmp_path / f"alone{i}",
-                        PredictConfig(max_memory=2**28, threshold=job.threshold))
+                        PredictConfig(max_memory=2**28, verdict=VerdictConfig(threshold=job.threshold)))
         assert summary["pooled"]["volumes"] == 3 and summary["pooled"]["forward_passes"] > 1
         assert summary["threshold"] == alone["threshold"] == (0.4 if i == 1 else 0.5)
         assert summary["pore_count"] == alone["pore_count"] >= 1

@@ -16,12 +16,27 @@ SCAN = "cylinder-5-316L"
 
 def test_plans_keep_the_challenging_contrast():
     plans = {p.id: p for p in preset_plans("am-cylinders", "demo")}
-    assert len(plans) == 6
+    originals = [p for p in plans.values() if not p.degraded]
+    assert len(originals) == 6
+    copies = [p for p in plans.values() if p.degraded]
+    assert len(copies) == 10 and {p.role for p in copies} == {"degraded"}
+    copy = plans["cylinder-5-316L-p2-e50"]
+    assert copy.source == SCAN and copy.phantom_key == plans[SCAN].phantom_key
+    assert copy.exposure == 0.5 and copy.keep_every == 2 and copy.spec == plans[SCAN].spec
     good, hard = plans[SCAN].spec, plans["cube-316L-challenging"].spec
     assert hard.exposure < good.exposure and hard.scatter_fraction > good.scatter_fraction
     assert hard.n_projections / 86 < good.n_projections / 36  # projections per voxel across
     with pytest.raises(ConfigError, match="preset"):
         preset_plans("welds-3d", "demo")
+
+
+def test_evaluation_preset_is_independent_of_training():
+    evaluation = preset_plans("am-eval", "demo")
+    training = preset_plans("am-cylinders", "demo")
+    assert len(evaluation) == 27 and {p.role for p in evaluation} == {"evaluation"}
+    assert {p.part for p in evaluation} == {"prism", "turned-cube", "bushing"}
+    assert not {p.spec.seed for p in evaluation} & {p.spec.seed for p in training}
+    assert len({p.phantom_key for p in evaluation}) == 3  # one phantom per part, many scans
 
 
 def test_cast_series_and_composite_plans():

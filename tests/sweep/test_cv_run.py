@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from porelab.sweep import CVConfig, run_cv
+from porelab.train.checkpoint import read_checkpoint
 from synthetic import tiny_cv_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,11 +50,19 @@ def test_cv_resumes_after_being_killed_and_writes_every_output(tmp_path, ray_ses
     results = pd.read_parquet(out / "results.parquet")
     assert set(results.model) == {"unet", "otsu"}
     assert sorted(results[results.model == "unet"].fold.unique()) == [0, 1, 2]
-    assert {"ap", "auc", "dice_best", "dice_fixed", "false_calls"} <= set(results.metric)
+    assert {"ap", "auc", "dice_best", "dice", "false_calls", "porosity_error_pp", "threshold"} <= set(results.metric)
     assert set(results.split) == {"validation", "challenging"}
     assert summary["selected"]["model"] == "unet"
     assert {p.name for p in (registry / "unet").iterdir()} >= {"model.pt", "config.json", "metrics.json",
                                                               "model_card.md"}
+    served = read_checkpoint(registry / "unet" / "model.pt")  # calibrated on its fold's validation scan
+    fold = summary["selected"]["fold"]
+    assert served["operating_point"]["objective"] == "dice"
+    assert served["calibration"]["scans"] == served["train_config"]["val_ids"]
+    stated = json.loads((registry / "unet" / "config.json").read_text())["operating_point"]
+    assert json.dumps(stated, sort_keys=True) == json.dumps(served["operating_point"], sort_keys=True)  # NaN: POD not fitted
+    assert results[(results.model == "unet") & (results.fold == fold) & (results.metric == "threshold")].value.iloc[0] \
+        == pytest.approx(served["operating_point"]["threshold"])
     assert (registry / "unet" / "ood.pt").is_file()  # the OOD detector of the selected fold's training scans
     assert json.loads((out / "summary.json").read_text())["findings"]
     report = (out / "report.html").read_text()

@@ -22,6 +22,7 @@ import torch
 from porelab import volume
 from porelab.errors import ConfigError
 from porelab.label import otsu_pores
+from porelab.verdict import segment_part
 from porelab.simulate.datasets import ScanPlan, build_dataset
 from porelab.simulate.phantoms import PorePopulation, am_cube
 from porelab.simulate.scanner import AM_CYLINDER_PAPER, ScanSpec
@@ -33,8 +34,11 @@ REPO = Path(__file__).resolve().parents[2]
 SCAN_ID = "cube-tiny-Ti6Al4V"
 N_PROJECTIONS = 120
 MODELS = {"unet", "otsu"}
-METRICS = {"ap", "auc", "dice_best", "threshold_best", "dice_fixed", "iou_fixed", "pod_a50", "pod_a90",
-           "pod_a90_95", "false_calls"}
+METRICS = {"ap", "auc", "dice_best", "threshold_best", "dice", "iou", "precision", "recall", "false_calls",
+           "false_calls_per_cm3", "false_calls_per_128c", "pod_a50", "pod_a90", "pod_a90_95", "porosity_reported",
+           "porosity_true", "porosity_error_pp", "pore_voxels_outside_part", "part_volume_error_percent",
+           "pores_reported", "surface_pores_reported", "indications", "threshold", "low_threshold",
+           "min_diameter_vox"}
 # Otsu's Dice may rise by up to this much from one setting to a worse one (Poisson noise of
 # two independent thinnings); it must fall by at least _DROP from the best to the worst setting.
 _TOLERANCE = 0.05
@@ -117,26 +121,26 @@ def test_grid_is_complete_with_the_parquet_schema(swept):
 
 def test_otsu_dice_falls_with_fewer_projections_and_less_exposure(swept):
     _, _, table = swept
-    dice = table[(table.series == GRID) & (table.model == "otsu") & (table.metric == "dice_fixed")]
+    dice = table[(table.series == GRID) & (table.model == "otsu") & (table.metric == "dice")]
     grid = dice.pivot_table(index="projections", columns="exposure", values="value")
     grid = grid.sort_index(ascending=False)[sorted(grid.columns, reverse=True)].to_numpy()
     assert (np.diff(grid, axis=0) <= _TOLERANCE).all(), grid  # fewer projections, same exposure
     assert (np.diff(grid, axis=1) <= _TOLERANCE).all(), grid  # less exposure, same projections
     assert grid[0, 0] - grid[-1, -1] >= _DROP, grid
-    series = table[(table.series == SERIES) & (table.model == "otsu") & (table.metric == "dice_fixed")]
+    series = table[(table.series == SERIES) & (table.model == "otsu") & (table.metric == "dice")]
     assert (np.diff(series.value.to_numpy()) <= _TOLERANCE).all()
 
 
 def test_each_row_scores_its_own_degraded_scan(swept, tiny):
-    """Otsu's Dice recomputed from the kept scan and the stored labels (plain numpy)."""
+    """Otsu's Dice recomputed from the kept scan, the part found in it and the stored labels."""
     out, _, table = swept
     data, _ = tiny
     labels = volume.read(data / SCAN_ID / "labels.tif").to_numpy() > 0
-    inside = (volume.read(data / SCAN_ID / "materials.tif").to_numpy() > 0) | labels
     for name, projections, exposure in (("p1-e100", 100.0, 100.0), ("p2-e50", 50.0, 50.0), ("p3-e25", 33.0, 25.0)):
-        mask = otsu_pores(volume.read(out / "scans" / f"{name}.npy").to_numpy()).pore_mask & inside
+        scan = volume.read(out / "scans" / f"{name}.npy").to_numpy()
+        mask = otsu_pores(scan).pore_mask & segment_part(scan).inspected
         reference = 2 * (mask & labels).sum() / (mask.sum() + labels.sum())
-        row = table[(table.series == GRID) & (table.model == "otsu") & (table.metric == "dice_fixed")
+        row = table[(table.series == GRID) & (table.model == "otsu") & (table.metric == "dice")
                     & (table.projections == projections) & (table.exposure == exposure)]
         assert row.value.item() == pytest.approx(reference, abs=1e-6)
     full = volume.read(out / "scans" / "p1-e100.npy").to_numpy()

@@ -1,4 +1,4 @@
-"""Fold making, fold statistics, model selection and findings (no Ray)."""
+"""Fold making, fold statistics and findings (no Ray); the selection rule: test_selection.py."""
 
 import numpy as np
 import pandas as pd
@@ -7,7 +7,7 @@ from scipy import stats
 
 from porelab.errors import ConfigError
 from porelab.sweep.folds import make_folds
-from porelab.sweep.outputs import BASELINE, findings, select_model, summarise
+from porelab.sweep.outputs import BASELINE, findings, summarise
 
 
 def test_leave_one_out_folds():
@@ -33,7 +33,9 @@ def _results():
             for split, shift in (("validation", 0.0), ("challenging", -0.2)):
                 rows.append((model, fold, split, "ap", ap + shift + rng.normal(0, 0.02)))
                 rows.append((model, fold, split, "dice_best", dice + shift + rng.normal(0, 0.02)))
-                rows.append((model, fold, split, "dice_fixed", dice + shift))
+                rows.append((model, fold, split, "dice", dice + shift))
+                rows.append((model, fold, split, "false_calls", 3.0 if model == BASELINE else 1.0))
+                rows.append((model, fold, split, "porosity_error_pp", 0.5 if model == BASELINE else -0.1))
     return pd.DataFrame(rows, columns=["model", "fold", "split", "metric", "value"])
 
 
@@ -47,11 +49,12 @@ def test_summary_matches_scipy_t_interval():
     assert (row.ci_low, row.ci_high) == pytest.approx((low, high))
 
 
-def test_selection_skips_the_baseline_and_findings_name_the_gains():
+def test_findings_state_why_and_the_challenging_verdict_beside_otsu():
     summary = summarise(_results())
-    assert select_model(summary, "ap")[0] == "unet"
-    lines = findings(summary, {"model": "unet", "ap": 0.9})
-    best = next(line for line in lines if "Best supervised model unet" in line)
-    # challenging Dice: unet 0.5 at the fixed threshold, Otsu 0.1 (exact: no noise on dice_fixed)
-    assert "Dice is 0.500 at the fixed threshold (+0.400 against the Otsu baseline's 0.100)" in best
+    lines = findings(summary, {"model": "unet", "why": "unet has the highest mean dice (0.700) ...", "dice": 0.7})
+    assert lines[0] == "Selected for serving: unet has the highest mean dice (0.700) ..."
+    challenging = next(line for line in lines if line.startswith("On the challenging scan"))
+    # challenging Dice: unet 0.5 at its operating point, Otsu 0.1 (exact: no noise on dice)
+    assert "Dice 0.500, 1.0 false calls, porosity error -0.10" in challenging
+    assert "Otsu baseline inside the same part: Dice 0.100, 3.0 false calls, porosity error +0.50" in challenging
     assert any(line.startswith("vae validation AP") for line in lines)

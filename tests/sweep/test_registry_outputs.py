@@ -34,7 +34,7 @@ def test_the_registry_holds_an_ood_detector_of_the_selected_folds_training_scans
     folds = make_folds(["scan-0", "scan-1", "scan-2"], 3)
     rows = [("unet", f.index, "validation", f"scan-{f.index}", "ap", ap) for f, ap in zip(folds, (0.5, 0.9, 0.7))]
     results = pd.DataFrame(rows, columns=["model", "fold", "split", "scan", "metric", "value"])
-    config = CVConfig(data=str(data), out=str(tmp_path / "run"), registry=str(tmp_path / "registry"),
+    config = CVConfig(select_metric="ap", data=str(data), out=str(tmp_path / "run"), registry=str(tmp_path / "registry"),
                       models=("unet",), folds=3)
     checkpoints = _checkpoints(tmp_path, folds)
 

@@ -28,12 +28,12 @@ def _ftl_run(path):
 
 def _degrade_run(path):
     path.mkdir()
-    rows = [{"series": "grid", "projections": p, "exposure": e, "model": m, "metric": "dice_fixed",
+    rows = [{"series": "grid", "projections": p, "exposure": e, "model": m, "metric": "dice",
              "value": v * p * e / 1e4} for p in (100, 50, 33) for e in (100, 75, 50, 25)
             for m, v in (("unet", 0.8), ("otsu", 0.3))]
     table = pd.DataFrame(rows)
     table.to_parquet(path / "degradation.parquet")
-    (path / "config.json").write_text(json.dumps({"report_metric": "dice_fixed"}))
+    (path / "config.json").write_text(json.dumps({"report_metric": "dice"}))
     return table
 
 

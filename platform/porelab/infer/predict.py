@@ -1,8 +1,10 @@
-"""`porelab predict`: a checkpoint and a volume in, score map, mask, pore table and summary out.
+"""`porelab predict`: a checkpoint and a volume in, score map, verdict files and summary out.
 
-Everything streams: the score map is written block by block, the mask is thresholded and the
-pores are labelled slab by slab, so peak memory follows `max_memory`, not the volume size.
-Outputs in `out_dir`: `score.npy` (+ `.npy.json`), `mask.tif`, `pores.parquet`, `summary.json`.
+Everything streams: the score map is written block by block, the pores are labelled within the
+part slab by slab (`porelab.infer.verdict_step`), so peak memory follows `max_memory`, not the
+volume size (the part is found on a block-averaged copy when the volume is over budget).
+Outputs in `out_dir`: `score.npy` (+ `.npy.json`), `mask.tif` (0 none, 1 internal pore,
+2 surface pore), `part.tif`, `pores.parquet`, `indications.parquet`, `summary.json`.
 `predict_many` does the same for several small volumes whose windows share forward passes.
 """
 
@@ -20,22 +22,26 @@ import torch
 from torch import nn
 
 from porelab.errors import ConfigError
+from porelab.infer.verdict_step import INDICATIONS, MASK, PART, PORES, VerdictConfig, operating_point_for
+from porelab.infer.verdict_step import region_of_interest, write_verdict
 from porelab.volume.atomic import write_text_atomic
 
-_SCORE, _MASK, _PORES, _SUMMARY = "score.npy", "mask.tif", "pores.parquet", "summary.json"
+_SCORE, _SUMMARY = "score.npy", "summary.json"
 _POSTPROCESSED = "score_postprocessed.npy"
 _POSTPROCESS_COPIES = 5  # volume, error, reconstruction, edge map, result: all in memory
+_PART_SHARE = 4  # the part is found within max_memory / 4: what the scoring pass left stays resident
 
 
 @dataclass(frozen=True)
 class PredictConfig:
-    """window: default the training patch; threshold: default the checkpoint's; actors > 0 uses Ray."""
+    """window: default the training patch; verdict: the operating point and the part (default the
+    checkpoint's calibrated point, the part found in the scan); actors > 0 uses Ray."""
 
     window: tuple[int, int, int] | None = None
     overlap: float = 0.5
     weighting: str = "gaussian"
     batch_size: int = 2
-    threshold: float | None = None
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
     max_memory: int = 2 * 1024**3
     device: str = "auto"
     actors: int = 0
@@ -82,36 +88,10 @@ def load_score_model(path: str | Path) -> tuple[ScoreModel, dict[str, Any]]:
     return ScoreModel(loaded.model, task).eval(), loaded.payload
 
 
-class _ThresholdView:
-    """`score >= threshold` as uint8, read slab by slab from the on-disk score map."""
-
-    def __init__(self, score: Any, threshold: float) -> None:
-        self.score, self.threshold = score, threshold
-        self.shape, self.dtype, self.ndim = score.shape, np.dtype(np.uint8), 3
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        out = (np.asarray(self.score[key]) >= self.threshold).astype(np.uint8)
-        self.score.release_pages()
-        return out
-
-
 def _family(payload: dict[str, Any]) -> str:
     from porelab.models import model_spec
 
     return model_spec(payload["model_config"]["name"]).family
-
-
-def _threshold(config: PredictConfig, payload: dict[str, Any], score: Any) -> float:
-    """The asked threshold; else the checkpoint's (segmenters) or Otsu's on the positive scores
-    (anomaly models, whose reconstruction errors have no fixed scale)."""
-    if config.threshold is not None:
-        return float(config.threshold)
-    if _family(payload) != "anomaly":
-        return float(payload.get("threshold", 0.5))
-    from porelab.data.normalise import strided_sample
-    from porelab.label.from_anomaly import anomaly_threshold
-
-    return anomaly_threshold(strided_sample(score))
 
 
 def inference_window(payload: dict[str, Any], config: PredictConfig) -> tuple[int, int, int]:
@@ -183,18 +163,6 @@ def _postprocess_anomaly(vol: Any, checkpoint: Path, out_dir: Path, sliding: Any
     return {"applied": True, "file": _POSTPROCESSED, "lambda": fit.lam, "sigma": fit.sigma}
 
 
-def _porosity(vol: Any, view: _ThresholdView, normaliser: Any) -> tuple[int, int]:
-    """(pore voxels, object voxels): the object is grey > the midpoint of the robust range, or a pore."""
-    pores = solid = 0
-    for z0 in range(0, vol.shape[0], 16):
-        mask = view[z0:z0 + 16] > 0
-        grey = normaliser(vol[z0:z0 + 16])
-        vol.release_pages()
-        pores += int(mask.sum())
-        solid += int(((grey > 0.5) | mask).sum())
-    return pores, solid
-
-
 @dataclass
 class Prediction:
     """One volume on its way through `predict`: what `prepare_prediction` set up, and the
@@ -243,37 +211,35 @@ def prepare_prediction(checkpoint: str | Path, input_path: str | Path, out_dir: 
 
 
 def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
-    """From the written score map: threshold, mask, pore table, porosity and summary.json."""
+    """From the written score map: the part, the operating point, the verdict files and summary.json."""
     from porelab import volume
-    from porelab.label.streaming import streaming_pore_table
 
     vol, out_dir, timings = run.vol, run.out_dir, run.timings
     t = time.perf_counter()
     score_file, postprocessing = _SCORE, None
-    if _family(run.payload) == "anomaly":
+    anomaly = _family(run.payload) == "anomaly"
+    if anomaly:
         postprocessing = _postprocess_anomaly(vol, run.checkpoint, out_dir, run.sliding, run.normaliser, config)
         score_file = _POSTPROCESSED if postprocessing["applied"] else _SCORE
+    part = region_of_interest(vol, config.verdict, config.max_memory // _PART_SHARE)
+    vol.release_pages()
+    timings["part_s"] = time.perf_counter() - t
+    t = time.perf_counter()
     score = volume.read(out_dir / score_file)
-    threshold = _threshold(config, run.payload, score)
-    view = _ThresholdView(score, threshold)
-    slab_bytes = max(1 << 20, config.max_memory // 32)
-    volume.write(volume.Volume(view, vol.voxel_size, {"source": str(out_dir / _MASK)}), out_dir / _MASK,
-                 overwrite=True, slab_bytes=slab_bytes)
-    table = streaming_pore_table(view, vol.voxel_size, slab=max(1, slab_bytes // (vol.nbytes // vol.shape[0] or 1)))
-    table.to_parquet(out_dir / _PORES, index=False)
-    pore_voxels, object_voxels = _porosity(vol, view, run.normaliser)
-    timings["mask_and_pores_s"] = time.perf_counter() - t
+    point = operating_point_for(run.payload, score, anomaly, config.verdict)
+    verdict = write_verdict(score, part, point, vol.voxel_size, out_dir, max(1 << 20, config.max_memory // 32))
+    timings["verdict_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - run.start
 
     summary = {
         "model": run.payload["model_config"]["name"], "checkpoint": str(run.checkpoint), "input": str(run.input_path),
-        "shape_zyx": list(vol.shape), "voxel_size_mm_zyx": list(vol.voxel_size), "threshold": threshold,
-        "porosity_percent": 100.0 * pore_voxels / max(object_voxels, 1), "pore_count": int(len(table)),
-        "pore_voxels": pore_voxels, "normaliser": run.normaliser.to_dict(),
+        "shape_zyx": list(vol.shape), "voxel_size_mm_zyx": list(vol.voxel_size), "threshold": point.threshold,
+        **verdict, "normaliser": run.normaliser.to_dict(),
         "sliding_window": {**asdict(run.sliding), "window": list(run.sliding.window)},
         "max_memory_bytes": config.max_memory, "timings": timings,
         "voxels_per_s": float(np.prod(vol.shape)) / max(timings["score_s"], 1e-9),
-        "files": {"score": _SCORE, "mask": _MASK, "pores": _PORES, "mask_from": score_file},
+        "files": {"score": _SCORE, "mask": MASK, "part": PART, "pores": PORES, "indications": INDICATIONS,
+                  "mask_from": score_file},
         "postprocessing": postprocessing, "pooled": run.pooled,
     }
     write_text_atomic(out_dir / _SUMMARY, json.dumps(summary, indent=2) + "\n")
@@ -333,6 +299,7 @@ def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: Pre
     for run, job in zip(runs, jobs):
         run.timings["score_s"] = elapsed
         run.pooled = {"volumes": len(runs), "forward_passes": passes, "max_windows": max_windows}
-        own = replace(config, threshold=job.threshold) if job.threshold is not None else config
+        own = (replace(config, verdict=replace(config.verdict, threshold=job.threshold))
+               if job.threshold is not None else config)
         summaries.append(finish_prediction(run, own))
     return summaries

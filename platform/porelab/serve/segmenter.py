@@ -86,9 +86,10 @@ class Segmenter:
 
     def _alone(self, request: _Request) -> dict[str, Any]:
         from porelab.infer.predict import PredictConfig, predict
+        from porelab.infer.verdict_step import VerdictConfig
 
         summary = predict(self.checkpoint, request.input_path, request.out_dir,
-                          PredictConfig(threshold=request.threshold, max_memory=self.max_memory))
+                          PredictConfig(verdict=VerdictConfig(threshold=request.threshold), max_memory=self.max_memory))
         return self._answer(request, summary, batch_size=1)
 
     def _together(self, requests: list[_Request]) -> list[Outcome]:
@@ -120,6 +121,9 @@ class Segmenter:
         return {"model": self.model.name, "shape_zyx": summary["shape_zyx"],
                 "voxel_size_mm_zyx": summary["voxel_size_mm_zyx"], "threshold": summary["threshold"],
                 "porosity_percent": summary["porosity_percent"], "pore_count": summary["pore_count"],
+                "pores_by_class": summary["pores_by_class"], "part_volume_mm3": summary["part_volume_mm3"],
+                "indications_below_detection_limit": summary["indications_below_detection_limit"],
+                "operating_point": summary["operating_point"], "part": summary["part"],
                 "pores": _records(pores), "ood": ood, "timings": timings}
 
     def check_health(self) -> None:

@@ -1,8 +1,9 @@
 """The main job: k-fold cross-validation of a list of models as Ray Tune trials.
 
 Each (model, fold) is a Tune trial (a function trainable) that launches a `TorchTrainer`
-through `porelab.train.run.fit`, then scores the trained model on its validation scan and on
-the challenging scan. The run directory gathers everything; re-running the job with the same
+through `porelab.train.run.fit`, calibrates the trained model's operating point on its
+validation scan and that scan's degraded re-simulations, then scores it there and on the
+challenging scan. The run directory gathers everything; re-running the job with the same
 directory restores the Tune experiment: finished trials are kept, errored ones retried.
 """
 
@@ -35,7 +36,7 @@ class CVConfig:
     folds: int = 5
     profile: str = "demo"
     overrides: tuple[str, ...] = ()
-    select_metric: str = "ap"
+    select_metric: str = "dice"  # mean over the validation scans and their degraded copies
     trial_cpus: float = 0.1  # the trial only drives its TorchTrainer; the Train worker holds worker_cpus
     worker_cpus: float = 0.5
     max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold (`trials_that_fit`)
@@ -50,6 +51,13 @@ def training_scans(root: Path) -> tuple[list[str], list[str]]:
     scans = read_manifest(root)["scans"]
     good = [s["id"] for s in scans if s["role"] == "good"]
     return good, [s["id"] for s in scans if s["role"] == "challenging"]
+
+
+def degraded_copies(root: Path, ids: list[str] | tuple[str, ...]) -> list[str]:
+    """Ids of the dataset's degraded re-simulations (role "degraded") of the scans `ids`."""
+    from porelab.simulate.datasets.manifest import read_manifest
+
+    return [s["id"] for s in read_manifest(root)["scans"] if s["role"] == "degraded" and s.get("source") in ids]
 
 
 def trial_train_config(profile: str, model: str, overrides: list[str], worker_cpus: float, fold: Fold
@@ -73,7 +81,8 @@ def trial_plans(config: CVConfig, root: Path) -> dict[str, dict[str, Any]]:
     """What each trial trains and where it is scored, keyed 'model/fold'."""
     good, challenging = training_scans(root)
     return {f"{m}/{f.index}": {"model": m, "fold": f.index, "train": _trial_config(config, m, f),
-                               "val_ids": list(f.val_ids), "challenging_ids": challenging}
+                               "val_ids": list(f.val_ids), "degraded_ids": degraded_copies(root, f.val_ids),
+                               "challenging_ids": challenging}
             for m in config.models for f in make_folds(good, config.folds)}
 
 

@@ -23,7 +23,7 @@ from porelab.simulate.scanner import ScanSpec
 from porelab.sweep.degrade_grid import DegradationPoint, GridSpec, degradation_points
 from porelab.sweep.degrade_outputs import METRIC_NAMES, write_degradation_outputs
 from porelab.sweep.degrade_point import PointTarget, score_point
-from porelab.sweep.evaluation import ScanTruth
+from porelab.assess import ScanTruth
 from porelab.volume import Projections
 from porelab.volume.atomic import write_text_atomic
 
@@ -42,7 +42,7 @@ class DegradeConfig:
     model: str | None = None   # registry folder; None: the model jobs/cv.py selected last
     scan: str | None = None    # dataset scan id; None: the challenging scan
     grid: GridSpec = field(default_factory=GridSpec)
-    report_metric: str = "dice_fixed"
+    report_metric: str = "dice"
     task_cpus: float = 1.0
     use_ray: bool = True
 

@@ -12,12 +12,14 @@ import pandas as pd
 
 from porelab.config import to_dict
 from porelab.sweep.degrade_grid import GRID, SERIES
-from porelab.sweep.degrade_point import BASELINE
+from porelab.assess import BASELINE
 from porelab.volume.atomic import write_text_atomic
 
 TABLE = "degradation.parquet"
-METRIC_NAMES = {"dice_fixed": "Dice at the fixed threshold (Otsu: its mask)", "dice_best": "best Dice",
-                 "ap": "AP", "auc": "ROC AUC", "iou_fixed": "IoU at the fixed threshold"}
+METRIC_NAMES = {"dice": "Dice at the model's operating point (Otsu: its mask)", "dice_best": "best Dice",
+                 "ap": "AP", "auc": "ROC AUC", "iou": "IoU at the model's operating point",
+                 "false_calls": "false calls at the model's operating point",
+                 "porosity_error_pp": "porosity error (percentage points)"}
 
 
 def _metric(table: pd.DataFrame, metric: str, series: str) -> pd.DataFrame:

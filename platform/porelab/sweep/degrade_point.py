@@ -1,9 +1,10 @@
 """One point of a degradation sweep: degrade the full-dose projections, reconstruct, score.
 
-The model is scored exactly as in cross-validation (`evaluate_checkpoint`: raw, and
-post-processed for anomaly models), the Otsu baseline on the same footing (its mask as a
-0/1 score). The degraded reconstruction is kept as `.npy` beside the results, so a point's
-scan can be opened afterwards.
+The served model is scored exactly as in cross-validation and `porelab evaluate`
+(`porelab.assess`: its served score at its stored operating point, inside the part found in the
+degraded scan), the Otsu baseline on the same footing (its mask, inside the same part). The
+degraded reconstruction is kept as `.npy` beside the results, so a point's scan can be opened
+afterwards.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from porelab.assess import BASELINE, Evaluation, EvaluationScan, ScanTruth, ScoringModel, baseline_metrics
+from porelab.assess import point_for, scan_metrics
 from porelab.sweep.degrade_grid import DegradationPoint
-from porelab.sweep.evaluation import FIXED_THRESHOLD, Evaluation, ScanTruth, score_metrics
 from porelab.sweep.trial import POSTPROCESSED
 from porelab.volume import Projections
-
-BASELINE = "otsu"
 
 
 @dataclass(frozen=True)
@@ -40,29 +40,13 @@ def degraded_scan(full: Projections, point: DegradationPoint, seed: int) -> np.n
     return np.asarray(reconstruct(projections, executor=Executor(kind="local")).data, np.float32)
 
 
-def otsu_evaluation(scan: np.ndarray, truth: ScanTruth, voxel_size: tuple[float, float, float]) -> Evaluation:
-    """Iuso et al.'s filter baseline; a scan it finds no part in counts as no pores found."""
-    from porelab.errors import VolumeError
-    from porelab.label import otsu_pores
-
-    try:
-        mask = otsu_pores(scan).pore_mask
-    except VolumeError:
-        mask = np.zeros(scan.shape, bool)
-    return score_metrics(mask.astype(np.float32), truth, voxel_size, FIXED_THRESHOLD)
-
-
-def _model_evaluations(path: Path, scan: np.ndarray, truth: ScanTruth, target: PointTarget
-                       ) -> dict[str, Evaluation]:
-    from porelab.data import ScanRecord, fit_normaliser
-    from porelab.sweep.evaluation import evaluate_checkpoint
-
-    # Normalised per volume like every dataset scan: a darker, noisier scan gets its own scale.
-    record = ScanRecord(path.stem, "degraded", str(path), "", tuple(scan.shape), fit_normaliser(scan),
-                        target.voxel_size)
-    results = evaluate_checkpoint(Path(target.checkpoint), record, truth)
-    return {target.model + (POSTPROCESSED if variant == "postprocessed" else ""): evaluation
-            for variant, evaluation in results.items()}
+def _evaluations(scan: EvaluationScan, target: PointTarget) -> dict[str, Evaluation]:
+    """The served model (its name, " (post-processed)" for anomaly models) and the baseline."""
+    model = ScoringModel.load(target.checkpoint)
+    score = model.score_maps(scan.volume, scan.normaliser)[model.served_variant]
+    name = target.model + (POSTPROCESSED if model.anomaly else "")
+    return {name: scan_metrics(score, scan.truth, scan.part, point_for(model, score), scan.voxel_size),
+            BASELINE: baseline_metrics(scan.volume, scan.truth, scan.part, scan.voxel_size)}
 
 
 def score_point(full: Projections, truth: ScanTruth, point: DegradationPoint, target: PointTarget
@@ -74,6 +58,7 @@ def score_point(full: Projections, truth: ScanTruth, point: DegradationPoint, ta
     path = Path(target.scans_dir) / f"{point.name}.npy"
     path.parent.mkdir(parents=True, exist_ok=True)
     volume.write(scan, path, voxel_size=target.voxel_size, overwrite=True)
-    evaluations = _model_evaluations(path, scan, truth, target)
-    evaluations[BASELINE] = otsu_evaluation(scan, truth, target.voxel_size)
-    return {name: evaluation.metrics for name, evaluation in evaluations.items()}
+    # Normalised and its part found per volume like every dataset scan: a darker, noisier scan
+    # gets its own scale and its own surface.
+    evaluated = EvaluationScan.of_array(path.stem, "degraded", scan, truth, target.voxel_size)
+    return {name: evaluation.metrics for name, evaluation in _evaluations(evaluated, target).items()}

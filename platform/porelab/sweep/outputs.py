@@ -16,26 +16,29 @@ from porelab.config import to_dict
 from porelab.sweep.results import TrialResults
 from porelab.volume.atomic import write_text_atomic
 
-BASELINE = "otsu"
-HEADLINE_METRICS = ("ap", "auc", "dice_best", "dice_fixed", "pod_a90", "false_calls")  # results.parquet has all
+from porelab.assess import HEADLINE_METRICS
+from porelab.sweep.selection import BASELINE, Selection, select_model
+
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
 
 
 def baseline_rows(root: Path, folds: list[Any], challenging: list[str], cache: Path) -> pd.DataFrame:
-    """The Otsu filter baseline scored like the models (cached: it does not change between runs)."""
-    from porelab.data import load_scans
-    from porelab.simulate.datasets.manifest import read_manifest
-    from porelab.sweep.evaluation import ScanTruth, otsu_metrics
+    """The Otsu filter baseline scored like the models, inside the part found in each scan, on
+    every fold's validation scans, their degraded copies and the challenging scans (cached: it
+    does not change between runs)."""
+    from porelab.assess import baseline_metrics, dataset_scans
+    from porelab.sweep.cv import degraded_copies
 
     if cache.exists():
         return pd.read_parquet(cache)
-    entries = {e["id"]: e for e in read_manifest(root)["scans"]}
-    sizes = {s.id: s.voxel_size for s in load_scans(root)}
-    scores = {i: otsu_metrics(root, entries[i], ScanTruth.load(root, entries[i]), sizes[i]).metrics
-              for i in {*challenging, *(v for f in folds for v in f.val_ids)}}
-    rows = [{"model": BASELINE, "fold": f.index, "split": split, "scan": i, "metric": k, "value": v}
-            for f in folds for split, ids in (("validation", f.val_ids), ("challenging", challenging))
-            for i in ids for k, v in scores[i].items()]
+    splits = [(f.index, split, ids) for f in folds
+              for split, ids in (("validation", list(f.val_ids)), ("degraded", degraded_copies(root, f.val_ids)),
+                                 ("challenging", challenging))]
+    wanted = sorted({i for _, _, ids in splits for i in ids})
+    scores = {s.id: baseline_metrics(s.volume, s.truth, s.part, s.voxel_size).metrics
+              for s in dataset_scans(root, ids=wanted)}
+    rows = [{"model": BASELINE, "fold": fold, "split": split, "scan": i, "metric": k, "value": v}
+            for fold, split, ids in splits for i in ids for k, v in scores[i].items()]
     table = pd.DataFrame(rows)
     table.to_parquet(cache, index=False)
     return table
@@ -48,18 +51,14 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return summarise_folds(per_fold, by=["model", "split", "metric"], metric_cols=["value"])
 
 
-def select_model(summary: pd.DataFrame, metric: str) -> tuple[str, float]:
-    """The model (not the baseline) with the best mean validation `metric`."""
-    candidates = summary[(summary.split == "validation") & (summary.metric == metric) & (summary.model != BASELINE)]
-    best = candidates.sort_values("mean", ascending=False).iloc[0]
-    return str(best.model), float(best["mean"])
-
-
-def _model_card(name: str, base: str, fold: int, summary: pd.DataFrame, config: Any,
-                ood: dict[str, Any] | None = None) -> str:
-    mine = summary[summary.model == name]
-    lines = [f"# {name}", "", f"Selected by `jobs/cv.py` on the best mean validation {config.select_metric} "
-             f"over {config.folds} folds; the weights are those of fold {fold} (its best validation epoch).", "",
+def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFrame, config: Any,
+                point: dict[str, Any], ood: dict[str, Any] | None = None) -> str:
+    mine = summary[(summary.model == name) & summary.metric.isin(HEADLINE_METRICS)]
+    lines = [f"# {name}", "", f"Selected by `jobs/cv.py`: {selection.reason()}", "",
+             f"Operating point: a region is a pore when its highest score reaches {point['threshold']:.3g}, grown "
+             f"over voxels scoring at least {point['low_threshold']:.3g}; regions under "
+             f"{point['min_diameter_vox']:.2g} voxels equivalent diameter are indications below the detection "
+             f"limit. Chosen for {point['objective']}: {point['source']}.", "",
              f"- data: `{config.data}` (profile `{config.profile}`)", f"- architecture: `{base}`",
              "- input: a CT volume (z, y, x), any size and format `porelab info` reads; grey values are normalised "
              "per volume from its 0.5/99.5 % percentiles", "", "| split | metric | mean | 95 % CI | folds |",
@@ -75,7 +74,7 @@ def _model_card(name: str, base: str, fold: int, summary: pd.DataFrame, config: 
         lines += ["", "## Out-of-distribution check", "",
                   f"`ood.pt`: an autoencoder detector (Lindgren & Zach) trained by `jobs/cv.py` on {ood['slices']} z "
                   f"slices (central crops of at most {crop} x {crop} pixels, grey values normalised per volume) of "
-                  f"fold {fold}'s training scans {', '.join(f'`{s}`' for s in ood['scans'])}"
+                  f"fold {selection.fold}'s training scans {', '.join(f'`{s}`' for s in ood['scans'])}"
                   + (f" (the autoencoder never saw `{ood['calibration_only'][0]}`: its slices only set the thresholds)"
                      if ood.get("calibration_only") else "")
                   + ". The service scores up to 16 evenly spaced slices of each upload the same way; a score above 1 "
@@ -101,11 +100,11 @@ def write_registry(config: Any, summary: pd.DataFrame, results: pd.DataFrame,
     from porelab.ood.registry_detector import registry_detector
     from porelab.sweep.trial import POSTPROCESSED
     from porelab.train.checkpoint import read_checkpoint
+    from porelab.verdict import stored_operating_point
 
-    name, score = select_model(summary, config.select_metric)
+    selection = select_model(results, config.select_metric)
+    name, fold = selection.model, selection.fold
     base = name.replace(POSTPROCESSED, "")
-    val = results[(results.model == name) & (results.split == "validation") & (results.metric == config.select_metric)]
-    fold = int(val.sort_values("value", ascending=False).iloc[0].fold)
     target = Path(config.registry) / base
     target.mkdir(parents=True, exist_ok=True)
     previous = _previous_ood(target / "config.json")
@@ -113,6 +112,7 @@ def write_registry(config: Any, summary: pd.DataFrame, results: pd.DataFrame,
     shutil.copy(checkpoint, target / ".model.pt.partial")
     os.replace(target / ".model.pt.partial", target / "model.pt")
     payload = read_checkpoint(target / "model.pt")
+    point = stored_operating_point(payload).to_dict()
     mine = summary[summary.model == name]
     metrics = {f"{r.split}/{r.metric}": {"mean": r.mean, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n)}
                for r in mine.itertuples()}
@@ -120,12 +120,16 @@ def write_registry(config: Any, summary: pd.DataFrame, results: pd.DataFrame,
                             previous)
     write_text_atomic(target / "config.json", json.dumps({"model": base, "selected_as": name, "fold": fold,
                                                           "threshold": payload.get("threshold", 0.5),
+                                                          "operating_point": point,
+                                                          "selection": selection.reason(),
                                                           "train_config": payload["train_config"],
                                                           "postprocess": name != base, "ood_detector": ood},
                                                          indent=2) + "\n")
     write_text_atomic(target / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
-    write_text_atomic(target / "model_card.md", _model_card(name, base, fold, summary, config, ood))
-    return {"model": name, "architecture": base, "fold": fold, config.select_metric: score, "path": str(target)}
+    write_text_atomic(target / "model_card.md", _model_card(name, base, selection, summary, config, point, ood))
+    return {"model": name, "architecture": base, "fold": fold, config.select_metric: selection.score,
+            "path": str(target), "why": selection.reason(), "runner_up": selection.runner_up,
+            "runner_up_" + config.select_metric: selection.runner_up_score, "operating_point": point}
 
 
 def _curve_frame(curves: list[dict[str, Any]], kind: str, split: str, columns: tuple[str, str]
@@ -145,29 +149,15 @@ def _pod_frame(curves: list[dict[str, Any]]) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def selected_overlays(config: Any, selected: dict[str, Any], results: pd.DataFrame, folds: list[Any],
-                      challenging: list[str]) -> list[Any]:
+def selected_overlays(config: Any, selected: dict[str, Any], folds: list[Any], challenging: list[str]) -> list[Any]:
     """Slice overlays of the served model (its fold's weights) on that fold's validation scan and the
-    challenging scan, at the threshold it is scored with: the fixed one for segmenters, the best
-    Dice one per scan for anomaly models."""
-    from porelab.sweep.evaluation import FIXED_THRESHOLD
+    challenging scan, as `porelab predict` would judge them."""
     from porelab.sweep.report_parts import slice_overlays
-    from porelab.sweep.trial import POSTPROCESSED
 
     name, fold = selected["model"], int(selected["fold"])
     scans = {**{i: "validation" for i in folds[fold].val_ids}, **{i: "challenging" for i in challenging}}
-    best = results[(results.model == name) & (results.fold == fold) & (results.metric == "threshold_best")]
-    anomaly = _is_anomaly(selected["architecture"])
-    thresholds = {i: float(best[best.scan == i].value.iloc[0]) if anomaly else FIXED_THRESHOLD for i in scans}
-    variant = "postprocessed" if POSTPROCESSED in name else "raw"
-    return slice_overlays(Path(config.registry) / selected["architecture"] / "model.pt", variant, thresholds,
-                          Path(config.data), scans, f"{name} (fold {fold})")
-
-
-def _is_anomaly(architecture: str) -> bool:
-    from porelab.models import model_spec
-
-    return model_spec(architecture).family == "anomaly"
+    return slice_overlays(Path(config.registry) / selected["architecture"] / "model.pt", Path(config.data), scans,
+                          f"{name} (fold {fold})")
 
 
 def _trained(table: pd.DataFrame) -> int:
@@ -203,22 +193,30 @@ def _mean(summary: pd.DataFrame, model: str, split: str, metric: str) -> float:
 
 
 def findings(summary: pd.DataFrame, selected: dict[str, Any]) -> list[str]:
-    """The sentences the issue asks for: best validation AP, the gain over Otsu, post-processing."""
-    from porelab.models import model_spec
+    """What the report states first: why the served model was chosen (and the runner-up), how its
+    verdict holds on the challenging scan beside Otsu's, post-processing of the anomaly models."""
     from porelab.sweep.trial import POSTPROCESSED
 
     models = [m for m in summary.model.unique() if m != BASELINE]
-    supervised = [m for m in models if POSTPROCESSED not in m and model_spec(m).family == "supervised"]
-    metric = next(k for k in selected if k not in ("model", "architecture", "fold", "path"))
-    lines = [f"Selected for serving: {selected['model']} (mean validation {metric} {selected[metric]:.3f})."]
-    if supervised:
-        best = max(supervised, key=lambda m: _mean(summary, m, "validation", "ap"))
-        otsu = _mean(summary, BASELINE, "challenging", "dice_fixed")
-        fixed, tuned = (_mean(summary, best, "challenging", m) for m in ("dice_fixed", "dice_best"))
-        lines.append(f"Best supervised model {best}: validation AP {_mean(summary, best, 'validation', 'ap'):.3f}; "
-                     f"on the challenging scan its Dice is {fixed:.3f} at the fixed threshold "
-                     f"({fixed - otsu:+.3f} against the Otsu baseline's {otsu:.3f}) and {tuned:.3f} at the "
-                     f"threshold best for that scan ({tuned - otsu:+.3f}).")
+    lines = [f"Selected for serving: {selected['why']}" if "why" in selected
+             else f"Selected for serving: {selected['model']}."]
+    name = selected["model"]
+    if name in models:
+        mine = {m: _mean(summary, name, "challenging", m) for m in ("dice", "false_calls", "porosity_error_pp",
+                                                                     "dice_best")}
+        otsu = {m: _mean(summary, BASELINE, "challenging", m) for m in ("dice", "false_calls", "porosity_error_pp")}
+        lines.append(f"On the challenging scan (never used to train, calibrate or select) {name} at its own operating "
+                     f"point: Dice {mine['dice']:.3f}, {mine['false_calls']:.1f} false calls, porosity error "
+                     f"{mine['porosity_error_pp']:+.2f} percentage points; the Otsu baseline inside the same part: Dice "
+                     f"{otsu['dice']:.3f}, {otsu['false_calls']:.1f} false calls, porosity error "
+                     f"{otsu['porosity_error_pp']:+.2f} pp. (At the threshold best for that scan, a diagnostic, "
+                     f"{name} reaches Dice {mine['dice_best']:.3f}.)")
+    for split in ("validation", "degraded"):
+        dice = {m: _mean(summary, m, split, "dice") for m in models}
+        ranked = sorted((m for m in dice if dice[m] == dice[m]), key=lambda m: -dice[m])
+        if ranked:
+            lines.append(f"Mean own-operating-point Dice on the {split} scans: "
+                         + ", ".join(f"{m} {dice[m]:.3f}" for m in ranked[:4]) + ".")
     for model in ("vae", "cevae", "gmvae", "vqvae"):
         if model in models and model + POSTPROCESSED in models:
             for split in ("validation", "challenging"):
@@ -237,7 +235,7 @@ def write_outputs(config: Any, collected: TrialResults, root: Path, folds: list[
     summary = summarise(results)
     selected = write_registry(config, summary, results, collected.checkpoints) if len(collected.rows) else {}
     lines = findings(summary, selected) if selected else ["No trial finished."]
-    overlays = selected_overlays(config, selected, results, folds, challenging) if selected else None
+    overlays = selected_overlays(config, selected, folds, challenging) if selected else None
     report = write_report_html(config, results, collected.curves, seconds, len(collected.failed), lines, overlays)
     content = {"selected": selected, "findings": lines, "failed_trials": collected.failed,
                "seconds": round(seconds, 1), "report": str(report),

@@ -70,35 +70,29 @@ def _add_ftl(parts: SweepParts, run_dir: Path) -> None:
 def _add_degradation(parts: SweepParts, run_dir: Path) -> None:
     from porelab.sweep.degrade_outputs import METRIC_NAMES, degradation_plot_table
 
-    metric = str(_run_config(run_dir).get("report_metric", "dice_fixed"))
+    metric = str(_run_config(run_dir).get("report_metric", "dice"))
     plotted = degradation_plot_table(pd.read_parquet(run_dir / _DEGRADATION_TABLE), metric)
     parts.degradation = plotted if len(plotted) else None
     parts.degradation_metric = METRIC_NAMES.get(metric, metric)
 
 
-def slice_overlays(checkpoint: str | Path, variant: str, threshold_of: dict[str, float], root: Path,
-                   scans: dict[str, str], title: str) -> list[Any]:
+def slice_overlays(checkpoint: str | Path, root: Path, scans: dict[str, str], title: str) -> list[Any]:
     """One slice overlay per scan: the z slice with the most true pore voxels, the grey values,
-    the true mask and the model's mask at its threshold on that scan.
+    the true mask and the mask the user gets (`porelab predict`'s verdict at the checkpoint's
+    operating point, inside the part found in the scan).
 
-    `variant` is "raw" or "postprocessed"; `threshold_of` maps scan id to the threshold;
     `scans` maps scan id to its split ("validation", "challenging").
     """
-    from porelab import volume
-    from porelab.data import load_scans
+    from porelab.assess import ScoringModel, dataset_scans, point_for
     from porelab.report import SliceOverlay
-    from porelab.simulate.datasets.manifest import read_manifest
-    from porelab.sweep.evaluation import ScanTruth, scan_scores
+    from porelab.verdict import class_mask
 
-    entries = {e["id"]: e for e in read_manifest(root)["scans"]}
-    records = {s.id: s for s in load_scans(root)}
+    model = ScoringModel.load(checkpoint)
     overlays = []
-    for scan_id, split in scans.items():
-        truth = ScanTruth.load(root, entries[scan_id])
-        score = scan_scores(Path(checkpoint), records[scan_id])[0][variant]
-        z = int(np.argmax((truth.labels > 0).sum(axis=(1, 2))))
-        grey = volume.read(records[scan_id].scan_path)[z]
-        predicted = (score[z] >= threshold_of[scan_id]) & truth.inside[z]
-        overlays.append(SliceOverlay(f"{title}, {split} scan {scan_id}, slice z = {z}", np.asarray(grey, np.float32),
-                                     truth.labels[z] > 0, predicted))
+    for scan in dataset_scans(root, ids=list(scans)):
+        score = model.score_maps(scan.volume, scan.normaliser)[model.served_variant]
+        mask, _ = class_mask(score, scan.part, point_for(model, score), scan.voxel_size)
+        z = int(np.argmax((scan.truth.labels > 0).sum(axis=(1, 2))))
+        overlays.append(SliceOverlay(f"{title}, {scans[scan.id]} scan {scan.id}, slice z = {z}",
+                                     scan.volume[z], scan.truth.labels[z] > 0, mask[z] > 0))
     return overlays

@@ -17,7 +17,7 @@ from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import ScanSpec
-from porelab.sweep.evaluation import ScanTruth
+from porelab.assess import ScanTruth
 
 CHALLENGING = "challenging"
 
@@ -57,8 +57,7 @@ def registry_model(registry: str | Path, name: str | None = None) -> RegistryMod
 
 def scan_truth(phantom: Phantom) -> ScanTruth:
     """The phantom's pore instances, the part (pores included) and its pore table."""
-    labels = phantom.pore_labels.astype(np.int32)
-    return ScanTruth(labels, (phantom.materials > 0) | (labels > 0), phantom.pores)
+    return ScanTruth.of_phantom(phantom)
 
 
 def _entry(manifest: dict[str, Any], root: Path, scan_id: str | None) -> dict[str, Any]:
@@ -107,9 +106,9 @@ def rebuilt_scan(data: str | Path, scan_id: str | None = None) -> RebuiltScan:
     require_dataset(root)
     manifest = read_manifest(root)
     entry = _entry(manifest, root, scan_id)
-    if int(entry.get("keep_every", 1)) != 1:
-        raise ConfigError(f"--scan {entry['id']!r}: a degraded copy (keep_every={entry['keep_every']}) of another "
-                          "scan; expected a full scan (the sweep degrades it itself)")
+    if int(entry.get("keep_every", 1)) != 1 or entry.get("source"):
+        raise ConfigError(f"--scan {entry['id']!r}: a degraded copy of {entry.get('source') or 'another scan'}; "
+                          "expected a full scan (the sweep degrades it itself)")
     phantom = _plan(manifest, root, entry["id"]).build_phantom()
     _check_labels(root, entry, phantom)
     return RebuiltScan(entry["id"], phantom, ScanSpec.from_dict(entry["scan"]), entry)

@@ -1,4 +1,5 @@
-"""One cross-validation trial: train (resumably) a model on a fold, then score it on its scans."""
+"""One cross-validation trial: train (resumably) a model on a fold, calibrate its operating point on
+the fold's validation scans and their degraded copies, then score it on its scans."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 from porelab.volume.atomic import write_text_atomic
 
 POSTPROCESSED = " (post-processed)"
+#: The splits a trial's operating point is calibrated on (never the challenging scan).
+CALIBRATION_SPLITS = ("validation", "degraded")
+EVALUATION_VERSION = 2  # evaluation.json of earlier versions (no operating point) is scored again
 
 
 def _rows(model: str, fold: int, split: str, scan_id: str, evaluation: Any) -> list[dict[str, Any]]:
@@ -22,26 +26,30 @@ def _curves(model: str, fold: int, split: str, evaluation: Any) -> list[dict[str
 
 def evaluate_trial(run_dir: Path, checkpoint: Path, root: Path, model: str, fold: int,
                    splits: dict[str, list[str]]) -> dict[str, Any]:
-    """Rows and curves for every scan of every split; cached in `evaluation.json`."""
-    from porelab.data import load_scans
-    from porelab.simulate.datasets.manifest import read_manifest
-    from porelab.sweep.evaluation import ScanTruth, evaluate_checkpoint
+    """Calibrate the trained model's operating point on its validation scans and their degraded
+    re-simulations (stored in the checkpoint), then score every scan of every split at it
+    (`porelab.assess.evaluate_model`); rows and curves, cached in `evaluation.json`."""
+    from porelab.assess import POSTPROCESSED as POSTPROCESSED_VARIANT
+    from porelab.assess import dataset_scans, evaluate_model
 
     cached = run_dir / "evaluation.json"
     if cached.exists():
-        return json.loads(cached.read_text())
-    entries = {e["id"]: e for e in read_manifest(root)["scans"]}
-    records = {s.id: s for s in load_scans(root)}
+        result = json.loads(cached.read_text())
+        if result.get("version") == EVALUATION_VERSION:
+            return result
+    split_of = {scan_id: split for split, ids in splits.items() for scan_id in ids}
+    scans = dataset_scans(root, ids=list(split_of))
+    calibration = [i for i in split_of if split_of[i] in CALIBRATION_SPLITS]
+    evaluation = evaluate_model(checkpoint, scans, calibration_ids=calibration, store=True, baseline=False, name=model)
     rows: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
-    for split, ids in splits.items():
-        for scan_id in ids:
-            truth = ScanTruth.load(root, entries[scan_id])
-            for variant, evaluation in evaluate_checkpoint(checkpoint, records[scan_id], truth).items():
-                name = model + (POSTPROCESSED if variant == "postprocessed" else "")
-                rows += _rows(name, fold, split, scan_id, evaluation)
-                curves += _curves(name, fold, split, evaluation)
-    result = {"rows": rows, "curves": curves, "checkpoint": str(checkpoint)}
+    for (scan_id, variant), scored in evaluation.evaluations.items():
+        name = model + (POSTPROCESSED if variant == POSTPROCESSED_VARIANT else "")
+        rows += _rows(name, fold, split_of[scan_id], scan_id, scored)
+        curves += _curves(name, fold, split_of[scan_id], scored)
+    point = evaluation.points[evaluation.served_variant]
+    result = {"version": EVALUATION_VERSION, "rows": rows, "curves": curves, "checkpoint": str(checkpoint),
+              "operating_point": point.to_dict()}
     write_text_atomic(cached, json.dumps(result) + "\n")
     return result
 
@@ -56,9 +64,13 @@ def run_trial(params: dict[str, Any]) -> dict[str, Any]:
     run_dir = Path(params["trials_dir"]) / f"{model}-fold{fold}"
     result = fit(TrainConfig.from_dict(trial["train"]), params["data"], run_dir)
     evaluation = evaluate_trial(run_dir, result.best_checkpoint, Path(params["data"]), model, fold,
-                                {"validation": trial["val_ids"], "challenging": trial["challenging_ids"]})
-    val_ap = [r["value"] for r in evaluation["rows"] if r["split"] == "validation" and r["metric"] == "ap"
-              and r["model"] == model]
-    return {"model": model, "fold": fold, "val_ap": val_ap[0] if val_ap else float("nan"),
+                                {"validation": trial["val_ids"], "degraded": trial.get("degraded_ids", []),
+                                 "challenging": trial["challenging_ids"]})
+    def validation(metric: str) -> float:
+        values = [r["value"] for r in evaluation["rows"]
+                  if r["split"] == "validation" and r["metric"] == metric and r["model"] == model]
+        return sum(values) / len(values) if values else float("nan")
+
+    return {"model": model, "fold": fold, "val_ap": validation("ap"), "val_dice": validation("dice"),
             "epochs": result.summary.get("epochs"), "rows": evaluation["rows"], "curves": evaluation["curves"],
             "checkpoint": evaluation["checkpoint"]}

@@ -86,6 +86,8 @@ def _scan_roles(root: Path) -> tuple[list[str], list[str]]:
 
 def variant_plans(sweep: SweepConfig, variants: list[Variant]) -> dict[str, dict[str, Any]]:
     """What each trial trains, on which dataset, and where it is scored, keyed 'variant/fold'."""
+    from porelab.sweep.cv import degraded_copies
+
     check_variants(variants)
     plans: dict[str, dict[str, Any]] = {}
     for variant in variants:
@@ -95,7 +97,8 @@ def variant_plans(sweep: SweepConfig, variants: list[Variant]) -> dict[str, dict
             plans[f"{variant.name}/{fold.index}"] = {
                 "variant": variant.name, "model": variant.model or sweep.model, "fold": fold.index,
                 "data": str(root.resolve()), "train": variant_train_config(sweep, variant, fold),
-                "val_ids": list(fold.val_ids), "challenging_ids": challenging}
+                "val_ids": list(fold.val_ids), "degraded_ids": degraded_copies(root, fold.val_ids),
+                "challenging_ids": challenging}
     return plans
 
 

@@ -1,4 +1,5 @@
-"""Checkpoint files: state dict + model config + normalisation + loop state, loadable with
+"""Checkpoint files: state dict + model config + normalisation + loop state, and once a model is
+calibrated its operating point (`operating_point`, `calibration`), loadable with
 `torch.load(weights_only=True)` (no pickled code runs when a checkpoint is opened)."""
 
 from __future__ import annotations
@@ -71,6 +72,21 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: format {payload.get('format') if isinstance(payload, dict) else None!r}; "
                           f"expected {FORMAT!r}")
     return payload
+
+
+def store_operating_point(path: str | Path, operating_point: dict[str, Any], calibration: dict[str, Any]) -> Path:
+    """Rewrite the checkpoint at `path` (atomically) with its calibrated operating point
+    (`porelab.verdict.OperatingPoint.to_dict()`) and the calibration behind it (scans and the
+    table of candidate points, as plain lists)."""
+    payload = read_checkpoint(path)
+    payload["operating_point"] = dict(operating_point)
+    payload["calibration"] = dict(calibration)
+    payload["threshold"] = float(operating_point["threshold"])
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_target(Path(path), overwrite=True) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return Path(path)
 
 
 def load_checkpoint(path: str | Path) -> LoadedCheckpoint:

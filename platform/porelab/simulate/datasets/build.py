@@ -37,17 +37,24 @@ def _write_table(phantom: Phantom, target: Path) -> None:
 
 
 def _write_files(root: Path, plan: ScanPlan, phantom: Phantom, scan: volume.Volume) -> dict[str, str]:
+    """The scan's files; a degraded copy shares its clean scan's labels, materials and pores
+    (the same phantom) when that scan is written, and writes only its own scan and preview."""
     folder = root / plan.id
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"scan": f"{plan.id}/scan.tif", "labels": f"{plan.id}/labels.tif",
-             "materials": f"{plan.id}/materials.tif", "pores": f"{plan.id}/pores.parquet",
-             "preview": f"{plan.id}/mid_slices.png"}
+    files = {"scan": f"{plan.id}/scan.tif", "preview": f"{plan.id}/mid_slices.png"}
+    shared = plan.source is not None and all((root / plan.source / name).exists()
+                                              for name in ("labels.tif", "materials.tif", "pores.parquet"))
+    truth = plan.source if shared else plan.id
+    files.update({"labels": f"{truth}/labels.tif", "materials": f"{truth}/materials.tif",
+                  "pores": f"{truth}/pores.parquet"})
     volume.write(scan, root / files["scan"], overwrite=True)
+    write_preview(np.asarray(scan.data), root / files["preview"])
+    if shared:
+        return files
     volume.write(phantom.pore_labels.astype(np.int32), root / files["labels"], voxel_size=phantom.voxel_size,
                  overwrite=True)
     volume.write(phantom.materials, root / files["materials"], voxel_size=phantom.voxel_size, overwrite=True)
     _write_table(phantom, root / files["pores"])
-    write_preview(np.asarray(scan.data), root / files["preview"])
     return files
 
 
@@ -56,7 +63,8 @@ def _entry(root: Path, plan: ScanPlan, phantom: Phantom, files: dict[str, str], 
     spec = plan.spec.to_dict()
     return {"id": plan.id, "role": plan.role, "part": plan.part, "material": plan.material,
             "shape": list(phantom.materials.shape), "voxel_size_mm": list(phantom.voxel_size),
-            "phantom_seed": phantom.seed, "keep_every": plan.keep_every, "baseline": plan.baseline,
+            "phantom_seed": phantom.seed, "keep_every": plan.keep_every, "exposure_fraction": plan.exposure,
+            "source": plan.source, "baseline": plan.baseline,
             "porosity_percent": phantom.metadata.get("porosity_percent"),
             "pore_count": int(len(phantom.pores)), "scan": spec, "files": files,
             "sha256": {role: sha256(root / name) for role, name in files.items()},
@@ -82,7 +90,8 @@ def build_scan(root: Path, plan: ScanPlan, executor: Executor,
     """Simulate (or reuse), degrade, reconstruct, label and write one scan; its manifest entry."""
     start = time.perf_counter()
     phantom, full = (simulations or _Simulations()).get(plan, executor)
-    projections = degrade(full, keep_every=plan.keep_every) if plan.keep_every > 1 else full
+    projections = (degrade(full, keep_every=plan.keep_every, exposure=plan.exposure, seed=plan.spec.seed)
+                   if plan.degraded else full)
     scan = reconstruct(projections, executor=executor)
     scan = volume.Volume(np.asarray(scan.data, np.float32), phantom.voxel_size,
                          {**scan.metadata, "scan_id": plan.id})
@@ -94,7 +103,8 @@ def build_scan(root: Path, plan: ScanPlan, executor: Executor,
 def _is_complete(root: Path, manifest: dict[str, Any], plan: ScanPlan) -> bool:
     entry = next((s for s in manifest["scans"] if s["id"] == plan.id), None)
     same_spec = (entry is not None and entry["scan"] == json.loads(json.dumps(plan.spec.to_dict()))
-                 and entry.get("keep_every", 1) == plan.keep_every)
+                 and entry.get("keep_every", 1) == plan.keep_every
+                 and entry.get("exposure_fraction", 1.0) == plan.exposure)
     return same_spec and not file_problems(root, entry)
 
 

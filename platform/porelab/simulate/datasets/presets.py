@@ -12,25 +12,36 @@ from functools import partial
 from typing import Callable
 
 from porelab.errors import ConfigError
-from porelab.simulate.phantoms import Phantom, PorePopulation, am_cube, am_cylinder, cast_aluminium, composite
+from porelab.simulate.phantoms import (Phantom, PorePopulation, am_bushing, am_cube, am_cylinder, am_prism,
+                                      am_turned_cube, cast_aluminium, composite)
 from porelab.simulate.scanner.degradations import keep_every_for_counts
-from porelab.simulate.scanner.spec import (AM_CUBE_PAPER, AM_CYLINDER_PAPER, CAST_PAPER, COMPOSITE_PAPER, ScanSpec,
-                                           scaled_to_grid)
+from porelab.simulate.scanner.spec import (AM_CUBE_PAPER, AM_CYLINDER_PAPER, CAST_PAPER, COMPOSITE_PAPER,
+                                           EVAL_SCANNER_PAPER, ScanSpec, scaled_to_grid)
 
-PRESETS = ("am-cylinders", "cast-aluminium", "composite", "welds")
+PRESETS = ("am-cylinders", "am-eval", "cast-aluminium", "composite", "welds")
 PROFILES = ("demo", "paper")
 BASELINES = ("otsu", "multi-otsu")
 
 # grid shapes (z, y, x); paper: the papers' 13.3 um voxels for the AM parts
 _SHAPES = {
-    "demo": {"cylinder": (128, 40, 40), "cube": (96, 96, 96), "housing": (80, 64, 96), "composite": (96, 96, 96)},
+    "demo": {"cylinder": (128, 40, 40), "cube": (96, 96, 96), "housing": (80, 64, 96), "composite": (96, 96, 96),
+             "evaluation": (96, 96, 96)},
     "paper": {"cylinder": (1510, 380, 380), "cube": (680, 680, 680), "housing": (320, 256, 384),
-              "composite": (512, 512, 512)},
+              "composite": (512, 512, 512), "evaluation": (400, 400, 400)},
 }
 _CYLINDERS = (("Ti6Al4V", 1.5, 4.0), ("CoCr", 2.0, 3.5), ("CoCr", 1.0, 5.0), ("316L", 2.5, 4.0),
               ("316L", 1.5, 3.0))  # material, porosity %, median equivalent diameter (voxels)
 #: Fuchs et al.'s projection series, as counts (the first is the full scan).
 CAST_SERIES = (3300, 330, 33)
+#: Degraded copies of every good cylinder that calibrate the operating points (keep every k-th
+#: projection, fraction of the exposure): two corners of Iuso et al.'s degradation grid.
+CALIBRATION_DEGRADATIONS = ((2, 0.5), (3, 0.25))
+#: The evaluation preset's degradation grid: {100, 50, 33} % of the projections x {100, 50, 25} %
+#: of the exposure (the first is the clean scan).
+EVALUATION_DEGRADATIONS = tuple((k, f) for k in (1, 2, 3) for f in (1.0, 0.5, 0.25))
+#: The evaluation preset's parts: builder, material, phantom seed (none a training seed).
+_EVALUATION_PARTS = (("prism", am_prism, "Ti6Al4V", 61), ("turned-cube", am_turned_cube, "CoCr", 62),
+                     ("bushing", am_bushing, "316L", 63))
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,17 @@ class ScanPlan:
     spec: ScanSpec
     keep_every: int = 1
     baseline: str = "otsu"
+    exposure: float = 1.0
+    source: str | None = None
+
+    @property
+    def degraded(self) -> bool:
+        return self.keep_every > 1 or self.exposure < 1.0
+
+
+def degraded_id(scan_id: str, keep_every: int, exposure: float) -> str:
+    """`cylinder-1-Ti6Al4V-p2-e50`: every 2nd projection at 50 % of the exposure."""
+    return f"{scan_id}-p{keep_every}-e{round(100 * exposure)}"
 
 
 def _grid_side(shape: tuple[int, int, int]) -> int:
@@ -75,6 +97,9 @@ def _am_plans(profile: str) -> list[ScanPlan]:
         spec = _spec_for(AM_CYLINDER_PAPER, profile, shape, seed=100 + i)
         plans.append(ScanPlan(f"cylinder-{i + 1}-{material}", "good", "cylinder", material,
                               f"cylinder-{i + 1}", build, spec))
+        clean = plans[-1].id
+        plans += [ScanPlan(degraded_id(clean, k, f), "degraded", "cylinder", material, f"cylinder-{i + 1}", build,
+                           spec, keep_every=k, exposure=f, source=clean) for k, f in CALIBRATION_DEGRADATIONS]
     cube_shape = _SHAPES[profile]["cube"]
     build = partial(am_cube, shape=cube_shape, material="316L", seed=20,
                     pores=PorePopulation(porosity_percent=2.0, diameter_median_vox=4.0))
@@ -94,7 +119,7 @@ def _cast_plans(profile: str) -> list[ScanPlan]:
                                                           for n in CAST_SERIES))
     for step, paper_count in zip(steps[1:], CAST_SERIES[1:]):
         plans.append(ScanPlan(f"housing-1-series-{paper_count}", "projection-series", "housing", "AlSi7Mg",
-                              "housing-1", plans[0].build_phantom, spec, keep_every=step))
+                              "housing-1", plans[0].build_phantom, spec, keep_every=step, source=plans[0].id))
     return plans
 
 
@@ -106,7 +131,25 @@ def _composite_plans(profile: str) -> list[ScanPlan]:
             for i in range(2)]
 
 
-_PLANNERS = {"am-cylinders": _am_plans, "cast-aluminium": _cast_plans, "composite": _composite_plans}
+def _evaluation_plans(profile: str) -> list[ScanPlan]:
+    """Parts no training sees (a tilted prism, a turned cube, a bushing with a bore and a threaded
+    hole), other seeds, another scanner (`EVAL_SCANNER_PAPER`), each clean and at every point of
+    the degradation grid. Role "evaluation"; the degraded copies name their clean scan."""
+    shape = _SHAPES[profile]["evaluation"]
+    pores = PorePopulation(porosity_percent=0.8, diameter_median_vox=3.0, diameter_sigma=0.5)
+    plans = []
+    for part, builder, material, seed in _EVALUATION_PARTS:
+        build = partial(builder, shape=shape, material=material, seed=seed, pores=pores)
+        spec = _spec_for(EVAL_SCANNER_PAPER, profile, shape, seed=500 + seed)
+        clean = f"{part}-{material}"
+        for k, f in EVALUATION_DEGRADATIONS:
+            degraded = (k, f) != (1, 1.0)
+            plans.append(ScanPlan(degraded_id(clean, k, f) if degraded else clean, "evaluation", part, material,
+                                  part, build, spec, keep_every=k, exposure=f, source=clean if degraded else None))
+    return plans
+
+
+_PLANNERS = {"am-cylinders": _am_plans, "am-eval": _evaluation_plans, "cast-aluminium": _cast_plans, "composite": _composite_plans}
 
 
 def preset_plans(preset: str, profile: str) -> list[ScanPlan]:

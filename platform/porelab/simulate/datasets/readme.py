@@ -42,7 +42,9 @@ def write_readme(root: Path, manifest: dict[str, Any]) -> None:
              "`porelab simulate`; check the files with `porelab simulate --verify DIR`.", "",
              "Each scan: `<id>/scan.tif` (reconstruction, 1/mm), `<id>/labels.tif` (pore instance ids, "
              "0 = none), `<id>/materials.tif` (material labels), `<id>/pores.parquet` (ground-truth pore "
-             "table). Baseline: `otsu` = Iuso et al. Algorithm 1 on the scan, `multi-otsu` = three-phase "
+             "table); a degraded copy of a scan (`<id>-p<k>-e<percent>`: every k-th projection at that percentage "
+             "of the exposure) has its own `scan.tif` and shares its clean scan's labels, materials and pore table. "
+             "Baseline: `otsu` = Iuso et al. Algorithm 1 on the scan, `multi-otsu` = three-phase "
              "Otsu (blocks without air); POD = hit pores / true pores per equivalent-diameter bin (voxels).", "",
              "| scan | role | material | projections used | exposure | baseline | Dice | false calls | "
              "POD by size | time (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -50,7 +52,7 @@ def write_readme(root: Path, manifest: dict[str, Any]) -> None:
         base = s["otsu_baseline"]
         used = -(-s["scan"]["n_projections"] // s.get("keep_every", 1))
         lines.append(f"| {s['id']} | {s['role']} | {s['material']} | {used} | "
-                     f"{s['scan']['exposure']:g} | {base.get('method', 'otsu')} | {base['dice']:.3f} | {base['false_calls']} | "
+                     f"{s['scan']['exposure'] * s.get('exposure_fraction', 1.0):g} | {base.get('method', 'otsu')} | {base['dice']:.3f} | {base['false_calls']} | "
                      f"{_pod_text(base['pod'])} | {s['seconds']:.1f} |")
     lines.append("")
     for s in manifest["scans"]:

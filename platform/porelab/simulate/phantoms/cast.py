@@ -92,12 +92,5 @@ def _near_axis(shape: tuple[int, int, int], corner: np.ndarray, scale: float,
 
 
 def _threaded_hole(z: np.ndarray, dy: np.ndarray, dx: np.ndarray,
-                   design: HousingDesign) -> np.ndarray:
-    """Inside of an internal metric thread along z: the hole's radius follows a triangle wave
-    in the helical phase z / pitch - angle / 2 pi (ISO 60 degree profile, depth 0.54 P)."""
-    pitch = design.thread_pitch_mm
-    depth = 0.5413 * pitch
-    phase = np.mod(z / pitch - np.arctan2(dy, dx) / (2.0 * np.pi), 1.0)
-    tooth = 1.0 - 2.0 * np.abs(phase - 0.5)   # 0 at the crest of the nut's tooth, 1 at the root
-    radius = design.thread_major_radius_mm - depth * (1.0 - tooth)
-    return dy**2 + dx**2 <= radius**2
+                  design: HousingDesign) -> np.ndarray:
+    return geometry.threaded_hole(z, dy, dx, design.thread_major_radius_mm, design.thread_pitch_mm)

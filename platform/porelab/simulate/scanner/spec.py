@@ -144,11 +144,20 @@ COMPOSITE_PAPER = ScanSpec(
     name="composite-parallel", geometry="parallel", n_projections=1800, exposure=1e8,
     spectrum_weights=(1.0, 0.0, 0.0, 0.0, 0.0), gain_spread=1e-5, blur_px=0.5, dark_offset=0.0, seed=0,
 )
+# The evaluation preset's scanner: another make and set-up than the training scans' (harder
+# beam, its own distances, blur, rings and scatter), so an evaluation also tests a change of
+# scanner. Ours, not a paper's.
+EVAL_SCANNER_PAPER = ScanSpec(
+    name="am-eval-scanner", geometry="cone", n_projections=3000,
+    source_object_mm=55.0, source_detector_mm=800.0, exposure=15000.0,
+    spectrum_weights=tuple(float(w) for w in tungsten_spectrum(tube_kv=190.0, copper_filter_mm=1.0)),
+    gain_spread=0.004, scatter_fraction=0.03, blur_px=0.8, seed=0,
+)
 #: Grid side (voxels across the part) the paper projection counts belong to: a 5 mm cylinder
 #: and a 9 mm cube at the papers' 13.3 um voxels (0.2 mm pixel / magnification 15); the
 #: housing and composite at the paper profile's grids.
 PAPER_GRID_SIDE = {"am-cylinder-good": 375, "am-cube-challenging": 675, "cast-housing": 230,
-                   "composite-parallel": 461}
+                   "composite-parallel": 461, "am-eval-scanner": 360}
 
 
 def scaled_to_grid(spec: ScanSpec, grid_side: int, seed: int | None = None) -> ScanSpec:

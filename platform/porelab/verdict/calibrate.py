@@ -1,0 +1,184 @@
+"""Choosing a model's operating point on held-out scans with known pores.
+
+Every candidate (grow threshold, seed threshold) is scored on every calibration scan: the
+regions of part voxels at or above the grow threshold are labelled once per grow threshold,
+and each seed threshold keeps the regions whose highest score reaches it, so the Dice, false
+calls and hit/miss table of every seed follow from per-region counts without relabelling.
+The minimum reported size of each candidate is its own POD a50 (MIL-HDBK-1823A hit/miss fit
+over the pores of all calibration scans, `porelab.evaluate.fit_pod`): below it a region is
+more likely noise than a found pore, and is listed as an indication.
+
+Objectives: "dice" takes the candidate with the highest mean Dice over the scans;
+"false_calls" the one that finds the most pores (mean hit rate) with a mean false-call rate
+at or under `max_false_calls_per_cm3`, falling back to the fewest false calls when none does.
+Candidate thresholds are quantiles of the pooled in-part scores, so the same search works
+for sigmoid probabilities and for reconstruction errors of any scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from porelab.errors import ConfigError
+from porelab.evaluate.pod import fit_pod
+from porelab.verdict.operating_point import OBJECTIVES, OperatingPoint
+
+_FACES = ndimage.generate_binary_structure(3, 1)
+_TAILS = np.geomspace(1e-4, 0.25, 24)  # upper-tail fractions of in-part voxels the thresholds sit at
+_EVEN_LEVELS = 16                       # and evenly spaced scores between the outer quantiles
+_MAX_GROW_RATIO = 16.0                  # a grow threshold's tail holds at most this times the seed's
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationScan:
+    """One held-out scan: the model's score, the part found in it (and where pores are looked
+    for, `PartSegmentation.inspected`), and the truth."""
+
+    id: str
+    score: np.ndarray
+    part: np.ndarray
+    inspected: np.ndarray
+    true_labels: np.ndarray
+    true_sizes: pd.Series  # equivalent diameter (voxels) by pore id
+    voxel_size: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """What the operating point is chosen for (see the module docstring)."""
+
+    objective: str = "dice"
+    max_false_calls_per_cm3: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"calibration objective {self.objective!r}: expected one of {list(OBJECTIVES)}")
+        if not self.max_false_calls_per_cm3 >= 0:
+            raise ConfigError(f"max_false_calls_per_cm3={self.max_false_calls_per_cm3}: expected >= 0")
+
+
+@dataclass(frozen=True)
+class _Regions:
+    """Per region of one (scan, grow threshold): size, highest score, true-pore voxels, and the
+    (region, pore, shared voxels) pairs."""
+
+    voxels: np.ndarray
+    peak: np.ndarray
+    overlap: np.ndarray
+    pair_region: np.ndarray
+    pair_pore: np.ndarray
+    pair_voxels: np.ndarray
+
+
+def _regions(scan: CalibrationScan, grow: float) -> _Regions:
+    labels, count = ndimage.label((scan.score >= grow) & scan.inspected, structure=_FACES)
+    flat = labels.ravel()
+    voxels = np.bincount(flat, minlength=count + 1)
+    peak = np.full(count + 1, -np.inf)
+    where = flat > 0
+    np.maximum.at(peak, flat[where], scan.score.ravel()[where])
+    pore = scan.true_labels.ravel()
+    both = where & (pore > 0)
+    pairs = pd.DataFrame({"region": flat[both], "pore": pore[both]}).value_counts().reset_index()
+    overlap = np.bincount(pairs["region"], weights=pairs["count"], minlength=count + 1)
+    return _Regions(voxels, peak, overlap, pairs["region"].to_numpy(), pairs["pore"].to_numpy(),
+                    pairs["count"].to_numpy())
+
+
+def candidate_thresholds(scans: Sequence[CalibrationScan]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct candidate scores (increasing) and the fraction of in-part voxels at or above each.
+
+    The candidates are the `_TAILS` quantiles of the pooled in-part scores, which follow the
+    pore fraction whatever the score's scale, and `_EVEN_LEVELS` scores evenly spaced between
+    the outermost of them: a sigmoid saturates, so its pores' scores crowd near 1 where the
+    quantiles alone leave wide gaps."""
+    pooled = np.sort(np.concatenate([s.score[s.inspected].ravel() for s in scans]))
+    if pooled.size == 0:
+        raise ConfigError("calibration: the calibration scans hold no part voxel")
+    quantiles = np.quantile(pooled, 1.0 - _TAILS)
+    levels = np.unique(np.concatenate([quantiles, np.linspace(quantiles.min(), quantiles.max(), _EVEN_LEVELS)]))
+    tails = 1.0 - np.searchsorted(pooled, levels, side="left") / pooled.size
+    return levels, tails
+
+
+def _scan_figures(scan: CalibrationScan, regions: _Regions, seed: float, min_diameter: float | None
+                  ) -> dict[str, Any]:
+    kept = regions.peak >= seed
+    if min_diameter:
+        kept &= np.cbrt(6.0 * regions.voxels / np.pi) >= min_diameter
+    kept[0] = False
+    truth = int(np.count_nonzero(scan.true_labels))
+    called, hit_voxels = int(regions.voxels[kept].sum()), float(regions.overlap[kept].sum())
+    total = called + truth
+    dice = 1.0 if total == 0 else 2.0 * hit_voxels / total
+    false_calls = int(np.count_nonzero(kept & (regions.overlap == 0)))
+    part_cm3 = np.count_nonzero(scan.part) * float(np.prod(scan.voxel_size)) / 1000.0
+    covered = pd.Series(regions.pair_voxels * kept[regions.pair_region]).groupby(regions.pair_pore).sum()
+    size_voxels = pd.Series(np.bincount(scan.true_labels.ravel()))
+    hit = (covered.reindex(scan.true_sizes.index, fill_value=0)
+           >= 0.5 * size_voxels.reindex(scan.true_sizes.index, fill_value=0))
+    return {"dice": dice, "false_calls_per_cm3": false_calls / part_cm3 if part_cm3 else 0.0,
+            "recall": hit_voxels / truth if truth else 1.0, "hit": hit.to_numpy(bool),
+            "sizes": scan.true_sizes.to_numpy(float)}
+
+
+def candidate_table(scans: Sequence[CalibrationScan]) -> pd.DataFrame:
+    """Every (grow, seed) candidate with its POD-derived minimum size and mean figures."""
+    if not scans:
+        raise ConfigError("calibration: no calibration scan")
+    levels, tails = candidate_thresholds(scans)
+    rows = []
+    for g, grow in enumerate(levels):
+        regions = [_regions(s, grow) for s in scans]
+        for k in range(g, len(levels)):
+            seed = levels[k]
+            if tails[g] > _MAX_GROW_RATIO * tails[k]:
+                continue
+            raw = [_scan_figures(s, r, seed, None) for s, r in zip(scans, regions)]
+            pod = fit_pod(np.concatenate([f["sizes"] for f in raw]), np.concatenate([f["hit"] for f in raw]))
+            min_diameter = float(pod.a50) if pod.fitted and np.isfinite(pod.a50) and pod.a50 > 0 else 0.0
+            figures = [_scan_figures(s, r, seed, min_diameter) for s, r in zip(scans, regions)]
+            hits = np.concatenate([f["hit"] for f in figures])
+            rows.append({"threshold": float(seed), "low_threshold": float(grow), "min_diameter_vox": min_diameter,
+                         "dice": float(np.mean([f["dice"] for f in figures])),
+                         "worst_dice": float(np.min([f["dice"] for f in figures])),
+                         "recall": float(np.mean([f["recall"] for f in figures])),
+                         "hit_rate": float(hits.mean()) if hits.size else 1.0,
+                         "false_calls_per_cm3": float(np.mean([f["false_calls_per_cm3"] for f in figures])),
+                         "pod_a50": float(pod.a50), "pod_a90": float(pod.a90)})
+    return pd.DataFrame(rows)
+
+
+def pick(table: pd.DataFrame, config: CalibrationConfig, source: str) -> OperatingPoint:
+    """The candidate `config` asks for, as an operating point that states its figures."""
+    if table.empty:
+        raise ConfigError("calibration: no candidate operating point")
+    if config.objective == "dice":
+        best = table.sort_values(["dice", "false_calls_per_cm3"], ascending=[False, True]).iloc[0]
+        why = "the highest mean Dice"
+    else:
+        within = table[table.false_calls_per_cm3 <= config.max_false_calls_per_cm3]
+        if within.empty:
+            best = table.sort_values(["false_calls_per_cm3", "hit_rate"], ascending=[True, False]).iloc[0]
+            why = (f"the fewest false calls (none reached {config.max_false_calls_per_cm3:g} per cm^3 or fewer)")
+        else:
+            best = within.sort_values(["hit_rate", "dice"], ascending=False).iloc[0]
+            why = f"the most pores found with at most {config.max_false_calls_per_cm3:g} false calls per cm^3"
+    metrics = {k: float(best[k]) for k in ("dice", "worst_dice", "recall", "hit_rate", "false_calls_per_cm3",
+                                           "pod_a50", "pod_a90")}
+    return OperatingPoint(threshold=float(best.threshold), low_threshold=float(best.low_threshold),
+                          min_diameter_vox=float(best.min_diameter_vox), objective=config.objective,
+                          source=f"{why} on {source}", metrics=metrics)
+
+
+def calibrate(scans: Sequence[CalibrationScan], config: CalibrationConfig = CalibrationConfig(),
+              source: str | None = None) -> tuple[OperatingPoint, pd.DataFrame]:
+    """The operating point for `config` and the table of every candidate it was chosen from."""
+    table = candidate_table(scans)
+    names = source or f"{len(scans)} held-out scans ({', '.join(s.id for s in scans)})"
+    return pick(table, config, names), table

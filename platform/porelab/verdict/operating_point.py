@@ -1,0 +1,90 @@
+"""The operating point: how a model's score map becomes the pores a verdict reports.
+
+A connected region of voxels scoring at least `low_threshold` is a candidate; it is kept when
+its highest score reaches `threshold` (hysteresis: seeded at a high score, grown at a low
+one; `low_threshold == threshold` is a plain threshold). A kept region whose equivalent
+diameter is under `min_diameter_vox` is an indication below the detection limit: listed
+apart, never counted as a pore. Each trained model stores the point chosen for it on
+held-out scans (`porelab.verdict.calibrate`) with the figures it reached there; `source`
+says where it came from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from porelab.errors import ConfigError
+
+OBJECTIVES = ("dice", "false_calls")
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Seed and grow thresholds, minimum reported pore size, and their provenance.
+
+    Args:
+        threshold: a region is a pore when its highest score reaches this.
+        low_threshold: voxels scoring at least this join a seeded region (<= threshold).
+        min_diameter_vox: smaller regions (equivalent diameter, voxels) are indications.
+        objective: what chose it: "dice" (highest mean Dice), "false_calls" (most pores
+            found within a false-call rate), "default" (no calibration) or "user".
+        source: the scans it was chosen on, or who set it.
+        metrics: the figures it reached on those scans (mean Dice, false calls per cm^3, ...).
+    """
+
+    threshold: float = 0.5
+    low_threshold: float | None = None
+    min_diameter_vox: float = 0.0
+    objective: str = "default"
+    source: str = "the checkpoint's fixed threshold (not calibrated)"
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.threshold):
+            raise ConfigError(f"operating point threshold={self.threshold}: expected a finite score")
+        if self.low_threshold is not None and not self.low_threshold <= self.threshold:
+            raise ConfigError(f"operating point low_threshold={self.low_threshold}: expected <= threshold "
+                              f"{self.threshold}")
+        if not self.min_diameter_vox >= 0:
+            raise ConfigError(f"operating point min_diameter_vox={self.min_diameter_vox}: expected >= 0")
+
+    @property
+    def grow_threshold(self) -> float:
+        return self.threshold if self.low_threshold is None else float(self.low_threshold)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "low_threshold": self.grow_threshold}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "OperatingPoint":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"operating point: unknown fields {sorted(unknown)}; expected some of {sorted(known)}")
+        return cls(**data)
+
+    def overridden(self, threshold: float | None = None, low_threshold: float | None = None,
+                   min_diameter_vox: float | None = None) -> "OperatingPoint":
+        """This point with what the user set on the command line (`--threshold` alone means
+        no hysteresis and no size limit unless those are given too)."""
+        if threshold is None and low_threshold is None and min_diameter_vox is None:
+            return self
+        changed = replace(self, objective="user", source="set by the user", metrics={})
+        if threshold is not None:
+            changed = replace(changed, threshold=float(threshold), low_threshold=None, min_diameter_vox=0.0)
+        if low_threshold is not None:
+            changed = replace(changed, low_threshold=float(low_threshold))
+        if min_diameter_vox is not None:
+            changed = replace(changed, min_diameter_vox=float(min_diameter_vox))
+        return changed
+
+
+def stored_operating_point(payload: dict[str, Any]) -> OperatingPoint:
+    """The operating point a checkpoint holds; a checkpoint from before calibration gives its
+    fixed threshold, stated as uncalibrated."""
+    stored = payload.get("operating_point")
+    if stored:
+        return OperatingPoint.from_dict(stored)
+    return OperatingPoint(threshold=float(payload.get("threshold", 0.5)))
