@@ -303,7 +303,10 @@ def _run_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if args.out:
         rows = result.rows(scans)
         rows = rows[rows.scan.isin(reported)]
-        rows.to_csv(args.out, index=False) if args.out.endswith(".csv") else rows.to_parquet(args.out, index=False)
+        if args.out.endswith(".csv"):
+            rows.to_csv(args.out, index=False)
+        else:
+            rows.to_parquet(args.out, index=False)
     point = result.points[result.served_variant]
     if not args.json:
         import pandas as pd

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from porelab import volume
 from porelab.data.normalise import strided_sample
@@ -56,8 +57,6 @@ def _uncalibrated_anomaly_point(score: Any) -> OperatingPoint:
 
 
 def _calibrated_for_rate(payload: dict[str, Any], rate: float) -> OperatingPoint:
-    import pandas as pd
-
     candidates = (payload.get("calibration") or {}).get("candidates")
     if not candidates:
         raise ConfigError(f"--false-calls-per-cm3 {rate:g}: the checkpoint holds no calibration table; "

@@ -101,6 +101,7 @@ class SlabComponents:
         self._union, self._stats = _UnionFind(), _Stats()
         self._offsets: list[int] = []
         self._z0: list[int] = []
+        self._next_z0 = 0
         self._count = 0
         self._previous_plane: np.ndarray | None = None
         self._final: np.ndarray | None = None
@@ -113,9 +114,9 @@ class SlabComponents:
         flags = flags or {}
         if set(flags) != set(self.flag_names):
             raise ConfigError(f"SlabComponents.add: flags {sorted(flags)}; expected {sorted(self.flag_names)}")
-        z0 = self._z0[-1] + self._depth if self._z0 else 0
+        z0 = self._next_z0
         labels, count = ndimage.label(np.asarray(mask) > 0, structure=_FACES)
-        self._depth = labels.shape[0]
+        self._next_z0 += labels.shape[0]
         self._union.add(count)
         self._stats.add_slab(labels, count, z0, value, flags)
         if self._previous_plane is not None:

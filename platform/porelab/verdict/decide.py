@@ -98,10 +98,15 @@ class Decision:
         self._cached: tuple[int, np.ndarray] | None = None
         self.shape, self.dtype, self.ndim = tuple(slabs.score.shape), np.dtype(np.uint8), 3
 
+    @property
+    def slab_starts(self) -> list[int]:
+        """The z of each slab's first plane (`class_slab(i)` starts there)."""
+        return self._regions.slab_starts
+
     def class_slab(self, index: int) -> np.ndarray:
         """The class mask of the `index`-th slab (slabs start at `slab_starts`)."""
         if self._cached is None or self._cached[0] != index:
-            mask, _ = self._slabs.candidates(self._regions.slab_starts[index], self._grow)
+            mask, _ = self._slabs.candidates(self.slab_starts[index], self._grow)
             self._cached = (index, self._lookup[self._regions.labels(index, mask)])
         return self._cached[1]
 
@@ -158,7 +163,7 @@ def decide(score: Any, part: Any, operating_point: OperatingPoint,
     """`judge`'s verdict; `mask_sink` receives (z0, slab) of the class mask when given."""
     decision = judge(score, part, operating_point, voxel_size, slab=slab)
     if mask_sink is not None:
-        for index, z0 in enumerate(decision._regions.slab_starts):
+        for index, z0 in enumerate(decision.slab_starts):
             mask_sink(z0, decision.class_slab(index))
     return decision.verdict
 
