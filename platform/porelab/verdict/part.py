@@ -45,7 +45,7 @@ _FACES = ndimage.generate_binary_structure(3, 1)
 _SAMPLE = 2_000_000        # voxels of the smoothed volume the global threshold is taken from
 _SEPARATION = 2.5          # robust standard deviations between air and material: else one class
 _THICK = 3.0               # voxels a lighter material survives an erosion by (halos do not)
-_LIGHT_MIN_FRACTION = 0.02  # of the bright material's voxels that a lighter material's thick core holds
+_LIGHT_MIN_FRACTION = 0.05  # of the bright material's voxels that a lighter material's thick core holds
 _BAND = 3.0                # voxels either side of the global surface where the local threshold applies
 _LOCAL_SIGMA = 3.0         # voxels over which local air and material grey values are averaged
 _ENCLOSED = 0.7            # of the voxels around a closed-over region that are part: a pore, not a corner
@@ -185,9 +185,12 @@ def _lighter_material(smoothed: np.ndarray, material: np.ndarray, levels: GreyLe
         return levels
     light, air = float(np.median(smoothed[thick])), float(np.median(dark[dark <= split]))
     gradient = ndimage.gaussian_gradient_magnitude(smoothed, 1.0)
-    air_side = ~candidate & ~material
-    light_edge = candidate & ndimage.binary_dilation(air_side, _FACES)
-    bright_edge = material & ndimage.binary_dilation(~material, _FACES)  # a halo may lie between it and air
+    # the lighter material's extent: its thick core grown back; the thin layers of the dark
+    # class elsewhere (partial-volume voxels along the bright surface) count as air
+    light_region = candidate & (ndimage.distance_transform_edt(~thick) <= _THICK + 1.0)
+    air_side = ~light_region & ~material
+    light_edge = light_region & ndimage.binary_dilation(air_side, _FACES)
+    bright_edge = material & ndimage.binary_dilation(air_side, _FACES)
     if not light_edge.any() or not bright_edge.any():
         return levels
     light_sharpness = float(np.median(gradient[light_edge])) / max(light - air, 1e-12)
