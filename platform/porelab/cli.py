@@ -122,7 +122,10 @@ def _run_models(args: argparse.Namespace) -> dict[str, Any]:
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="write a simulated CT dataset (or --verify one)")
     p.add_argument("--preset", default="am-cylinders",
-                   help="am-cylinders (default), cast-aluminium, composite or welds")
+                   help="am-cylinders (default), am-eval, am-randomized, cast-aluminium, composite or welds")
+    p.add_argument("--sampling", metavar="FILE",
+                   help="YAML/JSON ranges am-randomized draws its scans from (fields of "
+                        "porelab.simulate.datasets.RandomizedConfig); default: its built-in ranges")
     p.add_argument("--profile", default="demo", help="demo (small, laptop) or paper (the papers' sizes)")
     p.add_argument("--out", help="dataset directory to write or complete")
     p.add_argument("--executor", default="local", choices=["local", "ray", "auto"],
@@ -147,8 +150,14 @@ def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
     if not args.out:
         raise ConfigError("simulate: --out DIR is required (or --verify DIR)")
     report = (lambda message: None) if args.json else print
+    sampling = None
+    if args.sampling:
+        from porelab.config import load_file
+        from porelab.simulate.datasets import RandomizedConfig
+
+        sampling = RandomizedConfig.from_dict(load_file(args.sampling))
     manifest = build_dataset(args.out, args.preset, args.profile,
-                             Executor(kind=args.executor, workers=args.workers), report=report)
+                             Executor(kind=args.executor, workers=args.workers), report=report, sampling=sampling)
     return {"dataset": args.out, "preset": args.preset, "profile": args.profile,
             "scans": summary_rows(manifest)}
 
@@ -213,6 +222,9 @@ def _add_verdict_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--low-threshold", type=float, help="grow threshold of the hysteresis (<= --threshold)")
     p.add_argument("--min-diameter", type=float,
                    help="smallest reported pore, equivalent diameter in voxels; smaller ones are indications")
+    p.add_argument("--boundary-radius", type=int,
+                   help="grow each pore up to this many voxels to its local ISO-50 grey surface (0: off; "
+                        "default: the calibrated radius)")
     p.add_argument("--false-calls-per-cm3", type=float,
                    help="use the calibrated candidate that finds the most pores within this false-call rate")
     p.add_argument("--part-mask", help="the part as a volume of the scan's shape (nonzero = part), e.g. from CAD; "
@@ -221,12 +233,23 @@ def _add_verdict_flags(p: argparse.ArgumentParser) -> None:
                    help="closing radius (voxels) that tells a surface-breaking pore from the part's shape (default 6)")
 
 
+def _describe_point(point: dict[str, Any]) -> str:
+    """An operating point (as `OperatingPoint.to_dict` gives it) in one line."""
+    parts = [f"threshold {point['threshold']:.3g}", f"grow {point['low_threshold']:.3g}"]
+    if point["min_diameter_vox"] > 0:
+        parts.append(f"minimum diameter {point['min_diameter_vox']:.2g} voxels")
+    if point["boundary_radius_vox"]:
+        parts.append(f"boundaries at ISO-{100 * point['boundary_iso']:.0f} within {point['boundary_radius_vox']} voxels")
+    return ", ".join(parts) + f" ({point['source']})"
+
+
 def _verdict_config(args: argparse.Namespace) -> Any:
     from porelab.infer.verdict_step import VerdictConfig
     from porelab.verdict import PartConfig
 
     return VerdictConfig(threshold=args.threshold, low_threshold=args.low_threshold,
-                         min_diameter_vox=args.min_diameter, false_calls_per_cm3=args.false_calls_per_cm3,
+                         min_diameter_vox=args.min_diameter, boundary_radius_vox=args.boundary_radius,
+                         false_calls_per_cm3=args.false_calls_per_cm3,
                          part_mask=args.part_mask, part=PartConfig(surface_radius_vox=args.surface_radius))
 
 
@@ -255,11 +278,11 @@ def _run_predict(args: argparse.Namespace) -> dict[str, Any]:
     summary = predict(args.model, args.input, args.out, config)
     if not args.json:
         point, classes = summary["operating_point"], summary["pores_by_class"]
+        indications = (f"{summary['indications_below_detection_limit']} indications below "
+                       f"{point['min_diameter_vox']:.2g} voxels; " if point["min_diameter_vox"] > 0 else "")
         print(f"{summary['pore_count']} pores ({classes['internal']} internal, {classes['surface']} surface), "
               f"porosity {summary['porosity_percent']:.3f} % of a {summary['part_volume_mm3']:.4g} mm^3 part; "
-              f"{summary['indications_below_detection_limit']} indications below "
-              f"{point['min_diameter_vox']:.2g} voxels; threshold {point['threshold']:.3g} "
-              f"(grow {point['low_threshold']:.3g}): {point['source']}; wrote {args.out}/"
+              f"{indications}{_describe_point(point)}; wrote {args.out}/"
               "{score.npy, mask.tif, part.tif, pores.parquet, indications.parquet, summary.json}")
     return summary
 
@@ -313,8 +336,7 @@ def _run_evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
         with pd.option_context("display.width", 200, "display.max_columns", None):
             print(table.to_string(float_format=lambda v: f"{v:.3g}", na_rep="not reached"))
-        print(f"operating point: threshold {point.threshold:.3g}, grow {point.grow_threshold:.3g}, minimum "
-              f"diameter {point.min_diameter_vox:.2g} voxels ({point.source})")
+        print(f"operating point: {_describe_point(point.to_dict())}")
     return {"model": result.model, "variant": result.served_variant, "operating_point": point.to_dict(),
             "scans": {scan: {k: (None if v != v else v) for k, v in row.items()}
                       for scan, row in table.to_dict(orient="index").items()}}

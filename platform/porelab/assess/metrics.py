@@ -59,9 +59,11 @@ def _curves(histogram: ScoreHistogram, pod: Any) -> dict[str, Any]:
 
 
 def verdict_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation, operating_point: OperatingPoint,
-                    voxel_size: tuple[float, float, float]) -> tuple[dict[str, float], Any, np.ndarray]:
-    """(metrics of the verdict at `operating_point`, its POD result, the class mask)."""
-    mask, verdict = class_mask(score, part, operating_point, voxel_size)
+                    voxel_size: tuple[float, float, float], *, scan: np.ndarray | None = None
+                    ) -> tuple[dict[str, float], Any, np.ndarray]:
+    """(metrics of the verdict at `operating_point`, its POD result, the class mask); `scan`, the
+    grey volume, is needed when the point refines boundaries."""
+    mask, verdict = class_mask(score, part, operating_point, voxel_size, scan=scan)
     reported, true = mask > 0, truth.labels > 0
     tp, called, positives = int(np.count_nonzero(reported & true)), int(np.count_nonzero(reported)), int(
         np.count_nonzero(true))
@@ -93,11 +95,11 @@ def verdict_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation,
 
 
 def scan_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation, operating_point: OperatingPoint,
-                 voxel_size: tuple[float, float, float]) -> Evaluation:
+                 voxel_size: tuple[float, float, float], *, scan: np.ndarray | None = None) -> Evaluation:
     """The verdict's metrics at `operating_point` and the diagnostics (see the module docstring)."""
     histogram = _histogram(score, truth)
     best = histogram.best_dice()
-    metrics, pod, _ = verdict_metrics(score, truth, part, operating_point, voxel_size)
+    metrics, pod, _ = verdict_metrics(score, truth, part, operating_point, voxel_size, scan=scan)
     metrics.update({"ap": histogram.average_precision(), "auc": histogram.roc_auc(), "dice_best": best.dice,
                     "threshold_best": best.threshold})
     return Evaluation({k: float(v) for k, v in metrics.items()}, _curves(histogram, pod))

@@ -71,8 +71,8 @@ def point_for(model: ScoringModel, score: np.ndarray) -> OperatingPoint:
 
 def calibration_set(scores: dict[str, dict[str, np.ndarray]], scans: Sequence[EvaluationScan], variant: str
                     ) -> list[CalibrationScan]:
-    return [CalibrationScan(s.id, scores[s.id][variant], s.part.part, s.part.inspected, s.truth.labels, s.truth.sizes, s.voxel_size)
-            for s in scans]
+    return [CalibrationScan(s.id, scores[s.id][variant], s.part.part, s.part.inspected, s.truth.labels,
+                            s.truth.sizes, s.voxel_size, s.volume) for s in scans]
 
 
 def evaluate_model(checkpoint: str | Path, scans: Sequence[EvaluationScan], *,
@@ -116,7 +116,7 @@ def evaluate_model(checkpoint: str | Path, scans: Sequence[EvaluationScan], *,
         for variant in chosen:
             point = result.points.get(variant) or point_for(model, maps[variant])
             result.evaluations[(scan.id, variant)] = scan_metrics(maps[variant], scan.truth, scan.part, point,
-                                                                  scan.voxel_size)
+                                                                  scan.voxel_size, scan=scan.volume)
         if baseline:
             result.evaluations[(scan.id, BASELINE)] = baseline_metrics(scan.volume, scan.truth, scan.part,
                                                                        scan.voxel_size)

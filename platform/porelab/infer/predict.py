@@ -227,7 +227,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     t = time.perf_counter()
     score = volume.read(out_dir / score_file)
     point = operating_point_for(run.payload, score, anomaly, config.verdict)
-    verdict = write_verdict(score, part, point, vol.voxel_size, out_dir, max(1 << 20, config.max_memory // 32))
+    verdict = write_verdict(score, vol, part, point, vol.voxel_size, out_dir, max(1 << 20, config.max_memory // 32))
     timings["verdict_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - run.start
 

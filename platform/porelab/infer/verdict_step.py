@@ -9,7 +9,7 @@ the detection limit (`indications.parquet`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ class VerdictConfig:
         threshold: seed threshold; alone it also sets the grow threshold and no size limit.
         low_threshold: grow threshold (hysteresis).
         min_diameter_vox: smaller regions are indications, not pores.
+        boundary_radius_vox: how far regions grow to their grey-value surface (0: not).
         false_calls_per_cm3: pick the stored calibration's candidate that finds the most
             pores within this false-call rate instead of the calibrated point.
         part_mask: a file holding the part (nonzero), of the scan's shape; default: found.
@@ -44,6 +45,7 @@ class VerdictConfig:
     threshold: float | None = None
     low_threshold: float | None = None
     min_diameter_vox: float | None = None
+    boundary_radius_vox: int | None = None
     false_calls_per_cm3: float | None = None
     part_mask: str | None = None
     part: PartConfig = field(default_factory=PartConfig)
@@ -62,7 +64,8 @@ def _calibrated_for_rate(payload: dict[str, Any], rate: float) -> OperatingPoint
         raise ConfigError(f"--false-calls-per-cm3 {rate:g}: the checkpoint holds no calibration table; "
                           "expected a model calibrated by the cross-validation or `porelab evaluate --calibrate`")
     scans = ", ".join(payload["calibration"].get("scans", []))
-    return pick(pd.DataFrame(candidates), CalibrationConfig("false_calls", rate), f"the calibration scans ({scans})")
+    point = pick(pd.DataFrame(candidates), CalibrationConfig("false_calls", rate), f"the calibration scans ({scans})")
+    return replace(point, boundary_radius_vox=stored_operating_point(payload).boundary_radius_vox)
 
 
 def operating_point_for(payload: dict[str, Any], score: Any, anomaly: bool,
@@ -75,7 +78,8 @@ def operating_point_for(payload: dict[str, Any], score: Any, anomaly: bool,
         point = _uncalibrated_anomaly_point(score)
     else:
         point = stored_operating_point(payload)
-    return point.overridden(config.threshold, config.low_threshold, config.min_diameter_vox)
+    return point.overridden(config.threshold, config.low_threshold, config.min_diameter_vox,
+                            config.boundary_radius_vox)
 
 
 def region_of_interest(vol: Any, config: VerdictConfig, max_bytes: int) -> Any:
@@ -99,11 +103,12 @@ class _PartView:
         return np.asarray(self.source[key]).astype(np.uint8)
 
 
-def write_verdict(score: Any, part: Any, point: OperatingPoint, voxel_size: tuple[float, float, float],
+def write_verdict(score: Any, scan: Any, part: Any, point: OperatingPoint, voxel_size: tuple[float, float, float],
                   out_dir: Path, slab_bytes: int) -> dict[str, Any]:
-    """Judge `score` within `part` at `point`; write the verdict files; the summary's fields."""
+    """Judge `score` (of the grey `scan`) within `part` at `point`; write the verdict files; the
+    summary's fields."""
     slab = max(1, slab_bytes // max(int(np.prod(score.shape[1:])) * 4, 1))
-    decision = judge(score, part, point, voxel_size, slab=slab)
+    decision = judge(score, part, point, voxel_size, scan=scan, slab=slab)
     volume.write(volume.Volume(decision, voxel_size), out_dir / MASK, overwrite=True, slab_bytes=slab_bytes)
     volume.write(volume.Volume(_PartView(part.part), voxel_size), out_dir / PART, overwrite=True,
                  slab_bytes=slab_bytes)

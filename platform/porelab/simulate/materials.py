@@ -97,6 +97,8 @@ MATERIALS: dict[str, Material] = {
     "316L": Material("316L", 7.99, {"Fe": 0.655, "Cr": 0.17, "Ni": 0.12, "Mo": 0.025,
                                     "Mn": 0.02, "Si": 0.01}),
     "AlSi7Mg": Material("AlSi7Mg", 2.68, {"Al": 0.926, "Si": 0.07, "Mg": 0.004}),
+    # the usual laser powder-bed aluminium alloy
+    "AlSi10Mg": Material("AlSi10Mg", 2.67, {"Al": 0.897, "Si": 0.10, "Mg": 0.003}),
     # polyamide 6-6, (C12H22N2O2)n
     "PA66": Material("PA66", 1.14, {"C": 0.6369, "H": 0.0980, "N": 0.1238, "O": 0.1414}),
     "E-glass": Material("E-glass", 2.58, _E_GLASS),

@@ -45,7 +45,8 @@ def _evaluations(scan: EvaluationScan, target: PointTarget) -> dict[str, Evaluat
     model = ScoringModel.load(target.checkpoint)
     score = model.score_maps(scan.volume, scan.normaliser)[model.served_variant]
     name = target.model + (POSTPROCESSED if model.anomaly else "")
-    return {name: scan_metrics(score, scan.truth, scan.part, point_for(model, score), scan.voxel_size),
+    return {name: scan_metrics(score, scan.truth, scan.part, point_for(model, score), scan.voxel_size,
+                                 scan=scan.volume),
             BASELINE: baseline_metrics(scan.volume, scan.truth, scan.part, scan.voxel_size)}
 
 

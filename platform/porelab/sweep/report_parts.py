@@ -91,7 +91,7 @@ def slice_overlays(checkpoint: str | Path, root: Path, scans: dict[str, str], ti
     overlays = []
     for scan in dataset_scans(root, ids=list(scans)):
         score = model.score_maps(scan.volume, scan.normaliser)[model.served_variant]
-        mask, _ = class_mask(score, scan.part, point_for(model, score), scan.voxel_size)
+        mask, _ = class_mask(score, scan.part, point_for(model, score), scan.voxel_size, scan=scan.volume)
         z = int(np.argmax((scan.truth.labels > 0).sum(axis=(1, 2))))
         overlays.append(SliceOverlay(f"{title}, {scans[scan.id]} scan {scan.id}, slice z = {z}",
                                      scan.volume[z], scan.truth.labels[z] > 0, mask[z] > 0))

@@ -32,7 +32,8 @@ class TrainResult:
 
 
 def split_scans(scans: Sequence[ScanRecord], config: TrainConfig) -> tuple[list[ScanRecord], list[ScanRecord]]:
-    """(train, validation) scans: the ids in the config, or every 'good' scan but the last / the last."""
+    """(train, validation) scans: the ids in the config; else the scans of roles 'train' and
+    'validation' where the dataset has both; else every 'good' scan but the last / the last."""
     if config.train_ids or config.val_ids:
         by_id = {s.id: s for s in scans}
         missing = [i for i in (*config.train_ids, *config.val_ids) if i not in by_id]
@@ -41,6 +42,9 @@ def split_scans(scans: Sequence[ScanRecord], config: TrainConfig) -> tuple[list[
         val = [by_id[i] for i in config.val_ids]
         train = [by_id[i] for i in config.train_ids] or [s for s in scans if s.role == "good" and s not in val]
         return train, val
+    by_role = {role: [s for s in scans if s.role == role] for role in ("train", "validation")}
+    if by_role["train"] and by_role["validation"]:  # a dataset drawn for training (am-randomized)
+        return by_role["train"], by_role["validation"]
     good = [s for s in scans if s.role == "good"]
     if len(good) < 2:
         raise ConfigError(f"{len(good)} 'good' scan(s) in the dataset; expected at least two (train and validation) "

@@ -8,6 +8,14 @@ The minimum reported size of each candidate is its own POD a50 (MIL-HDBK-1823A h
 over the pores of all calibration scans, `porelab.evaluate.fit_pod`): below it a region is
 more likely noise than a found pore, and is listed as an indication.
 
+The boundary refinement (`porelab.verdict.boundary`) is chosen last, at the picked thresholds:
+each (radius, ISO fraction) of `_RADII` x `_ISOS` is scored on the scans; among those whose
+mean Dice is within `_DICE_TOLERANCE` of the best, the largest radius wins, and at that radius
+the best Dice. The radius only guards against growing through noise (the grey surface should
+bound a pore), so a tie goes to the wider guard. The ISO fraction is fitted because ISO-50
+draws small convex voids too small: blur lifts their edges and a voxel whose centre lies
+inside a small sphere holds less than half of void.
+
 Objectives: "dice" takes the candidate with the highest mean Dice over the scans;
 "false_calls" the one that finds the most pores (mean hit rate) with a mean false-call rate
 at or under `max_false_calls_per_cm3`, falling back to the fewest false calls when none does.
@@ -17,7 +25,7 @@ for sigmoid probabilities and for reconstruction errors of any scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,18 +34,24 @@ from scipy import ndimage
 
 from porelab.errors import ConfigError
 from porelab.evaluate.pod import fit_pod
+from porelab.verdict.boundary import refine_candidates
 from porelab.verdict.operating_point import OBJECTIVES, OperatingPoint
 
 _FACES = ndimage.generate_binary_structure(3, 1)
 _TAILS = np.geomspace(1e-4, 0.25, 24)  # upper-tail fractions of in-part voxels the thresholds sit at
 _EVEN_LEVELS = 16                       # and evenly spaced scores between the outer quantiles
 _MAX_GROW_RATIO = 16.0                  # a grow threshold's tail holds at most this times the seed's
+_RADII = (0, 1, 2, 3)                   # boundary refinement radii tried (voxels)
+_ISOS = (0.5, 0.6, 0.7)                 # and ISO fractions
+_DICE_TOLERANCE = 0.005
+_FIGURES = ("dice", "worst_dice", "recall", "hit_rate", "false_calls_per_cm3", "pod_a50", "pod_a90")
 
 
 @dataclass(frozen=True, eq=False)
 class CalibrationScan:
     """One held-out scan: the model's score, the part found in it (and where pores are looked
-    for, `PartSegmentation.inspected`), and the truth."""
+    for, `PartSegmentation.inspected`), the truth, and the grey scan (without it the boundary
+    refinement is not calibrated and stays off)."""
 
     id: str
     score: np.ndarray
@@ -46,6 +60,7 @@ class CalibrationScan:
     true_labels: np.ndarray
     true_sizes: pd.Series  # equivalent diameter (voxels) by pore id
     voxel_size: tuple[float, float, float]
+    scan: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +90,13 @@ class _Regions:
     pair_voxels: np.ndarray
 
 
-def _regions(scan: CalibrationScan, grow: float) -> _Regions:
-    labels, count = ndimage.label((scan.score >= grow) & scan.inspected, structure=_FACES)
+def _candidates(scan: CalibrationScan, grow: float, radius: int = 0, iso: float = 0.5) -> np.ndarray:
+    mask = (scan.score >= grow) & scan.inspected
+    return refine_candidates(mask, scan.scan, scan.inspected, radius, iso) if radius else mask
+
+
+def _regions(scan: CalibrationScan, candidates: np.ndarray) -> _Regions:
+    labels, count = ndimage.label(candidates, structure=_FACES)
     flat = labels.ravel()
     voxels = np.bincount(flat, minlength=count + 1)
     peak = np.full(count + 1, -np.inf)
@@ -127,6 +147,21 @@ def _scan_figures(scan: CalibrationScan, regions: _Regions, seed: float, min_dia
             "sizes": scan.true_sizes.to_numpy(float)}
 
 
+def _pod(figures: list[dict[str, Any]]) -> Any:
+    return fit_pod(np.concatenate([f["sizes"] for f in figures]), np.concatenate([f["hit"] for f in figures]))
+
+
+def _mean_figures(figures: list[dict[str, Any]]) -> dict[str, float]:
+    """The figures over all scans (`_FIGURES`): means, the worst Dice, the pooled hit rate and POD."""
+    hits, pod = np.concatenate([f["hit"] for f in figures]), _pod(figures)
+    return {"dice": float(np.mean([f["dice"] for f in figures])),
+            "worst_dice": float(np.min([f["dice"] for f in figures])),
+            "recall": float(np.mean([f["recall"] for f in figures])),
+            "hit_rate": float(hits.mean()) if hits.size else 1.0,
+            "false_calls_per_cm3": float(np.mean([f["false_calls_per_cm3"] for f in figures])),
+            "pod_a50": float(pod.a50), "pod_a90": float(pod.a90)}
+
+
 def candidate_table(scans: Sequence[CalibrationScan]) -> pd.DataFrame:
     """Every (grow, seed) candidate with its POD-derived minimum size and mean figures."""
     if not scans:
@@ -134,24 +169,37 @@ def candidate_table(scans: Sequence[CalibrationScan]) -> pd.DataFrame:
     levels, tails = candidate_thresholds(scans)
     rows = []
     for g, grow in enumerate(levels):
-        regions = [_regions(s, grow) for s in scans]
+        regions = [_regions(s, _candidates(s, grow)) for s in scans]
         for k in range(g, len(levels)):
             seed = levels[k]
             if tails[g] > _MAX_GROW_RATIO * tails[k]:
                 continue
-            raw = [_scan_figures(s, r, seed, None) for s, r in zip(scans, regions)]
-            pod = fit_pod(np.concatenate([f["sizes"] for f in raw]), np.concatenate([f["hit"] for f in raw]))
+            pod = _pod([_scan_figures(s, r, seed, None) for s, r in zip(scans, regions)])
             min_diameter = float(pod.a50) if pod.fitted and np.isfinite(pod.a50) and pod.a50 > 0 else 0.0
             figures = [_scan_figures(s, r, seed, min_diameter) for s, r in zip(scans, regions)]
-            hits = np.concatenate([f["hit"] for f in figures])
             rows.append({"threshold": float(seed), "low_threshold": float(grow), "min_diameter_vox": min_diameter,
-                         "dice": float(np.mean([f["dice"] for f in figures])),
-                         "worst_dice": float(np.min([f["dice"] for f in figures])),
-                         "recall": float(np.mean([f["recall"] for f in figures])),
-                         "hit_rate": float(hits.mean()) if hits.size else 1.0,
-                         "false_calls_per_cm3": float(np.mean([f["false_calls_per_cm3"] for f in figures])),
-                         "pod_a50": float(pod.a50), "pod_a90": float(pod.a90)})
+                         **_mean_figures(figures)})
     return pd.DataFrame(rows)
+
+
+def with_boundary(scans: Sequence[CalibrationScan], point: OperatingPoint) -> OperatingPoint:
+    """`point` with the boundary radius chosen on `scans` (see the module docstring) and the
+    figures it reaches there; unchanged when a scan lacks its grey values."""
+    if any(s.scan is None for s in scans):
+        return point
+    figures = {}
+    for radius in _RADII:
+        for iso in _ISOS if radius else (0.5,):
+            per_scan = [_scan_figures(s, _regions(s, _candidates(s, point.grow_threshold, radius, iso)),
+                                      point.threshold, point.min_diameter_vox) for s in scans]
+            figures[(radius, iso)] = _mean_figures(per_scan)
+    best = max(f["dice"] for f in figures.values())
+    radius = max(r for (r, _), f in figures.items() if f["dice"] >= best - _DICE_TOLERANCE)
+    iso = max((i for r, i in figures if r == radius), key=lambda i: figures[(radius, i)]["dice"])
+    how = (f"; pore boundaries grown to the local ISO-{100 * iso:.0f} grey surface within {radius} voxels" if radius
+           else "; no boundary refinement (it did not raise the Dice there)")
+    return replace(point, boundary_radius_vox=radius, boundary_iso=iso, metrics=figures[(radius, iso)],
+                   source=point.source + how)
 
 
 def pick(table: pd.DataFrame, config: CalibrationConfig, source: str) -> OperatingPoint:
@@ -169,8 +217,7 @@ def pick(table: pd.DataFrame, config: CalibrationConfig, source: str) -> Operati
         else:
             best = within.sort_values(["hit_rate", "dice"], ascending=False).iloc[0]
             why = f"the most pores found with at most {config.max_false_calls_per_cm3:g} false calls per cm^3"
-    metrics = {k: float(best[k]) for k in ("dice", "worst_dice", "recall", "hit_rate", "false_calls_per_cm3",
-                                           "pod_a50", "pod_a90")}
+    metrics = {k: float(best[k]) for k in _FIGURES}
     return OperatingPoint(threshold=float(best.threshold), low_threshold=float(best.low_threshold),
                           min_diameter_vox=float(best.min_diameter_vox), objective=config.objective,
                           source=f"{why} on {source}", metrics=metrics)
@@ -181,4 +228,4 @@ def calibrate(scans: Sequence[CalibrationScan], config: CalibrationConfig = Cali
     """The operating point for `config` and the table of every candidate it was chosen from."""
     table = candidate_table(scans)
     names = source or f"{len(scans)} held-out scans ({', '.join(s.id for s in scans)})"
-    return pick(table, config, names), table
+    return with_boundary(scans, pick(table, config, names)), table

@@ -2,7 +2,8 @@
 porosity of the part.
 
 Slab by slab (`porelab.label.streaming.SlabComponents`): candidates are the 6-connected
-regions of part voxels scoring at least the operating point's grow threshold; a region is
+regions of part voxels scoring at least the operating point's grow threshold (grown to their
+grey-value surface when the point says so, `porelab.verdict.boundary`); a region is
 kept when its highest score reaches the seed threshold (hysteresis); a kept region is a
 surface pore when it reaches the part's open surface, internal otherwise; a kept region
 under the minimum diameter is an indication. A second pass writes the class of every voxel.
@@ -17,7 +18,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from porelab.errors import ConfigError
 from porelab.label.streaming import SlabComponents
+from porelab.verdict.boundary import refine_candidates, refinement_halo
 from porelab.verdict.operating_point import OperatingPoint
 
 INTERNAL, SURFACE = 1, 2
@@ -69,17 +72,26 @@ class Verdict:
 
 
 class _Slabs:
-    """The slabs both passes read: score and part (and the part's open surface)."""
+    """The slabs both passes read: score and part, and the scan where boundaries are refined
+    (read with a halo of planes so a slab's refinement equals the whole volume's)."""
 
-    def __init__(self, score: Any, inspected: Any, slab: int) -> None:
-        self.score, self.inspected, self.slab = score, inspected, slab
+    def __init__(self, score: Any, inspected: Any, slab: int, scan: Any, point: OperatingPoint) -> None:
+        self.score, self.inspected, self.slab, self.scan, self.point = score, inspected, slab, scan, point
         self.depth = int(score.shape[0])
+        self.halo = refinement_halo(point.boundary_radius_vox)
 
     def candidates(self, z0: int, grow: float) -> tuple[np.ndarray, np.ndarray]:
-        score = np.asarray(self.score[z0:z0 + self.slab], dtype=np.float32)
+        low, high = max(z0 - self.halo, 0), min(z0 + self.slab + self.halo, self.depth)
+        score = np.asarray(self.score[low:high], dtype=np.float32)
         _release(self.score)
-        inside = np.asarray(self.inspected[z0:z0 + self.slab]) > 0
-        return (score >= grow) & inside, score
+        inside = np.asarray(self.inspected[low:high]) > 0
+        mask = (score >= grow) & inside
+        if self.halo:
+            mask = refine_candidates(mask, np.asarray(self.scan[low:high]), inside,
+                                     self.point.boundary_radius_vox, self.point.boundary_iso)
+            _release(self.scan)
+        keep = slice(z0 - low, z0 - low + min(self.slab, self.depth - z0))
+        return mask[keep], score[keep]
 
 
 def _release(source: Any) -> None:
@@ -121,7 +133,8 @@ class Decision:
 
 
 def judge(score: Any, part: Any, operating_point: OperatingPoint,
-          voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), *, slab: int = 32) -> Decision:
+          voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), *, scan: Any = None, slab: int = 32
+          ) -> Decision:
     """The verdict of a score map (array-like, read slab by slab) within `part`; its class mask
     is read from the returned `Decision` afterwards (a second pass over the score).
 
@@ -129,7 +142,9 @@ def judge(score: Any, part: Any, operating_point: OperatingPoint,
         score: the model's pore score, (z, y, x).
         part: the region of interest: anything with `part`, `inspected` and `open_surface`
             arrays (or slab-readable volumes) of the score's shape, e.g. a `PartSegmentation`.
-        operating_point: thresholds and minimum size.
+        operating_point: thresholds, minimum size, boundary refinement.
+        scan: the grey volume the score was computed from (array-like, read slab by slab);
+            needed when the operating point refines boundaries.
         slab: slices per pass step.
 
     Example:
@@ -137,7 +152,10 @@ def judge(score: Any, part: Any, operating_point: OperatingPoint,
         >>> decision = judge(score, seg, OperatingPoint(0.6, 0.3, 2.0))
         >>> decision.verdict.porosity_percent, decision[0:10].max()  # the class mask's first slices
     """
-    slabs = _Slabs(score, part.inspected, slab)
+    if operating_point.boundary_radius_vox and scan is None:
+        raise ConfigError("judge: the operating point refines pore boundaries on the grey values "
+                          f"(boundary_radius_vox={operating_point.boundary_radius_vox}); expected the scan")
+    slabs = _Slabs(score, part.inspected, slab, scan, operating_point)
     grow, seed = operating_point.grow_threshold, operating_point.threshold
     regions = SlabComponents(flag_names=("surface",))
     part_voxels = 0
@@ -158,10 +176,10 @@ def judge(score: Any, part: Any, operating_point: OperatingPoint,
 
 
 def decide(score: Any, part: Any, operating_point: OperatingPoint,
-           voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), *, slab: int = 32,
+           voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), *, scan: Any = None, slab: int = 32,
            mask_sink: MaskSink | None = None) -> Verdict:
     """`judge`'s verdict; `mask_sink` receives (z0, slab) of the class mask when given."""
-    decision = judge(score, part, operating_point, voxel_size, slab=slab)
+    decision = judge(score, part, operating_point, voxel_size, scan=scan, slab=slab)
     if mask_sink is not None:
         for index, z0 in enumerate(decision.slab_starts):
             mask_sink(z0, decision.class_slab(index))
@@ -172,13 +190,15 @@ def _renumbered(table: pd.DataFrame) -> pd.DataFrame:
     return table[list(_COLUMNS)].reset_index(drop=True).assign(id=lambda t: np.arange(1, len(t) + 1))
 
 
-def class_mask(score: np.ndarray, part: Any, operating_point: OperatingPoint, voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[np.ndarray, Verdict]:
+def class_mask(score: np.ndarray, part: Any, operating_point: OperatingPoint,
+               voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), *, scan: Any = None
+               ) -> tuple[np.ndarray, Verdict]:
     """In memory: the class mask (uint8: 0, INTERNAL, SURFACE) and the verdict."""
     out = np.zeros(np.shape(score), np.uint8)
 
     def sink(z0: int, block: np.ndarray) -> None:
         out[z0:z0 + block.shape[0]] = block
 
-    verdict = decide(score, part, operating_point, voxel_size, slab=max(1, int(np.shape(score)[0])),
+    verdict = decide(score, part, operating_point, voxel_size, scan=scan, slab=max(1, int(np.shape(score)[0])),
                      mask_sink=sink)
     return out, verdict

@@ -4,7 +4,9 @@ A connected region of voxels scoring at least `low_threshold` is a candidate; it
 its highest score reaches `threshold` (hysteresis: seeded at a high score, grown at a low
 one; `low_threshold == threshold` is a plain threshold). A kept region whose equivalent
 diameter is under `min_diameter_vox` is an indication below the detection limit: listed
-apart, never counted as a pore. Each trained model stores the point chosen for it on
+apart, never counted as a pore. With `boundary_radius_vox` > 0 every candidate region is first
+grown, up to that many voxels, to its local ISO grey-value surface
+(`porelab.verdict.boundary`). Each trained model stores the point chosen for it on
 held-out scans (`porelab.verdict.calibrate`) with the figures it reached there; `source`
 says where it came from.
 """
@@ -28,6 +30,9 @@ class OperatingPoint:
         threshold: a region is a pore when its highest score reaches this.
         low_threshold: voxels scoring at least this join a seeded region (<= threshold).
         min_diameter_vox: smaller regions (equivalent diameter, voxels) are indications.
+        boundary_radius_vox: how far a region may grow to its grey-value surface (0: not).
+        boundary_iso: where that surface lies between the pore's grey level (0) and the
+            material's (1); 0.5 is the metrology convention, ISO-50.
         objective: what chose it: "dice" (highest mean Dice), "false_calls" (most pores
             found within a false-call rate), "default" (no calibration) or "user".
         source: the scans it was chosen on, or who set it.
@@ -37,6 +42,8 @@ class OperatingPoint:
     threshold: float = 0.5
     low_threshold: float | None = None
     min_diameter_vox: float = 0.0
+    boundary_radius_vox: int = 0
+    boundary_iso: float = 0.5
     objective: str = "default"
     source: str = "the checkpoint's fixed threshold (not calibrated)"
     metrics: dict[str, float] = field(default_factory=dict)
@@ -49,6 +56,11 @@ class OperatingPoint:
                               f"{self.threshold}")
         if not self.min_diameter_vox >= 0:
             raise ConfigError(f"operating point min_diameter_vox={self.min_diameter_vox}: expected >= 0")
+        if int(self.boundary_radius_vox) != self.boundary_radius_vox or self.boundary_radius_vox < 0:
+            raise ConfigError(f"operating point boundary_radius_vox={self.boundary_radius_vox}: expected a whole "
+                              "number of voxels >= 0")
+        if not 0.0 < self.boundary_iso < 1.0:
+            raise ConfigError(f"operating point boundary_iso={self.boundary_iso}: expected a fraction in (0, 1)")
 
     @property
     def grow_threshold(self) -> float:
@@ -66,10 +78,12 @@ class OperatingPoint:
         return cls(**data)
 
     def overridden(self, threshold: float | None = None, low_threshold: float | None = None,
-                   min_diameter_vox: float | None = None) -> "OperatingPoint":
+                   min_diameter_vox: float | None = None, boundary_radius_vox: int | None = None
+                   ) -> "OperatingPoint":
         """This point with what the user set on the command line (`--threshold` alone means
-        no hysteresis and no size limit unless those are given too)."""
-        if threshold is None and low_threshold is None and min_diameter_vox is None:
+        no hysteresis and no size limit unless those are given too; the boundary refinement
+        stays unless `boundary_radius_vox` is given)."""
+        if threshold is None and low_threshold is None and min_diameter_vox is None and boundary_radius_vox is None:
             return self
         changed = replace(self, objective="user", source="set by the user", metrics={})
         if threshold is not None:
@@ -78,6 +92,8 @@ class OperatingPoint:
             changed = replace(changed, low_threshold=float(low_threshold))
         if min_diameter_vox is not None:
             changed = replace(changed, min_diameter_vox=float(min_diameter_vox))
+        if boundary_radius_vox is not None:
+            changed = replace(changed, boundary_radius_vox=int(boundary_radius_vox))
         return changed
 
 

@@ -14,10 +14,12 @@ from typing import Any, Callable
 import numpy as np
 
 from porelab import volume
+from porelab.errors import ConfigError
 from porelab.simulate.datasets.baselines import baseline_metrics
 from porelab.simulate.datasets.manifest import (FORMAT, file_problems, read_manifest, sha256, upsert_entry,
                                                 write_manifest)
 from porelab.simulate.datasets.presets import ScanPlan, preset_plans
+from porelab.simulate.datasets.randomized import RandomizedConfig
 from porelab.simulate.datasets.readme import write_preview, write_readme
 from porelab.simulate.datasets.welds import build_welds
 from porelab.simulate.phantoms import Phantom
@@ -68,7 +70,8 @@ def _entry(root: Path, plan: ScanPlan, phantom: Phantom, files: dict[str, str], 
             "porosity_percent": phantom.metadata.get("porosity_percent"),
             "pore_count": int(len(phantom.pores)), "scan": spec, "files": files,
             "sha256": {role: sha256(root / name) for role, name in files.items()},
-            "preview": files["preview"], "otsu_baseline": baseline, "seconds": round(seconds, 2)}
+            "preview": files["preview"], "otsu_baseline": baseline, "seconds": round(seconds, 2),
+            **({"drawn": plan.drawn} if plan.drawn is not None else {})}
 
 
 class _Simulations:
@@ -108,19 +111,32 @@ def _is_complete(root: Path, manifest: dict[str, Any], plan: ScanPlan) -> bool:
     return same_spec and not file_problems(root, entry)
 
 
+def _check_same_sampling(root: Path, manifest: dict[str, Any], sampling: dict[str, Any] | None) -> None:
+    written = manifest.get("sampling")
+    if written is not None and sampling is not None and written != sampling:
+        changed = sorted(k for k in set(written) | set(sampling) if written.get(k) != sampling.get(k))
+        raise ConfigError(f"{root / 'manifest.json'}: field 'sampling' differs in {changed}; the dataset was drawn "
+                          "with other ranges; expected the same ranges, or a new --out")
+
+
 def build_dataset(out: str | Path, preset: str = "am-cylinders", profile: str = "demo",
                   executor: Executor = Executor(), report: Report = lambda message: None,
-                  only: tuple[str, ...] | None = None) -> dict[str, Any]:
+                  only: tuple[str, ...] | None = None, sampling: RandomizedConfig | None = None) -> dict[str, Any]:
     """Write (or complete) the dataset `preset` at `profile` into `out`; the final manifest.
 
-    `only` restricts the build to some scan ids (tests, partial rebuilds).
+    `only` restricts the build to some scan ids (tests, partial rebuilds); `sampling` sets the
+    ranges of the `am-randomized` preset (recorded in the manifest).
     """
     if preset == "welds":
         return build_welds(out, profile, report)
-    plans = preset_plans(preset, profile)
+    plans = preset_plans(preset, profile, sampling)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
+    drawn_from = (sampling or RandomizedConfig()).to_dict() if preset == "am-randomized" else None
     manifest = {**read_manifest(root), "format": FORMAT, "preset": preset, "profile": profile}
+    _check_same_sampling(root, manifest, drawn_from)
+    if drawn_from is not None:
+        manifest["sampling"] = drawn_from
     simulations = _Simulations()
     for plan in plans:
         if only is not None and plan.id not in only:

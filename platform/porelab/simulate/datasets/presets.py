@@ -7,18 +7,19 @@ well under 3 minutes on 2 cores; `paper` uses the papers' sizes and counts (for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Callable
+from typing import Any, Callable
 
 from porelab.errors import ConfigError
 from porelab.simulate.phantoms import (Phantom, PorePopulation, am_bushing, am_cube, am_cylinder, am_prism,
                                       am_turned_cube, cast_aluminium, composite)
+from porelab.simulate.datasets.randomized import RandomizedConfig, json_ready, phantom_builder, randomized_draws, scan_id
 from porelab.simulate.scanner.degradations import keep_every_for_counts
 from porelab.simulate.scanner.spec import (AM_CUBE_PAPER, AM_CYLINDER_PAPER, CAST_PAPER, COMPOSITE_PAPER,
                                            EVAL_SCANNER_PAPER, ScanSpec, scaled_to_grid)
 
-PRESETS = ("am-cylinders", "am-eval", "cast-aluminium", "composite", "welds")
+PRESETS = ("am-cylinders", "am-eval", "am-randomized", "cast-aluminium", "composite", "welds")
 PROFILES = ("demo", "paper")
 BASELINES = ("otsu", "multi-otsu")
 
@@ -65,6 +66,7 @@ class ScanPlan:
     baseline: str = "otsu"
     exposure: float = 1.0
     source: str | None = None
+    drawn: dict[str, Any] | None = None  # a randomized scan's drawn part and pore settings
 
     @property
     def degraded(self) -> bool:
@@ -149,13 +151,30 @@ def _evaluation_plans(profile: str) -> list[ScanPlan]:
     return plans
 
 
+def _randomized_plans(profile: str, sampling: RandomizedConfig) -> list[ScanPlan]:
+    """`porelab.simulate.datasets.randomized`: roles "train", and "validation" for the last
+    `sampling.validation_scans`."""
+    plans = []
+    for draw in randomized_draws(sampling, profile):
+        role = "validation" if draw.index >= sampling.scans - sampling.validation_scans else "train"
+        drawn = {"part_options": draw.part_options, "side": draw.side, "pores": json_ready(asdict(draw.pores))}
+        plans.append(ScanPlan(scan_id(draw), role, draw.part, draw.material, scan_id(draw), phantom_builder(draw),
+                              draw.spec, drawn=drawn))
+    return plans
+
+
 _PLANNERS = {"am-cylinders": _am_plans, "am-eval": _evaluation_plans, "cast-aluminium": _cast_plans, "composite": _composite_plans}
 
 
-def preset_plans(preset: str, profile: str) -> list[ScanPlan]:
-    """The scans of a 3D preset at `profile` (the `welds` preset has radiographs, no scans)."""
+def preset_plans(preset: str, profile: str, sampling: RandomizedConfig | None = None) -> list[ScanPlan]:
+    """The scans of a 3D preset at `profile` (the `welds` preset has radiographs, no scans);
+    `sampling` sets the ranges of `am-randomized` (default `RandomizedConfig()`)."""
     if profile not in PROFILES:
         raise ConfigError(f"--profile {profile!r}: expected one of {list(PROFILES)}")
+    if preset == "am-randomized":
+        return _randomized_plans(profile, sampling or RandomizedConfig())
+    if sampling is not None:
+        raise ConfigError(f"--sampling: only the am-randomized preset draws its scans; got --preset {preset}")
     if preset not in _PLANNERS:
         raise ConfigError(f"--preset {preset!r}: expected one of {list(PRESETS)}")
     return _PLANNERS[preset](profile)

@@ -15,7 +15,7 @@ from porelab.simulate.phantoms.model import Phantom, PorePopulation, check_mater
 from porelab.simulate.phantoms.populate import populate
 from porelab.simulate.phantoms.shapes import rotation_zyx
 
-AM_MATERIALS = ("Ti6Al4V", "CoCr", "316L")
+AM_MATERIALS = ("Ti6Al4V", "CoCr", "316L", "AlSi10Mg")
 CYLINDER_MM = (20.0, 5.0)   # height, diameter
 CUBE_MM = 9.0
 _MARGIN = 0.06
@@ -50,7 +50,8 @@ def am_cube(shape: tuple[int, int, int] = (96, 96, 96), material: str = "Ti6Al4V
 @dataclass(frozen=True)
 class BushingDesign:
     """A tube along z (outer and bore diameter, height; mm) with a threaded hole along x
-    through one wall at mid-height (ISO metric: major radius and pitch, mm)."""
+    through one wall at mid-height (ISO metric: major radius and pitch, mm; a major radius of
+    0 leaves the hole out)."""
 
     outer_diameter_mm: float = 8.0
     bore_diameter_mm: float = 4.0
@@ -110,8 +111,8 @@ def am_bushing(shape: tuple[int, int, int] = (96, 96, 96), material: str = "316L
     radial = y**2 + x**2
     solid = (np.abs(z) <= design.height_mm / 2.0) & (radial <= (outer / 2.0) ** 2)
     solid &= radial > (design.bore_diameter_mm / 2.0) ** 2
-    hole = geometry.threaded_hole(x, z, y, design.thread_major_radius_mm, design.thread_pitch_mm) & (x > 0)
-    solid &= ~hole
+    if design.thread_major_radius_mm > 0:
+        solid &= ~(geometry.threaded_hole(x, z, y, design.thread_major_radius_mm, design.thread_pitch_mm) & (x > 0))
     part = {"part": "bushing", "outer_diameter_mm": outer, "bore_diameter_mm": design.bore_diameter_mm,
             "height_mm": design.height_mm, "thread_major_radius_mm": design.thread_major_radius_mm,
             "thread_pitch_mm": design.thread_pitch_mm}

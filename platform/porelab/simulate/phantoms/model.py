@@ -9,7 +9,7 @@ import pandas as pd
 
 from porelab.errors import ConfigError
 
-MATERIAL_KEYS = ("air", "Ti6Al4V", "CoCr", "316L", "AlSi7Mg", "PA66", "E-glass")
+MATERIAL_KEYS = ("air", "Ti6Al4V", "CoCr", "316L", "AlSi7Mg", "AlSi10Mg", "PA66", "E-glass")
 PORE_KINDS = ("gas", "keyhole", "lack_of_fusion", "shrinkage")
 
 
