@@ -25,7 +25,9 @@ def parse(argv: list[str] | None) -> CVConfig:
     parser.add_argument("--profile", default="demo", help="training profile: demo or paper")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="TrainConfig override for every trial, e.g. --set loop.max_epochs=3")
-    parser.add_argument("--select-metric", default="ap", help="validation metric that picks the served model")
+    parser.add_argument("--select-metric", default="dice",
+                        help="metric that picks the served model, its mean over the validation scans and their "
+                             "degraded copies (default dice: at each model's own operating point)")
     parser.add_argument("--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)")
     parser.add_argument("--max-concurrent", type=int, default=0,
                         help="trials at once (default 0: as many as the cluster's CPUs and memory hold)")

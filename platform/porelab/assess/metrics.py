@@ -4,7 +4,9 @@ diagnostics behind it.
 The verdict (`porelab.verdict.decide` at the model's operating point, within the part found
 in the scan): Dice, IoU, precision and recall of the reported pores' voxels; false calls
 (reported pores that touch no true pore) in all, per cm^3 and per 128^3 voxels of part; POD
-a50/a90/a90_95 of the reported pores (NaN when the fit does not reach them: "not reached");
+a50/a90/a90_95 of the reported pores (NaN where the hit/miss fit is not identifiable: every
+pore found, none found, or one size separating misses from hits; `pores_found_percent` says
+which);
 porosity reported and true and their difference in percentage points; reported pore voxels
 outside the true part; the part volume's error.
 
@@ -81,6 +83,7 @@ def verdict_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation,
         "false_calls_per_cm3": calls / (part_voxels * float(np.prod(voxel_size)) / 1000.0),
         "false_calls_per_128c": calls * _BLOCK_VOXELS / part_voxels,
         "pod_a50": pod.a50, "pod_a90": pod.a90, "pod_a90_95": pod.a90_95,
+        "pores_found_percent": 100.0 * pod.n_hits / pod.n_pores if pod.n_pores else float("nan"),
         "porosity_reported": summary["porosity_percent"], "porosity_true": truth.porosity_percent,
         "porosity_error_pp": summary["porosity_percent"] - truth.porosity_percent,
         "pore_voxels_outside_part": float(np.count_nonzero(reported & ~truth.inside)),

@@ -27,7 +27,7 @@ BASELINE = "otsu"
 ROW_COLUMNS = ["model", "variant", "scan", "role", "metric", "value"]
 #: What `porelab evaluate` prints per scan, in this order (results keep every metric).
 TABLE_COLUMNS = ("ap", "auc", "dice", "dice_best", "false_calls", "false_calls_per_128c", "porosity_reported",
-                 "porosity_true", "porosity_error_pp", "pore_voxels_outside_part", "pod_a50", "pod_a90")
+                 "porosity_true", "porosity_error_pp", "pore_voxels_outside_part", "pores_found_percent", "pod_a50", "pod_a90")
 Report = Callable[[str], None]
 
 

@@ -1,6 +1,9 @@
 """Patch augmentation, the papers' set: flips, 90-degree rotations, elastic deformation,
-intensity scaling, blur, Gaussian and Poisson noise. Geometric transforms move image and
-label together; intensity transforms touch the image only.
+intensity scaling, blur, Gaussian and Poisson noise; and, to match the simulator's artefact
+model where re-simulating is too slow, a gamma change, a noise level drawn per patch (as an
+exposure would be) and ring artefacts (concentric about an axis along z, as a detector
+column's gain error makes them). Geometric transforms move image and label together;
+intensity transforms touch the image only.
 
 Written with numpy/scipy on one patch at a time (TorchIO and MONAI do the same per subject)
 so the stream needs no extra dependency; every draw comes from the generator passed in.
@@ -31,10 +34,16 @@ class AugmentConfig:
     gaussian_std: float = 0.03
     poisson_noise: float = 0.0
     poisson_counts: float = 200.0
+    noise_levels: tuple[float, float] = (1.0, 1.0)   # gaussian_std times a log-uniform draw in this range
+    gamma: float = 0.0
+    gamma_range: tuple[float, float] = (0.7, 1.4)
+    rings: float = 0.0
+    ring_amplitude: float = 0.05                     # of the patch's intensity range, at most
 
     @classmethod
     def off(cls) -> "AugmentConfig":
-        return cls(flip=0, rotate90=0, elastic=0, intensity=0, blur=0, gaussian_noise=0, poisson_noise=0)
+        return cls(flip=0, rotate90=0, elastic=0, intensity=0, blur=0, gaussian_noise=0, poisson_noise=0, gamma=0,
+                   rings=0)
 
 
 def _geometric(image: np.ndarray, label: np.ndarray, config: AugmentConfig, rng: np.random.Generator):
@@ -56,13 +65,45 @@ def _elastic(image: np.ndarray, label: np.ndarray, config: AugmentConfig, rng: n
     return warped.astype(np.float32), warped_label.astype(label.dtype)
 
 
+def _happens(probability: float, rng: np.random.Generator) -> bool:
+    """A transform off by default draws nothing, so older profiles keep their patch streams."""
+    return probability > 0 and rng.random() < probability
+
+
+def _gamma(image: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """A gamma curve on the patch's own range (a detector's or reconstruction's non-linearity)."""
+    low, high = float(image.min()), float(image.max())
+    if high <= low:
+        return image
+    unit = (image - low) / (high - low)
+    return (low + (high - low) * unit ** np.float32(rng.uniform(*config.gamma_range))).astype(np.float32)
+
+
+def _rings(image: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Rings about an axis along z (within two patch widths of the patch): a radial profile of
+    random per-radius offsets, the signature of uncorrected detector-column gains."""
+    _, ny, nx = image.shape
+    centre = rng.uniform(-ny, 2 * ny), rng.uniform(-nx, 2 * nx)
+    yy, xx = np.meshgrid(np.arange(ny) - centre[0], np.arange(nx) - centre[1], indexing="ij")
+    radius = np.sqrt(yy ** 2 + xx ** 2).astype(int)
+    scale = config.ring_amplitude * float(np.ptp(image) or 1.0)
+    profile = rng.normal(0.0, scale / 2.0, radius.max() + 1) * (rng.random(radius.max() + 1) < 0.3)
+    return (image + profile[radius][None].astype(np.float32)).astype(np.float32)
+
+
 def _intensity(image: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    if _happens(config.gamma, rng):
+        image = _gamma(image, config, rng)
+    if _happens(config.rings, rng):
+        image = _rings(image, config, rng)
     if rng.random() < config.intensity:
         image = image * np.float32(rng.uniform(*config.intensity_range))
     if rng.random() < config.blur:
         image = ndimage.gaussian_filter(image, float(rng.uniform(*config.blur_sigma)))
     if rng.random() < config.gaussian_noise:
-        image = image + rng.normal(0.0, config.gaussian_std, image.shape).astype(np.float32)
+        low, high = config.noise_levels
+        level = low if high <= low else float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        image = image + rng.normal(0.0, config.gaussian_std * level, image.shape).astype(np.float32)
     if rng.random() < config.poisson_noise:
         counts = np.clip(image, 0, None) * config.poisson_counts
         image = (rng.poisson(counts) / config.poisson_counts).astype(np.float32)

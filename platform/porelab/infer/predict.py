@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from porelab.bundled import bundled_model, bundled_names, is_bundled_name
 from porelab.errors import ConfigError
 from porelab.infer.verdict_step import INDICATIONS, MASK, PART, PORES, VerdictConfig, operating_point_for
 from porelab.infer.verdict_step import region_of_interest, write_verdict
@@ -49,13 +50,16 @@ class PredictConfig:
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, a training run directory (its best checkpoint) or a registry model folder."""
+    """A checkpoint file, a training run directory (its best checkpoint), a registry model folder,
+    or the name of a bundled detector (`porelab.bundled`; its weights' sha256 checked)."""
+    if not Path(path).exists() and is_bundled_name(str(path)):
+        return bundled_model(str(path))
     path = Path(path)
     for candidate in (path, path / "checkpoints" / "best.pt", path / "model.pt"):
         if candidate.is_file():
             return candidate
     raise ConfigError(f"{path}: no checkpoint; expected a .pt file, a run directory with checkpoints/best.pt, "
-                      "or a registry model folder with model.pt")
+                      f"a registry model folder with model.pt, or a bundled detector ({', '.join(bundled_names())})")
 
 
 class ScoreModel(nn.Module):

@@ -16,7 +16,9 @@ import pandas as pd
 
 from porelab.errors import ConfigError
 
-SPLITS = ("validation", "challenging")
+SPLITS = ("validation", "degraded", "challenging")
+#: The splits the headline table shows (the degraded copies stay in the results and the selection).
+HEADLINE_SPLITS = ("validation", "challenging")
 
 RESULT_COLUMNS = ("model", "fold", "split", "metric", "value")
 PR_COLUMNS = ("model", "fold", "recall", "precision")

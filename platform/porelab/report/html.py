@@ -15,7 +15,7 @@ from typing import Callable
 import pandas as pd
 
 from porelab.report import figures
-from porelab.report.data import SPLITS, ReportData, Resources, SliceOverlay
+from porelab.report.data import HEADLINE_SPLITS, ReportData, Resources, SliceOverlay
 from porelab.report.tables import format_mean_ci, summary_table
 
 SECTIONS = (
@@ -128,7 +128,7 @@ def _summary(data: ReportData) -> str:
 
 
 def _headline_table(summary: pd.DataFrame) -> str:
-    columns = [(split, metric) for split in SPLITS
+    columns = [(split, metric) for split in HEADLINE_SPLITS
                for metric in pd.unique(summary.loc[summary["split"] == split, "metric"])]
     cells = {(row.model, row.split, row.metric): row for row in summary.itertuples(index=False)}
     head = _headline_head(columns)
@@ -140,7 +140,7 @@ def _headline_table(summary: pd.DataFrame) -> str:
 
 
 def _headline_head(columns: list[tuple[str, str]]) -> str:
-    splits = [split for split in SPLITS if any(s == split for s, _ in columns)]
+    splits = [split for split in HEADLINE_SPLITS if any(s == split for s, _ in columns)]
     top = "".join(f'<th colspan="{sum(s == split for s, _ in columns)}">'
                   f"{escape(SPLIT_TITLES[split])}</th>" for split in splits)
     bottom = "".join(f"<th>{escape(str(metric))}</th>" for _, metric in columns)

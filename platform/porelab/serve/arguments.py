@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from porelab.bundled import BUNDLED_ROOT, bundled_model, bundled_names
+from porelab.errors import ConfigError
 from porelab.serve.config import BatchConfig, DeploymentConfig, ServeConfig
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--registry", required=True, help="model registry directory (one folder per model)")
+    parser.add_argument("--registry", help="model registry directory (one folder per model; default: the "
+                                           "detectors bundled with porelab, see `porelab models --bundled`)")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: loopback only)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     parser.add_argument("--token-file", type=Path, help="file holding a bearer token required on /v1 routes "
@@ -33,6 +36,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results-dir", type=Path, help="where results are kept (default: a temp folder)")
 
 
+def _registry(given: str | None) -> Path:
+    """The registry to serve: the one given, or the bundled detectors (their weights checked)."""
+    if given is not None:
+        return Path(given)
+    names = bundled_names()
+    if not names:
+        raise ConfigError("serve: --registry DIR is required; this porelab holds no bundled detector")
+    for name in names:
+        bundled_model(name)
+    return BUNDLED_ROOT
+
+
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
     low = args.min_replicas if args.min_replicas is not None else args.replicas
     high = args.max_replicas if args.max_replicas is not None else max(low, args.replicas)
@@ -41,6 +56,6 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
     deployment = DeploymentConfig(replicas=args.replicas, cpus=args.cpus_per_replica, gpus=args.gpus_per_replica,
                                   min_replicas=low, max_replicas=high, batching=batching)
     extra = {"results_dir": args.results_dir} if args.results_dir is not None else {}
-    return ServeConfig(registry=Path(args.registry), host=args.host, port=args.port, token_file=args.token_file,
+    return ServeConfig(registry=_registry(args.registry), host=args.host, port=args.port, token_file=args.token_file,
                        max_body_bytes=int(args.max_body_mb * 1024**2), result_ttl_s=args.result_ttl_s,
                        deployment=deployment, **extra)

@@ -12,7 +12,7 @@ from porelab.volume.atomic import write_text_atomic
 POSTPROCESSED = " (post-processed)"
 #: The splits a trial's operating point is calibrated on (never the challenging scan).
 CALIBRATION_SPLITS = ("validation", "degraded")
-EVALUATION_VERSION = 2  # evaluation.json of earlier versions (no operating point) is scored again
+EVALUATION_VERSION = 3  # evaluation.json of earlier versions (no operating point, no boundary refinement) is scored again
 
 
 def _rows(model: str, fold: int, split: str, scan_id: str, evaluation: Any) -> list[dict[str, Any]]:

@@ -39,11 +39,15 @@ def save_checkpoint(path: Path, model: nn.Module, train_config: dict[str, Any], 
         "loop_state": loop_state or {},
         "optimiser": optimiser.state_dict() if optimiser is not None else {},
     }
+    return _write_payload(payload, Path(path))
+
+
+def _write_payload(payload: dict[str, Any], path: Path) -> Path:
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    with atomic_target(Path(path), overwrite=True) as tmp:
+    with atomic_target(path, overwrite=True) as tmp:
         tmp.write_bytes(buffer.getvalue())
-    return Path(path)
+    return path
 
 
 @dataclass
@@ -82,11 +86,16 @@ def store_operating_point(path: str | Path, operating_point: dict[str, Any], cal
     payload["operating_point"] = dict(operating_point)
     payload["calibration"] = dict(calibration)
     payload["threshold"] = float(operating_point["threshold"])
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    with atomic_target(Path(path), overwrite=True) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    return Path(path)
+    return _write_payload(payload, Path(path))
+
+
+def save_weights_only(source: str | Path, target: str | Path) -> Path:
+    """A copy of the checkpoint at `source` for inference only: without the optimiser's state
+    and the loop's history (a third of the size), written atomically to `target`."""
+    payload = read_checkpoint(source)
+    payload["optimiser"] = {}
+    payload["loop_state"] = {k: v for k, v in payload.get("loop_state", {}).items() if k != "history"}
+    return _write_payload(payload, Path(target))
 
 
 def load_checkpoint(path: str | Path) -> LoadedCheckpoint:

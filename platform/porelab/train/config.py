@@ -12,7 +12,12 @@ from porelab.errors import ConfigError
 from porelab.models import ModelConfig
 from porelab.train.loop import LoopConfig
 
-PROFILES = ("demo", "paper")
+PROFILES = ("demo", "paper", "pretrain-laptop", "pretrain-cluster")
+#: The augmentation of the bundled detector's training: the papers' set plus the simulator's
+#: artefact model where re-simulating is too slow (a drawn noise level, gamma, rings, blur).
+_ARTEFACT_AUGMENT = AugmentConfig(intensity=0.5, intensity_range=(0.8, 1.2), blur=0.3, blur_sigma=(0.3, 1.2),
+                                  gaussian_noise=0.5, gaussian_std=0.03, noise_levels=(0.3, 3.0), gamma=0.3,
+                                  rings=0.2, ring_amplitude=0.05)
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class TrainConfig:
     train_ids: tuple[str, ...] = ()
     val_ids: tuple[str, ...] = ()
     fail_at_epoch: int = -1  # fault drill: the first worker exits once after this many epochs
+    init_from: str = ""  # a checkpoint whose weights start the run (fine-tuning); its model config must match
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -87,7 +93,9 @@ def _sampler(model: str) -> SamplerConfig:
 
 
 def profile(name: str, model: str = "unet") -> TrainConfig:
-    """'demo': minutes on a 2-core laptop; 'paper': Iuso et al.'s sizes (64^3 patches, 40 epochs patience).
+    """'demo': minutes on a 2-core laptop; 'paper': Iuso et al.'s sizes (64^3 patches, 40 epochs patience);
+    'pretrain-laptop' and 'pretrain-cluster': the bundled detector's training on the
+    am-randomized preset (`jobs/pretrain.py`), within 90 minutes on 2 cores and on GPUs.
 
     Architectures with supervision heads (UNet++, UNet 3+, MSS-UNet) train with deep
     supervision on, as the papers trained them; without it MSS-UNet is a plain UNet.
@@ -113,6 +121,26 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
             stream=StreamConfig(patches_per_epoch=2000, val_patches=400, rows_per_task=16, readers=4,
                                 reader_cpus=1.0),
             loop=LoopConfig(max_epochs=400, lr=1e-4, patience=40, min_delta=1e-4),
+            scaling=ScalingSpec(workers=4, cpus_per_worker=4, use_gpu=True),
+            batch_size=8,
+        )
+    if name == "pretrain-laptop":
+        return TrainConfig(
+            model=default_config(model, channels=(12, 24, 48)),
+            patches=PatchConfig(patch=(32, 32, 32), sampler=sampler, augment=_ARTEFACT_AUGMENT),
+            stream=StreamConfig(patches_per_epoch=384, val_patches=96, rows_per_task=16),
+            loop=LoopConfig(max_epochs=40, lr=1e-3, patience=10, min_delta=1e-4),
+            scaling=ScalingSpec(workers=0, cpus_per_worker=2.0),  # both cores' threads for the one loop
+            batch_size=8,
+        )
+    if name == "pretrain-cluster":
+        return TrainConfig(
+            model=default_config(model, channels=(16, 32, 64, 128)),
+            patches=PatchConfig(patch=(64, 64, 64), sampler=sampler,
+                                augment=replace(_ARTEFACT_AUGMENT, elastic=0.2)),
+            stream=StreamConfig(patches_per_epoch=4000, val_patches=400, rows_per_task=16, readers=4,
+                                reader_cpus=1.0),
+            loop=LoopConfig(max_epochs=200, lr=3e-4, patience=20, min_delta=1e-4),
             scaling=ScalingSpec(workers=4, cpus_per_worker=4, use_gpu=True),
             batch_size=8,
         )

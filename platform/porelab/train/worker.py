@@ -36,15 +36,18 @@ def _batches(iterator: Iterator[dict[str, torch.Tensor]], steps: int, before_ste
 
 
 def _restore(model: torch.nn.Module, optimiser: torch.optim.Optimizer,
-             resume_from: str | None) -> tuple[LoopState, bytes | None]:
+             resume_from: str | None, init_from: str = "") -> tuple[LoopState, bytes | None]:
     """Loop state and the best checkpoint's bytes: from Ray's latest checkpoint (a worker group
-    restarted by FailureConfig), else from `resume_from` (a rerun of an interrupted run)."""
+    restarted by FailureConfig), else from `resume_from` (a rerun of an interrupted run); a new
+    run starts from `init_from`'s weights when given."""
     import contextlib
 
     import ray.train
 
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is None and not resume_from:
+        if init_from:  # fine-tuning: start from another model's weights, with a fresh optimiser and loop
+            getattr(model, "module", model).load_state_dict(read_checkpoint(init_from)["state_dict"])
         return LoopState(), None
     source = checkpoint.as_directory() if checkpoint is not None else contextlib.nullcontext(resume_from)
     with source as directory:
@@ -115,7 +118,7 @@ def train_func(loop_config: dict[str, Any]) -> None:
     device = next(model.parameters()).device
     task = config.build_task()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.loop.lr)
-    state, best_bytes = _restore(model, optimiser, loop_config.get("resume_from"))
+    state, best_bytes = _restore(model, optimiser, loop_config.get("resume_from"), config.init_from)
     resumed_from = state.epoch
     if rank == 0:
         print(f"porelab: checkpoint found: {ray.train.get_checkpoint() is not None}; starting after epoch "

@@ -129,14 +129,22 @@ def build_dataset(out: str | Path, preset: str = "am-cylinders", profile: str = 
     """
     if preset == "welds":
         return build_welds(out, profile, report)
-    plans = preset_plans(preset, profile, sampling)
+    drawn_from = (sampling or RandomizedConfig()).to_dict() if preset == "am-randomized" else None
+    return build_plans(out, preset_plans(preset, profile, sampling), {"preset": preset, "profile": profile},
+                       executor, report, only, drawn_from)
+
+
+def build_plans(out: str | Path, plans: list[ScanPlan], fields: dict[str, Any], executor: Executor = Executor(),
+                report: Report = lambda message: None, only: tuple[str, ...] | None = None,
+                sampling: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write (or complete) the scans of `plans` into `out`; `fields` (preset, profile, ...) go
+    into the manifest, and `sampling`, the ranges drawn scans came from, too."""
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    drawn_from = (sampling or RandomizedConfig()).to_dict() if preset == "am-randomized" else None
-    manifest = {**read_manifest(root), "format": FORMAT, "preset": preset, "profile": profile}
-    _check_same_sampling(root, manifest, drawn_from)
-    if drawn_from is not None:
-        manifest["sampling"] = drawn_from
+    manifest = {**read_manifest(root), "format": FORMAT, **fields}
+    _check_same_sampling(root, manifest, sampling)
+    if sampling is not None:
+        manifest["sampling"] = sampling
     simulations = _Simulations()
     for plan in plans:
         if only is not None and plan.id not in only:

@@ -7,24 +7,16 @@ entry only when the files still match their checksums.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from porelab.checksum import sha256
 from porelab.errors import ConfigError
 from porelab.volume.atomic import write_text_atomic
 
 MANIFEST = "manifest.json"
 FORMAT = "porelab-dataset/1"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

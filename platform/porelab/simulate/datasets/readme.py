@@ -35,6 +35,26 @@ def _pod_text(pod: list[dict[str, Any]]) -> str:
     return ", ".join(cells)
 
 
+def _sampling_lines(manifest: dict[str, Any]) -> list[str]:
+    """The ranges a drawn preset (am-randomized) sampled its scans from, and each scan's draw."""
+    sampling = manifest.get("sampling")
+    if not sampling:
+        return []
+    lines = ["## How the scans were drawn", "",
+             "Each scan draws its settings from these ranges (`porelab simulate --sampling FILE` changes them; "
+             "fields of `porelab.simulate.datasets.RandomizedConfig`):", "", "| setting | range |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in sampling.items()]
+    lines += ["", "| scan | part | side | projections | exposure | blur (px) | scatter | rings (gain spread) | "
+              "pore median (vox) | porosity target (%) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for s in manifest["scans"]:
+        drawn, spec = s.get("drawn") or {}, s["scan"]
+        pores = drawn.get("pores", {})
+        lines.append(f"| {s['id']} | {s['part']} | {drawn.get('side')} | {spec['n_projections']} | {spec['exposure']:g} | "
+                     f"{spec['blur_px']:.2f} | {spec['scatter_fraction']:.3f} | {spec['gain_spread']:.4f} | "
+                     f"{pores.get('diameter_median_vox', 0):.1f} | {pores.get('porosity_percent', 0):.2f} |")
+    return lines + [""]
+
+
 def write_readme(root: Path, manifest: dict[str, Any]) -> None:
     """README.md listing every scan of the manifest with its baseline metrics and picture."""
     lines = ["# Simulated CT dataset", "",
@@ -55,6 +75,7 @@ def write_readme(root: Path, manifest: dict[str, Any]) -> None:
                      f"{s['scan']['exposure'] * s.get('exposure_fraction', 1.0):g} | {base.get('method', 'otsu')} | {base['dice']:.3f} | {base['false_calls']} | "
                      f"{_pod_text(base['pod'])} | {s['seconds']:.1f} |")
     lines.append("")
+    lines += _sampling_lines(manifest)
     for s in manifest["scans"]:
         lines += [f"## {s['id']}", "", f"![{s['id']}]({s['preview']})", ""]
     write_text_atomic(root / "README.md", "\n".join(lines) + "\n")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from porelab.errors import ConfigError
 from porelab.simulate.phantoms import geometry
 from porelab.simulate.phantoms.canvas import PoreCanvas
 from porelab.simulate.phantoms.ground_truth import achieved_porosity, phantom_pores
@@ -117,6 +118,24 @@ def am_bushing(shape: tuple[int, int, int] = (96, 96, 96), material: str = "316L
             "height_mm": design.height_mm, "thread_major_radius_mm": design.thread_major_radius_mm,
             "thread_pitch_mm": design.thread_pitch_mm}
     return _am_part("am-bushing", solid, material, scale, seed, pores, supersample, part)
+
+
+def phantom_from_solid(solid: np.ndarray, material: str, voxel_size_mm: float, seed: int = 0,
+                       pores: PorePopulation | None = None, name: str = "user-part", supersample: int = 3) -> Phantom:
+    """A phantom of any part (bool `solid`, e.g. a user's part mask) in an AM material, with
+    pores drawn inside it; isotropic voxels of `voxel_size_mm`.
+
+    Example:
+        >>> phantom = phantom_from_solid(mask > 0, "316L", 0.05, seed=1, pores=PorePopulation(1.0))
+    """
+    solid = np.asarray(solid, bool)
+    check_shape(solid.shape, name)
+    check_material(material, AM_MATERIALS, name)
+    if not voxel_size_mm > 0:
+        raise ConfigError(f"{name}: voxel_size_mm={voxel_size_mm}; expected > 0")
+    if not solid.any():
+        raise ConfigError(f"{name}: the part mask holds no part voxel; expected nonzero voxels where the part is")
+    return _am_part(name, solid, material, 1.0 / voxel_size_mm, seed, pores, supersample, {"part": name})
 
 
 def _am_part(name: str, solid: np.ndarray, material: str, scale: float, seed: int,

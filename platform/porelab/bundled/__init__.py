@@ -1,0 +1,53 @@
+"""Detectors shipped inside the package, usable without training.
+
+The folder is a read-only model registry laid out as `make cv` writes one (one folder per
+model: `model.pt`, `config.json`, `metrics.json`, `model_card.md`), so `porelab serve` can
+serve it and `porelab predict --model porelab-am` finds it by name. Each folder's
+`config.json` records the sha256 of its `model.pt`; the weights are checked against it
+before a model is used (they load with `torch.load(weights_only=True)` in any case).
+`porelab.sweep.pretrain` writes a new bundle.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from porelab.checksum import sha256
+from porelab.errors import ConfigError
+
+BUNDLED_ROOT = Path(__file__).resolve().parent
+WEIGHTS, CONFIG = "model.pt", "config.json"
+
+
+def bundled_names() -> list[str]:
+    """The names of the bundled detectors, sorted."""
+    return sorted(d.name for d in BUNDLED_ROOT.iterdir() if (d / WEIGHTS).is_file() and (d / CONFIG).is_file())
+
+
+def bundled_config(name: str) -> dict[str, Any]:
+    """The bundle's `config.json` (what it was trained on, its operating point, its figures)."""
+    folder = BUNDLED_ROOT / name
+    if name not in bundled_names():
+        raise ConfigError(f"bundled detector {name!r}: not in this package; expected one of {bundled_names()}")
+    return json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+
+
+def bundled_model(name: str) -> Path:
+    """The checked weights of the bundled detector `name` (a registry folder's model.pt).
+
+    Raises `ConfigError` naming the file when its sha256 differs from the one its config records.
+    """
+    expected = bundled_config(name).get("sha256")
+    weights = BUNDLED_ROOT / name / WEIGHTS
+    actual = sha256(weights)
+    if expected != actual:
+        raise ConfigError(f"{weights}: sha256 {actual}; expected {expected} (field 'sha256' of "
+                          f"{BUNDLED_ROOT / name / CONFIG}): the bundled weights are damaged or replaced")
+    return weights
+
+
+def is_bundled_name(text: str) -> bool:
+    """Whether `text` names a bundled detector rather than a path."""
+    return "/" not in text and text in bundled_names()
