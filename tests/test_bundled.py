@@ -40,9 +40,10 @@ def test_it_finds_the_pores_of_a_scan_it_never_saw(tmp_path):
     truth = phantom.pore_labels > 0
     dice = 2 * np.count_nonzero(mask & truth) / (np.count_nonzero(mask) + np.count_nonzero(truth))
     true_porosity = 100 * truth.sum() / (phantom.materials > 0).sum()
-    # measured when the detector was bundled: Dice DICE_MEASURED; the floors leave room for
-    # the CPU's floating-point order only
-    assert dice >= DICE_FLOOR
-    assert abs(summary["porosity_percent"] - true_porosity) <= POROSITY_TOLERANCE_PP
+    # measured when the detector was bundled: Dice 0.816, porosity 0.914 % against 0.940 %; the
+    # floors (Dice 0.75, the verdict floor of 0.3 pp) leave room for other BLAS builds and numpy
+    # versions, whose noise draws and sums differ
+    assert dice >= 0.75
+    assert abs(summary["porosity_percent"] - true_porosity) <= 0.3
     assert not (mask & (phantom.materials == 0)).any()
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["model"] == "unet"

@@ -312,7 +312,8 @@ def _run_predict(args: argparse.Namespace) -> dict[str, Any]:
 def _add_finetune(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("finetune", help="fine-tune a detector on simulated scans of your own part")
     p.add_argument("--model", default="porelab-am", help="detector to start from (default: the bundled porelab-am)")
-    p.add_argument("--part", required=True, help="volume file of the part (nonzero = part), e.g. voxelised CAD")
+    p.add_argument("--part", required=True, help="the part: an STL surface in mm (with --voxel-size), or a volume "
+                                                 "file whose nonzero voxels are the part")
     p.add_argument("--out", required=True, help="run directory (resumable)")
     p.add_argument("--material", default="316L", help="the part's material: Ti6Al4V, CoCr, 316L or AlSi10Mg")
     p.add_argument("--voxel-size", type=float, help="voxel size in mm (default: the part file's)")

@@ -15,10 +15,11 @@ from synthetic import trained_tiny_unet
 
 
 def _tube(shape=(32, 32, 32)):
-    """A tube along z (outer radius 13, bore 6): a part with a bore open at both ends."""
+    """A tube along z (outer radius 14, bore 8): a part with a bore open at both ends, wider
+    than twice the surface radius (6), so the bore is no surface pore."""
     _, y, x = np.indices(shape)
     radius = np.hypot(y - shape[1] / 2 + 0.5, x - shape[2] / 2 + 0.5)
-    part = (radius <= 13) & (radius > 6)
+    part = (radius <= 14) & (radius > 8)
     part[:3], part[-3:] = False, False
     return part.astype(np.uint8)
 

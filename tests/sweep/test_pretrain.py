@@ -57,7 +57,8 @@ def test_a_bundle_is_found_by_name_checked_and_served(trained, monkeypatch, tmp_
     assert _registry(None) == tmp_path
     scan = next((root / "rand").glob("rand-000-*/scan.tif"))
     summary = predict("tiny-am", scan, tmp_path / "pred")
-    assert summary["operating_point"] == config["operating_point"]
+    same = lambda point: json.dumps(point, sort_keys=True)  # noqa: E731  (NaN-safe: NaN != NaN)
+    assert same(summary["operating_point"]) == same(config["operating_point"])
     assert volume.read(tmp_path / "pred" / "mask.tif").shape == volume.read(scan).shape
     (target / "model.pt").write_bytes((target / "model.pt").read_bytes() + b"x")
     with pytest.raises(ConfigError, match=r"model.pt: sha256 .*expected .*field 'sha256'"):

@@ -99,10 +99,17 @@ def verdict_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation,
 
 def scan_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation, operating_point: OperatingPoint,
                  voxel_size: tuple[float, float, float], *, scan: np.ndarray | None = None) -> Evaluation:
-    """The verdict's metrics at `operating_point` and the diagnostics (see the module docstring)."""
+    """The verdict's metrics at `operating_point` and the diagnostics (see the module docstring).
+
+    A pore-free scan has no ranking to judge: its AP, ROC AUC and best Dice are NaN and it has
+    no curves; its verdict (false calls, porosity reported) is scored as any other."""
+    metrics, pod, _ = verdict_metrics(score, truth, part, operating_point, voxel_size, scan=scan)
+    if not np.any(truth.labels > 0):
+        nan = float("nan")
+        metrics.update({"ap": nan, "auc": nan, "dice_best": nan, "threshold_best": nan})
+        return Evaluation({k: float(v) for k, v in metrics.items()}, {})
     histogram = _histogram(score, truth)
     best = histogram.best_dice()
-    metrics, pod, _ = verdict_metrics(score, truth, part, operating_point, voxel_size, scan=scan)
     metrics.update({"ap": histogram.average_precision(), "auc": histogram.roc_auc(), "dice_best": best.dice,
                     "threshold_best": best.threshold})
     return Evaluation({k: float(v) for k, v in metrics.items()}, _curves(histogram, pod))

@@ -21,6 +21,11 @@ BUNDLED_ROOT = Path(__file__).resolve().parent
 WEIGHTS, CONFIG = "model.pt", "config.json"
 
 
+def bundled_root() -> Path:
+    """The folder of the bundled detectors (a registry `porelab serve` can serve)."""
+    return BUNDLED_ROOT
+
+
 def bundled_names() -> list[str]:
     """The names of the bundled detectors, sorted."""
     return sorted(d.name for d in BUNDLED_ROOT.iterdir() if (d / WEIGHTS).is_file() and (d / CONFIG).is_file())

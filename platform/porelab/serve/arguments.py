@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from porelab.bundled import BUNDLED_ROOT, bundled_model, bundled_names
+from porelab.bundled import bundled_model, bundled_names, bundled_root
 from porelab.errors import ConfigError
 from porelab.serve.config import BatchConfig, DeploymentConfig, ServeConfig
 
@@ -45,7 +45,7 @@ def _registry(given: str | None) -> Path:
         raise ConfigError("serve: --registry DIR is required; this porelab holds no bundled detector")
     for name in names:
         bundled_model(name)
-    return BUNDLED_ROOT
+    return bundled_root()
 
 
 def config_from_args(args: argparse.Namespace) -> ServeConfig:

@@ -22,6 +22,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from porelab import volume
 from porelab.assess import dataset_scans, evaluate_model
 from porelab.errors import ConfigError
@@ -30,6 +32,7 @@ from porelab.simulate.datasets import ScanPlan
 from porelab.simulate.datasets.build import build_plans
 from porelab.simulate.materials import tungsten_spectrum
 from porelab.simulate.phantoms import Phantom, PorePopulation, phantom_from_solid
+from porelab.simulate.phantoms.mesh import read_stl, voxelize
 from porelab.simulate.scanner import AM_CYLINDER_PAPER, Executor, ScanSpec, scaled_to_grid
 from porelab.train.checkpoint import read_checkpoint, save_weights_only
 from porelab.train.config import TrainConfig
@@ -44,7 +47,7 @@ _SPECTRUM_KEYS = ("tube_kv", "copper_filter_mm")
 class FinetuneConfig:
     """Args:
         model: the detector to start from (a bundled name, a checkpoint, a run or registry folder).
-        part: a volume file holding the part (nonzero = part).
+        part: a volume file holding the part (nonzero = part), or an STL surface in mm.
         out: the run directory.
         material: the part's material (one of `porelab.simulate.AM_MATERIALS`).
         voxel_size_mm: the scan's voxel size (default: the part file's).
@@ -92,21 +95,32 @@ def scan_spec(settings: dict[str, Any], grid_side: int, seed: int) -> ScanSpec:
     return ScanSpec.from_dict({**base.to_dict(), **fields, "name": "user-scanner", "seed": seed})
 
 
-def _part_phantom(part_file: str, material: str, voxel_size_mm: float, pores: PorePopulation, seed: int) -> Phantom:
-    mask = volume.read(part_file).to_numpy() != 0
-    return phantom_from_solid(mask, material, voxel_size_mm, seed=seed, pores=pores, name="user-part")
+def part_solid(part_file: str, voxel_size_mm: float | None) -> tuple[np.ndarray, float]:
+    """(bool solid, voxel size in mm) of a part file: an STL surface in mm voxelised at
+    `voxel_size_mm` (required), or a volume whose nonzero voxels are the part."""
+    if Path(part_file).suffix.lower() == ".stl":
+        if voxel_size_mm is None:
+            raise ConfigError(f"{part_file}: an STL part needs --voxel-size (mm); expected the scan's voxel size")
+        return voxelize(read_stl(part_file), voxel_size_mm), voxel_size_mm
+    part = volume.read(part_file)
+    return part.to_numpy() != 0, voxel_size_mm or float(part.voxel_size[0])
+
+
+def _part_phantom(part_file: str, material: str, voxel_size_mm: float | None, pores: PorePopulation,
+                  seed: int) -> Phantom:
+    solid, voxel = part_solid(part_file, voxel_size_mm)
+    return phantom_from_solid(solid, material, voxel, seed=seed, pores=pores, name="user-part")
 
 
 def _plans(config: FinetuneConfig) -> list[ScanPlan]:
-    part = volume.read(config.part)
-    voxel = config.voxel_size_mm or float(part.voxel_size[0])
-    side = round(min(part.shape[1:]) * 0.9)
+    solid, _ = part_solid(config.part, config.voxel_size_mm)
+    side = round(min(solid.shape[1:]) * 0.9)
     pores = PorePopulation(porosity_percent=config.porosity_percent, diameter_median_vox=config.pore_median_vox)
     roles = ["train"] * config.scans + ["validation", "test"]
     plans = []
     for i, role in enumerate(roles):
         seed = config.seed * 1000 + i
-        build = partial(_part_phantom, config.part, config.material, voxel, pores, seed)
+        build = partial(_part_phantom, config.part, config.material, config.voxel_size_mm, pores, seed)
         plans.append(ScanPlan(f"part-{i}-{role}", role, "user-part", config.material, f"part-{i}", build,
                               scan_spec(config.scan_settings, side, seed=9000 + seed)))
     return plans

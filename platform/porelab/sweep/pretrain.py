@@ -5,7 +5,7 @@ Every step is resumable: the datasets skip scans whose files match their checksu
 training resumes from its last epoch, and a finished step is not run again. Run directory:
 
     <out>/train/          the training run (`porelab.train.run.fit`)
-    <out>/evaluation.parquet, evaluation.md   `porelab evaluate`'s rows and table on am-eval
+    <out>/evaluation.parquet, evaluation.txt  `porelab evaluate`'s rows and table on am-eval
     <out>/pretrain.json   what was done: data, budget, operating point, figures
 
 `bundle_to` writes the result as a bundled detector folder (`porelab.bundled`).
@@ -28,7 +28,7 @@ from porelab.assess import dataset_scans, evaluate_model
 from porelab.bundled import CONFIG, WEIGHTS
 from porelab.checksum import sha256
 from porelab.errors import ConfigError
-from porelab.simulate.datasets import build_dataset, read_manifest
+from porelab.simulate.datasets import RandomizedConfig, build_dataset, read_manifest
 from porelab.simulate.scanner import Executor
 from porelab.train.checkpoint import read_checkpoint, save_weights_only
 from porelab.train.config import training_config
@@ -114,11 +114,14 @@ def _bar(total: int, done: int) -> Iterator[Callable[[int], None]]:
 
 
 def _simulate(root: str, preset: str, profile: str, report: Report) -> None:
+    """Write or complete the dataset; an existing am-randomized set keeps the ranges it was drawn
+    with (`porelab simulate --sampling` chose them)."""
     manifest = read_manifest(Path(root)) if (Path(root) / "manifest.json").exists() else {}
     if manifest.get("preset") not in (None, preset):
         raise ConfigError(f"{root}/manifest.json: field 'preset' is {manifest.get('preset')!r}; expected {preset!r}")
+    sampling = RandomizedConfig.from_dict(manifest["sampling"]) if manifest.get("sampling") else None
     report(f"{preset}: simulating or checking {root}")
-    build_dataset(root, preset, profile, Executor(kind="local"), report=report)
+    build_dataset(root, preset, profile, Executor(kind="local"), report=report, sampling=sampling)
 
 
 def _train(config: PretrainConfig, report: Report) -> Any:
@@ -148,7 +151,7 @@ def _evaluate(checkpoint: Path, data: str, out: Path, report: Report) -> pd.Data
     result = evaluate_model(checkpoint, scans, report=report)
     rows = result.rows(scans)
     table = result.table(scans)
-    write_text_atomic(out / "evaluation.md", table.to_markdown(floatfmt=".3g") + "\n")
+    write_text_atomic(out / "evaluation.txt", table.to_string(float_format=lambda v: f"{v:.3g}", na_rep="no fit") + "\n")
     rows.to_parquet(target, index=False)
     return rows
 
