@@ -390,10 +390,9 @@ def _run_evaluate(args: argparse.Namespace) -> dict[str, Any]:
             rows.to_parquet(args.out, index=False)
     point = result.points[result.served_variant]
     if not args.json:
-        import pandas as pd
+        from porelab.assess import table_text
 
-        with pd.option_context("display.width", 200, "display.max_columns", None):
-            print(table.to_string(float_format=lambda v: f"{v:.3g}", na_rep="no fit"))
+        print(table_text(table))
         print(f"operating point: {_describe_point(point.to_dict())}")
     return {"model": result.model, "variant": result.served_variant, "operating_point": point.to_dict(),
             "scans": {scan: {k: (None if v != v else v) for k, v in row.items()}

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from porelab.assess.metrics import Evaluation, baseline_metrics, scan_metrics
-from porelab.assess.scans import EvaluationScan
+from porelab.assess.scans import EvaluationScan, dataset_scans
 from porelab.assess.scores import POSTPROCESSED, RAW, ScoringModel
 from porelab.infer.verdict_step import operating_point_for
 from porelab.verdict import CalibrationConfig, CalibrationScan, OperatingPoint, calibrate
@@ -124,3 +124,23 @@ def evaluate_model(checkpoint: str | Path, scans: Sequence[EvaluationScan], *,
     for variant in chosen:
         result.points.setdefault(variant, model.operating_point)
     return result
+
+
+def table_text(table: pd.DataFrame) -> str:
+    """`ModelEvaluation.table` as `porelab evaluate` prints it (NaN POD sizes read "no fit")."""
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        return table.to_string(float_format=lambda v: f"{v:.3g}", na_rep="no fit")
+
+
+def calibrated(checkpoint: str | Path, data: str | Path, role: str = "validation",
+               report: Report = lambda message: None) -> OperatingPoint:
+    """The checkpoint's operating point; when it has none yet, calibrated on the scans of `role`
+    in the dataset `data` and stored in the checkpoint first."""
+    model = ScoringModel.load(checkpoint)
+    if "operating_point" in model.payload:
+        return model.operating_point
+    scans = dataset_scans(data, roles=[role])
+    result = evaluate_model(checkpoint, scans, calibration_ids=[s.id for s in scans], store=True, baseline=False,
+                            report=report)
+    return result.points[result.served_variant]
+

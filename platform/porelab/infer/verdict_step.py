@@ -65,7 +65,8 @@ def _calibrated_for_rate(payload: dict[str, Any], rate: float) -> OperatingPoint
                           "expected a model calibrated by the cross-validation or `porelab evaluate --calibrate`")
     scans = ", ".join(payload["calibration"].get("scans", []))
     point = pick(pd.DataFrame(candidates), CalibrationConfig("false_calls", rate), f"the calibration scans ({scans})")
-    return replace(point, boundary_radius_vox=stored_operating_point(payload).boundary_radius_vox)
+    stored = stored_operating_point(payload)
+    return replace(point, boundary_radius_vox=stored.boundary_radius_vox, boundary_iso=stored.boundary_iso)
 
 
 def operating_point_for(payload: dict[str, Any], score: Any, anomaly: bool,

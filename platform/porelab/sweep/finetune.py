@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from porelab import volume
-from porelab.assess import dataset_scans, evaluate_model
+from porelab.assess import calibrated, dataset_scans, evaluate_model
 from porelab.errors import ConfigError
 from porelab.infer.predict import resolve_checkpoint
 from porelab.simulate.datasets import ScanPlan
@@ -153,10 +153,7 @@ def finetune(config: FinetuneConfig, report: Report = print) -> dict[str, Any]:
                 Executor(kind="local"), report)
     trained = fit(_train_config(base_checkpoint, config), data, out / "train")
     best = trained.best_checkpoint
-    if "operating_point" not in read_checkpoint(best):
-        validation = dataset_scans(data, roles=["validation"])
-        evaluate_model(best, validation, calibration_ids=[s.id for s in validation], store=True, baseline=False,
-                       report=report)
+    calibrated(best, data, report=report)
     model_dir = out / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
     save_weights_only(best, model_dir / "model.pt")

@@ -24,11 +24,11 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from porelab.assess import dataset_scans, evaluate_model
+from porelab.assess import calibrated, dataset_scans, evaluate_model, table_text
 from porelab.bundled import CONFIG, WEIGHTS
 from porelab.checksum import sha256
 from porelab.errors import ConfigError
-from porelab.simulate.datasets import RandomizedConfig, build_dataset, read_manifest
+from porelab.simulate.datasets import build_dataset, read_manifest
 from porelab.simulate.scanner import Executor
 from porelab.train.checkpoint import read_checkpoint, save_weights_only
 from porelab.train.config import training_config
@@ -114,14 +114,12 @@ def _bar(total: int, done: int) -> Iterator[Callable[[int], None]]:
 
 
 def _simulate(root: str, preset: str, profile: str, report: Report) -> None:
-    """Write or complete the dataset; an existing am-randomized set keeps the ranges it was drawn
-    with (`porelab simulate --sampling` chose them)."""
-    manifest = read_manifest(Path(root)) if (Path(root) / "manifest.json").exists() else {}
+    """Write or complete the dataset (an existing am-randomized set keeps its recorded ranges)."""
+    manifest = read_manifest(Path(root))
     if manifest.get("preset") not in (None, preset):
         raise ConfigError(f"{root}/manifest.json: field 'preset' is {manifest.get('preset')!r}; expected {preset!r}")
-    sampling = RandomizedConfig.from_dict(manifest["sampling"]) if manifest.get("sampling") else None
     report(f"{preset}: simulating or checking {root}")
-    build_dataset(root, preset, profile, Executor(kind="local"), report=report, sampling=sampling)
+    build_dataset(root, preset, profile, Executor(kind="local"), report=report)
 
 
 def _train(config: PretrainConfig, report: Report) -> Any:
@@ -133,16 +131,6 @@ def _train(config: PretrainConfig, report: Report) -> Any:
         return fit(train_config, config.data, run_dir, ray_address=config.ray_address)
 
 
-def _calibrate(checkpoint: Path, data: str, report: Report) -> dict[str, Any]:
-    payload = read_checkpoint(checkpoint)
-    if "operating_point" in payload:
-        return payload["operating_point"]
-    scans = dataset_scans(data, roles=["validation"])
-    result = evaluate_model(checkpoint, scans, calibration_ids=[s.id for s in scans], store=True, baseline=False,
-                            report=report)
-    return result.points[result.served_variant].to_dict()
-
-
 def _evaluate(checkpoint: Path, data: str, out: Path, report: Report) -> pd.DataFrame:
     target = out / "evaluation.parquet"
     if target.exists():
@@ -151,7 +139,7 @@ def _evaluate(checkpoint: Path, data: str, out: Path, report: Report) -> pd.Data
     result = evaluate_model(checkpoint, scans, report=report)
     rows = result.rows(scans)
     table = result.table(scans)
-    write_text_atomic(out / "evaluation.txt", table.to_string(float_format=lambda v: f"{v:.3g}", na_rep="no fit") + "\n")
+    write_text_atomic(out / "evaluation.txt", table_text(table) + "\n")
     rows.to_parquet(target, index=False)
     return rows
 
@@ -164,11 +152,11 @@ def pretrain(config: PretrainConfig, report: Report = print) -> dict[str, Any]:
     start = time.perf_counter()
     _simulate(config.data, "am-randomized", simulation_profile, report)
     trained = _train(config, report)
-    point = _calibrate(trained.best_checkpoint, config.data, report)
+    point = calibrated(trained.best_checkpoint, config.data, report=report).to_dict()
+    manifest = read_manifest(Path(config.data))
     record: dict[str, Any] = {"config": asdict(config), "train": trained.summary, "operating_point": point,
                               "data": {"preset": "am-randomized", "profile": simulation_profile,
-                                       "sampling": read_manifest(Path(config.data)).get("sampling"),
-                                       "scans": len(read_manifest(Path(config.data))["scans"])},
+                                       "sampling": manifest.get("sampling"), "scans": len(manifest["scans"])},
                               "checkpoint": str(trained.best_checkpoint)}
     if config.evaluation_data:
         _simulate(config.evaluation_data, "am-eval", simulation_profile, report)

@@ -34,7 +34,7 @@ from scipy import ndimage
 
 from porelab.errors import ConfigError
 from porelab.evaluate.pod import fit_pod
-from porelab.verdict.boundary import refine_candidates
+from porelab.verdict.boundary import candidate_voxels
 from porelab.verdict.operating_point import OBJECTIVES, OperatingPoint
 
 _FACES = ndimage.generate_binary_structure(3, 1)
@@ -91,8 +91,7 @@ class _Regions:
 
 
 def _candidates(scan: CalibrationScan, grow: float, radius: int = 0, iso: float = 0.5) -> np.ndarray:
-    mask = (scan.score >= grow) & scan.inspected
-    return refine_candidates(mask, scan.scan, scan.inspected, radius, iso) if radius else mask
+    return candidate_voxels(scan.score, scan.inspected, grow, scan.scan, radius, iso)
 
 
 def _regions(scan: CalibrationScan, candidates: np.ndarray) -> _Regions:

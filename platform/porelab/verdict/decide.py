@@ -20,7 +20,7 @@ import pandas as pd
 
 from porelab.errors import ConfigError
 from porelab.label.streaming import SlabComponents
-from porelab.verdict.boundary import refine_candidates, refinement_halo
+from porelab.verdict.boundary import candidate_voxels, refinement_halo
 from porelab.verdict.operating_point import OperatingPoint
 
 INTERNAL, SURFACE = 1, 2
@@ -85,10 +85,9 @@ class _Slabs:
         score = np.asarray(self.score[low:high], dtype=np.float32)
         _release(self.score)
         inside = np.asarray(self.inspected[low:high]) > 0
-        mask = (score >= grow) & inside
+        grey = np.asarray(self.scan[low:high]) if self.halo else None
+        mask = candidate_voxels(score, inside, grow, grey, self.point.boundary_radius_vox, self.point.boundary_iso)
         if self.halo:
-            mask = refine_candidates(mask, np.asarray(self.scan[low:high]), inside,
-                                     self.point.boundary_radius_vox, self.point.boundary_iso)
             _release(self.scan)
         keep = slice(z0 - low, z0 - low + min(self.slab, self.depth - z0))
         return mask[keep], score[keep]

@@ -125,10 +125,14 @@ def build_dataset(out: str | Path, preset: str = "am-cylinders", profile: str = 
     """Write (or complete) the dataset `preset` at `profile` into `out`; the final manifest.
 
     `only` restricts the build to some scan ids (tests, partial rebuilds); `sampling` sets the
-    ranges of the `am-randomized` preset (recorded in the manifest).
+    ranges of the `am-randomized` preset (recorded in the manifest; default: the ranges an
+    existing set records, else `RandomizedConfig()`).
     """
     if preset == "welds":
         return build_welds(out, profile, report)
+    recorded = read_manifest(Path(out)).get("sampling")
+    if preset == "am-randomized" and sampling is None and recorded:
+        sampling = RandomizedConfig.from_dict(recorded)  # completing a set keeps the ranges it was drawn with
     drawn_from = (sampling or RandomizedConfig()).to_dict() if preset == "am-randomized" else None
     return build_plans(out, preset_plans(preset, profile, sampling), {"preset": preset, "profile": profile},
                        executor, report, only, drawn_from)
