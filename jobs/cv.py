@@ -1,6 +1,7 @@
 """Ray job: k-fold cross-validation of a list of models on Ray Tune, with report and model registry.
 
     python jobs/cv.py --profile demo                               # local Ray, laptop sizes
+    python jobs/cv.py --profile demo --randomized data/am-randomized  # + the arm trained on randomized scans
     ray job submit --working-dir . -- python jobs/cv.py --data /data/am --out /runs/cv --profile paper
 
 Re-running with the same --out resumes: finished trials are kept, errored ones retried.
@@ -34,11 +35,17 @@ def parse(argv: list[str] | None) -> CVConfig:
     parser.add_argument("--include", nargs="+", default=[], metavar="RUN_DIR",
                         help="run directories of jobs/ftl_search.py and jobs/degrade.py whose heatmap, gamma "
                              "curve and degradation plots go into this report")
+    parser.add_argument("--randomized", default="", metavar="DATASET",
+                        help="a randomized dataset (porelab simulate --preset am-randomized): adds the second arm, "
+                             "the same models trained on its 'train' scans and scored on the same folds")
+    parser.add_argument("--randomized-models", nargs="+", default=[], metavar="MODEL",
+                        help="the second arm's models (default: --models)")
     args = parser.parse_args(argv)
     return CVConfig(data=args.data, out=args.out, registry=args.registry, models=tuple(args.models), folds=args.folds,
                     profile=args.profile, overrides=tuple(args.set), select_metric=args.select_metric,
                     worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent,
-                    include=tuple(args.include))
+                    include=tuple(args.include), randomized=args.randomized,
+                    randomized_models=tuple(args.randomized_models))
 
 
 def main(argv: list[str] | None = None) -> int:

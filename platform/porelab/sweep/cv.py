@@ -42,6 +42,8 @@ class CVConfig:
     max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold (`trials_that_fit`)
     max_failures: int = 1
     include: tuple[str, ...] = ()  # FTL search / degradation run directories shown in the report
+    randomized: str = ""  # a randomized dataset (am-randomized): the second arm trains there (empty: no arm)
+    randomized_models: tuple[str, ...] = ()  # the arm's models (empty: `models`)
 
 
 def training_scans(root: Path) -> tuple[list[str], list[str]]:
@@ -93,29 +95,25 @@ def cv_trial(params: dict[str, Any], plans: dict[str, dict[str, Any]], data: str
     from porelab.sweep.trial import run_trial
 
     plan = plans[f"{params['model']}/{params['fold']}"]
-    ray.tune.report(run_trial({"trial": plan, "data": data, "trials_dir": trials_dir}))
+    ray.tune.report(run_trial({"trial": plan, "data": plan.get("data", data), "trials_dir": trials_dir}))
 
 
-def _param_space(config: CVConfig) -> dict[str, Any]:
-    from ray import tune
-
-    return {"model": tune.grid_search(list(config.models)), "fold": tune.grid_search(list(range(config.folds)))}
-
-
-def _tuner(config: CVConfig, root: Path) -> Any:
+def _tuner(config: CVConfig, root: Path, experiment: str, plans: dict[str, dict[str, Any]]) -> Any:
     from ray import tune
 
     trainable = tune.with_resources(
-        tune.with_parameters(cv_trial, plans=trial_plans(config, root), data=str(root.resolve()),
+        tune.with_parameters(cv_trial, plans=plans, data=str(root.resolve()),
                              trials_dir=str((Path(config.out) / "trials").resolve())),
         {"cpu": config.trial_cpus})
     storage = str(Path(config.out).resolve())
-    path = str(Path(storage) / _EXPERIMENT)
+    path = str(Path(storage) / experiment)
     if tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable, resume_errored=True)
-    return tune.Tuner(trainable, param_space=_param_space(config),
+    models = list(dict.fromkeys(p["model"] for p in plans.values()))
+    space = {"model": tune.grid_search(models), "fold": tune.grid_search(list(range(config.folds)))}
+    return tune.Tuner(trainable, param_space=space,
                       tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(config)),
-                      run_config=tune.RunConfig(name=_EXPERIMENT, storage_path=storage,
+                      run_config=tune.RunConfig(name=experiment, storage_path=storage,
                                                 failure_config=tune.FailureConfig(max_failures=config.max_failures)))
 
 
@@ -123,7 +121,9 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     """Run (or resume) the cross-validation; write results, summary, registry entry and report."""
     from porelab.runtime import ensure_ray
     from porelab.sweep.outputs import write_outputs
-    from porelab.sweep.results import collect_trials
+    from porelab.sweep.randomized_arm import EXPERIMENT as ARM_EXPERIMENT
+    from porelab.sweep.randomized_arm import arm_plans
+    from porelab.sweep.results import collect_trials, merge_trials
 
     from porelab.sweep.report_parts import sweep_parts
 
@@ -133,9 +133,11 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
+    arms = {_EXPERIMENT: trial_plans(config, root), ARM_EXPERIMENT: arm_plans(config, root)}
     ensure_ray()
     start = time.perf_counter()
-    grid = _tuner(config, root).fit()
+    collected = merge_trials([collect_trials(_tuner(config, root, name, plans).fit())
+                              for name, plans in arms.items() if plans])
     good, challenging = training_scans(root)
-    return write_outputs(config, collect_trials(grid), root, make_folds(good, config.folds), challenging,
+    return write_outputs(config, collected, root, make_folds(good, config.folds), challenging,
                          time.perf_counter() - start)

@@ -100,10 +100,9 @@ def _relabelled_entry(root: Path, target: Path, entry: dict[str, Any], labels: n
                       voxel_size: tuple[float, float, float]) -> dict[str, Any]:
     from porelab import volume
     from porelab.label import pore_table
-    from porelab.simulate.datasets.manifest import sha256
+    from porelab.simulate.datasets.manifest import sha256, with_absolute_files
 
-    derived = copy.deepcopy(entry)
-    derived["files"] = {k: str((root / v).resolve()) for k, v in entry["files"].items()}
+    derived = copy.deepcopy(with_absolute_files(root, entry))
     (target / entry["id"]).mkdir(parents=True, exist_ok=True)
     labels_file, pores_file = f"{entry['id']}/labels.npy", f"{entry['id']}/pores.parquet"
     volume.write(labels.astype(np.int32), target / labels_file, voxel_size=voxel_size, overwrite=True)
@@ -117,7 +116,7 @@ def _relabelled_entry(root: Path, target: Path, entry: dict[str, Any], labels: n
 def derive_label_dataset(root: str | Path, target: str | Path, labeller: Labeller) -> Path:
     """`root` with the labels of every 'good' scan replaced by `labeller`'s (kept when already made)."""
     from porelab.data import load_scans
-    from porelab.simulate.datasets.manifest import read_manifest, write_manifest
+    from porelab.simulate.datasets.manifest import read_manifest, with_absolute_files, write_manifest
 
     root, target = Path(root), Path(target)
     if (target / "manifest.json").exists():
@@ -130,8 +129,7 @@ def derive_label_dataset(root: str | Path, target: str | Path, labeller: Labelle
             scan = records[entry["id"]]
             entries.append(_relabelled_entry(root, target, entry, labeller(scan), scan.voxel_size))
         else:
-            entries.append({**copy.deepcopy(entry),
-                            "files": {k: str((root / v).resolve()) for k, v in entry["files"].items()}})
+            entries.append(copy.deepcopy(with_absolute_files(root, entry)))
     target.mkdir(parents=True, exist_ok=True)
     write_manifest(target, {**manifest, "scans": entries, "derived_from": str(root.resolve())})  # last: marks done
     return target

@@ -17,6 +17,7 @@ from porelab.sweep.results import TrialResults
 from porelab.volume.atomic import write_text_atomic
 
 from porelab.assess import HEADLINE_METRICS
+from porelab.sweep.randomized_arm import arm_findings, arm_root, is_arm
 from porelab.sweep.selection import BASELINE, Selection, select_model
 
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
@@ -59,7 +60,10 @@ def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFram
              f"over voxels scoring at least {point['low_threshold']:.3g}; regions under "
              f"{point['min_diameter_vox']:.2g} voxels equivalent diameter are indications below the detection "
              f"limit. Chosen for {point['objective']}: {point['source']}.", "",
-             f"- data: `{config.data}` (profile `{config.profile}`)", f"- architecture: `{base}`",
+             f"- data: `{config.data}` (profile `{config.profile}`)"
+             + (f"; trained on the 'train' scans of the randomized set `{config.randomized}` with the simulator's "
+                "artefact augmentation, calibrated on the folds' validation scans" if is_arm(name) else ""),
+             f"- architecture: `{base}`",
              "- input: a CT volume (z, y, x), any size and format `porelab info` reads; grey values are normalised "
              "per volume from its 0.5/99.5 % percentiles", "", "| split | metric | mean | 95 % CI | folds |",
              "|---|---|---|---|---|"]
@@ -116,7 +120,8 @@ def write_registry(config: Any, summary: pd.DataFrame, results: pd.DataFrame,
     mine = summary[summary.model == name]
     metrics = {f"{r.split}/{r.metric}": {"mean": r.mean, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n)}
                for r in mine.itertuples()}
-    ood = registry_detector(target, config.data, payload["train_config"]["train_ids"], {"model": base, "fold": fold},
+    trained_on = arm_root(config) if is_arm(base) else config.data
+    ood = registry_detector(target, trained_on, payload["train_config"]["train_ids"], {"model": base, "fold": fold},
                             previous)
     write_text_atomic(target / "config.json", json.dumps({"model": base, "selected_as": name, "fold": fold,
                                                           "threshold": payload.get("threshold", 0.5),
@@ -194,7 +199,8 @@ def _mean(summary: pd.DataFrame, model: str, split: str, metric: str) -> float:
 
 def findings(summary: pd.DataFrame, selected: dict[str, Any]) -> list[str]:
     """What the report states first: why the served model was chosen (and the runner-up), how its
-    verdict holds on the challenging scan beside Otsu's, post-processing of the anomaly models."""
+    verdict holds on the challenging scan beside Otsu's, the two arms side by side, post-processing
+    of the anomaly models."""
     from porelab.sweep.trial import POSTPROCESSED
 
     models = [m for m in summary.model.unique() if m != BASELINE]
@@ -217,6 +223,7 @@ def findings(summary: pd.DataFrame, selected: dict[str, Any]) -> list[str]:
         if ranked:
             lines.append(f"Mean own-operating-point Dice on the {split} scans: "
                          + ", ".join(f"{m} {dice[m]:.3f}" for m in ranked[:4]) + ".")
+    lines += arm_findings(summary)
     for model in ("vae", "cevae", "gmvae", "vqvae"):
         if model in models and model + POSTPROCESSED in models:
             for split in ("validation", "challenging"):

@@ -43,3 +43,12 @@ def collect_trials(grid: Any, key: str = "model", tag: str | None = None,
         checkpoints[(metrics[key], int(metrics["fold"]))] = metrics["checkpoint"]
     table = pd.DataFrame(rows, columns=columns).astype({"fold": int, "value": float})
     return TrialResults(table, curves, checkpoints, failed)
+
+
+def merge_trials(parts: list[TrialResults]) -> TrialResults:
+    """The trials of several experiments (the cross-validation's arms) as one."""
+    rows = [p.rows for p in parts if len(p.rows)]
+    return TrialResults(pd.concat(rows, ignore_index=True) if rows else parts[0].rows,
+                        [c for p in parts for c in p.curves],
+                        {k: v for p in parts for k, v in p.checkpoints.items()},
+                        [f for p in parts for f in p.failed])

@@ -15,7 +15,7 @@ from porelab.train.loop import LoopConfig
 PROFILES = ("demo", "paper", "pretrain-laptop", "pretrain-cluster")
 #: The augmentation of the bundled detector's training: the papers' set plus the simulator's
 #: artefact model where re-simulating is too slow (a drawn noise level, gamma, rings, blur).
-_ARTEFACT_AUGMENT = AugmentConfig(intensity=0.5, intensity_range=(0.8, 1.2), blur=0.3, blur_sigma=(0.3, 1.2),
+ARTEFACT_AUGMENT = AugmentConfig(intensity=0.5, intensity_range=(0.8, 1.2), blur=0.3, blur_sigma=(0.3, 1.2),
                                   gaussian_noise=0.5, gaussian_std=0.03, noise_levels=(0.3, 3.0), gamma=0.3,
                                   rings=0.2, ring_amplitude=0.05)
 
@@ -127,7 +127,7 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
     if name == "pretrain-laptop":
         return TrainConfig(
             model=default_config(model, channels=(12, 24, 48)),
-            patches=PatchConfig(patch=(32, 32, 32), sampler=sampler, augment=_ARTEFACT_AUGMENT),
+            patches=PatchConfig(patch=(32, 32, 32), sampler=sampler, augment=ARTEFACT_AUGMENT),
             stream=StreamConfig(patches_per_epoch=384, val_patches=96, rows_per_task=16),
             loop=LoopConfig(max_epochs=40, lr=1e-3, patience=10, min_delta=1e-4),
             scaling=ScalingSpec(workers=0, cpus_per_worker=2.0),  # both cores' threads for the one loop
@@ -137,7 +137,7 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
         return TrainConfig(
             model=default_config(model, channels=(16, 32, 64, 128)),
             patches=PatchConfig(patch=(64, 64, 64), sampler=sampler,
-                                augment=replace(_ARTEFACT_AUGMENT, elastic=0.2)),
+                                augment=replace(ARTEFACT_AUGMENT, elastic=0.2)),
             stream=StreamConfig(patches_per_epoch=4000, val_patches=400, rows_per_task=16, readers=4,
                                 reader_cpus=1.0),
             loop=LoopConfig(max_epochs=200, lr=3e-4, patience=20, min_delta=1e-4),

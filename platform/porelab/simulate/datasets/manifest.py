@@ -33,6 +33,12 @@ def read_manifest(root: Path) -> dict[str, Any]:
     return manifest
 
 
+def with_absolute_files(root: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `entry` whose files are absolute paths into `root`, for a derived dataset's manifest
+    (a label set, a cross-validation arm) that points at another dataset's scans."""
+    return {**entry, "files": {k: str((Path(root) / v).resolve()) for k, v in entry["files"].items()}}
+
+
 def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
     write_text_atomic(root / MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")
 
