@@ -43,7 +43,7 @@ def test_draws_are_seeded_per_scan():
     assert draw_scan(RandomizedConfig(scans=40), 5, "demo") == draw_scan(config, 5, "demo")  # adding scans keeps it
     assert draw_scan(RandomizedConfig(seed=1), 5, "demo") != draw_scan(config, 5, "demo")
     plans = preset_plans("am-randomized", "demo")
-    assert [p.role for p in plans].count("validation") == config.validation_scans == 4
+    assert [p.role for p in plans].count("validation") == config.validation_scans == 12
     assert len({p.id for p in plans}) == len(plans) == config.scans
     assert draw_scan(config, 5, "paper").side == 4 * draw_scan(config, 5, "demo").side
 
@@ -74,3 +74,8 @@ def test_a_tiny_randomized_set_is_built_recorded_and_resumed(tmp_path):
     assert all(m.endswith("complete, skipped") for m in again)
     with pytest.raises(ConfigError, match=r"manifest.json: field 'sampling' differs in \['seed'\]"):
         build_dataset(tmp_path, "am-randomized", sampling=replace(sampling, seed=1))
+    with pytest.raises(ConfigError, match=r"manifest.json: scans \['rand-001-.*'\] have another 'role'"):
+        build_dataset(tmp_path, "am-randomized", sampling=replace(sampling, scans=3))  # would make rand-001 train
+    grown = build_dataset(tmp_path, "am-randomized", sampling=replace(sampling, scans=3, validation_scans=2))
+    assert [s["role"] for s in grown["scans"]] == ["train", "validation", "validation"]
+    assert [s["sha256"] for s in grown["scans"][:2]] == [s["sha256"] for s in manifest["scans"]]  # kept as written

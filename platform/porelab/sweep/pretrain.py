@@ -229,7 +229,9 @@ def model_card(record: dict[str, Any]) -> str:
              f"best epoch {train.get('best_epoch')})",
              f"- input: a reconstructed CT volume (z, y, x) of a metal part in air; grey values are normalised "
              "per volume (0.5-99.5 percentiles), so any linear scale works",
-             f"- training data: the `am-randomized` preset, {data.get('scans')} scans ({data.get('profile')} profile): "
+             f"- training data: the `am-randomized` preset, {data.get('scans')} scans ({data.get('profile')} profile; "
+             f"{len(train.get('train_scans', []))} trained, the best epoch chosen on {len(train.get('val_scans', []))} "
+             "validation scans, the operating point set on the validation scans named below): "
              f"parts {', '.join(sampling.get('parts', []))}; materials {', '.join(sampling.get('materials', []))}; "
              f"projections {sampling.get('projections')} of the full count, exposure {sampling.get('exposure')}, "
              f"tube {sampling.get('tube_kv')} kV, pore median diameter {sampling.get('pore_median_vox')} voxels",

@@ -111,12 +111,29 @@ def _is_complete(root: Path, manifest: dict[str, Any], plan: ScanPlan) -> bool:
     return same_spec and not file_problems(root, entry)
 
 
+#: Sampling fields a set may be completed with other values of: more scans (each is drawn alone)
+#: and more of them for validation, as long as no written scan changes its role (`_check_roles`).
+_COUNTS = frozenset({"scans", "validation_scans"})
+
+
 def _check_same_sampling(root: Path, manifest: dict[str, Any], sampling: dict[str, Any] | None) -> None:
     written = manifest.get("sampling")
-    if written is not None and sampling is not None and written != sampling:
-        changed = sorted(k for k in set(written) | set(sampling) if written.get(k) != sampling.get(k))
+    if written is None or sampling is None:
+        return
+    changed = sorted(k for k in set(written) | set(sampling) if written.get(k) != sampling.get(k) and k not in _COUNTS)
+    if changed:
         raise ConfigError(f"{root / 'manifest.json'}: field 'sampling' differs in {changed}; the dataset was drawn "
                           "with other ranges; expected the same ranges, or a new --out")
+
+
+def _check_roles(root: Path, manifest: dict[str, Any], plans: list[ScanPlan]) -> None:
+    """A written scan keeps its role: a completed set never turns a training scan into a validation one."""
+    planned = {p.id: p.role for p in plans}
+    moved = sorted(e["id"] for e in manifest["scans"] if e["id"] in planned and e["role"] != planned[e["id"]])
+    if moved:
+        raise ConfigError(f"{root / 'manifest.json'}: scans {moved} have another 'role' in the new plan; expected "
+                          "the written roles kept (change the counts so that only new scans are validation ones, "
+                          "or use a new --out)")
 
 
 def build_dataset(out: str | Path, preset: str = "am-cylinders", profile: str = "demo",
@@ -147,6 +164,7 @@ def build_plans(out: str | Path, plans: list[ScanPlan], fields: dict[str, Any], 
     root.mkdir(parents=True, exist_ok=True)
     manifest = {**read_manifest(root), "format": FORMAT, **fields}
     _check_same_sampling(root, manifest, sampling)
+    _check_roles(root, manifest, plans)
     if sampling is not None:
         manifest["sampling"] = sampling
     simulations = _Simulations()
