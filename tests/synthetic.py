@@ -20,6 +20,17 @@ def sphere_scan(shape, centres, radius, seed):
     return scan.astype(np.float32), labels
 
 
+def in_air(scan, border=4, seed=0):
+    """`scan` with its outer `border` voxels in y and x replaced by air (the pores' grey value, 200,
+    plus the same noise): a part inside the field of view, as a real scan has it."""
+    out = scan.copy()
+    noise = np.random.default_rng(seed).normal(0, 60, scan.shape).astype(np.float32)
+    ring = np.ones(scan.shape[1:], bool)
+    ring[border:-border, border:-border] = False
+    out[:, ring] = 200.0 + noise[:, ring]
+    return out
+
+
 def write_dataset(root, scans):
     """A dataset directory in the manifest format: scan, labels, materials (the whole block is
     part) and the ground-truth pore table of each scan."""

@@ -306,7 +306,17 @@ def _run_predict(args: argparse.Namespace) -> dict[str, Any]:
               f"porosity {summary['porosity_percent']:.3f} % of a {summary['part_volume_mm3']:.4g} mm^3 part; "
               f"{indications}{_describe_point(point)}; wrote {args.out}/"
               "{score.npy, mask.tif, part.tif, pores.parquet, indications.parquet, summary.json}")
+        print(_describe_ood(summary["ood"]))
     return summary
+
+
+def _describe_ood(ood: dict[str, Any]) -> str:
+    if ood["is_ood"]:
+        return f"OUT OF DISTRIBUTION ({ood['method']} check): do not trust this verdict; " + "; ".join(ood["reasons"])
+    if ood["method"] == "autoencoder":
+        return f"scan check: like the model's training scans (score {ood['score']:.2f}; above 1 is unlike)"
+    return (f"scan check: no periodic artefact and the part inside the field of view (score {ood['score']:.2f}); this "
+            "model has no ood.pt, so nothing is known of its training scans")
 
 
 def _add_finetune(sub: argparse._SubParsersAction) -> None:

@@ -11,8 +11,7 @@ from porelab.data.normalise import fit_normaliser
 from porelab.ood.registry_detector import (OOD_FILE, RegistryDetectorConfig, registry_detector, save_atomic,
                                            train_registry_detector)
 from porelab.ood.synthetic import raster
-from porelab.serve.ood_check import OODCheck
-from porelab.serve.registry import OOD_FILE as SERVED_FILE
+from porelab.ood.check import OODCheck, scan_check
 
 from synthetic import sphere_scan, write_dataset
 
@@ -42,14 +41,15 @@ def test_a_scan_like_the_training_scans_passes_and_a_raster_pattern_is_flagged(d
     for seed in (50, 51):
         scan = _scan(seed)[0]
         like = check(scan, fit_normaliser(scan))
-        assert like["method"] == "autoencoder" and not like["is_ood"] and like["score"] < 1
+        assert like["method"] == "autoencoder" and not like["is_ood"] and like["score"] < 1 and like["reasons"] == []
         odd = scan + 500 * raster(scan.shape[1:], np.random.default_rng(seed))[None]  # 5/8 of the pore contrast
         result = check(odd, fit_normaliser(odd))
         assert result["is_ood"] and result["score"] > 1
+        assert result["reasons"][0].startswith("unlike the model's training scans")  # the texture check may add one
+    assert scan_check(tmp_path / "model.pt").detector_path == tmp_path / OOD_FILE  # the folder's own detector
 
 
 def test_the_detector_is_kept_for_the_same_selection_and_retrained_for_another(dataset, tmp_path):
-    assert OOD_FILE == SERVED_FILE
     path = tmp_path / OOD_FILE
     first = registry_detector(tmp_path, dataset, ["scan-0", "scan-1"], {"model": "unet", "fold": 2}, None, _QUICK)
     assert path.is_file() and first["model"] == "unet" and first["fold"] == 2
@@ -73,3 +73,15 @@ def test_scans_whose_pores_normalise_far_below_zero_are_left_out_among_ordinary_
     assert trained_on["scans"] == ["ordinary-0", "ordinary-1"] and list(trained_on["left_out"]) == ["few"]
     _, alone = train_registry_detector(root, ["few"], _QUICK)  # nothing else to learn from: it trains
     assert alone["scans"] == ["few"] and alone["left_out"] == {}
+
+
+def test_scans_of_other_sizes_are_cut_into_tiles_that_cover_every_slice():
+    from porelab.ood.registry_detector import accepted_slices
+
+    small = np.arange(2 * 8 * 8, dtype=np.float32).reshape(2, 8, 8)
+    large = np.arange(12 * 8, dtype=np.float32).reshape(1, 12, 8)
+    tiles = accepted_slices([small, large])
+    assert tiles.shape == (4, 8, 8)
+    np.testing.assert_array_equal(tiles[:2], small)
+    np.testing.assert_array_equal(tiles[2], large[0, 0:8])
+    np.testing.assert_array_equal(tiles[3], large[0, 4:12])  # the last tile flush with the far edge

@@ -11,17 +11,17 @@ import pytest
 from porelab.data.normalise import fit_normaliser
 from porelab.ood import OODTrainingConfig, train_detector
 
-from synthetic import sphere_scan, trained_tiny_unet
+from synthetic import in_air, sphere_scan, trained_tiny_unet
 
 
 def _accepted_slices(scans=8, seed=100):
-    """Z slices of sphere scans like the model's training data (32^3, three pores of radius 4),
-    normalised per volume as the service's OOD check normalises an upload."""
+    """Z slices of sphere scans like the model's training data (32^3, three pores of radius 4, the
+    part in air), normalised per volume as the service's OOD check normalises an upload."""
     slices = []
     for i in range(scans):
         rng = np.random.default_rng(seed + i)
-        centres = [tuple(int(c) for c in rng.integers(5, 27, 3)) for _ in range(3)]
-        scan = sphere_scan((32, 32, 32), centres, 4, seed=seed + i)[0]
+        centres = [tuple(int(c) for c in rng.integers(9, 23, 3)) for _ in range(3)]
+        scan = in_air(sphere_scan((32, 32, 32), centres, 4, seed=seed + i)[0], seed=seed + i)
         slices.append(fit_normaliser(scan)(scan))
     return np.concatenate(slices).astype(np.float32)
 

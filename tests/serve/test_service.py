@@ -19,7 +19,7 @@ from porelab.infer.predict import PredictConfig, predict
 from porelab.ood.synthetic import raster
 from porelab.serve import BatchConfig, DeploymentConfig, ServeConfig, start
 
-from synthetic import sphere_scan
+from synthetic import in_air, sphere_scan
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 TOKEN = "test-token-0123456789abcdef"
@@ -69,7 +69,7 @@ def call(base, path, body=None, token=TOKEN, headers=None):
 
 
 def _scan(seed=5, shape=(32, 32, 32)):
-    return sphere_scan(shape, [(10, 10, 12), (22, 21, 20)], 4, seed=seed)[0]
+    return in_air(sphere_scan(shape, [(10, 10, 12), (22, 21, 20)], 4, seed=seed)[0], seed=seed)
 
 
 def _predicted(model, scan, folder, voxel_size=1.0):

@@ -45,6 +45,32 @@ def test_early_stopping_counts_epochs_without_improvement(tiny_dataset):
     assert state.epoch == 3 and state.best_epoch == 0  # no epoch beats the first by min_delta
 
 
+@pytest.mark.parametrize("epoch, expected", [(0, 1e-3), (2, 1e-3 * (0.01 + 0.99 * 0.5)), (4, 1e-5), (9, 1e-5)])
+def test_cosine_schedule_closed_form(epoch, expected):
+    from porelab.train.loop import epoch_lr
+
+    config = LoopConfig(max_epochs=5, lr=1e-3, lr_schedule="cosine", final_lr_fraction=0.01)
+    assert epoch_lr(config, epoch) == pytest.approx(expected, rel=1e-12)
+    assert epoch_lr(replace(config, lr_schedule="constant"), epoch) == 1e-3
+
+
+def test_the_loop_sets_each_epochs_rate_and_a_resumed_run_continues_the_curve(tiny_dataset):
+    from porelab.train.loop import epoch_lr
+
+    train, val = makers(tiny_dataset)
+    config = LoopConfig(max_epochs=4, lr=1e-3, lr_schedule="cosine")
+    seen = []
+    record = lambda r, s, o: seen.append(o.param_groups[0]["lr"])  # noqa: E731
+    batches = (lambda e: local_batches(train, range(2), 2), lambda e: local_batches(val, range(2), 2))
+    state = run_training(build_model("unet", channels=(4, 8)), SegmentationTask(loss="dice"), *batches,
+                         replace(config, max_epochs=4), on_epoch_end=record,
+                         state=LoopState(epoch=2))  # resumed after two epochs
+    assert state.epoch == 4
+    assert seen == pytest.approx([epoch_lr(config, 2), epoch_lr(config, 3)])
+    with pytest.raises(ConfigError, match="lr_schedule = 'step'"):
+        LoopConfig(lr_schedule="step")
+
+
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
     config = profile("demo")
     model = build_model(config.model).eval()

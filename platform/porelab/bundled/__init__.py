@@ -3,8 +3,9 @@
 The folder is a read-only model registry laid out as `make cv` writes one (one folder per
 model: `model.pt`, `config.json`, `metrics.json`, `model_card.md`), so `porelab serve` can
 serve it and `porelab predict --model porelab-am` finds it by name. Each folder's
-`config.json` records the sha256 of its `model.pt`; the weights are checked against it
-before a model is used (they load with `torch.load(weights_only=True)` in any case).
+`config.json` records the sha256 of its `model.pt` and of its out-of-distribution detector
+`ood.pt`; both are checked before a model is used (they load with
+`torch.load(weights_only=True)` in any case).
 `porelab.sweep.pretrain` writes a new bundle.
 """
 
@@ -19,6 +20,7 @@ from porelab.errors import ConfigError
 
 BUNDLED_ROOT = Path(__file__).resolve().parent
 WEIGHTS, CONFIG = "model.pt", "config.json"
+OOD = "ood.pt"  # = porelab.ood.check.OOD_FILE (not imported: this module stays free of torch)
 
 
 def bundled_root() -> Path:
@@ -44,13 +46,19 @@ def bundled_model(name: str) -> Path:
 
     Raises `ConfigError` naming the file when its sha256 differs from the one its config records.
     """
-    expected = bundled_config(name).get("sha256")
+    config = bundled_config(name)
     weights = BUNDLED_ROOT / name / WEIGHTS
-    actual = sha256(weights)
-    if expected != actual:
-        raise ConfigError(f"{weights}: sha256 {actual}; expected {expected} (field 'sha256' of "
-                          f"{BUNDLED_ROOT / name / CONFIG}): the bundled weights are damaged or replaced")
+    _check(weights, config.get("sha256"), "sha256", name)
+    if "ood_sha256" in config:
+        _check(BUNDLED_ROOT / name / OOD, config["ood_sha256"], "ood_sha256", name)
     return weights
+
+
+def _check(path: Path, expected: str | None, field: str, name: str) -> None:
+    actual = sha256(path) if path.is_file() else "missing"
+    if expected != actual:
+        raise ConfigError(f"{path}: sha256 {actual}; expected {expected} (field {field!r} of "
+                          f"{BUNDLED_ROOT / name / CONFIG}): the bundled files are damaged or replaced")
 
 
 def is_bundled_name(text: str) -> bool:

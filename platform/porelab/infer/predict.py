@@ -215,8 +215,10 @@ def prepare_prediction(checkpoint: str | Path, input_path: str | Path, out_dir: 
 
 
 def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
-    """From the written score map: the part, the operating point, the verdict files and summary.json."""
+    """From the written score map: the part, the operating point, the verdict files, whether the
+    scan is unlike the model's training scans (`porelab.ood.check`), and summary.json."""
     from porelab import volume
+    from porelab.ood.check import scan_check
 
     vol, out_dir, timings = run.vol, run.out_dir, run.timings
     t = time.perf_counter()
@@ -233,6 +235,9 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     point = operating_point_for(run.payload, score, anomaly, config.verdict)
     verdict = write_verdict(score, vol, part, point, vol.voxel_size, out_dir, max(1 << 20, config.max_memory // 32))
     timings["verdict_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ood = scan_check(run.checkpoint)(vol, run.normaliser, part.part)
+    timings["ood_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - run.start
 
     summary = {
@@ -244,7 +249,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
         "voxels_per_s": float(np.prod(vol.shape)) / max(timings["score_s"], 1e-9),
         "files": {"score": _SCORE, "mask": MASK, "part": PART, "pores": PORES, "indications": INDICATIONS,
                   "mask_from": score_file},
-        "postprocessing": postprocessing, "pooled": run.pooled,
+        "postprocessing": postprocessing, "pooled": run.pooled, "ood": ood,
     }
     write_text_atomic(out_dir / _SUMMARY, json.dumps(summary, indent=2) + "\n")
     return summary

@@ -34,11 +34,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from porelab.errors import ConfigError
+from porelab.ood.check import OOD_FILE
 from porelab.ood.detector import OODDetector
 from porelab.ood.training import OODTrainingConfig, train_detector
 from porelab.ood.volumes import CROP, volume_slices
 
-OOD_FILE = "ood.pt"  # = porelab.serve.registry.OOD_FILE, the name the service looks for
+DETECTOR_VERSION = 2  # 2: scans of other sizes give tiles covering their slices (1: central crops only)
 FAR_BELOW = -0.5     # normalised grey value no pore or air voxel reaches when >= 0.5 % of a scan is dark
 FAR_BELOW_SHARE = 1e-4
 
@@ -91,11 +92,15 @@ def scan_slices(root: str | Path, scan_ids: Sequence[str], max_slices: int = 128
 
 
 def accepted_slices(parts: Sequence[np.ndarray]) -> np.ndarray:
-    """The slices of all scans in one array; scans of different sizes are cropped further, to
-    the central part they all have."""
+    """The slices of all scans in one array. Scans of different sizes are cut into tiles of the
+    smallest slice's size that cover each slice (edges and air of the larger parts included,
+    the last tile flush with the far edge); scans of one size give their slices as they are."""
+    from porelab.infer.windows import window_starts
+
     rows, cols = min(p.shape[1] for p in parts), min(p.shape[2] for p in parts)
-    return np.concatenate([p[:, (p.shape[1] - rows) // 2:, (p.shape[2] - cols) // 2:][:, :rows, :cols]
-                           for p in parts])
+    tiles = [p[:, r:r + rows, c:c + cols] for p in parts
+             for r in window_starts(p.shape[1], rows, rows) for c in window_starts(p.shape[2], cols, cols)]
+    return np.concatenate(tiles)
 
 
 def far_below_share(slices: np.ndarray) -> float:
@@ -158,7 +163,7 @@ def registry_detector(folder: str | Path, root: str | Path, scan_ids: Sequence[s
     folder = Path(folder)
     path = folder / OOD_FILE
     wanted = {**identity, "data": str(Path(root).resolve()), "training_scans": list(scan_ids),
-              "settings": to_dict(config)}
+              "settings": to_dict(config), "version": DETECTOR_VERSION}
     if previous and path.is_file() and all(previous.get(k) == v for k, v in wanted.items()):
         return previous
     path.unlink(missing_ok=True)  # a detector of other scans must not outlive its model meanwhile

@@ -1,5 +1,5 @@
 """The z slices of a CT volume that an OOD check looks at: evenly spaced slices, centre-cropped,
-optionally normalised. The service (`porelab.serve.ood_check`) scores uploads on them and
+optionally normalised. The scan check (`porelab.ood.check`: `porelab predict` and the service) scores volumes on them and
 `porelab.ood.registry_detector` trains the registry's detector on them, so both see the same
 crops in the same grey-value units."""
 

@@ -7,7 +7,7 @@ when the scan is unlike the training data.
 from porelab.serve.arguments import add_serve_arguments, config_from_args
 from porelab.serve.config import BatchConfig, DeploymentConfig, ServeConfig
 from porelab.serve.errors import RequestError
-from porelab.serve.ood_check import OODCheck, RasterCheck
+from porelab.ood.check import OODCheck, RasterCheck
 from porelab.serve.payload import check_content_length, prepare_input, sniff_format, validate
 from porelab.serve.registry import RegistryModel, read_registry
 from porelab.serve.results import ResultStore

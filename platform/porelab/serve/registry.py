@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from porelab.errors import ConfigError
-
-OOD_FILE = "ood.pt"
+from porelab.ood.check import OOD_FILE
 
 
 @dataclass(frozen=True)

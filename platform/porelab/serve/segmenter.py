@@ -22,7 +22,6 @@ import numpy as np
 from ray import serve
 
 from porelab.serve.config import BatchConfig
-from porelab.serve.ood_check import OODCheck
 from porelab.serve.registry import RegistryModel
 
 Outcome = dict[str, Any] | Exception  # per request of a batch: one failure stays that request's
@@ -56,7 +55,6 @@ class Segmenter:
         _, payload = load_score_model(self.checkpoint)  # fail at start-up, not on the first request
         window = inference_window(payload, PredictConfig())
         self.max_voxels = batching.max_voxels if batching.max_voxels is not None else int(np.prod(window))
-        self.ood = OODCheck(model.ood_detector)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._batched.set_max_batch_size(batching.max_batch_size)
         self._batched.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
@@ -108,14 +106,7 @@ class Segmenter:
     def _answer(self, request: _Request, summary: dict[str, Any], batch_size: int) -> dict[str, Any]:
         import pandas as pd
 
-        from porelab import volume
-        from porelab.data.normalise import fit_normaliser
-
-        t = time.perf_counter()
-        vol = volume.read(request.input_path)
-        ood = self.ood(vol, fit_normaliser(vol))
-        timings = {**summary["timings"], "ood_s": time.perf_counter() - t,
-                   "segment_s": time.perf_counter() - request.arrived, "batch_size": batch_size}
+        timings = {**summary["timings"], "segment_s": time.perf_counter() - request.arrived, "batch_size": batch_size}
         pores = pd.read_parquet(Path(request.out_dir) / "pores.parquet")
         Path(request.input_path).unlink(missing_ok=True)
         return {"model": self.model.name, "shape_zyx": summary["shape_zyx"],
@@ -124,7 +115,7 @@ class Segmenter:
                 "pores_by_class": summary["pores_by_class"], "part_volume_mm3": summary["part_volume_mm3"],
                 "indications_below_detection_limit": summary["indications_below_detection_limit"],
                 "operating_point": summary["operating_point"], "part": summary["part"],
-                "pores": _records(pores), "ood": ood, "timings": timings}
+                "pores": _records(pores), "ood": summary["ood"], "timings": timings}
 
     def check_health(self) -> None:
         """Serve's health probe: the checkpoint is still there."""

@@ -201,12 +201,21 @@ def evaluation_summary(rows: pd.DataFrame) -> dict[str, Any]:
 
 
 def bundle_to(record: dict[str, Any], target: Path, card: str) -> Path:
-    """Write the trained detector as a bundled folder: weights only (no optimiser state), the
-    record with the weights' sha256 as config.json, metrics.json and the model card."""
+    """Write the trained detector as a bundled folder: weights only (no optimiser state), its
+    out-of-distribution detector `ood.pt` (trained on the same training scans; kept when it
+    already was), the record with both files' sha256 as config.json, metrics.json and the model
+    card."""
+    from porelab.ood.check import OOD_FILE
+    from porelab.ood.registry_detector import registry_detector
+
     target.mkdir(parents=True, exist_ok=True)
     weights = save_weights_only(Path(record["checkpoint"]), target / WEIGHTS)
     payload = read_checkpoint(weights)
+    previous = json.loads((target / CONFIG).read_text()).get("ood_detector") if (target / CONFIG).is_file() else None
+    ood = registry_detector(target, record["config"]["data"], record["train"]["train_scans"],
+                            {"model": Path(target).name}, previous)
     config = {"model": payload["model_config"]["name"], "name": Path(target).name, "sha256": sha256(weights),
+              "ood_detector": ood, "ood_sha256": sha256(target / OOD_FILE),
               "threshold": payload.get("threshold", 0.5), "operating_point": payload.get("operating_point"),
               "train_config": payload["train_config"], "data": record["data"], "train": record["train"],
               "pretrain": {k: v for k, v in record["config"].items() if k != "ray_address"},

@@ -17,16 +17,23 @@ import numpy as np
 import torch
 from torch import nn
 
+from porelab.errors import ConfigError
 from porelab.evaluate.ranking import average_precision
 from porelab.models.layout import fast_layout, input_layout
 from porelab.train.task import Batch, Task
 
 BatchSource = Callable[[int], Iterable[Batch]]  # epoch -> batches
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
 class LoopConfig:
-    """Optimisation and stopping. Defaults follow Iuso et al.: Adam 1e-4, patience 40, min_delta 1e-4."""
+    """Optimisation and stopping. Defaults follow Iuso et al.: Adam 1e-4, patience 40, min_delta 1e-4.
+
+    lr_schedule: "constant", or "cosine": the learning rate falls from `lr` to
+    `final_lr_fraction` x `lr` over `max_epochs` along half a cosine (one value per epoch, a
+    function of the epoch alone, so a resumed run continues on the same curve).
+    """
 
     max_epochs: int = 40
     lr: float = 1e-4
@@ -34,6 +41,23 @@ class LoopConfig:
     min_delta: float = 1e-4
     steps_per_epoch: int | None = None
     threshold: float = 0.5
+    lr_schedule: str = "constant"
+    final_lr_fraction: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"loop.lr_schedule = {self.lr_schedule!r}; expected one of {list(LR_SCHEDULES)}")
+        if not 0.0 <= self.final_lr_fraction <= 1.0:
+            raise ConfigError(f"loop.final_lr_fraction = {self.final_lr_fraction}; expected a fraction in [0, 1]")
+
+
+def epoch_lr(config: LoopConfig, epoch: int) -> float:
+    """The learning rate of epoch `epoch` (0-based) under the config's schedule."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    progress = min(epoch / max(config.max_epochs - 1, 1), 1.0)
+    fraction = config.final_lr_fraction + (1 - config.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
+    return config.lr * fraction
 
 
 @dataclass
@@ -136,6 +160,9 @@ def run_training(model: nn.Module, task: Task, train_batches: BatchSource, val_b
     stop = state.epoch >= config.max_epochs
     while not stop:
         start = time.perf_counter()
+        if config.lr_schedule != "constant":
+            for group in optimiser.param_groups:
+                group["lr"] = epoch_lr(config, state.epoch)
         metrics = _train_epoch(model, task, train_batches(state.epoch), optimiser, config.steps_per_epoch, device)
         metrics.update(evaluate(model, task, val_batches(state.epoch), device, config.threshold))
         metrics["epoch_seconds"] = time.perf_counter() - start

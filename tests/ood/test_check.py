@@ -1,10 +1,13 @@
-"""The fallback OOD check: a raster pattern is flagged, scans like the training data are not."""
+"""The fallback OOD check: a raster pattern is flagged, scans like the training data are not; a
+model folder without its own detector gets it."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from porelab.ood.synthetic import raster
-from porelab.serve import RasterCheck
+from porelab.ood.check import RasterCheck, scan_check
 
 from synthetic import sphere_scan
 
@@ -36,3 +39,23 @@ def test_a_raster_pattern_is_flagged(seed):
     pattern = raster(scan.shape[1:], np.random.default_rng(seed))  # Lindgren & Zach's raster indication
     result = RasterCheck()(scan + 150 * pattern[None])  # a fifth of the part/pore contrast
     assert result["is_ood"] and result["score"] > 2
+    assert len(result["reasons"]) == 1 and result["reasons"][0].startswith("periodic texture")
+
+
+def test_a_model_folder_without_its_own_detector_gets_the_texture_check(tmp_path):
+    check = scan_check(tmp_path / "model.pt")
+    assert check.detector_path is None
+    assert check(_scan(0), None) == {**RasterCheck()(_scan(0)), "truncated_sides": []}
+
+
+def test_a_part_cut_by_the_field_of_view_is_flagged_with_its_sides():
+    from porelab.ood.check import truncated_sides
+
+    part = np.zeros((20, 30, 40), bool)
+    part[:, 5:25, 5:35] = True
+    assert truncated_sides(part) == []
+    part[:, 5:25, 0:5] = True  # runs out of the volume at x = 0
+    assert truncated_sides(part) == ["x = 0: 67 %"]  # 20 of 30 rows on every slice
+    result = scan_check(Path("/nonexistent/model.pt"))(_part_in_air(0, True)[:20, :30, :40], None, part)
+    assert result["is_ood"] and result["truncated_sides"] == ["x = 0: 67 %"]
+    assert result["reasons"][-1].startswith("truncated: the part covers the volume's side faces (x = 0: 67 %)")

@@ -1,0 +1,158 @@
+"""Is a scan unlike the training data? The model folder's autoencoder detector when it has one
+(`ood.pt`, Lindgren & Zach), and always a periodic-texture check and, given the part, a
+field-of-view check; `porelab predict` and the service both ask it, and state its answer as
+`ood: {score, is_ood, method, reasons}`.
+
+`make cv` writes `ood.pt` (`porelab.ood.registry_detector`), trained on the slices
+`porelab.ood.volumes.volume_slices` cuts, which both checks score here. The fallback, for a
+model folder without one, knows nothing of the training scans (grey values are normalised per
+volume, so an intensity-range check would see nothing). What it can check without them: CT
+scans of parts are aperiodic (noise, pores, edges give smooth power spectra), while raster,
+screen and detector-pattern artefacts put their power in isolated spectral peaks. The score is
+the largest ratio of a slice-averaged power-spectrum bin to the larger of its 7 x 7, 1 x 7 and
+7 x 1 medians (the line medians keep the straight streaks of flat part faces from counting as
+peaks), divided by `threshold`: > 1 means out of distribution, as in `porelab.ood.OODResult`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# = porelab.ood.volumes.SLICES and CROP; porelab.ood is imported only when used (it imports torch)
+OOD_FILE = "ood.pt"  # a model folder's detector, beside its model.pt
+_SLICES = 16
+_CROP = 128
+_LOW_FREQUENCY = 3.0  # bins this close to DC hold the object's shape, not texture
+#: Share of a side face's voxels the part may cover before the scan counts as truncated: a
+#: reconstruction needs the whole cross-section inside the field of view (the top and bottom may
+#: cut a long part).
+TRUNCATED_SHARE = 0.01
+_SLAB = 16
+
+
+@dataclass(frozen=True)
+class RasterCheck:
+    """threshold: a ratio noise reaches with negligible probability (the 16-slice average of
+    exponential bins has a relative spread of 1/4, and smooth spectra stay near 1)."""
+
+    threshold: float = 12.0
+    slices: int = _SLICES
+    crop: int = _CROP
+
+    def __call__(self, data: Any) -> dict[str, Any]:
+        power = _slice_power(data, self.slices, self.crop)
+        ratio = _peak_ratio(power)
+        score = float(ratio / self.threshold)
+        reasons = [f"periodic texture: a spectral peak {ratio:.0f} x its surroundings (at most {self.threshold:g} "
+                   "in CT scans of parts): a raster, screen or detector pattern"] if score > 1.0 else []
+        return {"score": score, "is_ood": score > 1.0, "method": "raster-spectrum",
+                "peak_ratio": float(ratio), "threshold": self.threshold, "reasons": reasons}
+
+
+def _slice_power(data: Any, slices: int, crop: int) -> np.ndarray:
+    """Mean 2-D power spectrum (DC centred) of the slices `volume_slices` picks (up to `slices`
+    evenly spaced central crops), Hann-windowed, each normalised by its own variance so no slice
+    dominates."""
+    from porelab.ood.volumes import volume_slices
+
+    images = volume_slices(data, None, slices, crop)
+    window = np.outer(np.hanning(images.shape[1]), np.hanning(images.shape[2])).astype(np.float32)
+    total = None
+    for image in images:
+        image = (image - image.mean()) * window
+        spectrum = np.abs(np.fft.fftshift(np.fft.fft2(image))) ** 2
+        spectrum /= max(float(spectrum.mean()), 1e-30)
+        total = spectrum if total is None else total + spectrum
+    return total
+
+
+def _peak_ratio(power: np.ndarray) -> float:
+    from scipy.ndimage import median_filter
+
+    background = np.maximum.reduce([median_filter(power, size=s, mode="wrap") for s in ((7, 7), (1, 7), (7, 1))])
+    rows, cols = np.indices(power.shape)
+    radius = np.hypot(rows - power.shape[0] // 2, cols - power.shape[1] // 2)
+    ratio = power / np.maximum(background, 1e-30)
+    return float(ratio[radius > _LOW_FREQUENCY].max())
+
+
+@dataclass
+class OODCheck:
+    """The autoencoder detector of `detector_path` (when given) and `RasterCheck`; either flags a scan."""
+
+    detector_path: Path | None = None
+    raster: RasterCheck = RasterCheck()
+
+    def __post_init__(self) -> None:
+        self._detector = None
+        if self.detector_path is not None:
+            from porelab.ood import OODDetector
+
+            self._detector = OODDetector.load(self.detector_path)
+
+    def __call__(self, data: Any, normaliser: Any, part: Any = None) -> dict[str, Any]:
+        """The check's answer for the volume `data`; with the `part` mask (read in z slabs) it also
+        says when the part leaves the field of view."""
+        result = self._score(data, normaliser)
+        sides = [] if part is None else truncated_sides(part)
+        if sides:
+            result["reasons"] = [*result["reasons"], f"truncated: the part covers the volume's side faces "
+                                 f"({', '.join(sides)}); the scan's field of view cuts its cross-section"]
+            result["is_ood"] = True
+        result["truncated_sides"] = sides
+        return result
+
+    def _score(self, data: Any, normaliser: Any) -> dict[str, Any]:
+        texture = self.raster(data)
+        if self._detector is None:
+            return texture
+        learned = self._learned(data, normaliser)
+        # the texture check knows no training scans but sees periodic patterns the small
+        # autoencoder reconstructs well; either one flags the scan
+        return {**learned, "score": max(learned["score"], texture["score"]),
+                "is_ood": learned["is_ood"] or texture["is_ood"], "reasons": learned["reasons"] + texture["reasons"],
+                "texture": {k: v for k, v in texture.items() if k != "reasons"}}
+
+    def _learned(self, data: Any, normaliser: Any) -> dict[str, Any]:
+        from porelab.ood import ood_score
+        from porelab.ood.volumes import volume_slices
+
+        result = ood_score(volume_slices(data, normaliser, self.raster.slices, self.raster.crop),
+                           self._detector).to_dict()
+        cells = int(np.prod(result["cells_shape"]))
+        reasons = [f"unlike the model's training scans: {result['flagged_cells']} of {cells} image cells of "
+                   f"{result['cells_shape'][0]} slices reconstruct worse than any accepted training slice did "
+                   f"(score {result['score']:.2f}; above 1 is out of distribution)"] if result["is_ood"] else []
+        return {"score": result["score"], "is_ood": result["is_ood"], "method": "autoencoder",
+                "flagged_cells": result["flagged_cells"], "reasons": reasons}
+
+
+def truncated_sides(part: Any, share: float = TRUNCATED_SHARE) -> list[str]:
+    """The side faces (y = 0, y = last, x = 0, x = last) more than `share` of whose voxels are part."""
+    depth, rows, cols = (int(n) for n in part.shape)
+    covered = np.zeros(4)
+    for z in range(0, depth, _SLAB):
+        block = np.asarray(part[z:min(z + _SLAB, depth)]).astype(bool)
+        covered += [block[:, 0].sum(), block[:, -1].sum(), block[:, :, 0].sum(), block[:, :, -1].sum()]
+    sizes = np.array([cols, cols, rows, rows]) * depth
+    names = ("y = 0", f"y = {rows - 1}", "x = 0", f"x = {cols - 1}")
+    return [f"{name}: {100 * c / n:.0f} %" for name, c, n in zip(names, covered, sizes) if c > share * n]
+
+
+@functools.lru_cache(maxsize=8)
+def _check(detector: str | None, modified: float) -> OODCheck:
+    return OODCheck(Path(detector) if detector else None)
+
+
+def scan_check(checkpoint: str | Path) -> OODCheck:
+    """The check of the model whose weights are `checkpoint`: the `ood.pt` beside them (a registry
+    or bundled model folder), else the periodic-texture check."""
+    detector = Path(checkpoint).parent / OOD_FILE
+    if not detector.is_file():
+        return _check(None, 0.0)
+    return _check(str(detector), detector.stat().st_mtime)  # loaded once per file version
