@@ -117,3 +117,24 @@ def ct_like(phantom, *, exposure=1.0, seed=0, attenuation=None, halo=0.25, noise
     streaks[rng.integers(0, grey.shape[1], 3), :] = 0.15                     # streaks through the air
     grey = grey + streaks[None] * (~part)
     return (grey + rng.normal(0.0, noise / np.sqrt(exposure), grey.shape)).astype(np.float32)
+
+
+def unseen_am_scan():
+    """(scan, phantom): a turned cube of another seed than every preset's, scanned by the
+    evaluation preset's scanner: an AM scan no bundled training saw."""
+    from porelab.simulate.phantoms import PorePopulation, am_turned_cube
+    from porelab.simulate.scanner import EVAL_SCANNER_PAPER, reconstruct, scaled_to_grid, simulate
+
+    phantom = am_turned_cube((64, 64, 64), "316L", seed=4321,
+                             pores=PorePopulation(porosity_percent=1.0, diameter_median_vox=3.5, diameter_sigma=0.4))
+    scan = reconstruct(simulate(phantom, scaled_to_grid(EVAL_SCANNER_PAPER, 58, seed=4321)))
+    return np.asarray(scan.data, np.float32), phantom
+
+
+def composite_scan(side=48):
+    """A simulated block of glass-fibre PA66 (no air around it): not a scan an AM model can judge."""
+    from porelab.simulate.phantoms import composite
+    from porelab.simulate.scanner import COMPOSITE_PAPER, reconstruct, scaled_to_grid, simulate
+
+    phantom = composite((side, side, side), seed=7)
+    return np.asarray(reconstruct(simulate(phantom, scaled_to_grid(COMPOSITE_PAPER, side, seed=7))).data, np.float32)

@@ -11,6 +11,7 @@ import pytest
 from porelab.data.normalise import fit_normaliser
 from porelab.ood import OODTrainingConfig, train_detector
 
+from porelab.bundled import bundled_root
 from synthetic import in_air, sphere_scan, trained_tiny_unet
 
 
@@ -36,7 +37,7 @@ def save_tiny_ood_detector(path):
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     """registry/<model>/: model.pt, config.json, metrics.json, model_card.md (the layout `make cv`
-    writes), and ood.pt in ood-unet/."""
+    writes), and ood.pt in ood-unet/ and in porelab-am/ (the bundled detector)."""
     root = tmp_path_factory.mktemp("serve")
     folder = root / "registry" / "unet"
     folder.mkdir(parents=True)
@@ -48,4 +49,5 @@ def registry(tmp_path_factory):
                                           "volume\n")
     shutil.copytree(folder, root / "registry" / "ood-unet")
     save_tiny_ood_detector(root / "registry" / "ood-unet" / "ood.pt")
+    shutil.copytree(bundled_root() / "porelab-am", root / "registry" / "porelab-am")  # an AM model with its ood.pt
     return root / "registry"

@@ -19,7 +19,7 @@ from porelab.infer.predict import PredictConfig, predict
 from porelab.ood.synthetic import raster
 from porelab.serve import BatchConfig, DeploymentConfig, ServeConfig, start
 
-from synthetic import in_air, sphere_scan
+from synthetic import composite_scan, in_air, sphere_scan, unseen_am_scan
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 TOKEN = "test-token-0123456789abcdef"
@@ -81,7 +81,7 @@ def _predicted(model, scan, folder, voxel_size=1.0):
 
 
 def test_health_is_open_and_models_need_the_token(service):
-    assert call(service, "/v1/health", token=None) == (200, {"status": "ok", "models": ["ood-unet", "unet"]})
+    assert call(service, "/v1/health", token=None) == (200, {"status": "ok", "models": ["ood-unet", "porelab-am", "unet"]})
     status, body = call(service, "/v1/models", token=None)
     assert status == 401 and "bearer token" in body["error"]["message"]
     assert call(service, "/v1/models", token="wrong-token-0123456789")[0] == 401
@@ -169,6 +169,17 @@ def test_the_registry_ood_detector_judges_uploads(service):
     status, odd = call(service, "/v1/models/ood-unet/segment", _npy(scan + 500 * pattern[None]))
     assert status == 200 and odd["ood"]["method"] == "autoencoder"
     assert odd["ood"]["is_ood"] is True and odd["ood"]["score"] > 1.3 and odd["ood"]["flagged_cells"] > 0
+
+
+def test_an_am_model_judges_an_am_scan_and_flags_a_composite_block(service):
+    """The bundled AM detector as served: an AM scan it never saw is in distribution, a block of
+    glass-fibre PA66 (no air around it: it fills the field of view) is not."""
+    status, like = call(service, "/v1/models/porelab-am/segment?voxel_size=0.1", _npy(unseen_am_scan()[0]))
+    assert status == 200 and like["ood"]["method"] == "autoencoder"
+    assert like["ood"]["is_ood"] is False and like["ood"]["reasons"] == [] and like["pore_count"] > 0
+    status, odd = call(service, "/v1/models/porelab-am/segment?voxel_size=0.1", _npy(composite_scan()))
+    assert status == 200 and odd["ood"]["is_ood"] is True and odd["ood"]["truncated_sides"]
+    assert any(reason.startswith("truncated") for reason in odd["ood"]["reasons"])
 
 
 @pytest.mark.parametrize("path, payload, status, message", [
