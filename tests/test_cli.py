@@ -64,3 +64,14 @@ def test_convert_refuses_to_overwrite(tmp_path):
     out = run("convert", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"))
     assert out.returncode == 2 and "already exists" in out.stderr
     assert volume.read(tmp_path / "b.npy")[0, 0, 0] == 1
+
+
+def test_evaluate_states_the_scan_check_beside_the_verdict(tmp_path, capsys):
+    from synthetic import unseen_am_scan, write_dataset
+
+    scan, phantom = unseen_am_scan()
+    root = write_dataset(tmp_path / "ds", [("cube", "evaluation", scan, phantom.pore_labels.astype(np.int32))])
+    assert cli.main(["--json", "evaluate", "--model", "porelab-am", "--data", str(root)]) == 0
+    row = json.loads(capsys.readouterr().out)["scans"]["cube"]
+    assert row["ood"] is False and row["ood_score"] < 1  # an AM scan the bundled detector never saw
+    assert row["dice"] >= 0.75  # as predict's mask.tif gives it (tests/test_bundled.py)

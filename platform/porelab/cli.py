@@ -375,6 +375,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 def _run_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from porelab.assess import dataset_scans, evaluate_model
+    from porelab.infer.predict import resolve_checkpoint
+    from porelab.ood.check import scan_check
     from porelab.verdict import CalibrationConfig
 
     scans = dataset_scans(args.data, ids=args.scans, roles=args.roles)
@@ -391,6 +393,10 @@ def _run_evaluate(args: argparse.Namespace) -> dict[str, Any]:
                             calibration=CalibrationConfig(args.objective, args.max_false_calls_per_cm3),
                             store=args.store, report=progress)
     table = result.table(scans)
+    check = scan_check(resolve_checkpoint(args.model))
+    judged = [check(s.volume, s.normaliser, s.part.part) for s in scans]
+    table["ood_score"] = [j["score"] for j in judged]  # the scan check `porelab predict` states
+    table["ood"] = [bool(j["is_ood"]) for j in judged]
     if args.out:
         rows = result.rows(scans)
         rows = rows[rows.scan.isin(reported)]
