@@ -246,7 +246,10 @@ def model_card(record: dict[str, Any]) -> str:
              f"tube {sampling.get('tube_kv')} kV, pore median diameter {sampling.get('pore_median_vox')} voxels",
              f"- operating point: threshold {point['threshold']:.3g} (grow {point['low_threshold']:.3g}), minimum "
              f"diameter {point['min_diameter_vox']:.2g} voxels, boundary radius {point.get('boundary_radius_vox', 0)} at "
-             f"ISO-{100 * point.get('boundary_iso', 0.5):.0f}: {point['source']}", ""]
+             f"ISO-{100 * point.get('boundary_iso', 0.5):.0f}: {point['source']}",
+             "- scan check: `ood.pt`, an autoencoder trained on z slices of the same training scans; with the "
+             "periodic-texture and field-of-view checks it says on every prediction whether a scan is fit to judge "
+             "(`ood` in summary.json)", ""]
     evaluation = record.get("evaluation")
     if evaluation:
         lines += ["## Measured on the am-eval preset (other parts, seeds and scanner; no training used it)", "",
