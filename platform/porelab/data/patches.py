@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from porelab.data.augment import AugmentConfig, augment
-from porelab.data.sampling import (SamplerConfig, balanced_corner, grid_corners, read_patch, row_rng,
+from porelab.data.sampling import (SamplerConfig, balanced_corner, grid_corners, read_patch, row_rng, surface_voxels,
                                    uniform_corner)
 from porelab.data.scans import ScanRecord
 
@@ -38,6 +38,7 @@ class PatchMaker:
                  train: bool = True) -> None:
         self.scans, self.pores, self.config, self.train = list(scans), list(pores), config, train
         self._volumes: dict[int, tuple[Any, Any]] = {}
+        self._edges: dict[int, np.ndarray] = {}
         weights = np.array([np.prod(s.shape, dtype=np.float64) for s in self.scans])
         self._scan_weights = weights / weights.sum()
         self._grid = [(i, c) for i, s in enumerate(self.scans)
@@ -59,7 +60,19 @@ class PatchMaker:
         shape = self.scans[index].shape
         if sampler.kind == "uniform":
             return index, uniform_corner(shape, self.config.patch, rng)
-        return index, balanced_corner(shape, self.config.patch, self.pores[index], sampler.pore_fraction, rng)
+        edges = self._surface(index) if sampler.edge_fraction > 0 else None
+        return index, balanced_corner(shape, self.config.patch, self.pores[index], sampler.pore_fraction, rng,
+                                      edges, sampler.edge_fraction)
+
+    def _surface(self, index: int) -> np.ndarray:
+        """The part's surface voxels of scan `index` (found once per maker; none without materials)."""
+        if index not in self._edges:
+            from porelab import volume
+
+            scan = self.scans[index]
+            self._edges[index] = (surface_voxels(volume.read(scan.materials_path), volume.read(scan.label_path),
+                                                 seed=index) if scan.materials_path else np.zeros((0, 3), np.int32))
+        return self._edges[index]
 
     def make(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         rng = row_rng(self.config.seed, row)

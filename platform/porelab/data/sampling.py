@@ -1,4 +1,5 @@
-"""Where training patches come from: uniform, on a grid, or balanced between pores and sound material.
+"""Where training patches come from: uniform, on a grid, or balanced between pores, the part's
+surface and anywhere (sound material and air).
 
 Every position is a pure function of (seed, row index), so a patch stream is reproducible
 whatever the number of workers, and any row can be regenerated alone.
@@ -16,22 +17,29 @@ from porelab.infer.windows import window_starts
 
 SamplerKind = Literal["uniform", "grid", "balanced"]
 _MAX_PORE_VOXELS = 1_000_000
+_SLAB = 16
 
 
 @dataclass(frozen=True)
 class SamplerConfig:
     """kind: 'uniform' | 'grid' | 'balanced'; pore_fraction: share of balanced patches centred on a pore;
-    overlap: for 'grid'."""
+    edge_fraction: share centred on the part's outer surface (a part voxel next to air, from the
+    scan's materials), where beam hardening and edge artefacts make networks call pores; the rest
+    are uniform; overlap: for 'grid'."""
 
     kind: SamplerKind = "balanced"
     pore_fraction: float = 0.5
     overlap: float = 0.5
+    edge_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in ("uniform", "grid", "balanced"):
             raise ConfigError(f"sampler kind {self.kind!r}; expected 'uniform', 'grid' or 'balanced'")
         if not 0.0 <= self.pore_fraction <= 1.0:
             raise ConfigError(f"sampler pore_fraction = {self.pore_fraction}; expected a fraction in [0, 1]")
+        if not 0.0 <= self.edge_fraction <= 1.0 - self.pore_fraction:
+            raise ConfigError(f"sampler edge_fraction = {self.edge_fraction}; expected a fraction in [0, 1 - "
+                              f"pore_fraction = {1.0 - self.pore_fraction:g}]")
 
 
 def row_rng(seed: int, row: int) -> np.random.Generator:
@@ -52,6 +60,28 @@ def pore_voxels(labels: Any, seed: int = 0, limit: int = _MAX_PORE_VOXELS) -> np
     return coords
 
 
+def surface_voxels(materials: Any, labels: Any = None, seed: int = 0, limit: int = _MAX_PORE_VOXELS) -> np.ndarray:
+    """(N, 3) coordinates of the part's outer surface: part voxels (material or labelled pore) with
+    a face neighbour outside it (a random subset of at most `limit`). Read slab by slab with a
+    one-voxel halo; the volume's own border does not count as outside. scipy's erosion does the
+    work; this only keeps it within memory for large scans."""
+    from scipy import ndimage
+
+    depth, found = int(materials.shape[0]), []
+    for z in range(0, depth, _SLAB):
+        lo, hi = max(z - 1, 0), min(z + _SLAB + 1, depth)
+        solid = np.asarray(materials[lo:hi]) > 0
+        if labels is not None:
+            solid |= np.asarray(labels[lo:hi]) > 0
+        edge = solid & ~ndimage.binary_erosion(solid, border_value=1)
+        zz, yy, xx = np.nonzero(edge[z - lo:z - lo + min(_SLAB, depth - z)])
+        found.append(np.stack([zz + z, yy, xx], axis=1).astype(np.int32))
+    coords = np.concatenate(found) if found else np.zeros((0, 3), np.int32)
+    if len(coords) > limit:
+        coords = coords[np.random.default_rng(seed).choice(len(coords), limit, replace=False)]
+    return coords
+
+
 def _corner_around(centre: np.ndarray, shape: Sequence[int], patch: Sequence[int],
                    rng: np.random.Generator) -> tuple[int, int, int]:
     jitter = rng.integers(-np.asarray(patch) // 4, np.asarray(patch) // 4 + 1)
@@ -66,10 +96,15 @@ def uniform_corner(shape: Sequence[int], patch: Sequence[int], rng: np.random.Ge
 
 
 def balanced_corner(shape: Sequence[int], patch: Sequence[int], pores: np.ndarray, pore_fraction: float,
-                    rng: np.random.Generator) -> tuple[int, int, int]:
-    """Centred on a random pore voxel with probability `pore_fraction`, else uniform."""
+                    rng: np.random.Generator, edges: np.ndarray | None = None,
+                    edge_fraction: float = 0.0) -> tuple[int, int, int]:
+    """Centred on a random pore voxel with probability `pore_fraction`, on a random surface voxel
+    with probability `edge_fraction`, else uniform (without edges the draws are those of a
+    pore/uniform sampler)."""
     if len(pores) and rng.random() < pore_fraction:
         return _corner_around(pores[rng.integers(len(pores))], shape, patch, rng)
+    if edge_fraction > 0 and edges is not None and len(edges) and rng.random() < edge_fraction / (1 - pore_fraction):
+        return _corner_around(edges[rng.integers(len(edges))], shape, patch, rng)
     return uniform_corner(shape, patch, rng)
 
 

@@ -12,7 +12,8 @@ from porelab.errors import ConfigError
 
 @dataclass(frozen=True)
 class ScanRecord:
-    """One scan: where its grey values and pore labels are, and how to normalise it."""
+    """One scan: where its grey values, pore labels and materials (empty: none) are, and how to
+    normalise it."""
 
     id: str
     role: str
@@ -21,6 +22,7 @@ class ScanRecord:
     shape: tuple[int, int, int]
     normaliser: PercentileNormaliser
     voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    materials_path: str = ""
 
 
 def require_dataset(root: str | Path) -> Path:
@@ -88,8 +90,10 @@ def load_scans(root: str | Path, *, roles: Sequence[str] | None = None,
             continue
         scan_path = root / entry["files"]["scan"]
         vol = volume.read(scan_path)
+        materials = entry["files"].get("materials")
         records.append(ScanRecord(entry["id"], entry["role"], str(scan_path), str(root / entry["files"]["labels"]),
-                                  vol.shape, PercentileNormaliser.from_dict(entry["intensity"]), vol.voxel_size))
+                                  vol.shape, PercentileNormaliser.from_dict(entry["intensity"]), vol.voxel_size,
+                                  str(root / materials) if materials else ""))
     if not records:
         raise ConfigError(f"{root}: no scans with roles {list(roles or [])} / ids {list(ids or [])}; "
                           f"the manifest has {known}")
