@@ -154,7 +154,9 @@ def pretrain(config: PretrainConfig, report: Report = print) -> dict[str, Any]:
     trained = _train(config, report)
     point = calibrated(trained.best_checkpoint, config.data, report=report).to_dict()
     manifest = read_manifest(Path(config.data))
-    record: dict[str, Any] = {"config": asdict(config), "train": trained.summary, "operating_point": point,
+    history = pd.read_parquet(Path(config.out) / "train" / "history.parquet")
+    train = {**trained.summary, "epoch_seconds": float(history.epoch_seconds.sum())}  # resumed sessions included
+    record: dict[str, Any] = {"config": asdict(config), "train": train, "operating_point": point,
                               "data": {"preset": "am-randomized", "profile": simulation_profile,
                                        "sampling": manifest.get("sampling"), "scans": len(manifest["scans"])},
                               "checkpoint": str(trained.best_checkpoint)}
@@ -173,7 +175,7 @@ def findings(record: dict[str, Any]) -> list[str]:
     """What the run shows, in a few lines (clean scans are those of the evaluation preset
     without a -p<k>-e<percent> suffix)."""
     train, point = record["train"], record["operating_point"]
-    lines = [f"trained {train.get('model')} for {train.get('epochs')} epochs in {train.get('seconds', 0) / 60:.0f} min; "
+    lines = [f"trained {train.get('model')} for {train.get('epochs')} epochs in {_minutes(train):.0f} min; "
              f"operating point: threshold {point['threshold']:.3g}, boundary radius {point.get('boundary_radius_vox', 0)}"]
     evaluation = record.get("evaluation") or {}
     if evaluation:
@@ -188,6 +190,11 @@ def findings(record: dict[str, Any]) -> list[str]:
             lines.append(f"degraded scans: worst Dice {degraded.dice.min():.3f} ({worst}), largest porosity error "
                          f"{degraded.porosity_error_pp.abs().max():.3f} pp")
     return lines
+
+
+def _minutes(train: dict[str, Any]) -> float:
+    """Minutes of training: every epoch's time, sessions before a resume included."""
+    return float(train.get("epoch_seconds", train.get("seconds", 0))) / 60
 
 
 def evaluation_summary(rows: pd.DataFrame) -> dict[str, Any]:
@@ -234,7 +241,7 @@ def model_card(record: dict[str, Any]) -> str:
     sampling = data.get("sampling") or {}
     lines = [f"# {record['config']['name']}: a pore detector trained on simulated scans", "",
              f"- architecture: {train.get('model')}, trained with `jobs/pretrain.py --profile "
-             f"{record['config']['profile']}` for {train.get('epochs')} epochs ({train.get('seconds', 0) / 60:.0f} min; "
+             f"{record['config']['profile']}` for {train.get('epochs')} epochs ({_minutes(train):.0f} min of epochs; "
              f"best epoch {train.get('best_epoch')})",
              f"- input: a reconstructed CT volume (z, y, x) of a metal part in air; grey values are normalised "
              "per volume (0.5-99.5 percentiles), so any linear scale works",
