@@ -1,6 +1,6 @@
 """Job: how well a model's scan check tells held-out scans from scans it cannot judge.
 
-    python jobs/ood_volumes.py --model porelab-am --out runs/ood-volumes
+    python jobs/ood_volumes.py --model porelab-am --out runs/ood-volumes --real /path/to/real-scans
     python jobs/ood_volumes.py --model runs/registry/vae --randomized "" --out runs/ood-volumes-vae
 
 Simulates the presets it needs when they are missing (am-eval, composite, cast-aluminium),
@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--randomized", default="data/am-randomized",
                         help="an am-randomized set whose validation scans count as held out ('' for none)")
     parser.add_argument("--data-root", default="data", help="where the composite and cast-aluminium presets go")
-    parser.add_argument("--real", default="../shared/data/real", help="real scans of other objects ('' for none)")
+    parser.add_argument("--real", default="", metavar="DIR",
+                        help="a folder of real scans of other objects (layout in docs/ood.md; default: none)")
     return parser
 
 

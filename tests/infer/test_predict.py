@@ -10,11 +10,9 @@ import tifffile
 import torch
 
 from porelab import cli, volume
-from porelab.data import AugmentConfig, PatchConfig, PatchMaker, SamplerConfig, load_scans, local_batches, scan_pores
 from porelab.errors import ConfigError
 from porelab.infer.predict import PredictConfig, predict
 from porelab.models import build_model
-from porelab.train import LoopConfig, SegmentationTask, run_training
 from porelab.train.checkpoint import save_checkpoint
 from porelab.train.config import profile
 

@@ -5,7 +5,7 @@ In distribution: held-out scans of the kind the model was trained for (an AM mod
 reason a verdict cannot be trusted: other materials and parts (the `composite` and
 `cast-aluminium` presets), artefacts outside the simulator's model (a raster, strong rings),
 a field of view that cuts the part, a volume resampled to another voxel size, and real scans
-of other objects (`../shared/data/real/` rock micro-CT). Artefact, truncation and resampling
+of other objects (rock micro-CT, from a folder the user names). Artefact, truncation and resampling
 kinds are made from the clean held-out scans, so each differs from an accepted scan by that
 one thing. Each volume is judged as `porelab predict` judges it: `porelab.ood.check` with the
 part found in the volume.

@@ -57,9 +57,10 @@ def _train_entries(randomized: Path) -> list[dict[str, Any]]:
     from porelab.simulate.datasets.manifest import read_manifest
 
     require_dataset(randomized)
-    entries = [e for e in read_manifest(randomized)["scans"] if e["role"] == TRAIN_ROLE]
+    scans = read_manifest(randomized)["scans"]
+    entries = [e for e in scans if e["role"] == TRAIN_ROLE]
     if not entries:
-        roles = sorted({e["role"] for e in read_manifest(randomized)["scans"]})
+        roles = sorted({e["role"] for e in scans})
         raise ConfigError(f"--randomized {randomized}: {randomized / 'manifest.json'} has no scan with role "
                           f"{TRAIN_ROLE!r} (roles {roles}); expected a set made by `porelab simulate --preset "
                           "am-randomized`")
@@ -105,13 +106,14 @@ def _arm_overrides(fold: int) -> list[str]:
 def arm_plans(config: Any, root: Path) -> dict[str, dict[str, Any]]:
     """What each arm trial trains and where it is scored, keyed '<model>@randomized/<fold>'; the
     arm's dataset is made (or checked) here, before Ray starts."""
+    from porelab.simulate.datasets.manifest import read_manifest
     from porelab.sweep.cv import degraded_copies, training_scans, trial_train_config
 
     models = arm_models(config)
     if not models:
         return {}
     derived = arm_dataset(root, config.randomized, arm_root(config))
-    train_ids = tuple(e["id"] for e in _train_entries(Path(config.randomized)))
+    train_ids = tuple(e["id"] for e in read_manifest(derived)["scans"] if e["role"] == TRAIN_ROLE)
     good, challenging = training_scans(root)
     plans = {}
     for model in models:
