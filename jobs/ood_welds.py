@@ -27,10 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-patches", type=int, default=2000, help="accepted test patches")
     parser.add_argument("--per-set", type=int, default=500, help="patches per defect / OOD test set")
     parser.add_argument("--size", type=int, default=64, help="patch edge in pixels")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--steps-per-epoch", type=int, default=200)
     parser.add_argument("--channels", type=int, nargs="+", default=[8, 16], help="autoencoder widths")
-    parser.add_argument("--ood-amplitude", type=float, default=0.05, help="peak of the synthetic OOD types")
+    parser.add_argument("--ood-amplitudes", type=float, nargs="+", default=[0.1, 0.05],
+                        help="peaks of the synthetic OOD types (grey values; real defects peak at 0.08-0.17)")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     training = OODTrainingConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                                  model={"channels": tuple(args.channels), "latent_dim": 8})
     classifier = ClassifierConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch)
-    config = EvaluationConfig(per_set=args.per_set, ood_amplitude=args.ood_amplitude, training=training,
+    config = EvaluationConfig(per_set=args.per_set, ood_amplitudes=tuple(args.ood_amplitudes), training=training,
                               classifier=classifier)
     runs = []
     for index in range(args.trainings):

@@ -10,8 +10,9 @@ from scipy import ndimage
 
 from porelab.errors import ConfigError
 from porelab.models import build_model
-from porelab.ood import (OODAutoencoderTask, OODDetector, OODTrainingConfig, markdown_table, ood_loss, ood_score,
-                         summarise, synthetic_ood, train_detector, weld_ood_data)
+from porelab.ood import (CONTRASTS, OOD_TYPES, EvaluationConfig, OODAutoencoderTask, OODDetector, OODTrainingConfig,
+                         build_test_sets, markdown_table, ood_loss, ood_score, summarise, synthetic_ood, train_detector,
+                         weld_ood_data)
 
 SIZE = 32
 
@@ -44,7 +45,7 @@ def test_raster_is_flagged_at_the_0_1_percent_fpr_threshold(detector, welds):
 def test_saved_detector_loads_with_weights_only_and_decides_the_same(detector, welds, tmp_path):
     path = detector.save(tmp_path / "detector.pt")
     saved = torch.load(path, weights_only=True)
-    assert set(saved) == {"format", "state_dict", "model_config", "thresholds"}
+    assert set(saved) == {"format", "state_dict", "model_config", "thresholds", "input_offset", "input_gain"}
     loaded = OODDetector.load(path)
     patches = torch.from_numpy(welds.test_ok[:20, None])
     np.testing.assert_array_equal(loaded.decide(patches).scores, detector.decide(patches).scores)
@@ -102,3 +103,33 @@ def test_summary_reports_mean_and_spread_over_runs():
     assert summary["ae"]["raster"] == pytest.approx({"mean": 0.95, "std": 0.05, "min": 0.9, "max": 1.0})
     table = markdown_table(summary, 2)
     assert "| raster | 95.0 ± 5.0 |" in table and "accepted (FPR)" in table
+    auroc = markdown_table(summarise([{"ae": {"auroc": 0.9}}, {"ae": {"auroc": 0.8}}]), 2, note="AUC")
+    assert "| auroc | 0.850 ± 0.050 |" in auroc and auroc.endswith("AUC")
+
+
+def test_the_autoencoder_sees_standardised_grey_values(detector, welds, tmp_path):
+    """Offset and gain are the accepted patches' mean and 1 / std; an old file without them
+    loads as the identity."""
+    assert detector.input_offset == pytest.approx(float(welds.train_ok.mean()), rel=1e-5)
+    assert detector.input_gain == pytest.approx(1.0 / float(welds.train_ok.std()), rel=1e-5)
+    patches = torch.from_numpy(welds.test_ok[:4, None])
+    expected = patches - detector.input_offset
+    np.testing.assert_allclose(detector.standardise(patches).numpy(), (expected * detector.input_gain).numpy(),
+                               rtol=1e-6)
+    saved = torch.load(detector.save(tmp_path / "d.pt"), weights_only=True)
+    del saved["input_offset"], saved["input_gain"]
+    torch.save(saved, tmp_path / "old.pt")
+    old = OODDetector.load(tmp_path / "old.pt")
+    assert (old.input_offset, old.input_gain) == (0.0, 1.0) and old.standardise(patches) is patches
+    with pytest.raises(ConfigError, match="constant"):
+        train_detector(np.full((4, SIZE, SIZE), 0.5, np.float32), OODTrainingConfig(perturbation="none"))
+
+
+def test_test_sets_hold_each_ood_type_at_each_amplitude(welds):
+    config = EvaluationConfig(per_set=3, ood_amplitudes=(0.1, 0.05))
+    sets = build_test_sets(welds, config, seed=0)
+    assert set(sets) == {"accepted", *(f"defect_contrast_{c:g}" for c in CONTRASTS),
+                         *(f"{kind}@{a:g}" for kind in OOD_TYPES for a in (0.1, 0.05))}
+    added = sets["circular_indication@0.1"] - welds.test_ok[np.argmin(np.abs(
+        welds.test_ok[:, None] - sets["circular_indication@0.1"][None]).sum(axis=(2, 3)), axis=0)]
+    assert np.allclose(added.max(axis=(1, 2)), 0.1, atol=1e-6)

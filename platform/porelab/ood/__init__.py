@@ -6,7 +6,9 @@ patches, taught to remove perturbations, whose residual says "unlike the trainin
     result = ood_score(image_or_volume, detector)   # result.is_ood, result.score, result.cells
 """
 
-from porelab.ood.classifier import ClassifierConfig, DefectClassifier, DefectPatchTask, train_defect_classifier
+from porelab.ood.castings import CastingPatches, evaluate_castings, read_casting_patches
+from porelab.ood.classifier import (ClassifierConfig, DefectClassifier, DefectPatchTask, train_defect_classifier,
+                                    train_labelled_classifier)
 from porelab.ood.defects import cut_indications, paste
 from porelab.ood.detector import FORMAT, OODDetector, OODResult, autoencoder_residuals, ood_score
 from porelab.ood.evaluate import (CLASSIFIER, CONTRASTS, EvaluationConfig, evaluate_once, markdown_table,
@@ -20,11 +22,11 @@ from porelab.ood.synthetic import OOD_TYPES, synthetic_ood
 from porelab.ood.training import PERTURBATIONS, OODTrainingConfig, perturb, train_detector, training_batch
 from porelab.ood.weld_data import WeldOODData, weld_ood_data
 
-__all__ = ["CLASSIFIER", "CONTRASTS", "ClassifierConfig", "DefectClassifier", "DefectPatchTask",
+__all__ = ["CLASSIFIER", "CONTRASTS", "CastingPatches", "ClassifierConfig", "DefectClassifier", "DefectPatchTask",
            "EvaluationConfig", "FORMAT", "KERNEL", "NATURAL_IMAGES", "NaturalIndicationConfig", "OODAutoencoderTask",
            "OODDetector", "OODLossConfig", "OODResult", "OODTrainingConfig", "OOD_TYPES", "PERTURBATIONS",
            "PatchDecision", "ResidualThresholds", "WeldOODData", "autoencoder_residuals", "combined_statistic",
-           "cut_indications", "decide", "evaluate_once", "fit_thresholds", "grow_region", "kernel_mean_max",
+           "cut_indications", "decide", "evaluate_castings", "evaluate_once", "fit_thresholds", "grow_region", "kernel_mean_max",
            "local_mean_std", "lorentzian_kernel", "markdown_table", "natural_image", "natural_indication",
-           "ood_loss", "ood_score", "paste", "perturb", "summarise", "synthetic_ood", "build_test_sets",
-           "train_defect_classifier", "train_detector", "training_batch", "weld_ood_data"]
+           "ood_loss", "ood_score", "paste", "perturb", "read_casting_patches", "summarise", "synthetic_ood", "build_test_sets",
+           "train_defect_classifier", "train_detector", "train_labelled_classifier", "training_batch", "weld_ood_data"]

@@ -1,10 +1,11 @@
 """The supervised baseline of Lindgren & Zach: the patch classifier of the model zoo trained
-on accepted patches (0) against the same patches with a real defect pasted in (1)."""
+on accepted patches (0) against the same patches with a real defect pasted in (1), or, where
+labelled defect patches exist (real casting radiographs), against those."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -62,28 +63,51 @@ class DefectClassifier:
         return self.probabilities(patches) > self.threshold
 
 
-def _batch(accepted: np.ndarray, cutouts: list[np.ndarray], size: int, rng: np.random.Generator) -> Batch:
+DefectSource = Callable[[np.ndarray, np.random.Generator], np.ndarray]  # (accepted patch, rng) -> defect patch
+
+
+def _batch(accepted: np.ndarray, defect: DefectSource, size: int, rng: np.random.Generator) -> Batch:
     chosen = accepted[rng.integers(0, len(accepted), size=size)].copy()
     target = (rng.random(size) < 0.5).astype(np.float32)
     for i in np.flatnonzero(target):
-        chosen[i], _ = paste(chosen[i], cutouts[int(rng.integers(len(cutouts)))], rng)
+        chosen[i] = defect(chosen[i], rng)
     image = torch.from_numpy(chosen[:, None])
     return {"image": image, "label": torch.zeros_like(image), "target": torch.from_numpy(target)}
 
 
 def train_defect_classifier(accepted: np.ndarray, cutouts: list[np.ndarray],
                             config: ClassifierConfig = ClassifierConfig()) -> DefectClassifier:
-    """Train on half accepted, half defect patches; threshold at `target_fpr` on `accepted`."""
+    """Train on half accepted, half defect patches (a cut-out pasted into an accepted one);
+    threshold at `target_fpr` on `accepted`."""
     if len(accepted) < 2 or not cutouts:
         raise ConfigError("train_defect_classifier: needs at least 2 accepted patches and one cut-out")
+
+    def pasted(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return paste(patch, cutouts[int(rng.integers(len(cutouts)))], rng)[0]
+
+    return _train(accepted, pasted, config)
+
+
+def train_labelled_classifier(accepted: np.ndarray, defects: np.ndarray,
+                              config: ClassifierConfig = ClassifierConfig()) -> DefectClassifier:
+    """Train on half accepted, half labelled defect patches of the same size; threshold at
+    `target_fpr` on `accepted`."""
+    defects = np.asarray(defects, dtype=np.float32)
+    if len(accepted) < 2 or len(defects) < 1 or defects.shape[1:] != accepted.shape[1:]:
+        raise ConfigError(f"train_labelled_classifier: needs at least 2 accepted and 1 defect patch of one size, "
+                          f"got {np.shape(accepted)} and {defects.shape}")
+    return _train(accepted, lambda _patch, rng: defects[int(rng.integers(len(defects)))], config)
+
+
+def _train(accepted: np.ndarray, defect: DefectSource, config: ClassifierConfig) -> DefectClassifier:
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model = build_model("patch_classifier", **config.model)
-    validation = [_batch(accepted, cutouts, config.batch_size, np.random.default_rng(config.seed + 1))]
+    validation = [_batch(accepted, defect, config.batch_size, np.random.default_rng(config.seed + 1))]
 
     def batches(_epoch: int) -> Iterator[Batch]:
         for _ in range(config.steps_per_epoch):
-            yield _batch(accepted, cutouts, config.batch_size, rng)
+            yield _batch(accepted, defect, config.batch_size, rng)
 
     loop = LoopConfig(max_epochs=config.epochs, lr=config.lr, patience=config.epochs,
                       steps_per_epoch=config.steps_per_epoch)

@@ -2,8 +2,10 @@
 
 Saved detector: one `torch.save` file holding a plain dict
     {"format": FORMAT, "state_dict": ..., "model_config": ModelConfig.to_dict(),
-     "thresholds": ResidualThresholds.to_dict()}
-which `torch.load(weights_only=True)` reads (tensors, numbers, strings and lists only).
+     "thresholds": ResidualThresholds.to_dict(), "input_offset": float, "input_gain": float}
+which `torch.load(weights_only=True)` reads (tensors, numbers, strings and lists only). Files
+written before the input standardisation existed lack the last two keys and load as
+offset 0, gain 1 (the identity).
 """
 
 from __future__ import annotations
@@ -25,16 +27,26 @@ FORMAT = "porelab-ood-detector/1"
 
 @dataclass
 class OODDetector:
+    """The autoencoder sees (x - input_offset) * input_gain; residuals and thresholds are in
+    those standardised units."""
+
     model: nn.Module
     config: ModelConfig
     thresholds: ResidualThresholds
+    input_offset: float = 0.0
+    input_gain: float = 1.0
 
     @property
     def spatial_dims(self) -> int:
         return self.config.spatial_dims
 
     def residuals(self, patches: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-        return autoencoder_residuals(self.model, patches, batch_size)
+        return autoencoder_residuals(self.model, self.standardise(patches), batch_size)
+
+    def standardise(self, patches: torch.Tensor) -> torch.Tensor:
+        if self.input_offset == 0.0 and self.input_gain == 1.0:
+            return patches
+        return (patches - self.input_offset) * self.input_gain
 
     def decide(self, patches: torch.Tensor, batch_size: int = 64) -> PatchDecision:
         return decide(self.residuals(patches, batch_size), self.thresholds)
@@ -43,7 +55,8 @@ class OODDetector:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"format": FORMAT, "state_dict": self.model.state_dict(),
-                    "model_config": self.config.to_dict(), "thresholds": self.thresholds.to_dict()}, path)
+                    "model_config": self.config.to_dict(), "thresholds": self.thresholds.to_dict(),
+                    "input_offset": self.input_offset, "input_gain": self.input_gain}, path)
         return path
 
     @classmethod
@@ -58,7 +71,8 @@ class OODDetector:
         config = ModelConfig.from_dict(saved["model_config"])
         model = build_model(config)
         model.load_state_dict(saved["state_dict"])
-        return cls(model.eval(), config, ResidualThresholds(**saved["thresholds"]))
+        return cls(model.eval(), config, ResidualThresholds(**saved["thresholds"]),
+                   float(saved.get("input_offset", 0.0)), float(saved.get("input_gain", 1.0)))
 
 
 @torch.no_grad()
