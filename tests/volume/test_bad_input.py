@@ -1,7 +1,9 @@
 """Bad input: clear `VolumeError`s naming the file, the field and what was expected."""
 
+import h5py
 import numpy as np
 import pytest
+import tifffile
 
 from porelab import volume
 from porelab.errors import VolumeError
@@ -51,3 +53,26 @@ def test_bad_voxel_size():
 def test_volume_requires_three_axes():
     with pytest.raises(VolumeError, match=r"shape \(2, 2\) has 2 axes; expected a 3-D volume"):
         volume.Volume(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".tif", ".h5"])
+def test_complex_data_is_refused_by_every_reader(tmp_path, suffix):
+    """NumPy would cast complex to float with only a warning, dropping the imaginary part."""
+    data = np.full((2, 3, 4), 1 + 2j, np.complex64)
+    path = tmp_path / f"c{suffix}"
+    if suffix == ".npy":
+        np.save(path, data)
+    elif suffix == ".tif":
+        tifffile.imwrite(path, data, photometric="minisblack")
+    else:
+        with h5py.File(path, "w") as f:
+            f["volume"] = data
+    with pytest.raises(VolumeError, match=rf"c\{suffix}: data: dtype complex64 holds no real grey values"):
+        volume.read(path)
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.dtype("U1"), object, np.dtype([("a", "u1"), ("b", "u1")])])
+def test_volume_refuses_non_real_dtypes(dtype):
+    with pytest.raises(VolumeError, match="holds no real grey values"):
+        volume.Volume(np.zeros((2, 2, 2), dtype=dtype))
+    assert volume.Volume(np.zeros((2, 2, 2), bool)).dtype == bool

@@ -39,6 +39,17 @@ def nonfinite_error(source: str, nan: int, inf: int, dtype: np.dtype) -> VolumeE
     )
 
 
+_REAL_KINDS = "biuf"  # bool, signed and unsigned integers, floating point
+
+
+def check_real_dtype(source: str, field_name: str, dtype: Any) -> None:
+    """Refuse complex, string, object and structured data: a grey value is one real number."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in _REAL_KINDS or dtype.fields is not None:
+        raise VolumeError(f"{source}: {field_name}: dtype {dtype} holds no real grey values; expected integers, "
+                          "floating point or bool (complex data: save its magnitude or real part)")
+
+
 @dataclass(frozen=True)
 class Volume:
     """A 3-D grey-value (or label) volume, axes (z, y, x), with its voxel size in mm.
@@ -63,6 +74,7 @@ class Volume:
             )
         if any(n == 0 for n in self.data.shape):
             raise VolumeError(f"{source}: shape {tuple(self.data.shape)} is empty; expected at least one voxel")
+        check_real_dtype(source, "data", self.data.dtype)
         object.__setattr__(self, "voxel_size", as_voxel_size(self.voxel_size, source=f"{source}: voxel size"))
 
     @property
@@ -153,6 +165,9 @@ class Projections:
         source = self.metadata.get("source", "projections")
         if self.counts.ndim != 3:
             raise VolumeError(f"{source}: counts: shape {self.counts.shape}; expected (angles, rows, cols)")
+        for name in ("counts", "flats", "darks"):
+            if getattr(self, name) is not None:
+                check_real_dtype(source, name, getattr(self, name).dtype)
         angles = np.asarray(self.angles, dtype=np.float64).ravel()
         if angles.size != self.counts.shape[0]:
             raise VolumeError(f"{source}: angles: {angles.size} values for {self.counts.shape[0]} projections; "
