@@ -130,6 +130,8 @@ def test_test_sets_hold_each_ood_type_at_each_amplitude(welds):
     sets = build_test_sets(welds, config, seed=0)
     assert set(sets) == {"accepted", *(f"defect_contrast_{c:g}" for c in CONTRASTS),
                          *(f"{kind}@{a:g}" for kind in OOD_TYPES for a in (0.1, 0.05))}
-    added = sets["circular_indication@0.1"] - welds.test_ok[np.argmin(np.abs(
-        welds.test_ok[:, None] - sets["circular_indication@0.1"][None]).sum(axis=(2, 3)), axis=0)]
-    assert np.allclose(added.max(axis=(1, 2)), 0.1, atol=1e-6)
+    for name in ("circular_indication@0.1", "raster@0.05"):
+        amplitude = float(name.split("@")[1])
+        for patch in sets[name]:
+            base = welds.test_ok[np.abs(welds.test_ok - patch).sum(axis=(1, 2)).argmin()]
+            assert float((patch - base).max()) == pytest.approx(amplitude, abs=1e-6)

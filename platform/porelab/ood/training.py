@@ -37,8 +37,8 @@ class OODTrainingConfig:
     and hid every indication."""
 
     perturbation: str = "natural"
-    epochs: int = 3
-    steps_per_epoch: int = 100
+    epochs: int = 6  # 6 x 200 steps: jobs/ood_welds.py measured (docs/ood.md)
+    steps_per_epoch: int = 200
     batch_size: int = 16
     lr: float = 1e-3
     perturbed_share: float = 1.0
@@ -73,6 +73,7 @@ def training_batch(patches: np.ndarray, config: OODTrainingConfig, rng: np.rando
     """A batch of `config.batch_size` accepted patches (with perturbed copies unless "none"),
     perturbed in grey values, then standardised as (x - offset) * gain."""
     chosen = patches[rng.integers(0, len(patches), size=config.batch_size)]
+
     def tensor(images: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(((images[:, None] - offset) * gain).astype(np.float32))
 
