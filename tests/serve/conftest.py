@@ -28,9 +28,10 @@ def _accepted_slices(scans=8, seed=100):
 
 
 def save_tiny_ood_detector(path):
-    """A 2-D autoencoder detector (~10 s of training) saved with `OODDetector.save`, as ood.pt is."""
+    """A 2-D autoencoder detector (~10 s of training) saved with `OODDetector.save`, as ood.pt is
+    (normalised slices, not standardised again: `porelab.ood.registry_detector`)."""
     config = OODTrainingConfig(perturbation="none", epochs=2, steps_per_epoch=100, batch_size=16, lr=3e-3,
-                               model={"channels": (16, 32), "latent_dim": 16})
+                               standardise=False, model={"channels": (16, 32), "latent_dim": 16})
     return train_detector(_accepted_slices(), config).save(path)
 
 
