@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from porelab.ood import (ClassifierConfig, OODTrainingConfig, evaluate_castings, markdown_table,
-                         read_casting_patches, summarise)
+from porelab.ood import (detector_configs, evaluate_castings, markdown_table, read_casting_patches,
+                         repeat_trainings, summarise)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,13 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     start = time.perf_counter()
     patches = read_casting_patches(args.data)
-    training = OODTrainingConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                                 model={"channels": tuple(args.channels), "latent_dim": 8})
-    classifier = ClassifierConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch)
-    runs = []
-    for index in range(args.trainings):
-        runs.append(evaluate_castings(patches, training, classifier, seed=args.seed + index))
-        print(f"training {index + 1}/{args.trainings} done after {time.perf_counter() - start:.0f} s", flush=True)
+    training, classifier = detector_configs(args.epochs, args.steps_per_epoch, args.channels)
+    runs = repeat_trainings(lambda seed: evaluate_castings(patches, training, classifier, seed), args.trainings,
+                            args.seed, lambda done, seconds: print(f"training {done}/{args.trainings} done after "
+                                                                   f"{seconds:.0f} s", flush=True))
     summary = summarise(runs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

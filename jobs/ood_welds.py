@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from porelab.ood import (ClassifierConfig, EvaluationConfig, OODTrainingConfig, evaluate_once, markdown_table,
+from porelab.ood import (EvaluationConfig, detector_configs, evaluate_once, markdown_table, repeat_trainings,
                          summarise, weld_ood_data)
 
 
@@ -41,15 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     start = time.perf_counter()
     data = weld_ood_data(args.train_patches, args.test_patches, args.size, seed=args.seed)
-    training = OODTrainingConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                                 model={"channels": tuple(args.channels), "latent_dim": 8})
-    classifier = ClassifierConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch)
+    training, classifier = detector_configs(args.epochs, args.steps_per_epoch, args.channels)
     config = EvaluationConfig(per_set=args.per_set, ood_amplitudes=tuple(args.ood_amplitudes), training=training,
                               classifier=classifier)
-    runs = []
-    for index in range(args.trainings):
-        runs.append(evaluate_once(data, config, seed=args.seed + index))
-        print(f"training {index + 1}/{args.trainings} done after {time.perf_counter() - start:.0f} s", flush=True)
+    runs = repeat_trainings(lambda seed: evaluate_once(data, config, seed), args.trainings, args.seed,
+                            lambda done, seconds: print(f"training {done}/{args.trainings} done after {seconds:.0f} s",
+                                                        flush=True))
     summary = summarise(runs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

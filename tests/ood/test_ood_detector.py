@@ -11,8 +11,8 @@ from scipy import ndimage
 from porelab.errors import ConfigError
 from porelab.models import build_model
 from porelab.ood import (CONTRASTS, OOD_TYPES, EvaluationConfig, OODAutoencoderTask, OODDetector, OODTrainingConfig,
-                         build_test_sets, markdown_table, ood_loss, ood_score, summarise, synthetic_ood, train_detector,
-                         weld_ood_data)
+                         build_test_sets, markdown_table, ood_loss, ood_score, repeat_trainings, summarise,
+                         synthetic_ood, train_detector, weld_ood_data)
 
 SIZE = 32
 
@@ -95,6 +95,13 @@ def test_loss_has_the_perturbed_terms_only_with_a_perturbed_batch():
     assert set(both) == {"loss", "ok", "kern_ok", "reg", "per", "kern_per"}
     score = OODAutoencoderTask().score(model, {"image": clean})
     assert score.shape == clean.shape and (score >= 0).all()
+
+
+def test_repeated_trainings_take_consecutive_seeds_and_report_progress():
+    done = []
+    runs = repeat_trainings(lambda seed: {"ae": {"seed": float(seed)}}, 3, seed=5,
+                            progress=lambda count, _seconds: done.append(count))
+    assert [run["ae"]["seed"] for run in runs] == [5.0, 6.0, 7.0] and done == [1, 2, 3]
 
 
 def test_summary_reports_mean_and_spread_over_runs():

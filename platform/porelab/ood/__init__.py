@@ -11,8 +11,8 @@ from porelab.ood.classifier import (ClassifierConfig, DefectClassifier, DefectPa
                                     train_labelled_classifier)
 from porelab.ood.defects import cut_indications, paste
 from porelab.ood.detector import FORMAT, OODDetector, OODResult, autoencoder_residuals, ood_score
-from porelab.ood.evaluate import (CLASSIFIER, CONTRASTS, EvaluationConfig, evaluate_once, markdown_table,
-                                  summarise, build_test_sets)
+from porelab.ood.evaluate import (CLASSIFIER, CONTRASTS, EvaluationConfig, build_test_sets, detector_configs,
+                                  evaluate_once, markdown_table, repeat_trainings, summarise)
 from porelab.ood.loss import OODAutoencoderTask, OODLossConfig, ood_loss
 from porelab.ood.natural import (NATURAL_IMAGES, NaturalIndicationConfig, grow_region, lorentzian_kernel,
                                  natural_image, natural_indication)
@@ -26,7 +26,7 @@ __all__ = ["CLASSIFIER", "CONTRASTS", "CastingPatches", "ClassifierConfig", "Def
            "EvaluationConfig", "FORMAT", "KERNEL", "NATURAL_IMAGES", "NaturalIndicationConfig", "OODAutoencoderTask",
            "OODDetector", "OODLossConfig", "OODResult", "OODTrainingConfig", "OOD_TYPES", "PERTURBATIONS",
            "PatchDecision", "ResidualThresholds", "WeldOODData", "autoencoder_residuals", "combined_statistic",
-           "cut_indications", "decide", "evaluate_castings", "evaluate_once", "fit_thresholds", "grow_region", "kernel_mean_max",
+           "cut_indications", "decide", "detector_configs", "evaluate_castings", "evaluate_once", "fit_thresholds", "grow_region", "kernel_mean_max",
            "local_mean_std", "lorentzian_kernel", "markdown_table", "natural_image", "natural_indication",
-           "ood_loss", "ood_score", "paste", "perturb", "read_casting_patches", "summarise", "synthetic_ood", "build_test_sets",
+           "ood_loss", "ood_score", "paste", "perturb", "read_casting_patches", "repeat_trainings", "summarise", "synthetic_ood", "build_test_sets",
            "train_defect_classifier", "train_detector", "train_labelled_classifier", "training_batch", "weld_ood_data"]

@@ -44,9 +44,7 @@ class OODDetector:
         return autoencoder_residuals(self.model, self.standardise(patches), batch_size)
 
     def standardise(self, patches: torch.Tensor) -> torch.Tensor:
-        if self.input_offset == 0.0 and self.input_gain == 1.0:
-            return patches
-        return (patches - self.input_offset) * self.input_gain
+        return standardised(patches, self.input_offset, self.input_gain)
 
     def decide(self, patches: torch.Tensor, batch_size: int = 64) -> PatchDecision:
         return decide(self.residuals(patches, batch_size), self.thresholds)
@@ -73,6 +71,13 @@ class OODDetector:
         model.load_state_dict(saved["state_dict"])
         return cls(model.eval(), config, ResidualThresholds(**saved["thresholds"]),
                    float(saved.get("input_offset", 0.0)), float(saved.get("input_gain", 1.0)))
+
+
+def standardised(patches: Any, offset: float, gain: float) -> Any:
+    """(patches - offset) * gain for an array or a tensor; the input itself for the identity."""
+    if offset == 0.0 and gain == 1.0:
+        return patches
+    return (patches - offset) * gain
 
 
 @torch.no_grad()

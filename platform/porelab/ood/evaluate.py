@@ -12,7 +12,9 @@ accepted training patches at the target FPR (0.1 %).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -63,6 +65,29 @@ def evaluate_once(data: WeldOODData, config: EvaluationConfig, seed: int) -> dic
     classifier = train_defect_classifier(data.train_ok, data.train_cutouts, replace(config.classifier, seed=seed))
     table[CLASSIFIER] = {name: float(classifier.flags(p).mean()) for name, p in sets.items()}
     return table
+
+
+Table = dict[str, dict[str, float]]  # {detector: {test set: value}} of one training
+
+
+def detector_configs(epochs: int, steps_per_epoch: int, channels: Sequence[int],
+                     latent_dim: int = 8) -> tuple[OODTrainingConfig, ClassifierConfig]:
+    """The autoencoder's and the classifier's training settings, one training length for both."""
+    training = OODTrainingConfig(epochs=epochs, steps_per_epoch=steps_per_epoch,
+                                 model={"channels": tuple(channels), "latent_dim": latent_dim})
+    return training, ClassifierConfig(epochs=epochs, steps_per_epoch=steps_per_epoch)
+
+
+def repeat_trainings(run_once: Callable[[int], Table], trainings: int, seed: int,
+                     progress: Callable[[int, float], None] | None = None) -> list[Table]:
+    """`run_once(seed + i)` for i < `trainings`; `progress(done, seconds)` after each."""
+    start = time.perf_counter()
+    runs = []
+    for index in range(trainings):
+        runs.append(run_once(seed + index))
+        if progress:
+            progress(index + 1, time.perf_counter() - start)
+    return runs
 
 
 def summarise(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:

@@ -17,7 +17,7 @@ import torch
 from porelab.errors import ConfigError
 from porelab.models import build_model
 from porelab.ood.defects import paste
-from porelab.ood.detector import OODDetector, autoencoder_residuals
+from porelab.ood.detector import OODDetector, autoencoder_residuals, standardised
 from porelab.ood.loss import OODAutoencoderTask
 from porelab.ood.natural import NaturalIndicationConfig, natural_indication
 from porelab.ood.residual import KERNEL, fit_thresholds
@@ -75,7 +75,7 @@ def training_batch(patches: np.ndarray, config: OODTrainingConfig, rng: np.rando
     chosen = patches[rng.integers(0, len(patches), size=config.batch_size)]
 
     def tensor(images: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(((images[:, None] - offset) * gain).astype(np.float32))
+        return torch.from_numpy(standardised(images[:, None], offset, gain).astype(np.float32))
 
     batch = {"image": tensor(chosen)}
     labels = np.zeros_like(chosen, dtype=np.float32)
@@ -120,7 +120,7 @@ def train_detector(accepted: np.ndarray, config: OODTrainingConfig = OODTraining
     if fit_on.ndim != accepted.ndim:
         raise ConfigError(f"train_detector: calibration patches {fit_on.shape} must have the dimensions of the "
                           f"accepted ones {accepted.shape}")
-    residuals = autoencoder_residuals(model, torch.from_numpy((fit_on[:, None] - offset) * gain))
+    residuals = autoencoder_residuals(model, torch.from_numpy(standardised(fit_on[:, None], offset, gain)))
     return OODDetector(model.eval(), model.config, fit_thresholds(residuals, config.target_fpr, config.kernel),
                        offset, gain)
 
