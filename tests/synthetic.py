@@ -84,10 +84,11 @@ def trained_tiny_unet(root, path):
     return save_checkpoint(path, model, config.to_dict(), epoch=12, metrics={}), config
 
 
-def tiny_cv_dataset(root):
-    """Three 'good' scans and one 'challenging' scan of 24^3 with three sphere pores each."""
+def tiny_cv_dataset(root, selection=False):
+    """Three 'good' scans and one 'challenging' scan of 24^3 with three sphere pores each (and
+    one 'selection' scan with `selection`)."""
     scans = []
-    for i, role in enumerate(["good", "good", "good", "challenging"]):
+    for i, role in enumerate(["good", "good", "good", "challenging"] + ["selection"] * selection):
         rng = np.random.default_rng(i)
         centres = [tuple(int(c) for c in rng.integers(5, 19, 3)) for _ in range(3)]
         scan, labels = sphere_scan((24, 24, 24), centres, 3, seed=i)

@@ -203,6 +203,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> dict[str, Any]:
+    from porelab.assess import calibrate_run
     from porelab.train.config import training_config
     from porelab.train.run import fit
 
@@ -213,12 +214,14 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
         overrides.append(f"scaling.workers={args.workers}")
     config = training_config(args.profile, args.model, args.config, overrides)
     result = fit(config, args.data, args.out, ray_address=args.address)
+    point = calibrate_run(result, args.data, report=print if not args.json else lambda message: None)
     if not args.json:
         best = result.summary.get("best_metrics", {})
         print(f"run {result.run_dir}: {result.summary['epochs']} epochs, best epoch {result.summary['best_epoch']} "
               f"(val_dice {best.get('val_dice', float('nan')):.3f}, val_ap {best.get('val_ap', float('nan')):.3f}); "
               f"best checkpoint {result.best_checkpoint}")
-    return {"run_dir": str(result.run_dir), **result.summary}
+        print(f"operating point: {_describe_point(point.to_dict())}")
+    return {"run_dir": str(result.run_dir), **result.summary, "operating_point": point.to_dict()}
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:

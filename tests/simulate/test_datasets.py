@@ -17,9 +17,9 @@ SCAN = "cylinder-5-316L"
 def test_plans_keep_the_challenging_contrast():
     plans = {p.id: p for p in preset_plans("am-cylinders", "demo")}
     originals = [p for p in plans.values() if not p.degraded]
-    assert len(originals) == 6
-    copies = [p for p in plans.values() if p.degraded]
-    assert len(copies) == 10 and {p.role for p in copies} == {"degraded"}
+    assert len(originals) == 9
+    copies = [p for p in plans.values() if p.degraded and p.role == "degraded"]
+    assert len(copies) == 10 and {p.part for p in copies} == {"cylinder"}
     copy = plans["cylinder-5-316L-p2-e50"]
     assert copy.source == SCAN and copy.phantom_key == plans[SCAN].phantom_key
     assert copy.exposure == 0.5 and copy.keep_every == 2 and copy.spec == plans[SCAN].spec
@@ -28,6 +28,20 @@ def test_plans_keep_the_challenging_contrast():
     assert hard.n_projections / 86 < good.n_projections / 36  # projections per voxel across
     with pytest.raises(ConfigError, match="preset"):
         preset_plans("welds-3d", "demo")
+
+
+def test_selection_scans_are_other_shapes_and_independent_of_the_evaluation():
+    plans = [p for p in preset_plans("am-cylinders", "demo") if p.role == "selection"]
+    assert {p.part for p in plans} == {"prism", "turned-cube", "bushing"}
+    assert len(plans) == 6 and sum(p.degraded for p in plans) == 3
+    for copy in (p for p in plans if p.degraded):
+        clean = next(p for p in plans if p.id == copy.source)
+        assert (copy.keep_every, copy.exposure) == (3, 0.25) and copy.phantom_key == clean.phantom_key
+    cylinder = next(p for p in preset_plans("am-cylinders", "demo") if p.id == SCAN).spec  # the training scanner
+    assert {p.spec.with_(seed=0, n_projections=1) for p in plans} == {cylinder.with_(seed=0, n_projections=1)}
+    evaluation = preset_plans("am-eval", "demo")
+    assert not {p.spec.seed for p in plans} & {p.spec.seed for p in evaluation}
+    assert not {(p.part, p.material) for p in plans} & {(p.part, p.material) for p in evaluation}
 
 
 def test_evaluation_preset_is_independent_of_training():

@@ -20,7 +20,7 @@ TINY = ("loop.max_epochs=2", "stream.patches_per_epoch=16", "stream.val_patches=
 
 
 def _dataset(root: Path) -> Path:
-    return tiny_cv_dataset(root)
+    return tiny_cv_dataset(root, selection=True)
 
 
 @pytest.mark.ray
@@ -51,14 +51,15 @@ def test_cv_resumes_after_being_killed_and_writes_every_output(tmp_path, ray_ses
     assert set(results.model) == {"unet", "otsu"}
     assert sorted(results[results.model == "unet"].fold.unique()) == [0, 1, 2]
     assert {"ap", "auc", "dice_best", "dice", "false_calls", "porosity_error_pp", "threshold"} <= set(results.metric)
-    assert set(results.split) == {"validation", "challenging"}
+    assert set(results.split) == {"validation", "selection", "challenging"}
+    assert set(results[results.split == "selection"].scan) == {"scan-4"}
     assert summary["selected"]["model"] == "unet"
     assert {p.name for p in (registry / "unet").iterdir()} >= {"model.pt", "config.json", "metrics.json",
                                                               "model_card.md"}
     served = read_checkpoint(registry / "unet" / "model.pt")  # calibrated on its fold's validation scan
     fold = summary["selected"]["fold"]
     assert served["operating_point"]["objective"] == "dice"
-    assert served["calibration"]["scans"] == served["train_config"]["val_ids"]
+    assert served["calibration"]["scans"] == [*served["train_config"]["val_ids"], "scan-4"]
     stated = json.loads((registry / "unet" / "config.json").read_text())["operating_point"]
     assert json.dumps(stated, sort_keys=True) == json.dumps(served["operating_point"], sort_keys=True)  # NaN: POD not fitted
     assert results[(results.model == "unet") & (results.fold == fold) & (results.metric == "threshold")].value.iloc[0] \

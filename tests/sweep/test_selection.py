@@ -47,6 +47,22 @@ def test_the_mean_over_validation_and_degraded_scans_picks_the_model():
     assert "steady" in reason and "runner-up vae (post-processed)" in reason and "never the challenging" in reason
 
 
+def test_selection_scans_of_other_parts_outweigh_easy_cylinders():
+    # per fold: one validation cylinder, and the same two selection scans of other parts
+    dice = {"cylinder-only": (0.90, [0.40, 0.50]), "generalises": (0.80, [0.85, 0.75])}
+    rows = {}
+    for model, (cylinder, others) in dice.items():
+        for fold in range(2):
+            rows[(model, fold, "validation", f"c{fold}")] = {"dice": cylinder}
+            for i, value in enumerate(others):
+                rows[(model, fold, "selection", f"part{i}")] = {"dice": value}
+    selection = select_model(_table(rows), "dice")
+    assert selection.model == "generalises"
+    assert selection.score == pytest.approx((0.80 + 0.85 + 0.75) / 3)
+    assert selection.runner_up_score == pytest.approx((0.90 + 0.40 + 0.50) / 3)
+    assert selection.scans == 4 and "selection scans" in selection.reason()
+
+
 def test_clean_validation_ap_alone_would_pick_another_model():
     results = _results()
     clean_ap = results[(results.split == "validation") & (results.metric == "ap")]

@@ -85,3 +85,31 @@ def test_predict_states_the_stored_point_and_the_user_overrides_it(calibrated, t
     stated = json.loads(capsys.readouterr().out)["operating_point"]
     assert stated["objective"] == "user" and stated["threshold"] == 0.6 and stated["min_diameter_vox"] == 0.0
     assert math.isclose(json.loads((tmp_path / "b" / "summary.json").read_text())["threshold"], 0.6)
+
+
+def test_a_training_run_is_calibrated_once_on_its_held_out_scans(tmp_path):
+    from porelab.assess import calibrate_run
+    from porelab.simulate.datasets.manifest import calibration_scans, read_manifest, write_manifest
+    from porelab.train.run import TrainResult
+
+    from synthetic import tiny_cv_dataset, trained_tiny_unet
+
+    data = tiny_cv_dataset(tmp_path / "ds", selection=True)  # scan-0..2 good, 3 challenging, 4 selection
+    manifest = read_manifest(data)
+    copy = {**next(e for e in manifest["scans"] if e["id"] == "scan-2"), "id": "scan-2-p2-e50", "role": "degraded",
+            "source": "scan-2"}
+    write_manifest(data, {**manifest, "scans": manifest["scans"] + [copy]})
+    assert calibration_scans(data, ["scan-2"]) == ["scan-2", "scan-2-p2-e50", "scan-4"]
+    assert calibration_scans(data, ["scan-1"]) == ["scan-1", "scan-4"]
+
+    checkpoint, _ = trained_tiny_unet(tmp_path / "unet", tmp_path / "best.pt")
+    result = TrainResult(tmp_path, checkpoint, checkpoint, {"val_scans": ["scan-2"]})
+    said = []
+    point = calibrate_run(result, data, report=said.append)
+    payload = read_checkpoint(checkpoint)
+    assert sorted(payload["calibration"]["scans"]) == ["scan-2", "scan-2-p2-e50", "scan-4"]
+    assert _same(stored_operating_point(payload), point) and point.objective == "dice"
+    assert "3 held-out scans" in point.source and len(said) == 1
+    stamp = checkpoint.stat().st_mtime_ns
+    assert _same(calibrate_run(result, data, report=said.append), point)  # a second call keeps the point
+    assert checkpoint.stat().st_mtime_ns == stamp and len(said) == 1

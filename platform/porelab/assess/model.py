@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -132,14 +132,28 @@ def table_text(table: pd.DataFrame) -> str:
         return table.to_string(float_format=lambda v: f"{v:.3g}", na_rep="no fit")
 
 
+def calibrate_run(result: Any, data: str | Path, report: Report = lambda message: None) -> OperatingPoint:
+    """The operating point of a training run's best checkpoint (`porelab.train.run.TrainResult`),
+    calibrated once on the held-out scans of its dataset (`calibration_scans`: its validation
+    scans, their degraded copies and the selection scans) and stored in the checkpoint."""
+    from porelab.simulate.datasets.manifest import calibration_scans
+
+    ids = calibration_scans(Path(data), result.summary.get("val_scans", []))
+    model = ScoringModel.load(result.best_checkpoint)
+    if not ids or "operating_point" in model.payload:
+        return model.operating_point
+    report(f"calibrating the operating point on {len(ids)} held-out scans: {', '.join(ids)}")
+    return calibrated(result.best_checkpoint, data, ids=ids)
+
+
 def calibrated(checkpoint: str | Path, data: str | Path, role: str = "validation",
-               report: Report = lambda message: None) -> OperatingPoint:
-    """The checkpoint's operating point; when it has none yet, calibrated on the scans of `role`
-    in the dataset `data` and stored in the checkpoint first."""
+               report: Report = lambda message: None, ids: Sequence[str] = ()) -> OperatingPoint:
+    """The checkpoint's operating point; when it has none yet, calibrated on the scans `ids` (or,
+    without them, the scans of `role`) in the dataset `data` and stored in the checkpoint first."""
     model = ScoringModel.load(checkpoint)
     if "operating_point" in model.payload:
         return model.operating_point
-    scans = dataset_scans(data, roles=[role])
+    scans = dataset_scans(data, ids=list(ids)) if ids else dataset_scans(data, roles=[role])
     result = evaluate_model(checkpoint, scans, calibration_ids=[s.id for s in scans], store=True, baseline=False,
                             report=report)
     return result.points[result.served_variant]

@@ -16,8 +16,9 @@ import pandas as pd
 
 from porelab.errors import ConfigError
 
-SPLITS = ("validation", "degraded", "challenging")
-#: The splits the headline table shows (the degraded copies stay in the results and the selection).
+SPLITS = ("validation", "degraded", "selection", "challenging")
+#: The splits the headline table shows (the degraded copies and the selection scans stay in the
+#: results, the selection and the findings).
 HEADLINE_SPLITS = ("validation", "challenging")
 
 RESULT_COLUMNS = ("model", "fold", "split", "metric", "value")

@@ -2,9 +2,10 @@
 
 Each (model, fold) is a Tune trial (a function trainable) that launches a `TorchTrainer`
 through `porelab.train.run.fit`, calibrates the trained model's operating point on its
-validation scan and that scan's degraded re-simulations, then scores it there and on the
-challenging scan. The run directory gathers everything; re-running the job with the same
-directory restores the Tune experiment: finished trials are kept, errored ones retried.
+validation scan, that scan's degraded re-simulations and the dataset's selection scans (parts
+of other shapes, clean and degraded), then scores it there and on the challenging scan. The
+run directory gathers everything; re-running the job with the same directory restores the Tune
+experiment: finished trials are kept, errored ones retried.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from typing import Any
 
 from porelab.config import to_dict
 from porelab.data.scans import require_dataset
+from porelab.simulate.datasets.manifest import degraded_copies, selection_scans
 from porelab.sweep.folds import Fold, make_folds
 from porelab.sweep.resources import concurrent_trials
 from porelab.volume.atomic import write_text_atomic
 
-DEFAULT_MODELS = ("unet", "unetpp", "unet3plus", "mss_unet", "vae", "cevae", "gmvae", "vqvae")
+#: The papers' eight models trained from scratch, and the bundled detector fine-tuned per fold
+#: (`porelab.sweep.tuned`).
+DEFAULT_MODELS = ("unet", "unetpp", "unet3plus", "mss_unet", "vae", "cevae", "gmvae", "vqvae", "porelab-am-tuned")
 _EXPERIMENT = "tune"
 
 
@@ -36,7 +40,7 @@ class CVConfig:
     folds: int = 5
     profile: str = "demo"
     overrides: tuple[str, ...] = ()
-    select_metric: str = "dice"  # mean over the validation scans and their degraded copies
+    select_metric: str = "dice"  # mean over the validation scans, their degraded copies and the selection scans
     trial_cpus: float = 0.1  # the trial only drives its TorchTrainer; the Train worker holds worker_cpus
     worker_cpus: float = 0.5
     max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold (`trials_that_fit`)
@@ -55,19 +59,14 @@ def training_scans(root: Path) -> tuple[list[str], list[str]]:
     return good, [s["id"] for s in scans if s["role"] == "challenging"]
 
 
-def degraded_copies(root: Path, ids: list[str] | tuple[str, ...]) -> list[str]:
-    """Ids of the dataset's degraded re-simulations (role "degraded") of the scans `ids`."""
-    from porelab.simulate.datasets.manifest import read_manifest
-
-    return [s["id"] for s in read_manifest(root)["scans"] if s["role"] == "degraded" and s.get("source") in ids]
-
-
 def trial_train_config(profile: str, model: str, overrides: list[str], worker_cpus: float, fold: Fold
                        ) -> dict[str, Any]:
     """The TrainConfig of one trial: the profile, the overrides, one Train worker, the fold's scans."""
+    from porelab.sweep.tuned import tuned_base, tuned_train_config
     from porelab.train.config import ScalingSpec, training_config
 
-    train = training_config(profile, model, None, overrides)
+    train = (tuned_train_config(profile, model, overrides) if tuned_base(model)
+             else training_config(profile, model, None, overrides))
     scaling = ScalingSpec(workers=max(1, train.scaling.workers), cpus_per_worker=worker_cpus,
                           use_gpu=train.scaling.use_gpu, max_failures=train.scaling.max_failures)
     # Tune routes ray.train calls of an in-process (local-mode) loop to itself, so a trial
@@ -82,9 +81,10 @@ def _trial_config(config: CVConfig, model: str, fold: Fold) -> dict[str, Any]:
 def trial_plans(config: CVConfig, root: Path) -> dict[str, dict[str, Any]]:
     """What each trial trains and where it is scored, keyed 'model/fold'."""
     good, challenging = training_scans(root)
+    selection = selection_scans(root)
     return {f"{m}/{f.index}": {"model": m, "fold": f.index, "train": _trial_config(config, m, f),
                                "val_ids": list(f.val_ids), "degraded_ids": degraded_copies(root, f.val_ids),
-                               "challenging_ids": challenging}
+                               "selection_ids": selection, "challenging_ids": challenging}
             for m in config.models for f in make_folds(good, config.folds)}
 
 

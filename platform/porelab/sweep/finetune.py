@@ -35,7 +35,7 @@ from porelab.simulate.phantoms import Phantom, PorePopulation, phantom_from_soli
 from porelab.simulate.phantoms.mesh import read_stl, voxelize
 from porelab.simulate.scanner import AM_CYLINDER_PAPER, Executor, ScanSpec, scaled_to_grid
 from porelab.train.checkpoint import read_checkpoint, save_weights_only
-from porelab.train.config import TrainConfig
+from porelab.train.config import TrainConfig, finetuning_config
 from porelab.train.run import fit
 from porelab.volume.atomic import write_text_atomic
 
@@ -128,11 +128,8 @@ def _plans(config: FinetuneConfig) -> list[ScanPlan]:
 
 def _train_config(checkpoint: Path, config: FinetuneConfig) -> TrainConfig:
     base = TrainConfig.from_dict(read_checkpoint(checkpoint)["train_config"])
-    return replace(base, loop=replace(base.loop, max_epochs=config.epochs, lr=config.lr, patience=config.epochs),
-                   stream=replace(base.stream, patches_per_epoch=config.patches_per_epoch,
-                                  val_patches=min(base.stream.val_patches, 32)),
-                   scaling=replace(base.scaling, workers=0, use_gpu=False) if not base.scaling.use_gpu
-                   else base.scaling, train_ids=(), val_ids=(), init_from=str(checkpoint))
+    return finetuning_config(base, str(checkpoint), epochs=config.epochs, patches_per_epoch=config.patches_per_epoch,
+                             val_patches=min(base.stream.val_patches, 32), lr=config.lr)
 
 
 def _test_figures(checkpoint: Path, data: Path, report: Report) -> dict[str, float]:

@@ -19,23 +19,27 @@ from porelab.volume.atomic import write_text_atomic
 from porelab.assess import HEADLINE_METRICS
 from porelab.sweep.randomized_arm import arm_findings, arm_root, is_arm
 from porelab.sweep.selection import BASELINE, Selection, select_model
+from porelab.sweep.tuned import copy_bundled_ood, tuned_base
 
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
 
 
 def baseline_rows(root: Path, folds: list[Any], challenging: list[str], cache: Path) -> pd.DataFrame:
     """The Otsu filter baseline scored like the models, inside the part found in each scan, on
-    every fold's validation scans, their degraded copies and the challenging scans (cached: it
-    does not change between runs)."""
+    every fold's validation scans, their degraded copies, the selection scans and the challenging
+    scans (cached: it does not change between runs while the dataset keeps its scans)."""
     from porelab.assess import baseline_metrics, dataset_scans
-    from porelab.sweep.cv import degraded_copies
+    from porelab.simulate.datasets.manifest import degraded_copies, selection_scans
 
-    if cache.exists():
-        return pd.read_parquet(cache)
+    selection = selection_scans(root)
     splits = [(f.index, split, ids) for f in folds
               for split, ids in (("validation", list(f.val_ids)), ("degraded", degraded_copies(root, f.val_ids)),
-                                 ("challenging", challenging))]
+                                 ("selection", selection), ("challenging", challenging))]
     wanted = sorted({i for _, _, ids in splits for i in ids})
+    if cache.exists():
+        cached = pd.read_parquet(cache)
+        if set(cached.scan) == set(wanted):
+            return cached
     scores = {s.id: baseline_metrics(s.volume, s.truth, s.part, s.voxel_size).metrics
               for s in dataset_scans(root, ids=wanted)}
     rows = [{"model": BASELINE, "fold": fold, "split": split, "scan": i, "metric": k, "value": v}
@@ -62,8 +66,11 @@ def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFram
              f"limit. Chosen for {point['objective']}: {point['source']}.", "",
              f"- data: `{config.data}` (profile `{config.profile}`)"
              + (f"; trained on the 'train' scans of the randomized set `{config.randomized}` with the simulator's "
-                "artefact augmentation, calibrated on the folds' validation scans" if is_arm(name) else ""),
-             f"- architecture: `{base}`",
+                "artefact augmentation, calibrated on the folds' validation scans" if is_arm(name) else "")
+             + (f"; the bundled detector `{tuned_base(base)}` fine-tuned on fold {selection.fold}'s training scans "
+                f"from its weights (`porelab models --bundled`; its model card says what it learned from)"
+                if tuned_base(base) else ""),
+             f"- architecture: `{_architecture(config, base)}`",
              "- input: a CT volume (z, y, x), any size and format `porelab info` reads; grey values are normalised "
              "per volume from its 0.5/99.5 % percentiles", "", "| split | metric | mean | 95 % CI | folds |",
              "|---|---|---|---|---|"]
@@ -73,7 +80,12 @@ def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFram
     lines += ["", "## Limits", "", "- Trained on simulated scans only (Fuchs et al.'s approach); check it on a real "
               "scan with known pores before trusting it.", "- Scores on the challenging scan say how it behaves on "
               "noisy, artefact-laden data; pores below the POD a90 size are often missed."]
-    if ood:
+    if ood and ood.get("copied_from"):
+        lines += ["", "## Out-of-distribution check", "",
+                  f"`ood.pt`: the scan check of the {ood['copied_from']} detector, an autoencoder (Lindgren & Zach) "
+                  f"trained on {ood['slices']} z slices of the {len(ood['scans'])} scans it learned from; a score "
+                  "above 1 means an upload is unlike them."]
+    elif ood:
         crop = ood["settings"]["crop"]
         lines += ["", "## Out-of-distribution check", "",
                   f"`ood.pt`: an autoencoder detector (Lindgren & Zach) trained by `jobs/cv.py` on {ood['slices']} z "
@@ -85,6 +97,14 @@ def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFram
                   "means the upload is unlike those scans."]
         lines += [f"- `{scan}` left out of the detector's training: {why}" for scan, why in ood["left_out"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _architecture(config: Any, name: str) -> str:
+    """The architecture a candidate trains ('unet@randomized' -> 'unet'; a tuned bundle: its own)."""
+    from porelab.bundled import bundled_config
+
+    stem = tuned_base(name)
+    return bundled_config(stem)["model"] if stem else name.split("@")[0]
 
 
 def _previous_ood(path: Path) -> dict[str, Any] | None:
@@ -120,9 +140,12 @@ def write_registry(config: Any, summary: pd.DataFrame, results: pd.DataFrame,
     mine = summary[summary.model == name]
     metrics = {f"{r.split}/{r.metric}": {"mean": r.mean, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n)}
                for r in mine.itertuples()}
-    trained_on = arm_root(config) if is_arm(base) else config.data
-    ood = registry_detector(target, trained_on, payload["train_config"]["train_ids"], {"model": base, "fold": fold},
-                            previous)
+    if tuned_base(base):
+        ood = copy_bundled_ood(base, target)
+    else:
+        trained_on = arm_root(config) if is_arm(base) else config.data
+        ood = registry_detector(target, trained_on, payload["train_config"]["train_ids"],
+                                {"model": base, "fold": fold}, previous)
     write_text_atomic(target / "config.json", json.dumps({"model": base, "selected_as": name, "fold": fold,
                                                           "threshold": payload.get("threshold", 0.5),
                                                           "operating_point": point,
@@ -217,7 +240,7 @@ def findings(summary: pd.DataFrame, selected: dict[str, Any]) -> list[str]:
                      f"{otsu['dice']:.3f}, {otsu['false_calls']:.1f} false calls, porosity error "
                      f"{otsu['porosity_error_pp']:+.2f} pp. (At the threshold best for that scan, a diagnostic, "
                      f"{name} reaches Dice {mine['dice_best']:.3f}.)")
-    for split in ("validation", "degraded"):
+    for split in ("validation", "degraded", "selection"):
         dice = {m: _mean(summary, m, split, "dice") for m in models}
         ranked = sorted((m for m in dice if dice[m] == dice[m]), key=lambda m: -dice[m])
         if ranked:

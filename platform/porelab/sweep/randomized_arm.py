@@ -1,7 +1,7 @@
 """The cross-validation's second arm: the same models trained on a randomized dataset
 (`porelab simulate --preset am-randomized`) with the simulator's artefact augmentation, then
 calibrated and scored exactly as the paper arm is: on each fold's validation scans, their
-degraded copies and the challenging scan of the cross-validation's dataset.
+degraded copies, the selection scans and the challenging scan of the cross-validation's dataset.
 
 A trial reads one dataset, so the arm trains on a derived one, OUT/arms/randomized/: its
 manifest lists every scan of the cross-validation's dataset and the 'train' scans of the
@@ -107,7 +107,8 @@ def arm_plans(config: Any, root: Path) -> dict[str, dict[str, Any]]:
     """What each arm trial trains and where it is scored, keyed '<model>@randomized/<fold>'; the
     arm's dataset is made (or checked) here, before Ray starts."""
     from porelab.simulate.datasets.manifest import read_manifest
-    from porelab.sweep.cv import degraded_copies, training_scans, trial_train_config
+    from porelab.simulate.datasets.manifest import degraded_copies, selection_scans
+    from porelab.sweep.cv import training_scans, trial_train_config
 
     models = arm_models(config)
     if not models:
@@ -115,6 +116,7 @@ def arm_plans(config: Any, root: Path) -> dict[str, dict[str, Any]]:
     derived = arm_dataset(root, config.randomized, arm_root(config))
     train_ids = tuple(e["id"] for e in read_manifest(derived)["scans"] if e["role"] == TRAIN_ROLE)
     good, challenging = training_scans(root)
+    selection = selection_scans(root)
     plans = {}
     for model in models:
         for fold in make_folds(good, config.folds):
@@ -123,7 +125,7 @@ def arm_plans(config: Any, root: Path) -> dict[str, dict[str, Any]]:
             plans[f"{arm_name(model)}/{fold.index}"] = {
                 "model": arm_name(model), "fold": fold.index, "data": str(derived.resolve()), "train": train,
                 "val_ids": list(fold.val_ids), "degraded_ids": degraded_copies(root, fold.val_ids),
-                "challenging_ids": challenging}
+                "selection_ids": selection, "challenging_ids": challenging}
     return plans
 
 

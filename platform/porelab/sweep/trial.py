@@ -1,5 +1,6 @@
 """One cross-validation trial: train (resumably) a model on a fold, calibrate its operating point on
-the fold's validation scans and their degraded copies, then score it on its scans."""
+the fold's validation scans, their degraded copies and the dataset's selection scans, then score
+it on its scans."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from porelab.volume.atomic import write_text_atomic
 
 POSTPROCESSED = " (post-processed)"
 #: The splits a trial's operating point is calibrated on (never the challenging scan).
-CALIBRATION_SPLITS = ("validation", "degraded")
-EVALUATION_VERSION = 3  # evaluation.json of earlier versions (no operating point, no boundary refinement) is scored again
+CALIBRATION_SPLITS = ("validation", "degraded", "selection")
+#: evaluation.json of earlier versions (no operating point, no boundary refinement, no selection
+#: scans) is scored again
+EVALUATION_VERSION = 4
 
 
 def _rows(model: str, fold: int, split: str, scan_id: str, evaluation: Any) -> list[dict[str, Any]]:
@@ -26,8 +29,8 @@ def _curves(model: str, fold: int, split: str, evaluation: Any) -> list[dict[str
 
 def evaluate_trial(run_dir: Path, checkpoint: Path, root: Path, model: str, fold: int,
                    splits: dict[str, list[str]]) -> dict[str, Any]:
-    """Calibrate the trained model's operating point on its validation scans and their degraded
-    re-simulations (stored in the checkpoint), then score every scan of every split at it
+    """Calibrate the trained model's operating point on its validation scans, their degraded
+    re-simulations and the selection scans (stored in the checkpoint), then score every scan of every split at it
     (`porelab.assess.evaluate_model`); rows and curves, cached in `evaluation.json`."""
     from porelab.assess import POSTPROCESSED as POSTPROCESSED_VARIANT
     from porelab.assess import dataset_scans, evaluate_model
@@ -65,6 +68,7 @@ def run_trial(params: dict[str, Any]) -> dict[str, Any]:
     result = fit(TrainConfig.from_dict(trial["train"]), params["data"], run_dir)
     evaluation = evaluate_trial(run_dir, result.best_checkpoint, Path(params["data"]), model, fold,
                                 {"validation": trial["val_ids"], "degraded": trial.get("degraded_ids", []),
+                                 "selection": trial.get("selection_ids", []),
                                  "challenging": trial["challenging_ids"]})
     def validation(metric: str) -> float:
         values = [r["value"] for r in evaluation["rows"]

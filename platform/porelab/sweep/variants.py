@@ -86,7 +86,7 @@ def _scan_roles(root: Path) -> tuple[list[str], list[str]]:
 
 def variant_plans(sweep: SweepConfig, variants: list[Variant]) -> dict[str, dict[str, Any]]:
     """What each trial trains, on which dataset, and where it is scored, keyed 'variant/fold'."""
-    from porelab.sweep.cv import degraded_copies
+    from porelab.simulate.datasets.manifest import degraded_copies
 
     check_variants(variants)
     plans: dict[str, dict[str, Any]] = {}

@@ -150,6 +150,22 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
     raise ConfigError(f"profile {name!r} is unknown; expected one of {', '.join(PROFILES)}")
 
 
+def finetuning_config(base: TrainConfig, init_from: str, *, epochs: int, patches_per_epoch: int, val_patches: int,
+                      lr: float) -> TrainConfig:
+    """A trained model's own config `base` for a bounded run that starts from the weights of
+    `init_from`: `epochs` epochs of `patches_per_epoch` patches at `lr` (no early stop), its
+    architecture, patches and augmentation kept; on CPUs its loop runs in the driver. Train and
+    validation scans are cleared for the caller to set.
+
+    Example:
+        >>> finetuning_config(base, "porelab-am/model.pt", epochs=4, patches_per_epoch=96, val_patches=32, lr=3e-4)
+    """
+    scaling = base.scaling if base.scaling.use_gpu else replace(base.scaling, workers=0)
+    return replace(base, loop=replace(base.loop, max_epochs=epochs, lr=lr, patience=epochs),
+                   stream=replace(base.stream, patches_per_epoch=patches_per_epoch, val_patches=val_patches),
+                   scaling=scaling, train_ids=(), val_ids=(), init_from=init_from)
+
+
 def training_config(profile_name: str, model: str, config_file: str | None = None,
                     overrides: list[str] | None = None) -> TrainConfig:
     """A profile for `model`, then a YAML/JSON file's fields, then `key=value` overrides."""

@@ -33,6 +33,24 @@ def read_manifest(root: Path) -> dict[str, Any]:
     return manifest
 
 
+def degraded_copies(root: Path, ids: list[str] | tuple[str, ...]) -> list[str]:
+    """Ids of the dataset's degraded re-simulations (role "degraded") of the scans `ids`."""
+    return [s["id"] for s in read_manifest(Path(root))["scans"] if s["role"] == "degraded" and s.get("source") in ids]
+
+
+def selection_scans(root: Path) -> list[str]:
+    """Ids of the dataset's selection scans (role "selection": parts of other shapes than the
+    training ones, clean and degraded), which operating points are calibrated on and the
+    cross-validation chooses its served model on."""
+    return [s["id"] for s in read_manifest(Path(root))["scans"] if s["role"] == "selection"]
+
+
+def calibration_scans(root: Path, validation_ids: list[str] | tuple[str, ...]) -> list[str]:
+    """The held-out scans a model trained with `validation_ids` held out is calibrated on: those,
+    their degraded copies and the selection scans (never a training or challenging scan)."""
+    return [*validation_ids, *degraded_copies(root, validation_ids), *selection_scans(root)]
+
+
 def with_absolute_files(root: Path, entry: dict[str, Any]) -> dict[str, Any]:
     """A copy of `entry` whose files are absolute paths into `root`, for a derived dataset's manifest
     (a label set, a cross-validation arm) that points at another dataset's scans."""

@@ -26,9 +26,9 @@ BASELINES = ("otsu", "multi-otsu")
 # grid shapes (z, y, x); paper: the papers' 13.3 um voxels for the AM parts
 _SHAPES = {
     "demo": {"cylinder": (128, 40, 40), "cube": (96, 96, 96), "housing": (80, 64, 96), "composite": (96, 96, 96),
-             "evaluation": (96, 96, 96)},
+             "evaluation": (96, 96, 96), "selection": (80, 80, 80)},
     "paper": {"cylinder": (1510, 380, 380), "cube": (680, 680, 680), "housing": (320, 256, 384),
-              "composite": (512, 512, 512), "evaluation": (400, 400, 400)},
+              "composite": (512, 512, 512), "evaluation": (400, 400, 400), "selection": (400, 400, 400)},
 }
 _CYLINDERS = (("Ti6Al4V", 1.5, 4.0), ("CoCr", 2.0, 3.5), ("CoCr", 1.0, 5.0), ("316L", 2.5, 4.0),
               ("316L", 1.5, 3.0))  # material, porosity %, median equivalent diameter (voxels)
@@ -43,6 +43,16 @@ EVALUATION_DEGRADATIONS = tuple((k, f) for k in (1, 2, 3) for f in (1.0, 0.5, 0.
 #: The evaluation preset's parts: builder, material, phantom seed (none a training seed).
 _EVALUATION_PARTS = (("prism", am_prism, "Ti6Al4V", 61), ("turned-cube", am_turned_cube, "CoCr", 62),
                      ("bushing", am_bushing, "316L", 63))
+#: The cross-validation's selection scans (role "selection"): parts of other shapes than the
+#: cylinders it trains on, scanned with the cylinders' scanner, clean and at the harshest
+#: calibration corner. They calibrate every trial's operating point and choose the served model
+#: (`porelab.sweep.selection`): on the cylinders alone every model, and Otsu, scored alike, so
+#: the choice did not say which model holds on other parts. Builder, material, phantom seed,
+#: porosity %, median equivalent diameter (voxels); no seed, material pairing or pore population
+#: of the evaluation preset.
+_SELECTION_PARTS = (("prism", am_prism, "CoCr", 71, 1.0, 3.0), ("turned-cube", am_turned_cube, "316L", 72, 1.5, 4.0),
+                    ("bushing", am_bushing, "Ti6Al4V", 73, 0.8, 2.5))
+SELECTION_DEGRADATIONS = ((3, 0.25),)
 
 
 @dataclass(frozen=True)
@@ -102,11 +112,27 @@ def _am_plans(profile: str) -> list[ScanPlan]:
         clean = plans[-1].id
         plans += [ScanPlan(degraded_id(clean, k, f), "degraded", "cylinder", material, f"cylinder-{i + 1}", build,
                            spec, keep_every=k, exposure=f, source=clean) for k, f in CALIBRATION_DEGRADATIONS]
+    plans += _selection_plans(profile)
     cube_shape = _SHAPES[profile]["cube"]
     build = partial(am_cube, shape=cube_shape, material="316L", seed=20,
                     pores=PorePopulation(porosity_percent=2.0, diameter_median_vox=4.0))
     spec = _spec_for(AM_CUBE_PAPER, profile, cube_shape, seed=200)
     plans.append(ScanPlan("cube-316L-challenging", "challenging", "cube", "316L", "cube", build, spec))
+    return plans
+
+
+def _selection_plans(profile: str) -> list[ScanPlan]:
+    """`_SELECTION_PARTS`, each clean and at `SELECTION_DEGRADATIONS` (the copies name their scan)."""
+    shape = _SHAPES[profile]["selection"]
+    plans = []
+    for part, builder, material, seed, porosity, median in _SELECTION_PARTS:
+        pores = PorePopulation(porosity_percent=porosity, diameter_median_vox=median)
+        build = partial(builder, shape=shape, material=material, seed=seed, pores=pores)
+        spec = _spec_for(AM_CYLINDER_PAPER, profile, shape, seed=600 + seed)
+        clean = f"{part}-{material}"
+        plans.append(ScanPlan(clean, "selection", part, material, clean, build, spec))
+        plans += [ScanPlan(degraded_id(clean, k, f), "selection", part, material, clean, build, spec, keep_every=k,
+                           exposure=f, source=clean) for k, f in SELECTION_DEGRADATIONS]
     return plans
 
 
