@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
-import pyarrow as pa
 
 from porelab.data.patches import PatchConfig, PatchMaker
 from porelab.data.sampling import pore_voxels
@@ -79,14 +78,12 @@ def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], 
     maker_config = config if train else validation_config(config)
     # per-operator bars from every reader drown the one line per epoch that the loop prints
     ray.data.DataContext.get_current().enable_progress_bars = False
-    # from_arrow, not ray.data.range: range's read tasks ask for a whole CPU and hang while Train
-    # workers hold the rest (NOTES.md); in-memory row numbers need no read task at all.
-    rows_table = pa.table({"id": np.arange(rows, dtype=np.int64)})
     maker_args = (list(scans), list(pores), maker_config, train)
+    ids = _local_rows({"id": np.arange(rows, dtype=np.int64)})
     if stream.readers == 0:
-        return ray.data.from_arrow(rows_table).map_batches(
-            _task_patches, fn_args=maker_args, batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus)
-    return ray.data.from_arrow(rows_table).map_batches(
+        return ids.map_batches(_task_patches, fn_args=maker_args, batch_size=stream.rows_per_task,
+                               num_cpus=stream.reader_cpus)
+    return ids.map_batches(
         PatchMaker, fn_constructor_args=maker_args, batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus,
         compute=ray.data.ActorPoolStrategy(size=stream.readers),
     )
@@ -94,14 +91,24 @@ def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], 
 
 def in_memory_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig,
                             rows: int, *, train: bool) -> Any:
-    """The same patches as `ray_patch_dataset`, made here and handed to Ray Data as one in-memory
-    block: for a small set read every epoch (validation), no reader process is worth starting."""
-    import ray
-    from ray.data.extensions import ArrowTensorArray
-
+    """The same patches as `ray_patch_dataset`, made here and handed to Ray Data from memory: for
+    a small set read every epoch (validation), no reader process is worth starting."""
     maker = PatchMaker(scans, pores, config if train else validation_config(config), train)
-    batch = maker({"id": np.arange(rows, dtype=np.int64)})
-    return ray.data.from_arrow(pa.table({k: ArrowTensorArray.from_numpy(v) for k, v in batch.items()}))
+    return _local_rows(maker({"id": np.arange(rows, dtype=np.int64)}))
+
+
+def _local_rows(columns: dict[str, np.ndarray]) -> Any:
+    """A Ray Dataset of these columns (one row per first-axis entry), built in this process.
+
+    Not `ray.data.range` or `from_arrow`: both run a task that asks for a whole CPU (range's
+    reads, from_arrow's metadata), which never starts while sweep trials and Train workers hold
+    all but a fraction of the cores (three trials training in-process on two cores hung there);
+    `from_items` makes its blocks and their metadata in this process.
+    """
+    import ray
+
+    names = list(columns)
+    return ray.data.from_items([dict(zip(names, values)) for values in zip(*(columns[n] for n in names))])
 
 
 def local_batches(maker: PatchMaker, rows: range, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:

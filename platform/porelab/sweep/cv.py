@@ -20,7 +20,7 @@ from porelab.config import to_dict
 from porelab.data.scans import require_dataset
 from porelab.simulate.datasets.manifest import degraded_copies, selection_scans
 from porelab.sweep.folds import Fold, make_folds
-from porelab.sweep.resources import concurrent_trials
+from porelab.sweep.resources import concurrent_trials, trial_resources
 from porelab.volume.atomic import write_text_atomic
 
 #: The papers' eight models trained from scratch, and the bundled detector fine-tuned per fold
@@ -41,7 +41,7 @@ class CVConfig:
     profile: str = "demo"
     overrides: tuple[str, ...] = ()
     select_metric: str = "dice"  # mean over the validation scans, their degraded copies and the selection scans
-    trial_cpus: float = 0.1  # the trial only drives its TorchTrainer; the Train worker holds worker_cpus
+    trial_cpus: float = 0.1  # the trial's own process; it holds worker_cpus more when it trains in-process
     worker_cpus: float = 0.5
     max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold (`trials_that_fit`)
     max_failures: int = 1
@@ -61,16 +61,15 @@ def training_scans(root: Path) -> tuple[list[str], list[str]]:
 
 def trial_train_config(profile: str, model: str, overrides: list[str], worker_cpus: float, fold: Fold
                        ) -> dict[str, Any]:
-    """The TrainConfig of one trial: the profile, the overrides, one Train worker, the fold's scans."""
+    """The TrainConfig of one trial: the profile, the overrides, the fold's scans, and the
+    profile's workers with `worker_cpus` each (0 workers: the trial's own process trains)."""
     from porelab.sweep.tuned import tuned_base, tuned_train_config
     from porelab.train.config import ScalingSpec, training_config
 
     train = (tuned_train_config(profile, model, overrides) if tuned_base(model)
              else training_config(profile, model, None, overrides))
-    scaling = ScalingSpec(workers=max(1, train.scaling.workers), cpus_per_worker=worker_cpus,
+    scaling = ScalingSpec(workers=train.scaling.workers, cpus_per_worker=worker_cpus,
                           use_gpu=train.scaling.use_gpu, max_failures=train.scaling.max_failures)
-    # Tune routes ray.train calls of an in-process (local-mode) loop to itself, so a trial
-    # always runs its TorchTrainer with real worker actors.
     return replace(train, train_ids=fold.train_ids, val_ids=fold.val_ids, scaling=scaling).to_dict()
 
 
@@ -104,7 +103,7 @@ def _tuner(config: CVConfig, root: Path, experiment: str, plans: dict[str, dict[
     trainable = tune.with_resources(
         tune.with_parameters(cv_trial, plans=plans, data=str(root.resolve()),
                              trials_dir=str((Path(config.out) / "trials").resolve())),
-        {"cpu": config.trial_cpus})
+        trial_resources(config.trial_cpus, config.worker_cpus, plans))
     storage = str(Path(config.out).resolve())
     path = str(Path(storage) / experiment)
     if tune.Tuner.can_restore(path):

@@ -8,7 +8,8 @@ TRIAL_MEMORY_BYTES = 3 * 2**30  # a demo trial's processes together (trainer, wo
 
 
 def trials_that_fit(cpus: float, memory_bytes: float, trial_cpus: float, worker_cpus: float) -> int:
-    """Concurrent trials by CPUs (a trial plus its Train worker) and by memory; at least one.
+    """Concurrent trials by CPUs (a trial plus its worker, in its process or a Train worker's)
+    and by memory; at least one.
 
     On a 2-core laptop that is 3: a trial spends much of its time starting actors and
     waiting on Ray Data; with two at once, the trials' processes used 1.3 of the 2 cores over
@@ -17,6 +18,13 @@ def trials_that_fit(cpus: float, memory_bytes: float, trial_cpus: float, worker_
     by_cpu = int(cpus // (trial_cpus + worker_cpus))
     by_memory = int(memory_bytes // TRIAL_MEMORY_BYTES)
     return max(1, min(by_cpu, by_memory))
+
+
+def trial_resources(trial_cpus: float, worker_cpus: float, plans: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """What a sweep's trial asks of Tune: its own process's CPUs, and its worker's too when it
+    trains in that process (`scaling.workers` = 0; Ray Train workers ask for their own)."""
+    in_process = any(p["train"]["scaling"]["workers"] == 0 for p in plans.values())
+    return {"cpu": trial_cpus + (worker_cpus if in_process else 0.0)}
 
 
 def concurrent_trials(config: Any) -> int:

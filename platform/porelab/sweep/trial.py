@@ -5,6 +5,7 @@ it on its scans."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ def evaluate_trial(run_dir: Path, checkpoint: Path, root: Path, model: str, fold
         result = json.loads(cached.read_text())
         if result.get("version") == EVALUATION_VERSION:
             return result
+    start = time.perf_counter()
     split_of = {scan_id: split for split, ids in splits.items() for scan_id in ids}
     scans = dataset_scans(root, ids=list(split_of))
     calibration = [i for i in split_of if split_of[i] in CALIBRATION_SPLITS]
@@ -52,7 +54,7 @@ def evaluate_trial(run_dir: Path, checkpoint: Path, root: Path, model: str, fold
         curves += _curves(name, fold, split_of[scan_id], scored)
     point = evaluation.points[evaluation.served_variant]
     result = {"version": EVALUATION_VERSION, "rows": rows, "curves": curves, "checkpoint": str(checkpoint),
-              "operating_point": point.to_dict()}
+              "operating_point": point.to_dict(), "seconds": round(time.perf_counter() - start, 2)}
     write_text_atomic(cached, json.dumps(result) + "\n")
     return result
 
@@ -77,4 +79,13 @@ def run_trial(params: dict[str, Any]) -> dict[str, Any]:
 
     return {"model": model, "fold": fold, "val_ap": validation("ap"), "val_dice": validation("dice"),
             "epochs": result.summary.get("epochs"), "rows": evaluation["rows"], "curves": evaluation["curves"],
-            "checkpoint": evaluation["checkpoint"]}
+            "checkpoint": evaluation["checkpoint"], "epoch_seconds": _epoch_seconds(run_dir),
+            "evaluation_seconds": evaluation.get("seconds", float("nan"))}
+
+
+def _epoch_seconds(run_dir: Path) -> float:
+    """The training compute of a run: its epochs' seconds (start-up and export not counted)."""
+    import pandas as pd
+
+    history = run_dir / "history.parquet"
+    return float(pd.read_parquet(history)["epoch_seconds"].sum()) if history.exists() else float("nan")

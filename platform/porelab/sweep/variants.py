@@ -21,7 +21,7 @@ import pandas as pd
 from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
 from porelab.sweep.folds import Fold, make_folds
-from porelab.sweep.resources import concurrent_trials
+from porelab.sweep.resources import concurrent_trials, trial_resources
 from porelab.sweep.results import TrialResults, collect_trials
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]*$")
@@ -54,7 +54,7 @@ class SweepConfig:
     folds: int = 5
     profile: str = "demo"
     overrides: tuple[str, ...] = ()
-    trial_cpus: float = 0.1  # the trial only drives its TorchTrainer; the Train worker holds worker_cpus
+    trial_cpus: float = 0.1  # the trial's own process; it holds worker_cpus more when it trains in-process
     worker_cpus: float = 0.5
     max_concurrent: int = 0  # 0: as many as the cluster holds (`porelab.sweep.resources`)
     max_failures: int = 1
@@ -119,7 +119,7 @@ def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: 
     out = Path(sweep.out).resolve()
     trainable = tune.with_resources(
         tune.with_parameters(variant_trial, plans=plans, trials_root=str(out / "trials")),
-        {"cpu": sweep.trial_cpus})
+        trial_resources(sweep.trial_cpus, sweep.worker_cpus, plans))
     path = str(out / experiment)
     if tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable, resume_errored=True)

@@ -22,7 +22,8 @@ ARTEFACT_AUGMENT = AugmentConfig(intensity=0.5, intensity_range=(0.8, 1.2), blur
 
 @dataclass(frozen=True)
 class ScalingSpec:
-    """Ray Train workers. workers=0 runs the loop in the driver (Ray Train's local mode)."""
+    """Ray Train workers. workers=0 runs the loop in the calling process, without Ray Train
+    (`porelab.train.in_process`); `cpus_per_worker` is then the threads it uses."""
 
     workers: int = 0
     cpus_per_worker: float = 1.0

@@ -1,4 +1,8 @@
-"""Driver side of a training run: pick scans, build the patch streams, run `TorchTrainer`, export.
+"""Driver side of a training run: pick scans, build the patch streams, train, export.
+
+`scaling.workers` > 0 trains with a `TorchTrainer` of that many Ray Train workers (DDP, GPUs,
+worker restarts); `scaling.workers` = 0 runs the same loop in this process
+(`porelab.train.in_process`), which is what a laptop run or a one-CPU sweep trial needs.
 
 A run directory holds `config.json`, `checkpoints/best.pt` and `checkpoints/last.pt`,
 `history.parquet` (one row per epoch), `summary.json`, the epochs' TensorBoard scalars under
@@ -20,6 +24,7 @@ from porelab.data import ScanRecord, in_memory_patch_dataset, load_scans, ray_pa
 from porelab.errors import ConfigError
 from porelab.train.checkpoint import read_checkpoint
 from porelab.train.config import TrainConfig
+from porelab.train.in_process import train_in_process
 from porelab.volume.atomic import write_text_atomic
 
 
@@ -70,13 +75,12 @@ def _resume_source(run_dir: Path) -> Path | None:
     return None
 
 
-def _export(result: Any, run_dir: Path) -> tuple[Path, Path]:
+def _export(directory: Path, run_dir: Path) -> tuple[Path, Path]:
     target = run_dir / "checkpoints"
     target.mkdir(exist_ok=True)
-    with result.checkpoint.as_directory() as directory:
-        for name in ("best.pt", "last.pt"):
-            shutil.copy(Path(directory) / name, target / f".{name}.partial")
-            (target / f".{name}.partial").replace(target / name)
+    for name in ("best.pt", "last.pt"):
+        shutil.copy(Path(directory) / name, target / f".{name}.partial")
+        (target / f".{name}.partial").replace(target / name)
     return target / "best.pt", target / "last.pt"
 
 
@@ -136,8 +140,12 @@ def fit(config: TrainConfig, data: str | Path, out: str | Path, *, ray_address: 
                                                train=False)}  # same patches every epoch
     resume = _resume_source(run_dir)
     start = time.perf_counter()
-    result = _trainer(config, datasets, run_dir, resume).fit()
-    best, last = _export(result, run_dir)
+    if config.scaling.workers == 0:
+        best, last = _export(train_in_process(config, datasets, run_dir, resume), run_dir)
+    else:
+        result = _trainer(config, datasets, run_dir, resume).fit()
+        with result.checkpoint.as_directory() as directory:
+            best, last = _export(Path(directory), run_dir)
     summary = _write_history(run_dir, last, config, time.perf_counter() - start)
     summary.update({"train_scans": [s.id for s in train], "val_scans": [s.id for s in val]})
     write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
