@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 
 from porelab.data.patches import PatchConfig, PatchMaker
+from porelab.errors import ConfigError
 from porelab.data.sampling import pore_voxels
 from porelab.data.scans import ScanRecord
 
@@ -41,6 +42,16 @@ class StreamConfig:
     # reservation can deadlock once Train workers and concurrent Tune trials hold the rest
     # (NOTES.md); a reader is light next to a training step, so oversubscribing is the safe side.
     reader_cpus: float = 0.0
+    # readers == 0: at most this many patch tasks of a stream at once. Tasks that reserve no CPU
+    # are otherwise launched as fast as Ray Data can, each on a worker process Ray starts for it:
+    # three in-process sweep trials starting together spawned about twenty processes, and their
+    # first epoch took 160 s instead of 10. Two keep a training loop fed (a task makes its
+    # `rows_per_task` patches in a few milliseconds each).
+    tasks: int = 2
+
+    def __post_init__(self) -> None:
+        if self.tasks < 1:
+            raise ConfigError(f"stream.tasks = {self.tasks}; expected at least 1 patch task at a time")
 
 
 def scan_pores(scans: Sequence[ScanRecord]) -> list[np.ndarray]:
@@ -82,7 +93,7 @@ def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], 
     ids = _local_rows({"id": np.arange(rows, dtype=np.int64)})
     if stream.readers == 0:
         return ids.map_batches(_task_patches, fn_args=maker_args, batch_size=stream.rows_per_task,
-                               num_cpus=stream.reader_cpus)
+                               num_cpus=stream.reader_cpus, compute=ray.data.TaskPoolStrategy(size=stream.tasks))
     return ids.map_batches(
         PatchMaker, fn_constructor_args=maker_args, batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus,
         compute=ray.data.ActorPoolStrategy(size=stream.readers),

@@ -62,7 +62,7 @@ def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFram
     lines = [f"# {name}", "", f"Selected by `jobs/cv.py`: {selection.reason()}", "",
              f"Operating point: a region is a pore when its highest score reaches {point['threshold']:.3g}, grown "
              f"over voxels scoring at least {point['low_threshold']:.3g}; regions under "
-             f"{point['min_diameter_vox']:.2g} voxels equivalent diameter are indications below the detection "
+             f"{point['min_diameter_vox']:.3g} voxels equivalent diameter are indications below the detection "
              f"limit. Chosen for {point['objective']}: {point['source']}.", "",
              f"- data: `{config.data}` (profile `{config.profile}`)"
              + (f"; trained on the 'train' scans of the randomized set `{config.randomized}` with the simulator's "
@@ -70,7 +70,7 @@ def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFram
              + (f"; the bundled detector `{tuned_base(base)}` fine-tuned on fold {selection.fold}'s training scans "
                 f"from its weights (`porelab models --bundled`; its model card says what it learned from)"
                 if tuned_base(base) else ""),
-             f"- architecture: `{_architecture(config, base)}`",
+             f"- architecture: `{_architecture(base)}`",
              "- input: a CT volume (z, y, x), any size and format `porelab info` reads; grey values are normalised "
              "per volume from its 0.5/99.5 % percentiles", "", "| split | metric | mean | 95 % CI | folds |",
              "|---|---|---|---|---|"]
@@ -99,7 +99,7 @@ def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFram
     return "\n".join(lines) + "\n"
 
 
-def _architecture(config: Any, name: str) -> str:
+def _architecture(name: str) -> str:
     """The architecture a candidate trains ('unet@randomized' -> 'unet'; a tuned bundle: its own)."""
     from porelab.bundled import bundled_config
 
