@@ -3,7 +3,9 @@ trials training in their own process (`scaling.workers=0`, the demo default) aga
 sweep through a one-worker `TorchTrainer` per trial (`scaling.workers=1`, the anchor).
 
 Same process, same dataset, same trials, models, folds and concurrency; each sweep in a fresh
-run directory. Per sweep it reads every trial's Tune record and reports
+run directory. The in-process sweep runs first, on a cold Ray (the worker processes that run
+patch tasks are started during it), the anchor after it on a warm one: the comparison leans
+towards the anchor. Per sweep it reads every trial's Tune record and reports
 
     overhead_share = 1 - sum(epoch seconds + scoring seconds) / sum(trial seconds)
 
@@ -60,8 +62,8 @@ def main() -> None:
     ensure_ray()
     with tempfile.TemporaryDirectory(prefix="cv-overhead-") as tmp:
         root = Path(tmp)
-        anchor = _sweep(args.data, root, "torchtrainer", 1, args.models, args.folds, args.max_concurrent)
         ours = _sweep(args.data, root, "in-process", 0, args.models, args.folds, args.max_concurrent)
+        anchor = _sweep(args.data, root, "torchtrainer", 1, args.models, args.folds, args.max_concurrent)
     for name, (share, wall, trials) in (("torchtrainer (1 worker)", anchor), ("in-process", ours)):
         print(f"{name:24s} trials={trials} overhead_share={share:.3f} sweep_wall_s={wall:.1f}")
     print(f"overhead_share={ours[0]:.3f} anchor_overhead_share={anchor[0]:.3f} "
