@@ -250,6 +250,10 @@ def _add_verdict_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--boundary-radius", type=int,
                    help="grow each pore up to this many voxels to its local ISO-50 grey surface (0: off; "
                         "default: the calibrated radius)")
+    p.add_argument("--axis-guard", type=float,
+                   help="regions wholly within this many voxels of the rotation axis (the volume's z axis through "
+                        "its centre), where ring artefacts converge, are indications (default 2; 0: off, for scans "
+                        "reconstructed about another axis)")
     p.add_argument("--false-calls-per-cm3", type=float,
                    help="use the calibrated candidate that finds the most pores within this false-call rate")
     p.add_argument("--part-mask", help="the part as a volume of the scan's shape (nonzero = part), e.g. from CAD; "
@@ -274,7 +278,7 @@ def _verdict_config(args: argparse.Namespace) -> Any:
 
     return VerdictConfig(threshold=args.threshold, low_threshold=args.low_threshold,
                          min_diameter_vox=args.min_diameter, boundary_radius_vox=args.boundary_radius,
-                         false_calls_per_cm3=args.false_calls_per_cm3,
+                         axis_guard_vox=args.axis_guard, false_calls_per_cm3=args.false_calls_per_cm3,
                          part_mask=args.part_mask, part=PartConfig(surface_radius_vox=args.surface_radius))
 
 
@@ -305,6 +309,8 @@ def _run_predict(args: argparse.Namespace) -> dict[str, Any]:
         point, classes = summary["operating_point"], summary["pores_by_class"]
         indications = (f"{summary['indications_below_detection_limit']} indications below "
                        f"{point['min_diameter_vox']:.2g} voxels; " if point["min_diameter_vox"] > 0 else "")
+        if summary["indications_on_rotation_axis"]:
+            indications += f"{summary['indications_on_rotation_axis']} indications on the rotation axis; "
         print(f"{summary['pore_count']} pores ({classes['internal']} internal, {classes['surface']} surface), "
               f"porosity {summary['porosity_percent']:.3f} % of a {summary['part_volume_mm3']:.4g} mm^3 part; "
               f"{indications}{_describe_point(point)}; wrote {args.out}/"

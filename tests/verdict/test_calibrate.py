@@ -9,6 +9,7 @@ from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold
 
 from porelab.verdict import CalibrationScan, OperatingPoint, calibrate
+from porelab.verdict.axis import AXIS_GUARD_VOX
 from porelab.verdict.calibrate import _DICE_TOLERANCE, candidate_table, with_size_guard
 
 SHAPE = (40, 40, 40)
@@ -50,11 +51,16 @@ SMALL = [(z, y, 14) for z in (3, 13, 24, 35) for y in (3, 15, 24, 33)][:14]
 
 def _reference(scan, threshold, low, min_diameter):
     """Dice and false calls of an operating point, counted independently: scikit-image's
-    hysteresis (6-connected like the verdict), scipy's labelling and sizes."""
+    hysteresis (6-connected like the verdict), scipy's labelling and sizes, and regions whose
+    voxels all lie within AXIS_GUARD_VOX of the grid's z axis through its centre dropped."""
     kept = apply_hysteresis_threshold(scan.score, low, threshold)
     labels, count = ndimage.label(kept, structure=FACES)
     voxels = np.bincount(labels.ravel(), minlength=count + 1)
     small = np.cbrt(6 * voxels / np.pi) < min_diameter
+    _, y, x = np.indices(SHAPE)
+    away = np.hypot(y - (SHAPE[1] - 1) / 2, x - (SHAPE[2] - 1) / 2) > AXIS_GUARD_VOX
+    on_axis = np.bincount(labels.ravel(), weights=away.ravel(), minlength=count + 1) == 0
+    small |= on_axis
     small[0] = False
     kept &= ~small[labels]
     truth = scan.true_labels > 0

@@ -28,7 +28,8 @@ def _smooth_field(shape, seed):
 @pytest.mark.parametrize("low, high", [(0.55, 0.75), (0.6, 0.6), (0.4, 0.9)])
 def test_hysteresis_matches_scikit_image(low, high):
     score = _smooth_field((40, 36, 32), seed=1)
-    mask, verdict = class_mask(score, _whole(score.shape), OperatingPoint(threshold=high, low_threshold=low))
+    point = OperatingPoint(threshold=high, low_threshold=low, axis_guard_vox=0.0)  # hysteresis alone
+    mask, verdict = class_mask(score, _whole(score.shape), point)
     # scikit-image keeps voxels > low connected (faces, like ours) to a voxel > high; the field
     # is continuous, so >= and > differ on no voxel
     np.testing.assert_array_equal(mask > 0, apply_hysteresis_threshold(score, low, high))

@@ -91,6 +91,7 @@ def verdict_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation,
         "pores_reported": float(summary["pore_count"]),
         "surface_pores_reported": float(summary["pores_by_class"]["surface"]),
         "indications": float(summary["indications_below_detection_limit"]),
+        "indications_on_rotation_axis": float(summary["indications_on_rotation_axis"]),
         "threshold": operating_point.threshold, "low_threshold": operating_point.grow_threshold,
         "min_diameter_vox": operating_point.min_diameter_vox,
     }

@@ -36,6 +36,8 @@ class VerdictConfig:
         low_threshold: grow threshold (hysteresis).
         min_diameter_vox: smaller regions are indications, not pores.
         boundary_radius_vox: how far regions grow to their grey-value surface (0: not).
+        axis_guard_vox: regions wholly within this radius of the rotation axis are
+            indications (0: no guard; `porelab.verdict.axis`).
         false_calls_per_cm3: pick the stored calibration's candidate that finds the most
             pores within this false-call rate instead of the calibrated point.
         part_mask: a file holding the part (nonzero), of the scan's shape; default: found.
@@ -46,6 +48,7 @@ class VerdictConfig:
     low_threshold: float | None = None
     min_diameter_vox: float | None = None
     boundary_radius_vox: int | None = None
+    axis_guard_vox: float | None = None
     false_calls_per_cm3: float | None = None
     part_mask: str | None = None
     part: PartConfig = field(default_factory=PartConfig)
@@ -80,7 +83,7 @@ def operating_point_for(payload: dict[str, Any], score: Any, anomaly: bool,
     else:
         point = stored_operating_point(payload)
     return point.overridden(config.threshold, config.low_threshold, config.min_diameter_vox,
-                            config.boundary_radius_vox)
+                            config.boundary_radius_vox, config.axis_guard_vox)
 
 
 def region_of_interest(vol: Any, config: VerdictConfig, max_bytes: int) -> Any:

@@ -114,6 +114,7 @@ class Segmenter:
                 "porosity_percent": summary["porosity_percent"], "pore_count": summary["pore_count"],
                 "pores_by_class": summary["pores_by_class"], "part_volume_mm3": summary["part_volume_mm3"],
                 "indications_below_detection_limit": summary["indications_below_detection_limit"],
+                "indications_on_rotation_axis": summary["indications_on_rotation_axis"],
                 "operating_point": summary["operating_point"], "part": summary["part"],
                 "pores": _records(pores), "ood": summary["ood"], "timings": timings}
 

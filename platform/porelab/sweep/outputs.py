@@ -63,7 +63,8 @@ def _model_card(name: str, base: str, selection: Selection, summary: pd.DataFram
              f"Operating point: a region is a pore when its highest score reaches {point['threshold']:.3g}, grown "
              f"over voxels scoring at least {point['low_threshold']:.3g}; regions under "
              f"{point['min_diameter_vox']:.3g} voxels equivalent diameter are indications below the detection "
-             f"limit. Chosen for {point['objective']}: {point['source']}.", "",
+             f"limit, and regions wholly within {point.get('axis_guard_vox', 0):.3g} voxels of the rotation axis "
+             f"indications on it (ring artefacts converge there). Chosen for {point['objective']}: {point['source']}.", "",
              f"- data: `{config.data}` (profile `{config.profile}`)"
              + (f"; trained on the 'train' scans of the randomized set `{config.randomized}` with the simulator's "
                 "artefact augmentation, calibrated on the folds' validation scans" if is_arm(name) else "")

@@ -15,8 +15,8 @@ POSTPROCESSED = " (post-processed)"
 #: The splits a trial's operating point is calibrated on (never the challenging scan).
 CALIBRATION_SPLITS = ("validation", "degraded", "selection")
 #: evaluation.json of earlier versions (no operating point, no boundary refinement, no selection
-#: scans) is scored again
-EVALUATION_VERSION = 4
+#: scans, no guard about the rotation axis) is scored again
+EVALUATION_VERSION = 5
 
 
 def _rows(model: str, fold: int, split: str, scan_id: str, evaluation: Any) -> list[dict[str, Any]]:

@@ -6,7 +6,9 @@ and each seed threshold keeps the regions whose highest score reaches it, so the
 calls and hit/miss table of every seed follow from per-region counts without relabelling.
 The minimum reported size of each candidate is at least its own POD a50 (MIL-HDBK-1823A
 hit/miss fit over the pores of all calibration scans, `porelab.evaluate.fit_pod`): below it a
-region is more likely noise than a found pore, and is listed as an indication.
+region is more likely noise than a found pore, and is listed as an indication. Regions lying
+wholly within the guard about the rotation axis are indications here as in the verdict
+(`porelab.verdict.axis`), so the figures are those the user will read.
 
 The boundary refinement (`porelab.verdict.boundary`) is chosen next, at the picked thresholds:
 each (radius, ISO fraction) of `_RADII` x `_ISOS` is scored on the scans; among those whose
@@ -42,6 +44,7 @@ from scipy import ndimage
 
 from porelab.errors import ConfigError
 from porelab.evaluate.pod import fit_pod
+from porelab.verdict.axis import AXIS_GUARD_VOX, off_axis
 from porelab.verdict.boundary import candidate_voxels
 from porelab.verdict.operating_point import OBJECTIVES, OperatingPoint
 
@@ -89,12 +92,14 @@ class CalibrationConfig:
 @dataclass(frozen=True)
 class _Regions:
     """Per region of one (scan, grow threshold): size, equivalent diameter, highest score, true-pore
-    voxels, and the (region, pore position in `_Truth`, shared voxels) pairs."""
+    voxels, whether it reaches beyond the guard about the rotation axis, and the (region, pore
+    position in `_Truth`, shared voxels) pairs."""
 
     voxels: np.ndarray
     diameter: np.ndarray
     peak: np.ndarray
     overlap: np.ndarray
+    beside_axis: np.ndarray
     pair_region: np.ndarray
     pair_pore: np.ndarray
     pair_voxels: np.ndarray
@@ -129,7 +134,8 @@ def _candidates(scan: CalibrationScan, grow: float, radius: int = 0, iso: float 
     return candidate_voxels(scan.score, scan.inspected, grow, scan.scan, radius, iso)
 
 
-def _regions(scan: CalibrationScan, truth: _Truth, candidates: np.ndarray) -> _Regions:
+def _regions(scan: CalibrationScan, truth: _Truth, candidates: np.ndarray, axis_guard: float = AXIS_GUARD_VOX
+             ) -> _Regions:
     labels, count = ndimage.label(candidates, structure=_FACES)
     flat = labels.ravel()
     voxels = np.bincount(flat, minlength=count + 1)
@@ -140,8 +146,9 @@ def _regions(scan: CalibrationScan, truth: _Truth, candidates: np.ndarray) -> _R
     both = where & (pore > 0)
     pairs, shared = np.unique(np.stack([flat[both], pore[both]]), axis=1, return_counts=True)
     overlap = np.bincount(pairs[0], weights=shared, minlength=count + 1)
+    beside_axis = np.bincount(flat, weights=off_axis(labels.shape, axis_guard).ravel(), minlength=count + 1) > 0
     known = truth.position[pairs[1]] >= 0
-    return _Regions(voxels, np.cbrt(6.0 * voxels / np.pi), peak, overlap, pairs[0][known],
+    return _Regions(voxels, np.cbrt(6.0 * voxels / np.pi), peak, overlap, beside_axis, pairs[0][known],
                     truth.position[pairs[1][known]], shared[known])
 
 
@@ -162,7 +169,7 @@ def candidate_thresholds(scans: Sequence[CalibrationScan]) -> tuple[np.ndarray, 
 
 
 def _scan_figures(truth: _Truth, regions: _Regions, seed: float, min_diameter: float | None) -> dict[str, Any]:
-    kept = regions.peak >= seed
+    kept = (regions.peak >= seed) & regions.beside_axis
     if min_diameter:
         kept &= regions.diameter >= min_diameter
     kept[0] = False
@@ -222,8 +229,9 @@ def with_boundary(scans: Sequence[CalibrationScan], point: OperatingPoint) -> Op
     truths = [_Truth.of(s) for s in scans]
     for radius in _RADII:
         for iso in _ISOS if radius else (0.5,):
-            per_scan = [_scan_figures(t, _regions(s, t, _candidates(s, point.grow_threshold, radius, iso)),
-                                      point.threshold, point.min_diameter_vox) for s, t in zip(scans, truths)]
+            per_scan = [_scan_figures(t, _regions(s, t, _candidates(s, point.grow_threshold, radius, iso),
+                                                  point.axis_guard_vox), point.threshold, point.min_diameter_vox)
+                        for s, t in zip(scans, truths)]
             figures[(radius, iso)] = _mean_figures(per_scan)
     best = max(f["dice"] for f in figures.values())
     radius = max(r for (r, _), f in figures.items() if f["dice"] >= best - _DICE_TOLERANCE)
@@ -238,8 +246,8 @@ def with_size_guard(scans: Sequence[CalibrationScan], point: OperatingPoint) -> 
     """`point` with the widest minimum reported size of `_SIZE_GUARDS` (above its own) whose mean
     Dice on `scans` stays within `_DICE_TOLERANCE` of the point's (see the module docstring)."""
     truths = [_Truth.of(s) for s in scans]
-    regions = [_regions(s, t, _candidates(s, point.grow_threshold, point.boundary_radius_vox, point.boundary_iso))
-               for s, t in zip(scans, truths)]
+    regions = [_regions(s, t, _candidates(s, point.grow_threshold, point.boundary_radius_vox, point.boundary_iso),
+                        point.axis_guard_vox) for s, t in zip(scans, truths)]
     figures = {}
     for guard in (point.min_diameter_vox, *(g for g in _SIZE_GUARDS if g > point.min_diameter_vox)):
         figures[guard] = _mean_figures([_scan_figures(t, r, point.threshold, guard) for t, r in zip(truths, regions)])

@@ -6,8 +6,9 @@ regions of part voxels scoring at least the operating point's grow threshold (gr
 grey-value surface when the point says so, `porelab.verdict.boundary`); a region is
 kept when its highest score reaches the seed threshold (hysteresis); a kept region is a
 surface pore when it reaches the part's open surface, internal otherwise; a kept region
-under the minimum diameter is an indication. A second pass writes the class of every voxel.
-Nothing outside the part is ever called a pore.
+under the minimum diameter, or lying wholly within the operating point's guard about the
+rotation axis (`porelab.verdict.axis`), is an indication, and its `reason` says which. A
+second pass writes the class of every voxel. Nothing outside the part is ever called a pore.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 
 from porelab.errors import ConfigError
 from porelab.label.streaming import SlabComponents
+from porelab.verdict.axis import off_axis
 from porelab.verdict.boundary import candidate_voxels, refinement_halo
 from porelab.verdict.operating_point import OperatingPoint
 
@@ -28,6 +30,7 @@ CLASS_NAMES = {INTERNAL: "internal", SURFACE: "surface"}
 _COLUMNS = ("id", "defect_class", "centroid_z", "centroid_y", "centroid_x", "bbox_z0", "bbox_y0", "bbox_x0",
             "bbox_z1", "bbox_y1", "bbox_x1", "voxels", "volume_mm3", "equivalent_diameter_vox",
             "equivalent_diameter_mm", "max_score")
+BELOW_LIMIT, ON_AXIS = "below the detection limit", "on the rotation axis"
 
 MaskSink = Callable[[int, np.ndarray], None]  # (z0, uint8 class slab)
 
@@ -37,7 +40,8 @@ class Verdict:
     """What the tool reports for one volume.
 
     `pores` and `indications` have one row per region (ids 1..n each), with `defect_class`;
-    porosity is pore volume over part volume (pores included), in percent.
+    an indication's `reason` says why it is not a pore (`BELOW_LIMIT`, `ON_AXIS`); porosity
+    is pore volume over part volume (pores included), in percent.
     """
 
     pores: pd.DataFrame
@@ -63,11 +67,13 @@ class Verdict:
         by_class = {name: int((self.pores["defect_class"] == name).sum()) for name in CLASS_NAMES.values()}
         volume = {name: float(self.pores.loc[self.pores["defect_class"] == name, "volume_mm3"].sum())
                   for name in CLASS_NAMES.values()}
+        reasons = self.indications["reason"] if len(self.indications) else pd.Series(dtype=str)
         return {"porosity_percent": self.porosity_percent, "pore_count": int(len(self.pores)),
                 "pore_voxels": self.pore_voxels, "pore_volume_mm3": float(self.pores["volume_mm3"].sum())
                 if len(self.pores) else 0.0, "pores_by_class": by_class, "pore_volume_mm3_by_class": volume,
                 "part_voxels": self.part_voxels, "part_volume_mm3": self.part_volume_mm3,
-                "indications_below_detection_limit": int(len(self.indications)),
+                "indications_below_detection_limit": int((reasons == BELOW_LIMIT).sum()),
+                "indications_on_rotation_axis": int((reasons == ON_AXIS).sum()),
                 "operating_point": self.operating_point.to_dict()}
 
 
@@ -156,20 +162,24 @@ def judge(score: Any, part: Any, operating_point: OperatingPoint,
                           f"(boundary_radius_vox={operating_point.boundary_radius_vox}); expected the scan")
     slabs = _Slabs(score, part.inspected, slab, scan, operating_point)
     grow, seed = operating_point.grow_threshold, operating_point.threshold
-    regions = SlabComponents(flag_names=("surface",))
+    regions = SlabComponents(flag_names=("surface", "off_axis"))
     part_voxels = 0
     for z0 in range(0, slabs.depth, slab):
         mask, values = slabs.candidates(z0, grow)
         part_voxels += int(np.count_nonzero(np.asarray(part.part[z0:z0 + slab])))
-        regions.add(mask, value=values, flags={"surface": np.asarray(part.open_surface[z0:z0 + slab]) > 0})
+        regions.add(mask, value=values, flags={"surface": np.asarray(part.open_surface[z0:z0 + slab]) > 0,
+                                               "off_axis": off_axis(mask.shape, operating_point.axis_guard_vox)})
     table = regions.finish(voxel_size)
     kept = table["max_value"].to_numpy() >= seed
     large = table["equivalent_diameter_vox"].to_numpy() >= operating_point.min_diameter_vox
+    beside_axis = table["off_axis"].to_numpy(dtype=bool)
+    pore = kept & large & beside_axis
     classes = np.where(table["surface"].to_numpy(dtype=bool), SURFACE, INTERNAL)
     lookup = np.zeros(len(table) + 1, np.uint8)
-    lookup[1:] = np.where(kept & large, classes, 0)
-    named = table.assign(defect_class=[CLASS_NAMES[c] for c in classes]).rename(columns={"max_value": "max_score"})
-    verdict = Verdict(_renumbered(named[kept & large]), _renumbered(named[kept & ~large]), part_voxels,
+    lookup[1:] = np.where(pore, classes, 0)
+    named = table.assign(defect_class=[CLASS_NAMES[c] for c in classes],
+                         reason=np.where(large, ON_AXIS, BELOW_LIMIT)).rename(columns={"max_value": "max_score"})
+    verdict = Verdict(_renumbered(named[pore]), _renumbered(named[kept & ~pore], ("reason",)), part_voxels,
                       tuple(float(v) for v in voxel_size), operating_point)  # type: ignore[arg-type]
     return Decision(verdict, regions, slabs, lookup, grow)
 
@@ -185,8 +195,8 @@ def decide(score: Any, part: Any, operating_point: OperatingPoint,
     return decision.verdict
 
 
-def _renumbered(table: pd.DataFrame) -> pd.DataFrame:
-    return table[list(_COLUMNS)].reset_index(drop=True).assign(id=lambda t: np.arange(1, len(t) + 1))
+def _renumbered(table: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    return table[[*_COLUMNS, *extra]].reset_index(drop=True).assign(id=lambda t: np.arange(1, len(t) + 1))
 
 
 def class_mask(score: np.ndarray, part: Any, operating_point: OperatingPoint,

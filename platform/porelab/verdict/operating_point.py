@@ -6,7 +6,8 @@ one; `low_threshold == threshold` is a plain threshold). A kept region whose equ
 diameter is under `min_diameter_vox` is an indication below the detection limit: listed
 apart, never counted as a pore. With `boundary_radius_vox` > 0 every candidate region is first
 grown, up to that many voxels, to its local ISO grey-value surface
-(`porelab.verdict.boundary`). Each trained model stores the point chosen for it on
+(`porelab.verdict.boundary`). A region lying wholly within `axis_guard_vox` of the rotation
+axis, where ring artefacts converge, is an indication too (`porelab.verdict.axis`). Each trained model stores the point chosen for it on
 held-out scans (`porelab.verdict.calibrate`) with the figures it reached there; `source`
 says where it came from.
 """
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from porelab.errors import ConfigError
+from porelab.verdict.axis import AXIS_GUARD_VOX
 
 OBJECTIVES = ("dice", "false_calls")
 
@@ -33,6 +35,8 @@ class OperatingPoint:
         boundary_radius_vox: how far a region may grow to its grey-value surface (0: not).
         boundary_iso: where that surface lies between the pore's grey level (0) and the
             material's (1); 0.5 is the metrology convention, ISO-50.
+        axis_guard_vox: a region wholly within this many voxels of the rotation axis is an
+            indication (ring artefacts converge there); 0: no guard.
         objective: what chose it: "dice" (highest mean Dice), "false_calls" (most pores
             found within a false-call rate), "default" (no calibration) or "user".
         source: the scans it was chosen on, or who set it.
@@ -44,6 +48,7 @@ class OperatingPoint:
     min_diameter_vox: float = 0.0
     boundary_radius_vox: int = 0
     boundary_iso: float = 0.5
+    axis_guard_vox: float = AXIS_GUARD_VOX
     objective: str = "default"
     source: str = "the checkpoint's fixed threshold (not calibrated)"
     metrics: dict[str, float] = field(default_factory=dict)
@@ -59,6 +64,8 @@ class OperatingPoint:
         if int(self.boundary_radius_vox) != self.boundary_radius_vox or self.boundary_radius_vox < 0:
             raise ConfigError(f"operating point boundary_radius_vox={self.boundary_radius_vox}: expected a whole "
                               "number of voxels >= 0")
+        if not self.axis_guard_vox >= 0:
+            raise ConfigError(f"operating point axis_guard_vox={self.axis_guard_vox}: expected a radius >= 0 voxels")
         if not 0.0 < self.boundary_iso < 1.0:
             raise ConfigError(f"operating point boundary_iso={self.boundary_iso}: expected a fraction in (0, 1)")
 
@@ -78,12 +85,13 @@ class OperatingPoint:
         return cls(**data)
 
     def overridden(self, threshold: float | None = None, low_threshold: float | None = None,
-                   min_diameter_vox: float | None = None, boundary_radius_vox: int | None = None
-                   ) -> "OperatingPoint":
+                   min_diameter_vox: float | None = None, boundary_radius_vox: int | None = None,
+                   axis_guard_vox: float | None = None) -> "OperatingPoint":
         """This point with what the user set on the command line (`--threshold` alone means
         no hysteresis and no size limit unless those are given too; the boundary refinement
-        stays unless `boundary_radius_vox` is given)."""
-        if threshold is None and low_threshold is None and min_diameter_vox is None and boundary_radius_vox is None:
+        and the axis guard stay unless given)."""
+        given = (threshold, low_threshold, min_diameter_vox, boundary_radius_vox, axis_guard_vox)
+        if all(value is None for value in given):
             return self
         changed = replace(self, objective="user", source="set by the user", metrics={})
         if threshold is not None:
@@ -94,6 +102,8 @@ class OperatingPoint:
             changed = replace(changed, min_diameter_vox=float(min_diameter_vox))
         if boundary_radius_vox is not None:
             changed = replace(changed, boundary_radius_vox=int(boundary_radius_vox))
+        if axis_guard_vox is not None:
+            changed = replace(changed, axis_guard_vox=float(axis_guard_vox))
         return changed
 
 
