@@ -116,7 +116,8 @@ def scan_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation, op
     return Evaluation({k: float(v) for k, v in metrics.items()}, _curves(histogram, pod))
 
 
-#: The filter baseline's mask scored as a 0/1 score: kept as it is (no hysteresis, no size limit).
+#: The filter baseline's mask scored as a 0/1 score: kept as it is (no hysteresis, no size limit),
+#: under the verdict's guard about the rotation axis like every model (the same footing).
 BASELINE_POINT = OperatingPoint(threshold=0.5, objective="default", source="Otsu's mask as it is")
 
 
