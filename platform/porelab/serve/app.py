@@ -2,13 +2,18 @@
 
     from porelab.serve import ServeConfig, start, serve_forever
     start(ServeConfig(registry="runs/cv/registry", port=8000))   # returns once healthy
+
+On a cluster a Serve config file (a KubeRay RayService's `serveConfigV2`, `serve deploy`)
+names the application builder `porelab.serve.app:app_builder` with `porelab serve`'s flags as
+its `args`.
 """
 
 from __future__ import annotations
 
+import argparse
+import re
 import threading
 import time
-import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +22,7 @@ from ray import serve
 from porelab.errors import ConfigError
 from porelab.serve.api import app as _fastapi
 from porelab.serve.api import attach
+from porelab.serve.arguments import add_serve_arguments, config_from_args
 from porelab.serve.config import DeploymentConfig, ServeConfig
 from porelab.serve.registry import RegistryModel, read_registry
 from porelab.serve.results import ResultStore
@@ -77,6 +83,33 @@ def build_app(config: ServeConfig) -> Any:
     handles = {m.name: serve.deployment(Segmenter).options(name=_deployment_name(m.name), **options)
                .bind(m, config.max_memory, config.deployment.batching) for m in models}
     return Ingress.bind(handles, config, read_token(config.token_file))
+
+
+def app_builder(args: dict[str, Any]) -> Any:
+    """The application a Serve config file deploys: `args` are `porelab serve`'s flags by their
+    long names, dashes or underscores (`registry`, `replicas`, `gpus_per_replica`,
+    `results_dir`, ...), values as strings or numbers; the address comes from the config's
+    `http_options`, not from here.
+
+    Example (a RayService's `serveConfigV2`):
+        applications:
+        - name: porelab
+          import_path: porelab.serve.app:app_builder
+          args: {registry: /shared/runs/registry, gpus_per_replica: 1}
+    """
+    parser = argparse.ArgumentParser(prog="porelab.serve.app:app_builder", add_help=False, exit_on_error=False)
+    add_serve_arguments(parser)
+    known = set(vars(parser.parse_args([])))
+    unknown = sorted(k for k in args if k.replace("-", "_") not in known - {"host", "port"})
+    if unknown:
+        raise ConfigError(f"porelab.serve.app:app_builder: unknown args {unknown}; expected some of "
+                          f"{sorted(known - {'host', 'port'})} (the address is the config's http_options)")
+    argv = [part for key, value in args.items() for part in (f"--{key.replace('_', '-')}", str(value))]
+    try:
+        parsed = parser.parse_args(argv)
+    except argparse.ArgumentError as error:
+        raise ConfigError(f"porelab.serve.app:app_builder: {error}") from None
+    return build_app(config_from_args(parsed))
 
 
 def start(config: ServeConfig) -> dict[str, Any]:
