@@ -105,3 +105,12 @@ def test_a_busy_port_is_a_one_line_error(sweep_dir, capsys):
         assert cli.main(["dashboard", str(sweep_dir), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert f"127.0.0.1:{port}" in err and "--port" in err
+
+
+def test_grafana_commands_name_the_dashboards_and_prometheus_config():
+    from porelab.dashboard import dashboards_folder, grafana_commands
+
+    folder = dashboards_folder()
+    assert (folder / "prometheus.yml").is_file() and (folder / "provisioning").is_dir()
+    text = "\n".join(grafana_commands())
+    assert f"--config.file={folder / 'prometheus.yml'}" in text and "--metrics-export-port" in text

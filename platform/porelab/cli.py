@@ -456,14 +456,21 @@ def _add_dashboard(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory, e.g. runs/cv-demo or runs/unet")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=6006, help="port to bind (default 6006)")
+    p.add_argument("--grafana", action="store_true",
+                   help="print what to run to watch porelab's and Ray's metrics in Prometheus and Grafana instead")
     p.set_defaults(handler=_run_dashboard)
 
 
 def _run_dashboard(args: argparse.Namespace) -> dict[str, Any]:
     from pathlib import Path
 
-    from porelab.dashboard import DashboardConfig, dashboard_url, run_dashboard
+    from porelab.dashboard import DashboardConfig, dashboard_url, grafana_commands, run_dashboard
 
+    if args.grafana:
+        commands = grafana_commands()
+        if not args.json:
+            print("\n".join(commands))
+        return {"run_dir": args.run_dir, "grafana": commands}
     config = DashboardConfig(Path(args.run_dir), host=args.host, port=args.port)
 
     def started(url: str) -> None:

@@ -119,3 +119,19 @@ def run_dashboard(config: DashboardConfig, on_start: Callable[[str], None] = lam
             return process.wait()
         finally:
             _stop(process)
+
+
+def dashboards_folder() -> Path:
+    """porelab's Grafana dashboards and Prometheus config: `dashboards/` of the source checkout
+    (beside `platform/`; the installed package does not carry them)."""
+    return Path(__file__).resolve().parents[2] / "dashboards"
+
+
+def grafana_commands(folder: Path | None = None) -> list[str]:
+    """What to run to watch porelab and Ray in Prometheus and Grafana (dashboards/README.md)."""
+    folder = folder or dashboards_folder()
+    return ["ray start --head --metrics-export-port=8080   # every node of the cluster: --metrics-export-port",
+            f"prometheus --config.file={folder / 'prometheus.yml'}   # reads Ray's node list",
+            f"GF_PATHS_PROVISIONING={folder / 'provisioning'} grafana-server   # set the dashboards provider's "
+            f"path to {folder}",
+            "# Ray's own dashboards: /tmp/ray/session_latest/metrics/grafana/dashboards"]

@@ -37,7 +37,8 @@ MODELS = {"unet", "otsu"}
 METRICS = {"ap", "auc", "dice_best", "threshold_best", "dice", "iou", "precision", "recall", "false_calls",
            "false_calls_per_cm3", "false_calls_per_128c", "pod_a50", "pod_a90", "pod_a90_95", "porosity_reported",
            "porosity_true", "porosity_error_pp", "pore_voxels_outside_part", "part_volume_error_percent",
-           "pores_reported", "surface_pores_reported", "indications", "pores_found_percent", "threshold", "low_threshold",
+           "pores_reported", "surface_pores_reported", "indications", "indications_on_rotation_axis", "pores_found_percent",
+           "threshold", "low_threshold",
            "min_diameter_vox"}
 # Otsu's Dice may rise by up to this much from one setting to a worse one (Poisson noise of
 # two independent thinnings); it must fall by at least _DROP from the best to the worst setting.

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 from ray import serve
 
+from porelab.metrics import record_request, record_request_error
 from porelab.serve.config import BatchConfig
 from porelab.serve.registry import RegistryModel
 
@@ -66,7 +67,11 @@ class Segmenter:
         else:
             outcome = await self._on_worker(self._alone, request)
         if isinstance(outcome, Exception):
+            record_request_error(self.model.name, type(outcome).__name__)
             raise outcome
+        voxels = float(np.prod(outcome["shape_zyx"]))
+        record_request(self.model.name, voxels / max(outcome["timings"]["segment_s"], 1e-9), outcome["pore_count"],
+                       outcome["porosity_percent"], bool(outcome["ood"].get("is_ood")))
         return outcome
 
     @serve.batch(max_batch_size=_DEFAULT_BATCHING.max_batch_size,

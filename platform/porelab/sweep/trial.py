@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from porelab.metrics import record_trial
 from porelab.volume.atomic import write_text_atomic
 
 POSTPROCESSED = " (post-processed)"
@@ -67,11 +68,16 @@ def run_trial(params: dict[str, Any]) -> dict[str, Any]:
     trial = params["trial"]
     model, fold = trial["model"], int(trial["fold"])
     run_dir = Path(params["trials_dir"]) / f"{model}-fold{fold}"
-    result = fit(TrainConfig.from_dict(trial["train"]), params["data"], run_dir)
-    evaluation = evaluate_trial(run_dir, result.best_checkpoint, Path(params["data"]), model, fold,
-                                {"validation": trial["val_ids"], "degraded": trial.get("degraded_ids", []),
-                                 "selection": trial.get("selection_ids", []),
-                                 "challenging": trial["challenging_ids"]})
+    try:
+        result = fit(TrainConfig.from_dict(trial["train"]), params["data"], run_dir)
+        evaluation = evaluate_trial(run_dir, result.best_checkpoint, Path(params["data"]), model, fold,
+                                    {"validation": trial["val_ids"], "degraded": trial.get("degraded_ids", []),
+                                     "selection": trial.get("selection_ids", []),
+                                     "challenging": trial["challenging_ids"]})
+    except Exception:
+        record_trial("cv", model, "failed")
+        raise
+    record_trial("cv", model, "finished")
     def validation(metric: str) -> float:
         values = [r["value"] for r in evaluation["rows"]
                   if r["split"] == "validation" and r["metric"] == metric and r["model"] == model]

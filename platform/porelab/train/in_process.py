@@ -46,7 +46,7 @@ def train_in_process(config: TrainConfig, datasets: dict[str, Any], run_dir: Pat
         run_training(model, task, lambda epoch: epoch_batches(stream, steps),
                      lambda epoch: datasets["val"].iter_torch_batches(batch_size=config.batch_size), config.loop,
                      optimiser=optimiser, state=state, device=next(model.parameters()).device,
-                     on_epoch_end=on_epoch_end)
+                     on_epoch_end=on_epoch_end, metric_tags={"model": config.model.name, "run": run_dir.name})
     finally:
         epochs.close()
     if last["directory"] is None:

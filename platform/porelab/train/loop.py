@@ -19,6 +19,7 @@ from torch import nn
 
 from porelab.errors import ConfigError
 from porelab.evaluate.ranking import average_precision
+from porelab.metrics import record_epoch
 from porelab.models.layout import fast_layout, input_layout
 from porelab.train.task import Batch, Task
 
@@ -90,8 +91,14 @@ def _train_epoch(model: nn.Module, task: Task, batches: Iterable[Batch], optimis
                  steps: int | None, device: torch.device) -> dict[str, float]:
     model.train()
     totals: dict[str, float] = {}
-    count, patches, start = 0, 0, time.perf_counter()
-    for batch in batches:
+    count, patches, waited, start = 0, 0, 0.0, time.perf_counter()
+    source = iter(batches)
+    while True:
+        asked = time.perf_counter()
+        batch = next(source, None)
+        waited += time.perf_counter() - asked
+        if batch is None:
+            break
         batch = {k: input_layout(v.to(device), model) for k, v in batch.items()}
         optimiser.zero_grad(set_to_none=True)
         loss, logs = task.loss(model, batch)
@@ -105,7 +112,8 @@ def _train_epoch(model: nn.Module, task: Task, batches: Iterable[Batch], optimis
             break
     elapsed = time.perf_counter() - start
     means = {f"train_{k}": v / max(count, 1) for k, v in totals.items()}
-    return {**means, "train_patches_per_s": patches / elapsed if elapsed > 0 else 0.0, "train_steps": count}
+    return {**means, "train_patches_per_s": patches / elapsed if elapsed > 0 else 0.0, "train_steps": count,
+            "data_wait_share": waited / elapsed if elapsed > 0 else 0.0}
 
 
 def _dice(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
@@ -151,8 +159,10 @@ def run_training(model: nn.Module, task: Task, train_batches: BatchSource, val_b
                  config: LoopConfig, *, optimiser: torch.optim.Optimizer | None = None,
                  state: LoopState | None = None, device: torch.device | str = "cpu",
                  on_epoch_end: Callable[[EpochResult, LoopState, torch.optim.Optimizer], None] | None = None,
-                 ) -> LoopState:
-    """Train until `max_epochs` or early stopping; returns the final state (history included)."""
+                 metric_tags: dict[str, str] | None = None) -> LoopState:
+    """Train until `max_epochs` or early stopping; returns the final state (history included).
+    With `metric_tags` ({"model", "run"}) each epoch's numbers also go to porelab's metrics
+    (`porelab.metrics.record_epoch`)."""
     device = torch.device(device)
     model = fast_layout(model, device)  # in place: an optimiser built on its parameters keeps them
     optimiser = optimiser or torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -167,6 +177,8 @@ def run_training(model: nn.Module, task: Task, train_batches: BatchSource, val_b
         metrics.update(evaluate(model, task, val_batches(state.epoch), device, config.threshold))
         metrics["epoch_seconds"] = time.perf_counter() - start
         is_best, stop = _advance(state, metrics, config)
+        if metric_tags is not None:
+            record_epoch(metrics, **metric_tags)
         if on_epoch_end is not None:
             on_epoch_end(EpochResult(state.epoch, metrics, is_best, stop), state, optimiser)
     return state

@@ -180,7 +180,9 @@ def train_func(loop_config: dict[str, Any]) -> None:
     try:
         run_training(model, task, train_batches,
                      lambda epoch: val_shard.iter_torch_batches(batch_size=config.batch_size),
-                     config.loop, optimiser=optimiser, state=state, device=device, on_epoch_end=on_epoch_end)
+                     config.loop, optimiser=optimiser, state=state, device=device, on_epoch_end=on_epoch_end,
+                     metric_tags={"model": config.model.name, "run": Path(loop_config["run_dir"]).name}
+                     if rank == 0 else None)
     finally:
         if epochs is not None:
             epochs.close()

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from porelab.errors import ConfigError
+from porelab.metrics import record_slab
 
 EXECUTORS = ("local", "ray", "auto")
 #: Inputs with more slices than this go to Ray under `kind="auto"`.
@@ -64,7 +65,9 @@ def ensure_ray() -> None:
 
 
 def _call(fn: Callable[..., np.ndarray], slab: np.ndarray, kwargs: dict[str, Any]) -> np.ndarray:
-    return fn(slab, **kwargs)
+    result = fn(slab, **kwargs)
+    record_slab(getattr(fn, "__name__", "slab"))
+    return result
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,5 +114,5 @@ def map_slabs(fn: Callable[..., np.ndarray], stack: np.ndarray, *, split_axis: i
     if _uses_ray(rows, executor):
         parts = _run_ray(fn, slabs, kwargs, executor.workers)
     else:
-        parts = [fn(slab, **kwargs) for slab in slabs]
+        parts = [_call(fn, slab, kwargs) for slab in slabs]
     return np.concatenate(parts, axis=join_axis)
