@@ -1,4 +1,4 @@
-"""The dataset manifest (DESIGN.md contract): one entry per scan, with sha256 of every file.
+"""The dataset manifest: one entry per scan, with sha256 of every file.
 
 The manifest is rewritten atomically after each scan's files are complete, so an entry
 present in it means the scan's files were whole when it was written; a re-run trusts an
