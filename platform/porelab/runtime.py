@@ -12,7 +12,7 @@ def ensure_ray(address: str | None = None, *, num_cpus: int | None = None, quiet
     """`ray`, initialised: joins `address`/RAY_ADDRESS when given, else starts a small local Ray.
 
     Workers get OMP_NUM_THREADS=1 unless it is set: two torch threads per process ran 3-8x
-    slower on a 2-core machine (docs/platform-notes.md).
+    slower on a 2-core machine (docs/field-notes.md).
 
     The local Ray runs its dashboard (on 127.0.0.1): besides showing the run, it serves the
     state API that Ray Train's placement-group cleaner polls. Without it every TorchTrainer

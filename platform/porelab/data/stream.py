@@ -40,7 +40,7 @@ class StreamConfig:
     readers: int = 0  # 0: Ray tasks on pooled workers; n > 0: a pool of n actors (volumes opened once each)
     # Readers reserve no CPU by default: Ray Data asks a whole CPU per task otherwise, and any
     # reservation can deadlock once Train workers and concurrent Tune trials hold the rest
-    # (docs/platform-notes.md); a reader is light next to a training step, so oversubscribing is the safe side.
+    # (docs/field-notes.md); a reader is light next to a training step, so oversubscribing is the safe side.
     reader_cpus: float = 0.0
     # readers == 0: at most this many patch tasks of a stream at once. Tasks that reserve no CPU
     # are otherwise launched as fast as Ray Data can, each on a worker process Ray starts for it:

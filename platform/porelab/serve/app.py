@@ -95,7 +95,7 @@ def app_builder(args: dict[str, Any]) -> Any:
         applications:
         - name: porelab
           import_path: porelab.serve.app:app_builder
-          args: {registry: /shared/runs/registry, gpus_per_replica: 1}
+          args: {registry: /mnt/porelab/runs/registry, gpus_per_replica: 1}
     """
     parser = argparse.ArgumentParser(prog="porelab.serve.app:app_builder", add_help=False, exit_on_error=False)
     add_serve_arguments(parser)

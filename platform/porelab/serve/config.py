@@ -33,7 +33,7 @@ class BatchConfig:
 class DeploymentConfig:
     """Per model deployment: a fixed replica count, or autoscaling between `min_replicas` and
     `max_replicas` when `max_replicas` > `min_replicas`. CPUs are fractional on purpose: on a
-    2-core machine a whole CPU per replica leaves nothing for Serve's own actors (docs/platform-notes.md)."""
+    2-core machine a whole CPU per replica leaves nothing for Serve's own actors (docs/field-notes.md)."""
 
     replicas: int = 1
     cpus: float = 0.5

@@ -1,7 +1,7 @@
 """Is there a GPU ASTRA can use? Probed once, in a subprocess.
 
 ASTRA's 3D CUDA functions kill the Python process (SIGFPE) on a machine without a usable
-GPU, and `astra.use_cuda()` alone is not proof (docs/platform-notes.md). So a child process calls
+GPU, and `astra.use_cuda()` alone is not proof (docs/field-notes.md). So a child process calls
 `use_cuda()` and then projects a tiny 3D cone volume; only if the child exits cleanly does
 this process ever call 3D code.
 """

@@ -1,7 +1,7 @@
 """Fan-beam (flat detector) sinograms rebinned to parallel beam, so CPU FBP applies.
 
 ASTRA has no CPU fan-beam FBP; rebinning then parallel FBP is about 4x faster than a numpy
-fan FBP and only a little blurrier (docs/platform-notes.md). A ray at fan angle beta hitting detector
+fan FBP and only a little blurrier (docs/field-notes.md). A ray at fan angle beta hitting detector
 position u (mm) makes the angle gamma = atan(u / SDD) with the central ray; it is the
 parallel ray at theta = beta - gamma, offset s = SOD sin(gamma). The signs were fixed on an
 asymmetric phantom (tests/simulate/scanner/test_rebin.py): with the opposite signs the

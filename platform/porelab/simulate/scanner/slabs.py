@@ -3,7 +3,7 @@
 ASTRA's CPU code runs one thread per call and releases the GIL, so slabs of slices scale
 over processes. The in-process path serves tests and small inputs; the Ray path serves the
 jobs and big inputs. Tasks ask for half a CPU (a whole one can deadlock next to other
-fractional holders, see docs/platform-notes.md); at most `workers` are in flight at once.
+fractional holders, see docs/field-notes.md); at most `workers` are in flight at once.
 """
 
 from __future__ import annotations
