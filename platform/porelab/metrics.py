@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from typing import Any
 
 _LOG = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ EPOCH_GAUGES = {
     "epoch_seconds": ("porelab_epoch_seconds", "seconds of the last epoch (training and validation)"),
     "data_wait_share": ("porelab_data_wait_share", "share of the last epoch's training spent waiting for data"),
 }
-_TRAIN_TAGS = ("model", "run")
 
 
 def _ray_running() -> bool:
@@ -72,7 +72,7 @@ def record_epoch(metrics: dict[str, float], model: str, run: str) -> None:
     """One training epoch's numbers (`EPOCH_GAUGES`), tagged with the model and the run's name
     (a cross-validation trial's run is `<model>-fold<k>`)."""
     for key, (name, description) in EPOCH_GAUGES.items():
-        if key in metrics and metrics[key] == metrics[key]:  # NaN (no validation) is left out
+        if key in metrics and not math.isnan(metrics[key]):  # NaN (no validation) is left out
             _record("gauge", name, description, metrics[key], {"model": model, "run": run})
     _record("counter", "porelab_epochs", "training epochs finished", 1, {"model": model, "run": run})
 

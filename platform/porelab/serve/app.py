@@ -99,11 +99,11 @@ def app_builder(args: dict[str, Any]) -> Any:
     """
     parser = argparse.ArgumentParser(prog="porelab.serve.app:app_builder", add_help=False, exit_on_error=False)
     add_serve_arguments(parser)
-    known = set(vars(parser.parse_args([])))
-    unknown = sorted(k for k in args if k.replace("-", "_") not in known - {"host", "port"})
+    allowed = set(vars(parser.parse_args([]))) - {"host", "port"}
+    unknown = sorted(k for k in args if k.replace("-", "_") not in allowed)
     if unknown:
         raise ConfigError(f"porelab.serve.app:app_builder: unknown args {unknown}; expected some of "
-                          f"{sorted(known - {'host', 'port'})} (the address is the config's http_options)")
+                          f"{sorted(allowed)} (the address is the config's http_options)")
     argv = [part for key, value in args.items() for part in (f"--{key.replace('_', '-')}", str(value))]
     try:
         parsed = parser.parse_args(argv)

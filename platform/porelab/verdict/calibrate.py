@@ -44,7 +44,7 @@ from scipy import ndimage
 
 from porelab.errors import ConfigError
 from porelab.evaluate.pod import fit_pod
-from porelab.verdict.axis import AXIS_GUARD_VOX, off_axis
+from porelab.verdict.axis import AXIS_GUARD_VOX, axis_zone
 from porelab.verdict.boundary import candidate_voxels
 from porelab.verdict.operating_point import OBJECTIVES, OperatingPoint
 
@@ -146,7 +146,11 @@ def _regions(scan: CalibrationScan, truth: _Truth, candidates: np.ndarray, axis_
     both = where & (pore > 0)
     pairs, shared = np.unique(np.stack([flat[both], pore[both]]), axis=1, return_counts=True)
     overlap = np.bincount(pairs[0], weights=shared, minlength=count + 1)
-    beside_axis = np.bincount(flat, weights=off_axis(labels.shape, axis_guard).ravel(), minlength=count + 1) > 0
+    rows, cols = labels.shape[1:]
+    inside = np.flatnonzero(where)  # the zone is looked up for candidate voxels only
+    outside_zone = ~axis_zone((rows, cols), axis_guard)[(inside // cols) % rows, inside % cols]
+    beside_axis = np.zeros(count + 1, bool)
+    beside_axis[flat[inside[outside_zone]]] = True
     known = truth.position[pairs[1]] >= 0
     return _Regions(voxels, np.cbrt(6.0 * voxels / np.pi), peak, overlap, beside_axis, pairs[0][known],
                     truth.position[pairs[1][known]], shared[known])
