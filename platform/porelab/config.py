@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from pathlib import Path
@@ -29,6 +30,9 @@ def _optional_inner(tp: Any) -> Any:
     return tp
 
 
+_YAML11_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _convert(value: Any, tp: Any, where: str) -> Any:
     tp = _optional_inner(tp)
     if value is None:
@@ -46,6 +50,8 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         return tuple(_convert(v, inner, f"{where}[{i}]") for i, v in enumerate(value))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str) and _YAML11_FLOAT.fullmatch(value.strip()):
+        return float(value)  # PyYAML reads 3e-4 (no dot) as a string: YAML 1.1 floats need one
     if tp in (int, float, str, bool) and not isinstance(value, tp):
         raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
     return value
