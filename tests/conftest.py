@@ -30,12 +30,20 @@ def ray_session():
     cleaner asks the dashboard's state API whether its trainer is gone, and without it each
     TorchTrainer left a 240 MiB cleaner process behind for the rest of the session."""
     ray = pytest.importorskip("ray")
+    start_session_ray()
+    yield ray
+    ray.shutdown()
+
+
+def start_session_ray() -> None:
+    """The session's Ray (see `ray_session`), unless a Ray is up; the multi-node tests call it
+    again after their cluster is gone."""
+    import ray
+
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", object_store_memory=200 * 1024**2,
                  log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
 
 
 

@@ -1,6 +1,7 @@
 """Small synthetic scans with exact pore labels, shared by tests (no simulator: fast)."""
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -139,3 +140,29 @@ def composite_scan(side=48):
 
     phantom = composite((side, side, side), seed=7)
     return np.asarray(reconstruct(simulate(phantom, scaled_to_grid(COMPOSITE_PAPER, side, seed=7))).data, np.float32)
+
+
+@dataclass
+class DiscPhantom:
+    """The fields `porelab.simulate.scanner.simulate` reads of a phantom."""
+
+    materials: np.ndarray
+    material_names: dict
+    pore_fraction: np.ndarray
+    voxel_size: tuple
+
+
+def disc_phantom(depth=4, side=32):
+    """A Ti-6Al-4V disc of radius 10 voxels off the centre, `depth` slices, no pores."""
+    yy, xx = np.mgrid[:side, :side]
+    disc = ((yy - 14) ** 2 + (xx - 17) ** 2 < 100).astype(np.uint8)
+    return DiscPhantom(np.repeat(disc[None], depth, 0), {0: "air", 1: "Ti6Al4V"},
+                       np.zeros((depth, side, side), np.float32), (0.05, 0.05, 0.05))
+
+
+def plain_parallel_scan():
+    """A parallel-beam scan at one energy, noise, gain spread, scatter and blur off."""
+    from porelab.simulate.scanner import ScanSpec
+
+    return ScanSpec(geometry="parallel", n_projections=40, spectrum_weights=(0.0, 0.0, 0.0, 1.0, 0.0), exposure=1e6,
+                    gain_spread=0.0, scatter_fraction=0.0, blur_px=0.0)

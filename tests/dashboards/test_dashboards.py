@@ -14,7 +14,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -109,14 +108,6 @@ def prometheus(tmp_path, ray_session):
     process.wait(timeout=30)
 
 
-@dataclass
-class _Phantom:
-    materials: np.ndarray
-    material_names: dict
-    pore_fraction: np.ndarray
-    voxel_size: tuple
-
-
 def _train_briefly(root: Path) -> None:
     """Two epochs of the real loop on sphere pores, its numbers sent as a CV trial's would be."""
     import torch
@@ -143,15 +134,10 @@ def _train_briefly(root: Path) -> None:
 
 
 def _simulate_on_ray() -> None:
-    from porelab.simulate.scanner import Executor, ScanSpec, reconstruct, simulate
+    from porelab.simulate.scanner import Executor, reconstruct, simulate
+    from synthetic import disc_phantom, plain_parallel_scan
 
-    yy, xx = np.mgrid[:32, :32]
-    disc = ((yy - 14) ** 2 + (xx - 17) ** 2 < 100).astype(np.uint8)
-    phantom = _Phantom(np.repeat(disc[None], 4, 0), {0: "air", 1: "Ti6Al4V"}, np.zeros((4, 32, 32), np.float32),
-                       (0.05, 0.05, 0.05))
-    spec = ScanSpec(geometry="parallel", n_projections=40, spectrum_weights=(0.0, 0.0, 0.0, 1.0, 0.0), exposure=1e6,
-                    gain_spread=0.0, scatter_fraction=0.0, blur_px=0.0)
-    reconstruct(simulate(phantom, spec), executor=Executor(kind="ray", workers=2, slab_rows=1))
+    reconstruct(simulate(disc_phantom(), plain_parallel_scan()), executor=Executor(kind="ray", workers=2, slab_rows=1))
 
 
 def _ask_the_service(root: Path) -> None:

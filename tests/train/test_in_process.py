@@ -52,3 +52,19 @@ def test_an_interrupted_in_process_run_resumes_from_its_last_epoch(tmp_path, tin
     result = fit(config, tiny_dataset, tmp_path / "run")
     history = pd.read_parquet(tmp_path / "run" / "history.parquet")
     assert history.epoch.tolist() == [1, 2, 3] and read_checkpoint(result.last_checkpoint)["epoch"] == 3
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_resumed_run_trains_on_the_patches_an_uninterrupted_run_had(tmp_path, tiny_dataset, ray_session):
+    # several patch tasks per epoch: the stream must keep row order, and the resumed run start
+    # at the rows its finished epochs did not use
+    config = replace(_config(0), stream=StreamConfig(patches_per_epoch=16, val_patches=8, rows_per_task=4))
+    fit(config, tiny_dataset, tmp_path / "whole")
+    fit(replace(config, loop=replace(config.loop, max_epochs=2)), tiny_dataset, tmp_path / "resumed")
+    (tmp_path / "resumed" / "summary.json").unlink()  # as if the process died after epoch 2
+    fit(config, tiny_dataset, tmp_path / "resumed")
+    whole = pd.read_parquet(tmp_path / "whole" / "history.parquet")
+    resumed = pd.read_parquet(tmp_path / "resumed" / "history.parquet")
+    assert resumed.epoch.tolist() == [1, 2, 3]
+    pd.testing.assert_frame_equal(resumed[METRICS], whole[METRICS], rtol=1e-5, atol=1e-6)

@@ -82,15 +82,20 @@ def _task_patches(batch: dict[str, np.ndarray], scans: list[ScanRecord], pores: 
 
 
 def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig,
-                      rows: int, stream: StreamConfig, *, train: bool) -> Any:
-    """A Ray Dataset of `rows` patches with columns image, label: (1, *patch) float32 each."""
+                      rows: int, stream: StreamConfig, *, train: bool, first_row: int = 0) -> Any:
+    """A Ray Dataset of patches `first_row` .. `rows` - 1 with columns image, label: (1, *patch)
+    float32 each, in row order: a patch is made from its row number alone, so a run gets the
+    same patches in the same order wherever its tasks run, and a resumed run (`first_row` = the
+    rows its finished epochs used) the ones an uninterrupted run would have had."""
     import ray
 
     maker_config = config if train else validation_config(config)
+    context = ray.data.DataContext.get_current()
     # per-operator bars from every reader drown the one line per epoch that the loop prints
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    context.enable_progress_bars = False
+    context.execution_options.preserve_order = True
     maker_args = (list(scans), list(pores), maker_config, train)
-    ids = _local_rows({"id": np.arange(rows, dtype=np.int64)})
+    ids = _local_rows({"id": np.arange(first_row, rows, dtype=np.int64)})
     if stream.readers == 0:
         return ids.map_batches(_task_patches, fn_args=maker_args, batch_size=stream.rows_per_task,
                                num_cpus=stream.reader_cpus, compute=ray.data.TaskPoolStrategy(size=stream.tasks))

@@ -90,7 +90,9 @@ def sliding_window_on_ray(path: str | Path, shape: tuple[int, int, int], model_f
     """
     import ray
 
-    actor_class = ray.remote(num_cpus=ray_config.cpus_per_actor, num_gpus=ray_config.gpus_per_actor)(_SlabWorker)
+    # SPREAD: one actor per node before a second on any, so a volume's z ranges use every node
+    actor_class = ray.remote(num_cpus=ray_config.cpus_per_actor, num_gpus=ray_config.gpus_per_actor,
+                             scheduling_strategy="SPREAD")(_SlabWorker)
     threads = max(1, int(round(ray_config.cpus_per_actor)))
     actors = [actor_class.remote(model_factory, config, transform, threads) for _ in range(ray_config.actors)]
     ranges = z_ranges(shape[0], ray_config.slices_per_task)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,8 @@ class CVConfig:
     trial_cpus: float = 0.1  # the trial's own process; it holds worker_cpus more when it trains in-process
     worker_cpus: float = 0.5
     max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold (`trials_that_fit`)
-    max_failures: int = 1
+    max_failures: int = 1  # retries of a trial that failed (e.g. its node was lost)
+    trial_resources: dict[str, float] = field(default_factory=dict)  # custom Ray resources each trial asks for
     include: tuple[str, ...] = ()  # FTL search / degradation run directories shown in the report
     randomized: str = ""  # a randomized dataset (am-randomized): the second arm trains there (empty: no arm)
     randomized_models: tuple[str, ...] = ()  # the arm's models (empty: `models`)
@@ -103,7 +104,7 @@ def _tuner(config: CVConfig, root: Path, experiment: str, plans: dict[str, dict[
     trainable = tune.with_resources(
         tune.with_parameters(cv_trial, plans=plans, data=str(root.resolve()),
                              trials_dir=str((Path(config.out) / "trials").resolve())),
-        trial_resources(config.trial_cpus, config.worker_cpus, plans))
+        trial_resources(config.trial_cpus, config.worker_cpus, plans, config.trial_resources))
     storage = str(Path(config.out).resolve())
     path = str(Path(storage) / experiment)
     if tune.Tuner.can_restore(path):

@@ -21,12 +21,32 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)")
     parser.add_argument("--max-concurrent", type=int, default=0,
                         help="trials at once (default 0: as many as the cluster's CPUs and memory hold)")
+    add_trial_resources_argument(parser)
     parser.add_argument("--quick", action="store_true", help="the smallest sweep that still shows the result (tests)")
+
+
+def add_trial_resources_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trial-resources", nargs="+", default=[], type=resource_amount, metavar="NAME=AMOUNT",
+                        help="custom Ray resources each trial asks for, e.g. --trial-resources trainer=1 runs "
+                             "trials only on nodes started with --resources '{\"trainer\": 1}', one per node")
+
+
+def resource_amount(text: str) -> tuple[str, float]:
+    """'NAME=AMOUNT' as (name, amount): argparse's type for a custom Ray resource."""
+    name, sep, amount = text.partition("=")
+    try:
+        value = float(amount)
+    except ValueError:
+        value = -1.0
+    if not sep or not name.strip() or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=AMOUNT with a positive amount, e.g. trainer=1")
+    return name.strip(), value
 
 
 def sweep_config(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig(data=args.data, out=args.out, model=args.model, folds=args.folds, profile=args.profile,
-                       overrides=tuple(args.set), worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent)
+                       overrides=tuple(args.set), worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent,
+                       trial_resources=dict(args.trial_resources))
 
 
 def run_job(script: str, run: Callable[[Any], dict[str, Any]], config: Any) -> int:

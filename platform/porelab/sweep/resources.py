@@ -20,11 +20,14 @@ def trials_that_fit(cpus: float, memory_bytes: float, trial_cpus: float, worker_
     return max(1, min(by_cpu, by_memory))
 
 
-def trial_resources(trial_cpus: float, worker_cpus: float, plans: dict[str, dict[str, Any]]) -> dict[str, float]:
+def trial_resources(trial_cpus: float, worker_cpus: float, plans: dict[str, dict[str, Any]],
+                    custom: dict[str, float] | None = None) -> dict[str, float]:
     """What a sweep's trial asks of Tune: its own process's CPUs, and its worker's too when it
-    trains in that process (`scaling.workers` = 0; Ray Train workers ask for their own)."""
+    trains in that process (`scaling.workers` = 0; Ray Train workers ask for their own), plus
+    `custom` node resources (e.g. {"trainer": 1} keeps trials on the nodes started with
+    `ray start --resources '{"trainer": 1}'`, one trial per such node)."""
     in_process = any(p["train"]["scaling"]["workers"] == 0 for p in plans.values())
-    return {"cpu": trial_cpus + (worker_cpus if in_process else 0.0)}
+    return {"cpu": trial_cpus + (worker_cpus if in_process else 0.0), **(custom or {})}
 
 
 def concurrent_trials(config: Any) -> int:

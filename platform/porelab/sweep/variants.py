@@ -57,6 +57,7 @@ class SweepConfig:
     trial_cpus: float = 0.1  # the trial's own process; it holds worker_cpus more when it trains in-process
     worker_cpus: float = 0.5
     max_concurrent: int = 0  # 0: as many as the cluster holds (`porelab.sweep.resources`)
+    trial_resources: dict[str, float] = field(default_factory=dict)  # custom Ray resources each trial asks for
     max_failures: int = 1
 
 
@@ -119,7 +120,7 @@ def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: 
     out = Path(sweep.out).resolve()
     trainable = tune.with_resources(
         tune.with_parameters(variant_trial, plans=plans, trials_root=str(out / "trials")),
-        trial_resources(sweep.trial_cpus, sweep.worker_cpus, plans))
+        trial_resources(sweep.trial_cpus, sweep.worker_cpus, plans, sweep.trial_resources))
     path = str(out / experiment)
     if tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable, resume_errored=True)

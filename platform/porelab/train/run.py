@@ -75,6 +75,13 @@ def _resume_source(run_dir: Path) -> Path | None:
     return None
 
 
+def _epochs_done(resume: Path | None) -> int:
+    """The finished epochs of the interrupted run whose checkpoints are in `resume` (0: a new run)."""
+    if resume is None:
+        return 0
+    return int(read_checkpoint(resume / "last.pt")["loop_state"]["epoch"])
+
+
 def _export(directory: Path, run_dir: Path) -> tuple[Path, Path]:
     target = run_dir / "checkpoints"
     target.mkdir(exist_ok=True)
@@ -134,11 +141,13 @@ def fit(config: TrainConfig, data: str | Path, out: str | Path, *, ray_address: 
     write_text_atomic(run_dir / "config.json", json.dumps({"data": str(data), **config.to_dict()}, indent=2) + "\n")
     ensure_ray(ray_address)
     train, val = split_scans(load_scans(data), config)
+    resume = _resume_source(run_dir)
     rows = config.loop.max_epochs * config.stream.patches_per_epoch
-    datasets = {"train": ray_patch_dataset(train, scan_pores(train), config.patches, rows, config.stream, train=True),
+    first_row = _epochs_done(resume) * config.stream.patches_per_epoch
+    datasets = {"train": ray_patch_dataset(train, scan_pores(train), config.patches, rows, config.stream, train=True,
+                                           first_row=min(first_row, rows - 1)),
                 "val": in_memory_patch_dataset(val, scan_pores(val), config.patches, config.stream.val_patches,
                                                train=False)}  # same patches every epoch
-    resume = _resume_source(run_dir)
     start = time.perf_counter()
     if config.scaling.workers == 0:
         best, last = _export(train_in_process(config, datasets, run_dir, resume), run_dir)

@@ -74,7 +74,8 @@ def _call(fn: Callable[..., np.ndarray], slab: np.ndarray, kwargs: dict[str, Any
 def _remote_call() -> Any:
     import ray
 
-    return ray.remote(num_cpus=_TASK_CPUS)(_call)
+    # SPREAD: on a cluster the slabs of one scan share out over the nodes instead of filling the first
+    return ray.remote(num_cpus=_TASK_CPUS, scheduling_strategy="SPREAD")(_call)
 
 
 def _run_ray(fn: Callable[..., np.ndarray], slabs: list[np.ndarray], kwargs: dict[str, Any],
