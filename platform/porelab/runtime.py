@@ -11,6 +11,10 @@ _LOCAL_OBJECT_STORE = 512 * 1024**2
 def ensure_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: bool = True) -> Any:
     """`ray`, initialised: joins `address`/RAY_ADDRESS when given, else starts a small local Ray.
 
+    Without an address it always starts its own Ray (`address="local"`), even where a `ray start`
+    cluster runs on the machine: plain `ray.init()` would join that one, and refuse the
+    `num_cpus` given here. Join it with `address="auto"` (or RAY_ADDRESS=auto).
+
     Workers get OMP_NUM_THREADS=1 unless it is set: two torch threads per process ran 3-8x
     slower on a 2-core machine (docs/field-notes.md).
 
@@ -28,7 +32,7 @@ def ensure_ray(address: str | None = None, *, num_cpus: int | None = None, quiet
     if address:
         ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=True)
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=True, dashboard_host="127.0.0.1",
-                 object_store_memory=_LOCAL_OBJECT_STORE, runtime_env={"env_vars": env},
-                 configure_logging=not quiet, log_to_driver=True)
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=True,
+                 dashboard_host="127.0.0.1", object_store_memory=_LOCAL_OBJECT_STORE,
+                 runtime_env={"env_vars": env}, configure_logging=not quiet, log_to_driver=True)
     return ray

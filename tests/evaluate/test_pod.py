@@ -182,3 +182,15 @@ def test_hit_miss_needs_the_size_column():
     labels = _cubes()
     with pytest.raises(ConfigError, match="missing"):
         hit_miss(labels > 0, labels, pd.DataFrame({"id": [1]}))
+
+
+def test_a_size_beyond_the_largest_pore_tested_is_not_reached():
+    # a shallow curve on pores of 2-6 voxels: a50 inside the tested sizes, a90 far beyond them
+    rng = np.random.default_rng(11)
+    sizes = rng.uniform(2.0, 6.0, 400)
+    hit = (rng.random(400) < expit(-1.0 + 1.0 * np.log(sizes))).astype(float)
+    result = fit_pod(sizes, hit)
+    assert result.fitted and result.a50 < result.size_max < result.a90
+    assert result.within_tested(result.a50) == result.a50
+    assert result.within_tested(result.a90) == np.inf
+    assert np.isnan(result.within_tested(np.nan))  # no fit stays no fit

@@ -242,3 +242,14 @@ def test_write_report_replaces_the_file_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
     with pytest.raises(PorelabError, match="does not exist"):
         write_report(data, tmp_path / "absent" / "report.html")
+
+
+def test_a_pod_size_not_reached_in_any_fold_reads_not_reached():
+    from porelab.report.tables import format_mean_ci, summary_table
+
+    results = pd.DataFrame({"model": "vae", "split": "validation", "metric": "pod_a90",
+                            "value": [3.1, np.inf, 3.3], "fold": [0, 1, 2]})
+    row = summary_table(results).iloc[0]
+    assert row["mean"] == np.inf and row["n"] == 3  # the folds that reached it do not hide the one that did not
+    assert format_mean_ci(row["mean"], row["half_width"]) == "not reached"
+    assert format_mean_ci(3.2, 0.1) == "3.200 ± 0.100"

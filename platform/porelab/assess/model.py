@@ -10,6 +10,8 @@ inside the same part.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -127,9 +129,10 @@ def evaluate_model(checkpoint: str | Path, scans: Sequence[EvaluationScan], *,
 
 
 def table_text(table: pd.DataFrame) -> str:
-    """`ModelEvaluation.table` as `porelab evaluate` prints it (NaN POD sizes read "no fit")."""
+    """`ModelEvaluation.table` as `porelab evaluate` prints it (NaN POD sizes read "no fit",
+    infinite ones "not reached")."""
     with pd.option_context("display.width", 200, "display.max_columns", None):
-        return table.to_string(float_format=lambda v: f"{v:.3g}", na_rep="no fit")
+        return table.to_string(float_format=lambda v: "not reached" if v == math.inf else f"{v:.3g}", na_rep="no fit")
 
 
 def calibrate_run(result: Any, data: str | Path, report: Report = lambda message: None) -> OperatingPoint:

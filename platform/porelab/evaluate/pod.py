@@ -123,6 +123,12 @@ class PODResult:
     def sigma(self) -> float:
         return 1.0 / self.slope if self.fitted else math.nan
 
+    def within_tested(self, size: float) -> float:
+        """`size` (a50, a90 or a90/95) as a verdict reports it: inf ("not reached") when it lies
+        beyond the largest pore tested, where the curve only extrapolates (a flat fit of an
+        anomaly model put a90 at 2e12 voxels); NaN stays NaN (no fit)."""
+        return math.inf if size > self.size_max else size
+
     @property
     def extrapolated(self) -> bool:
         """True when a90/95 lies beyond the largest pore tested (the handbook warns)."""

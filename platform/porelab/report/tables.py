@@ -45,7 +45,7 @@ def summary_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     """
     rows = []
     for (model, split, metric), group in results.groupby(["model", "split", "metric"], sort=False):
-        summary = mean_ci(group["value"].to_numpy(), confidence)
+        summary = _mean_ci_or_not_reached(group["value"].to_numpy(), confidence)
         rows.append({"model": model, "split": split, "metric": metric, "mean": summary.mean,
                      "ci_low": summary.low, "ci_high": summary.high,
                      "half_width": summary.half_width, "n": summary.n})
@@ -57,10 +57,21 @@ def summary_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     return table.iloc[order].reset_index(drop=True)
 
 
+def _mean_ci_or_not_reached(values: np.ndarray, confidence: float) -> MeanCI:
+    """`mean_ci`, but inf (a POD size not reached within the sizes tested) when any fold has
+    inf: the mean of the folds that reached it would hide the ones that did not."""
+    if np.isposinf(values).any():
+        return MeanCI(math.inf, math.nan, int(np.count_nonzero(~np.isnan(values))))
+    return mean_ci(values, confidence)
+
+
 def format_mean_ci(mean: float, half_width: float) -> str:
-    """'0.812 ± 0.034'; just the mean when there is no interval, '–' when there is no value."""
+    """'0.812 ± 0.034'; just the mean when there is no interval, '–' when there is no value,
+    'not reached' for a POD size some fold's curve does not reach within the sizes tested (inf)."""
     if math.isnan(mean):
         return "–"
+    if mean == math.inf:
+        return "not reached"
     if math.isnan(half_width):
         return _number(mean)
     return f"{_number(mean)} ± {_number(half_width)}"

@@ -203,8 +203,15 @@ def evaluation_summary(rows: pd.DataFrame) -> dict[str, Any]:
     wide = mine.pivot_table(index="scan", columns="metric", values="value", sort=False)
     keep = ["ap", "dice", "dice_best", "false_calls", "porosity_error_pp", "pore_voxels_outside_part",
             "pores_found_percent", "pod_a50", "pod_a90"]
-    return {scan: {k: (None if pd.isna(v) else float(v)) for k, v in row.items() if k in keep}
-            for scan, row in wide.to_dict(orient="index").items()}
+    return {scan: {k: _figure(v) for k, v in row.items() if k in keep} for scan, row in wide.to_dict(orient="index").items()}
+
+
+def _figure(value: float) -> float | str | None:
+    """A figure as JSON holds it: None for no value (a POD without a fit), "not reached" for a POD
+    size beyond the pores tested (inf, which strict JSON has no word for)."""
+    if pd.isna(value):
+        return None
+    return "not reached" if value == float("inf") else float(value)
 
 
 def bundle_to(record: dict[str, Any], target: Path, card: str) -> Path:
@@ -263,7 +270,8 @@ def model_card(record: dict[str, Any]) -> str:
                   "| scan | AP | Dice | false calls | porosity error (pp) | pores found (%) | a90 (voxels) |",
                   "|---|---|---|---|---|---|---|"]
         for scan, m in evaluation.items():
-            a90 = "no fit" if m.get("pod_a90") is None else f"{m['pod_a90']:.2f}"
+            a90 = m.get("pod_a90")
+            a90 = "no fit" if a90 is None else a90 if isinstance(a90, str) else f"{a90:.2f}"
             lines.append(f"| {scan} | {m['ap']:.3f} | {m['dice']:.3f} | {m['false_calls']:.0f} | "
                          f"{m['porosity_error_pp']:+.3f} | {m.get('pores_found_percent') or 0:.0f} | {a90} |")
         lines.append("")

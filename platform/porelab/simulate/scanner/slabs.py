@@ -9,7 +9,6 @@ fractional holders, see docs/field-notes.md); at most `workers` are in flight at
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from porelab.errors import ConfigError
 from porelab.metrics import record_slab
+from porelab.runtime import ensure_ray
 
 EXECUTORS = ("local", "ray", "auto")
 #: Inputs with more slices than this go to Ray under `kind="auto"`.
@@ -55,15 +55,6 @@ def _uses_ray(rows: int, executor: Executor) -> bool:
     return ray.is_initialized() or rows > AUTO_RAY_ROWS
 
 
-def ensure_ray() -> None:
-    """Start an embedded local Ray (no dashboard, one thread per worker) unless one is up."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                 configure_logging=False, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
-
-
 def _call(fn: Callable[..., np.ndarray], slab: np.ndarray, kwargs: dict[str, Any]) -> np.ndarray:
     result = fn(slab, **kwargs)
     record_slab(getattr(fn, "__name__", "slab"))
@@ -82,7 +73,7 @@ def _run_ray(fn: Callable[..., np.ndarray], slabs: list[np.ndarray], kwargs: dic
              workers: int) -> list[np.ndarray]:
     import ray
 
-    ensure_ray()
+    ensure_ray()  # RAY_ADDRESS's cluster, else an embedded local Ray
     remote = _remote_call()
     shared = ray.put(kwargs)
     pending: dict[Any, int] = {}
