@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from porelab.sweep.job_args import add_trial_resources_argument, run_job
+from porelab.sweep.job_args import add_trial_resources_argument, add_verbose_argument, run_job
 from porelab.sweep import DEFAULT_MODELS, CVConfig, run_cv
 
 
@@ -33,6 +33,7 @@ def parse(argv: list[str] | None) -> CVConfig:
     parser.add_argument("--max-concurrent", type=int, default=0,
                         help="trials at once (default 0: as many as the cluster's CPUs and memory hold)")
     add_trial_resources_argument(parser)
+    add_verbose_argument(parser)
     parser.add_argument("--include", nargs="+", default=[], metavar="RUN_DIR",
                         help="run directories of jobs/ftl_search.py and jobs/degrade.py whose heatmap, gamma "
                              "curve and degradation plots go into this report")
@@ -45,7 +46,7 @@ def parse(argv: list[str] | None) -> CVConfig:
     return CVConfig(data=args.data, out=args.out, registry=args.registry, models=tuple(args.models), folds=args.folds,
                     profile=args.profile, overrides=tuple(args.set), select_metric=args.select_metric,
                     worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent,
-                    trial_resources=dict(args.trial_resources),
+                    trial_resources=dict(args.trial_resources), verbose=args.verbose,
                     include=tuple(args.include), randomized=args.randomized,
                     randomized_models=tuple(args.randomized_models))
 

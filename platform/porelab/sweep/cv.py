@@ -49,6 +49,7 @@ class CVConfig:
     include: tuple[str, ...] = ()  # FTL search / degradation run directories shown in the report
     randomized: str = ""  # a randomized dataset (am-randomized): the second arm trains there (empty: no arm)
     randomized_models: tuple[str, ...] = ()  # the arm's models (empty: `models`)
+    verbose: bool = False  # Ray's worker output and Tune's status tables on the console too
 
 
 def training_scans(root: Path) -> tuple[list[str], list[str]]:
@@ -101,6 +102,8 @@ def cv_trial(params: dict[str, Any], plans: dict[str, dict[str, Any]], data: str
 def _tuner(config: CVConfig, root: Path, experiment: str, plans: dict[str, dict[str, Any]]) -> Any:
     from ray import tune
 
+    from porelab.sweep.console import SweepConsole, sweep_run_config
+
     trainable = tune.with_resources(
         tune.with_parameters(cv_trial, plans=plans, data=str(root.resolve()),
                              trials_dir=str((Path(config.out) / "trials").resolve())),
@@ -111,15 +114,16 @@ def _tuner(config: CVConfig, root: Path, experiment: str, plans: dict[str, dict[
         return tune.Tuner.restore(path, trainable, resume_errored=True)
     models = list(dict.fromkeys(p["model"] for p in plans.values()))
     space = {"model": tune.grid_search(models), "fold": tune.grid_search(list(range(config.folds)))}
+    console = SweepConsole(len(plans), lambda c: f"{c['model']} fold {c['fold']}")
     return tune.Tuner(trainable, param_space=space,
                       tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(config)),
-                      run_config=tune.RunConfig(name=experiment, storage_path=storage,
-                                                failure_config=tune.FailureConfig(max_failures=config.max_failures)))
+                      run_config=sweep_run_config(experiment, storage, config.max_failures, console, config.verbose))
 
 
 def run_cv(config: CVConfig) -> dict[str, Any]:
     """Run (or resume) the cross-validation; write results, summary, registry entry and report."""
     from porelab.runtime import ensure_ray
+    from porelab.sweep.console import announce_logs
     from porelab.sweep.outputs import write_outputs
     from porelab.sweep.randomized_arm import EXPERIMENT as ARM_EXPERIMENT
     from porelab.sweep.randomized_arm import arm_plans
@@ -134,7 +138,8 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
     arms = {_EXPERIMENT: trial_plans(config, root), ARM_EXPERIMENT: arm_plans(config, root)}
-    ensure_ray()
+    ensure_ray(log_to_driver=config.verbose)
+    announce_logs(out, config.verbose)
     start = time.perf_counter()
     collected = merge_trials([collect_trials(_tuner(config, root, name, plans).fit())
                               for name, plans in arms.items() if plans])

@@ -22,7 +22,14 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--max-concurrent", type=int, default=0,
                         help="trials at once (default 0: as many as the cluster's CPUs and memory hold)")
     add_trial_resources_argument(parser)
+    add_verbose_argument(parser)
     parser.add_argument("--quick", action="store_true", help="the smallest sweep that still shows the result (tests)")
+
+
+def add_verbose_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help="show Ray's worker output and Tune's status tables here too (default: only the "
+                             "progress bar and one line per trial; Ray's output goes to OUT/ray-logs)")
 
 
 def add_trial_resources_argument(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +53,7 @@ def resource_amount(text: str) -> tuple[str, float]:
 def sweep_config(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig(data=args.data, out=args.out, model=args.model, folds=args.folds, profile=args.profile,
                        overrides=tuple(args.set), worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent,
-                       trial_resources=dict(args.trial_resources))
+                       trial_resources=dict(args.trial_resources), verbose=args.verbose)
 
 
 def run_job(script: str, run: Callable[[Any], dict[str, Any]], config: Any) -> int:

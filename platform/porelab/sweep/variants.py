@@ -58,6 +58,7 @@ class SweepConfig:
     worker_cpus: float = 0.5
     max_concurrent: int = 0  # 0: as many as the cluster holds (`porelab.sweep.resources`)
     trial_resources: dict[str, float] = field(default_factory=dict)  # custom Ray resources each trial asks for
+    verbose: bool = False  # Ray's worker output and Tune's status tables on the console too
     max_failures: int = 1
 
 
@@ -117,6 +118,8 @@ def variant_trial(params: dict[str, Any], plans: dict[str, dict[str, Any]], tria
 def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: dict[str, dict[str, Any]]) -> Any:
     from ray import tune
 
+    from porelab.sweep.console import SweepConsole, sweep_run_config
+
     out = Path(sweep.out).resolve()
     trainable = tune.with_resources(
         tune.with_parameters(variant_trial, plans=plans, trials_root=str(out / "trials")),
@@ -126,10 +129,10 @@ def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: 
         return tune.Tuner.restore(path, trainable, resume_errored=True)
     space = {"variant": tune.grid_search([v.name for v in variants]),
              "fold": tune.grid_search(list(range(sweep.folds)))}
+    console = SweepConsole(len(plans), lambda c: f"{c['variant']} fold {c['fold']}")
     return tune.Tuner(trainable, param_space=space,
                       tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(sweep)),
-                      run_config=tune.RunConfig(name=experiment, storage_path=str(out),
-                                                failure_config=tune.FailureConfig(max_failures=sweep.max_failures)))
+                      run_config=sweep_run_config(experiment, out, sweep.max_failures, console, sweep.verbose))
 
 
 def collect_variants(grid: Any) -> TrialResults:
@@ -140,12 +143,14 @@ def collect_variants(grid: Any) -> TrialResults:
 def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -> TrialResults:
     """Run (or resume) the Tune experiment OUT/<experiment> of `variants` x folds."""
     from porelab.runtime import ensure_ray
+    from porelab.sweep.console import announce_logs
 
     if not _NAME.match(experiment):
         raise ConfigError(f"sweep experiment name {experiment!r}: expected letters, digits and ._+@=-")
     plans = variant_plans(sweep, variants)  # bad input fails here, before Ray starts
     Path(sweep.out).mkdir(parents=True, exist_ok=True)
-    ensure_ray()
+    ensure_ray(log_to_driver=sweep.verbose)
+    announce_logs(sweep.out, sweep.verbose)
     return collect_variants(_tuner(sweep, variants, experiment, plans).fit())
 
 
