@@ -1,5 +1,6 @@
-"""The fallback OOD check: a raster pattern is flagged, scans like the training data are not; a
-model folder without its own detector gets it."""
+"""The artefact checks every scan gets: a raster pattern and rings about the rotation axis are
+flagged, scans like the training data (a cylinder about the axis included) are not; a model
+folder without its own detector gets them."""
 
 from pathlib import Path
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 from porelab.ood.synthetic import raster
-from porelab.ood.check import RasterCheck, scan_check
+from porelab.ood.check import RasterCheck, RingCheck, ring_spikes, scan_check
+from porelab.ood.volume_sets import with_rings
 
 from synthetic import sphere_scan
 
@@ -45,7 +47,10 @@ def test_a_raster_pattern_is_flagged(seed):
 def test_a_model_folder_without_its_own_detector_gets_the_texture_check(tmp_path):
     check = scan_check(tmp_path / "model.pt")
     assert check.detector_path is None
-    assert check(_scan(0), None) == {**RasterCheck()(_scan(0)), "truncated_sides": []}
+    texture, rings = RasterCheck()(_scan(0)), RingCheck()(_scan(0))
+    without_reasons = lambda result: {k: v for k, v in result.items() if k != "reasons"}  # noqa: E731
+    assert check(_scan(0), None) == {**texture, "truncated_sides": [], "texture": without_reasons(texture),
+                                     "rings": without_reasons(rings)}
 
 
 def test_a_part_cut_by_the_field_of_view_is_flagged_with_its_sides():
@@ -59,3 +64,23 @@ def test_a_part_cut_by_the_field_of_view_is_flagged_with_its_sides():
     result = scan_check(Path("/nonexistent/model.pt"))(_part_in_air(0, True)[:20, :30, :40], None, part)
     assert result["is_ood"] and result["truncated_sides"] == ["x = 0: 67 %"]
     assert result["reasons"][-1].startswith("truncated: the part covers the volume's side faces (x = 0: 67 %)")
+
+
+def test_one_ring_of_known_offset_is_its_spike_and_a_monotone_profile_has_none():
+    yy, xx = np.mgrid[:96, :96]
+    radius = np.rint(np.hypot(yy - 48, xx - 48))
+    image = np.where(radius < 35, 1.0, 0.0) + np.where(radius == 20, 0.05, 0.0)
+    spikes = ring_spikes(image, (48.0, 48.0))
+    assert spikes.max() == pytest.approx(0.05, abs=1e-12)  # the ring at radius 20: |0.05 - 0| - 0
+    assert np.argmax(spikes) == 20 - 3 + 1 - 1  # radii 3, 4, ... (the first `skip` are left out)
+    smooth = 1.0 / (1.0 + np.exp((np.hypot(yy - 48, xx - 48) - 35) / 1.5))  # a blurred edge about the axis
+    assert ring_spikes(smooth, (48.0, 48.0)).max() < 2e-3
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rings_about_the_axis_are_flagged_and_a_cylinder_about_it_is_not(seed):
+    cylinder = _part_in_air(seed, False)
+    assert not RingCheck()(cylinder)["is_ood"]
+    result = RingCheck()(with_rings(cylinder.astype(np.float32), 0.1, seed))
+    assert result["is_ood"] and result["score"] > 1.5
+    assert len(result["reasons"]) == 1 and result["reasons"][0].startswith("ring artefacts")
