@@ -231,6 +231,12 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory")
     _add_verdict_flags(p)
     p.add_argument("--max-memory", default="2GB", help="memory budget for the pass, e.g. 512MB, 2GB (default 2GB)")
+    p.add_argument("--engine", default="windows", choices=["windows", "tiles", "auto"],
+                   help="windows: half-overlapping sliding windows, blended (default; the operating point was "
+                        "calibrated on them); tiles: each voxel computed once in large tiles with a context "
+                        "margin, 2-3x faster on a CPU, AP about 0.01 lower on am-eval (fully convolutional "
+                        "batch-norm networks only); auto: tiles when the network allows")
+    p.add_argument("--margin", type=int, default=16, help="tiles: context voxels on each side (default 16)")
     p.add_argument("--window", type=int, nargs="+", help="window size, one value or z y x (default: training patch)")
     p.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction (default 0.5)")
     p.add_argument("--weighting", default="gaussian", choices=["gaussian", "average"])
@@ -301,8 +307,8 @@ def _run_predict(args: argparse.Namespace) -> dict[str, Any]:
     window = None
     if args.window:
         window = tuple(args.window * 3 if len(args.window) == 1 else args.window)
-    config = PredictConfig(window=window, overlap=args.overlap, weighting=args.weighting,
-                           batch_size=args.batch_size, verdict=_verdict_config(args),
+    config = PredictConfig(window=window, engine=args.engine, margin=args.margin, overlap=args.overlap,
+                           weighting=args.weighting, batch_size=args.batch_size, verdict=_verdict_config(args),
                            max_memory=_parse_bytes(args.max_memory), device=args.device, actors=args.actors)
     summary = predict(args.model, args.input, args.out, config)
     if not args.json:

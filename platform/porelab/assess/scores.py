@@ -19,9 +19,10 @@ import torch
 from porelab.data.normalise import PercentileNormaliser
 from porelab.infer.anomaly_maps import reconstruction_maps
 from porelab.infer.postprocess import postprocess
-from porelab.infer.predict import load_score_model, resolve_checkpoint
+from porelab.infer.engine import plan_inference, run_inference
+from porelab.infer.predict import PredictConfig, load_score_model, resolve_checkpoint
 from porelab.infer.runtime import input_layout, prepare_for_inference
-from porelab.infer.sliding import SlidingWindowConfig, sliding_window
+from porelab.infer.sliding import SlidingWindowConfig
 from porelab.models import model_spec
 from porelab.verdict import OperatingPoint, stored_operating_point
 
@@ -66,16 +67,16 @@ class ScoringModel:
 
     def score_maps(self, scan: np.ndarray, normaliser: PercentileNormaliser) -> dict[str, np.ndarray]:
         """{"raw": score} for segmenters; anomaly models add {"postprocessed": ...}."""
-        windows = SlidingWindowConfig(window=self.window, batch_size=4)
-        if not self.anomaly:
+        if not self.anomaly:  # the pass `predict` runs at its default memory budget
             out = np.zeros(scan.shape, np.float32)
 
             def sink(z0: int, block: np.ndarray) -> None:
                 out[z0:z0 + block.shape[1]] = block[0]
 
             model = self.model
-            sliding_window(scan, lambda batch: model(input_layout(batch, model)), sink, windows,
-                           transform=normaliser)
+            plan = plan_inference(model, scan.shape, self.window, PredictConfig().max_memory, batch_size=4)
+            run_inference(scan, lambda batch: model(input_layout(batch, model)), sink, plan, transform=normaliser)
             return {RAW: out}
+        windows = SlidingWindowConfig(window=self.window, batch_size=4)
         error, reconstruction = reconstruction_maps(scan, self.model.model, windows, transform=normaliser)
         return {RAW: error, POSTPROCESSED: postprocess(error, reconstruction)[0]}

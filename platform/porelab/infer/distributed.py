@@ -1,7 +1,7 @@
-"""Sliding-window inference spread over Ray actors, each holding the model once.
+"""Inference (tiles or sliding windows) spread over Ray actors, each holding the model once.
 
-The volume is cut into z ranges; each actor runs `sliding_window` restricted to a range
-(the windows overlapping it), so the stitched result equals a single pass. Actors open the
+The volume is cut into z ranges; each actor runs `run_inference` restricted to a range
+(the tiles or windows overlapping it), so the stitched result equals a single pass. Actors open the
 input by path: on a cluster it must sit on storage every node sees (the usual NFS/Lustre
 scan share). Blocks come back through the object store and the driver streams them to disk
 as they arrive, so the driver holds at most `max_in_flight` blocks.
@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from torch import nn
 
-from porelab.infer.sliding import Sink, SlidingWindowConfig, Transform, sliding_window
+from porelab.infer.engine import InferencePlan, run_inference
+from porelab.infer.sliding import Sink, SlidingWindowConfig, Transform
 
 ModelFactory = Callable[[], nn.Module]
 
@@ -50,7 +51,7 @@ def z_ranges(depth: int, slices: int) -> list[tuple[int, int]]:
 class _SlabWorker:
     """Ray actor body: loads the model once, then runs z ranges of one volume."""
 
-    def __init__(self, model_factory: ModelFactory, config: SlidingWindowConfig, transform: Transform | None,
+    def __init__(self, model_factory: ModelFactory, config: InferencePlan, transform: Transform | None,
                  threads: int) -> None:
         import torch
 
@@ -67,7 +68,7 @@ class _SlabWorker:
 
         vol = volume.read(path, **read_options)
         blocks: list[np.ndarray] = []
-        sliding_window(vol, lambda batch: self.model(input_layout(batch, self.model)),
+        run_inference(vol, lambda batch: self.model(input_layout(batch, self.model)),
                        lambda z0, block: blocks.append(block.copy()), self.config, transform=self.transform,
                        z_range=z_range, device=self.device)
         return z_range[0], np.concatenate(blocks, axis=1)
@@ -80,10 +81,10 @@ def _results_in_completion_order(pending: list[Any], ray: Any) -> Iterator[tuple
 
 
 def sliding_window_on_ray(path: str | Path, shape: tuple[int, int, int], model_factory: ModelFactory, sink: Sink,
-                          config: SlidingWindowConfig = SlidingWindowConfig(),
+                          config: InferencePlan = SlidingWindowConfig(),
                           ray_config: RayInferenceConfig = RayInferenceConfig(), *,
                           transform: Transform | None = None, read_options: dict[str, Any] | None = None) -> None:
-    """Like `sliding_window` on `porelab.volume.read(path)`, with z ranges run by Ray actors.
+    """Like `run_inference` on `porelab.volume.read(path)`, with z ranges run by Ray actors.
 
     Needs a running Ray (`ray.init()` or a cluster address); blocks reach `sink` in
     completion order, not in z order.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,6 +23,7 @@ from torch import nn
 
 from porelab.bundled import bundled_model, bundled_names, is_bundled_name
 from porelab.errors import ConfigError
+from porelab.infer.engine import InferencePlan, describe, plan_inference
 from porelab.infer.verdict_step import INDICATIONS, MASK, PART, PORES, VerdictConfig, operating_point_for
 from porelab.infer.verdict_step import region_of_interest, write_verdict
 from porelab.volume.atomic import write_text_atomic
@@ -35,10 +36,15 @@ _PART_SHARE = 4  # the part is found within max_memory / 4: what the scoring pas
 
 @dataclass(frozen=True)
 class PredictConfig:
-    """window: default the training patch; verdict: the operating point and the part (default the
-    checkpoint's calibrated point, the part found in the scan); actors > 0 uses Ray."""
+    """window: default the training patch; engine: "windows" (half-overlapping, blended), "tiles"
+    (each voxel once, `margin` voxels of context) or "auto" (tiles when the network allows)
+    (`porelab.infer.engine`); verdict: the operating
+    point and the part (default the checkpoint's calibrated point, the part found in the scan);
+    actors > 0 uses Ray."""
 
     window: tuple[int, int, int] | None = None
+    engine: str = "windows"
+    margin: int = 16
     overlap: float = 0.5
     weighting: str = "gaussian"
     batch_size: int = 2
@@ -105,22 +111,6 @@ def inference_window(payload: dict[str, Any], config: PredictConfig) -> tuple[in
     return tuple(int(w) for w in payload["train_config"]["patches"]["patch"])  # type: ignore[return-value]
 
 
-def _fit_budget(shape: tuple[int, ...], sliding: Any, budget: int) -> Any:
-    """The sliding-window settings with the largest batch (<= asked) whose buffers fit `budget`."""
-    from dataclasses import replace
-
-    from porelab.infer.sliding import working_memory_bytes
-
-    for batch in range(sliding.batch_size, 0, -1):
-        candidate = replace(sliding, batch_size=batch)
-        if working_memory_bytes(shape, candidate) <= budget // 2:  # half left for the network's activations
-            return candidate
-    need = working_memory_bytes(shape, replace(sliding, batch_size=1))
-    raise ConfigError(f"max_memory = {budget / 2**20:.0f} MiB; a {sliding.window} window over slices of "
-                      f"{shape[1]} x {shape[2]} needs at least {2 * need / 2**20:.0f} MiB; expected a larger "
-                      "--max-memory or a smaller --window")
-
-
 def _forward(model: nn.Module) -> Any:
     from porelab.infer.runtime import input_layout
 
@@ -129,8 +119,8 @@ def _forward(model: nn.Module) -> Any:
 
 def _score(run: Prediction, config: PredictConfig) -> None:
     from porelab.infer.distributed import RayInferenceConfig, sliding_window_on_ray
+    from porelab.infer.engine import run_inference
     from porelab.infer.runtime import pick_device, prepare_for_inference
-    from porelab.infer.sliding import sliding_window
 
     with run.score_writer() as sink:
         if config.actors > 0:
@@ -139,11 +129,11 @@ def _score(run: Prediction, config: PredictConfig) -> None:
             ensure_ray()
             ray_config = RayInferenceConfig(actors=config.actors, cpus_per_actor=config.cpus_per_actor)
             sliding_window_on_ray(run.input_path, run.vol.shape, CheckpointModel(str(run.checkpoint)), sink,
-                                  run.sliding, ray_config, transform=run.normaliser)
+                                  run.plan, ray_config, transform=run.normaliser)
             return
         device = pick_device(config.device)
         model = prepare_for_inference(load_score_model(run.checkpoint)[0], device)
-        sliding_window(run.vol, _forward(model), sink, run.sliding, transform=run.normaliser, device=device)
+        run_inference(run.vol, _forward(model), sink, run.plan, transform=run.normaliser, device=device)
 
 
 def _postprocess_anomaly(vol: Any, checkpoint: Path, out_dir: Path, sliding: Any, normaliser: Any,
@@ -178,7 +168,7 @@ class Prediction:
     payload: dict[str, Any]
     vol: Any
     normaliser: Any
-    sliding: Any
+    plan: InferencePlan
     start: float
     timings: dict[str, float] = field(default_factory=dict)
     pooled: dict[str, Any] | None = None
@@ -195,22 +185,21 @@ def prepare_prediction(checkpoint: str | Path, input_path: str | Path, out_dir: 
     """Open the volume, fit its normaliser and the sliding-window settings to `max_memory`."""
     from porelab import volume
     from porelab.data.normalise import fit_normaliser
-    from porelab.infer.sliding import SlidingWindowConfig
-    from porelab.train.checkpoint import read_checkpoint
 
     start = time.perf_counter()
     checkpoint, input_path, out_dir = resolve_checkpoint(checkpoint), Path(input_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    payload = read_checkpoint(checkpoint)
+    model, payload = load_score_model(checkpoint)
     vol = volume.read(input_path)
     if isinstance(vol, volume.Projections):
         raise ConfigError(f"{input_path}: holds projections, not a reconstructed volume; reconstruct it first")
     normaliser = fit_normaliser(vol)
-    sliding = _fit_budget(vol.shape, SlidingWindowConfig(window=inference_window(payload, config),
-                                                         overlap=config.overlap,
-                                                         weighting=config.weighting,  # type: ignore[arg-type]
-                                                         batch_size=config.batch_size), config.max_memory)
-    return Prediction(checkpoint, input_path, out_dir, payload, vol, normaliser, sliding, start,
+    # anomaly maps are reconstruction errors post-processed window by window
+    engine = "windows" if _family(payload) == "anomaly" else config.engine
+    plan = plan_inference(model, vol.shape, inference_window(payload, config), config.max_memory,
+                          engine=engine, margin=config.margin,  # type: ignore[arg-type]
+                          overlap=config.overlap, weighting=config.weighting, batch_size=config.batch_size)
+    return Prediction(checkpoint, input_path, out_dir, payload, vol, normaliser, plan, start,
                       {"prepare_s": time.perf_counter() - start})
 
 
@@ -225,7 +214,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     score_file, postprocessing = _SCORE, None
     anomaly = _family(run.payload) == "anomaly"
     if anomaly:
-        postprocessing = _postprocess_anomaly(vol, run.checkpoint, out_dir, run.sliding, run.normaliser, config)
+        postprocessing = _postprocess_anomaly(vol, run.checkpoint, out_dir, run.plan, run.normaliser, config)
         score_file = _POSTPROCESSED if postprocessing["applied"] else _SCORE
     part = region_of_interest(vol, config.verdict, config.max_memory // _PART_SHARE)
     vol.release_pages()
@@ -244,7 +233,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
         "model": run.payload["model_config"]["name"], "checkpoint": str(run.checkpoint), "input": str(run.input_path),
         "shape_zyx": list(vol.shape), "voxel_size_mm_zyx": list(vol.voxel_size), "threshold": point.threshold,
         **verdict, "normaliser": run.normaliser.to_dict(),
-        "sliding_window": {**asdict(run.sliding), "window": list(run.sliding.window)},
+        "inference": describe(run.plan),
         "max_memory_bytes": config.max_memory, "timings": timings,
         "voxels_per_s": float(np.prod(vol.shape)) / max(timings["score_s"], 1e-9),
         "files": {"score": _SCORE, "mask": MASK, "part": PART, "pores": PORES, "indications": INDICATIONS,
@@ -279,16 +268,20 @@ class PredictJob:
 
 def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: PredictConfig = PredictConfig(),
                  max_windows: int = 8) -> list[dict[str, Any]]:
-    """`predict` for several volumes whose windows share forward passes of up to `max_windows`
-    windows, whatever the volumes' shapes (`porelab.infer.pooled`); one summary per job, each
-    with "pooled": {"volumes", "forward_passes", "max_windows"}.
+    """`predict` for several volumes in one call, each with the score `predict` gives it alone; one
+    summary per job, each with "pooled": {"volumes", "forward_passes", "max_windows"}.
 
-    Every window of every volume and its output are held in memory (about 64 bytes per voxel
-    at half overlap): this is for small volumes; `predict` streams large ones. In-process only.
+    Volumes scored by sliding windows share forward passes of up to `max_windows` windows,
+    whatever their shapes (`porelab.infer.pooled`); every window and its output are held in
+    memory (about 64 bytes per voxel at half overlap), so this is for small volumes. Volumes
+    scored by tiles run one tile per pass (a small volume is one tile: one pass, no pooling
+    needed). In-process only.
     """
+    from porelab.infer.engine import run_inference
     from porelab.infer.memory import release_large_blocks
     from porelab.infer.pooled import PooledVolume, pooled_sliding_window
     from porelab.infer.runtime import pick_device, prepare_for_inference
+    from porelab.infer.tiles import TileConfig
 
     if config.actors > 0:
         raise ConfigError(f"predict_many: actors = {config.actors}; expected 0 (it runs in this process)")
@@ -299,10 +292,21 @@ def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: Pre
     t = time.perf_counter()
     device = pick_device(config.device)
     model = prepare_for_inference(load_score_model(runs[0].checkpoint)[0], device)
+    forward = _forward(model)
+    tiled = [run for run in runs if isinstance(run.plan, TileConfig)]
+    passes = 0
+    for run in tiled:
+        def counted(batch: torch.Tensor) -> Any:
+            nonlocal passes
+            passes += 1
+            return forward(batch)
+
+        with run.score_writer() as sink:
+            run_inference(run.vol, counted, sink, run.plan, transform=run.normaliser, device=device)
     with ExitStack() as stack:
-        volumes = [PooledVolume(run.vol, stack.enter_context(run.score_writer()), run.sliding, run.normaliser)
-                   for run in runs]
-        passes = pooled_sliding_window(volumes, _forward(model), max_windows, device)
+        volumes = [PooledVolume(run.vol, stack.enter_context(run.score_writer()), run.plan, run.normaliser)
+                   for run in runs if not isinstance(run.plan, TileConfig)]
+        passes += pooled_sliding_window(volumes, forward, max_windows, device)
     elapsed = time.perf_counter() - t
     summaries = []
     for run, job in zip(runs, jobs):

@@ -1,0 +1,136 @@
+"""Tiled inference: each voxel computed once, with a context margin, for fully convolutional networks.
+
+A half-overlapping window grid runs the network about 8 times per voxel and blends the
+results. A fully convolutional segmenter without per-sample statistics (batch norm in eval
+mode, no instance norm, no dense layers) gives the same value at a voxel whatever crop it
+sees, as long as the crop holds the voxel's receptive field. So the volume is cut into large
+core tiles; each runs once with `margin` voxels of real context on every side (none at the
+volume's faces, where the network pads as it does on a whole volume), and only its core is
+kept. Tile and margin edges sit on multiples of the network's stride, so pooling grids line
+up with those of a single pass over the whole volume: with a margin at least the receptive
+field's radius, the result equals that single pass to float rounding; with a smaller one it
+differs only where the cut context mattered (bench/infer.py reports the largest difference
+and the AP against the blended result).
+
+Memory is bounded like the sliding window's: one row of core tiles along z (C x tile_z x Y x X),
+one input slab (tile_z + 2 margin slices) and one tile's activations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from porelab.errors import ConfigError
+from porelab.infer.sliding import Forward, Sink, Transform, first_output
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """Core tile size (z, y, x), the context margin on each side, and the network's stride."""
+
+    tile: tuple[int, int, int] = (128, 128, 128)
+    margin: int = 16
+    multiple: int = 1
+
+    def __post_init__(self) -> None:
+        if len(self.tile) != 3 or min(self.tile) < 1:
+            raise ConfigError(f"tile = {self.tile}; expected three positive sizes (z, y, x)")
+        if self.margin < 0 or self.multiple < 1:
+            raise ConfigError(f"margin = {self.margin}, multiple = {self.multiple}; expected margin >= 0 "
+                              "and multiple >= 1")
+
+    def aligned(self) -> tuple[tuple[int, int, int], int]:
+        """Tile and margin rounded up to the stride, so every crop starts on the pooling grid."""
+        up = lambda n: self.multiple * math.ceil(n / self.multiple)  # noqa: E731
+        tile = (up(self.tile[0]), up(self.tile[1]), up(self.tile[2]))
+        return tile, up(self.margin)
+
+
+def tile_memory_bytes(shape: Sequence[int], config: TileConfig, channels: int = 1) -> int:
+    """Bytes of the buffers a pass holds, without the network's activations: the row of core
+    outputs, the input slab and one tile in and out."""
+    (tz, ty, tx), margin = config.aligned()
+    _, ny, nx = (int(n) for n in shape)
+    tile_in = (tz + 2 * margin) * min(ny, ty + 2 * margin) * min(nx, tx + 2 * margin)
+    return 4 * (channels * tz * ny * nx + (tz + 2 * margin) * ny * nx + tile_in * (1 + channels))
+
+
+def tile_stride(model: nn.Module) -> int | None:
+    """The stride tiles must align to, or None when a crop's result at a voxel depends on the crop.
+
+    Tile-safe: a segmenter (a module with a `size_multiple` stride and full-size outputs), with
+    no instance/group/layer norm and no dense layer anywhere (an autoencoder's latent, a patch
+    classifier), which is what a reconstruction-scored anomaly model has.
+    """
+    strides = [int(m.size_multiple) for m in model.modules() if hasattr(m, "size_multiple")]
+    unsafe = (nn.Linear, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d, nn.GroupNorm, nn.LayerNorm)
+    if not strides or any(isinstance(module, unsafe) for module in model.modules()):
+        return None
+    return max(strides)
+
+
+def tiled_inference(source: Any, forward: Forward, sink: Sink, config: TileConfig = TileConfig(),
+                    *, transform: Transform | None = None, z_range: tuple[int, int] | None = None,
+                    device: str | torch.device = "cpu") -> None:
+    """Run `forward` once per core tile of `source` (z, y, x) and stream the result to `sink`.
+
+    The contract is `sliding_window`'s: `forward` maps (1, 1, *crop) to (1, C, *crop) (or a
+    list whose first element is that), `transform` normalises each input slab, and
+    `sink(z0, block)` receives consecutive z blocks (C, dz, Y, X) covering `z_range` (default:
+    the whole volume), valid during the call only. The tiles lie on one grid from z = 0
+    whatever `z_range` is, so slabs run apart join into the result of one pass.
+
+    Example:
+        >>> tiled_inference(vol, model, writer, TileConfig(tile=(96, 96, 96), margin=16, multiple=4))
+    """
+    shape = tuple(int(n) for n in source.shape)
+    begin, end = z_range or (0, shape[0])
+    if not 0 <= begin < end <= shape[0]:
+        raise ConfigError(f"z_range = {z_range}; expected 0 <= start < end <= {shape[0]}")
+    (tz, ty, tx), margin = config.aligned()
+    device = torch.device(device)
+    for z0 in range(tz * (begin // tz), end, tz):
+        z1 = min(z0 + tz, shape[0])
+        lo, hi = max(0, z0 - margin), min(shape[0], z1 + margin)
+        slab = _read(source, lo, hi, transform)
+        row: np.ndarray | None = None
+        for y0 in range(0, shape[1], ty):
+            for x0 in range(0, shape[2], tx):
+                core = (slice(z0, z1), slice(y0, min(y0 + ty, shape[1])), slice(x0, min(x0 + tx, shape[2])))
+                out = _run_tile(slab, lo, core, margin, shape, forward, device)
+                if row is None:
+                    row = np.empty((out.shape[0], z1 - z0) + shape[1:], np.float32)
+                row[:, :, core[1], core[2]] = out
+        assert row is not None
+        first, last = max(begin, z0), min(end, z1)
+        sink(first, row[:, first - z0:last - z0])
+
+
+def _read(source: Any, lo: int, hi: int, transform: Transform | None) -> np.ndarray:
+    raw = source[lo:hi]
+    slab = (np.asarray(transform(raw), dtype=np.float32) if transform is not None
+            else np.array(raw, dtype=np.float32))
+    if hasattr(source, "release_pages"):
+        source.release_pages()
+    return slab
+
+
+def _run_tile(slab: np.ndarray, slab_z0: int, core: tuple[slice, slice, slice], margin: int,
+              shape: tuple[int, ...], forward: Forward, device: torch.device) -> np.ndarray:
+    """The network on the core plus its margin (clipped at the volume's faces); the core's output."""
+    crop = tuple(slice(max(0, s.start - margin), min(n, s.stop + margin)) for s, n in zip(core, shape))
+    tile = slab[crop[0].start - slab_z0:crop[0].stop - slab_z0, crop[1], crop[2]]
+    with torch.inference_mode():
+        out = first_output(forward(torch.from_numpy(np.ascontiguousarray(tile))[None, None].to(device))).float()
+    expected = tuple(s.stop - s.start for s in crop)
+    if out.ndim != 5 or tuple(out.shape[2:]) != expected:
+        raise ConfigError(f"model output of shape {tuple(out.shape)} for a tile of {expected}; "
+                          "expected (1, channels, *tile)")
+    keep = tuple(slice(s.start - c.start, s.stop - c.start) for s, c in zip(core, crop))
+    return out[0][(slice(None),) + keep].cpu().numpy()
