@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     rows.to_parquet(out / "rows.parquet", index=False)
     table = rates(rows)
-    method = "autoencoder + texture + field of view" if check.detector_path else "texture + field of view"
+    method = ("autoencoder + texture + rings + field of view" if check.detector_path
+              else "texture + rings + field of view")
     lines = [f"# Scan check of {args.model} ({method})", "",
              f"Share of volumes flagged out of distribution; for '{IN_DISTRIBUTION}' it is the false-alarm rate.", "",
              "| kind | volumes | flagged (%) | median score |", "|---|---|---|---|"]
