@@ -13,12 +13,12 @@ setup: $(STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 
 # Reinstall only when pyproject.toml (the dependency list) changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -e ".[dev]"
+	$(BIN)/python -m pip install -qq $(PIP_EXTRA) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -qq $(PIP_EXTRA) -e ".[dev]"
 	touch $(STAMP)
 
 # One BLAS/OpenMP thread per process: tests run torch beside Ray workers on few cores, and

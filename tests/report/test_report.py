@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from synthetic_report import MODELS, build_report_data
+from synthetic_report import METRICS, MODELS, build_report_data
 from porelab.errors import ConfigError, PorelabError
 from porelab.report import (ReportData, SliceOverlay, mean_ci, median_curve, render_report,
                             write_report)
@@ -138,19 +138,53 @@ def test_page_references_nothing_outside_itself(page, report_path):
     assert "http://" not in text and "https://" not in text
 
 
-def test_headline_table_is_mean_and_scipy_t_interval(page, report_data):
-    header, metrics, *body = page.rows
-    assert header == ["Model", "Validation scan (held-out fold)", "Challenging scan"]
-    assert metrics == ["AP", "Dice", "AP", "Dice"]
-    assert [row[0] for row in body] == list(MODELS)
-    columns = [("validation", "AP"), ("validation", "Dice"), ("challenging", "AP"), ("challenging", "Dice")]
+def test_headline_tables_are_mean_and_scipy_t_interval(page, report_data):
+    """One table per split, a row per model; a fold that never reached POD 90 % reads 'not reached'."""
     results = report_data.results
-    for row in body:
-        for (split, metric), cell in zip(columns, row[1:]):
-            values = results.query("model == @row[0] and split == @split and metric == @metric")["value"]
-            mean = values.mean()
-            low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=stats.sem(values))
-            assert cell == f"{mean:.3f} ± {(high - low) / 2:.3f}"
+    size = len(MODELS) + 1
+    assert len(page.rows) == 2 * size
+    for split, (header, *body) in (("validation", page.rows[:size]), ("challenging", page.rows[size:])):
+        assert header == ["Model", *METRICS]
+        assert [row[0] for row in body] == list(MODELS)
+        for row in body:
+            for metric, cell in zip(METRICS, row[1:]):
+                values = results.query("model == @row[0] and split == @split and metric == @metric")["value"]
+                if np.isinf(values).any():
+                    assert cell == "not reached"
+                    continue
+                mean = values.mean()
+                low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=stats.sem(values))
+                assert cell == f"{mean:.3f} ± {(high - low) / 2:.3f}"
+
+
+def test_findings_come_before_the_tables(report_path):
+    text = report_path.read_text(encoding="utf-8")
+    assert text.index('<ul class="findings">') < text.index('<table class="headline"')
+
+
+@pytest.mark.parametrize("mean, half, metric, n, expected", [
+    (0.990, 0.030, "dice", 5, "0.990 (0.960–1.000)"),   # clipped at 1
+    (0.020, 0.050, "ap", 5, "0.020 (0.000–0.070)"),     # clipped at 0
+    (1.500, 2.000, "false_calls_per_128c", 4, "1.500 (0.000–3.500)"),
+    (-0.300, 0.500, "porosity_error_pp", 5, "-0.300 ± 0.500"),  # signed: not clipped
+    (0.800, 0.300, "Dice", 2, "0.800 (0.500–1.000) †"),  # two folds: marked
+    (0.700, float("nan"), "dice", 1, "0.700 †"),
+])
+def test_intervals_are_clipped_to_the_metric_range_and_few_folds_marked(mean, half, metric, n, expected):
+    from porelab.report.tables import format_mean_ci
+
+    assert format_mean_ci(mean, half, metric, n) == expected
+
+
+def test_summary_table_clips_its_interval_columns():
+    from porelab.report.tables import summary_table
+
+    results = pd.DataFrame({"model": "unet", "split": "validation", "metric": "dice",
+                            "value": [0.99, 1.0, 0.97], "fold": [0, 1, 2]})
+    row = summary_table(results).iloc[0]
+    low, high = stats.t.interval(0.95, 2, loc=np.mean([0.99, 1.0, 0.97]), scale=stats.sem([0.99, 1.0, 0.97]))
+    assert high > 1 and row["ci_high"] == 1.0 and row["ci_low"] == pytest.approx(low)
+    assert row["half_width"] == pytest.approx((high - low) / 2)
 
 
 def test_findings_and_resources_are_shown(page):
@@ -212,7 +246,7 @@ def test_text_from_the_data_is_escaped():
     assert [tag for tag, _ in page.tags].count("script") == 1
     assert not any(tag in {"b", "img"} for tag, _ in page.tags)
     assert page.text["h1"] == 'porelab report: <script>alert("x")</script> & co'
-    assert page.rows[2][0] == "<b>U&Net</b>"
+    assert page.rows[1][0] == "<b>U&Net</b>"  # the first model of the first table
     assert page.text["li"] == "<img src=x onerror=alert(1)>"
     assert "</pre></details><script>bad()</script>" in page.text["pre"]
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in text

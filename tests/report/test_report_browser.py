@@ -1,4 +1,5 @@
-"""The report in a real headless browser (Debian's chromium): it renders with all its figures."""
+"""The report in a real headless browser (Debian's chromium) at 1280 px: it renders with all its
+figures and nothing runs past the window's right edge."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 CHROMIUM = Path("/usr/bin/chromium")
-WINDOW = (1200, 3000)
+WINDOW = (1280, 3000)
 HEADINGS = ["Headline results", "Precision-recall and ROC curves", "Probability of detection",
             "Focal Tversky loss sweeps", "Degraded scans", "Slice overlays", "Time and resources",
             "Run configuration"]
@@ -48,6 +49,15 @@ def test_every_figure_loaded_in_the_browser(browser):
     assert f'data-images-total="{FIGURES}"' in body
     assert f'data-images-loaded="{FIGURES}"' in body
     assert dom.count("<img ") == FIGURES
+
+
+def test_nothing_is_wider_than_the_window(browser):
+    dom, _ = browser
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    view = int(re.search(r'data-view-width="(\d+)"', body).group(1))
+    scroll = int(re.search(r'data-scroll-width="(\d+)"', body).group(1))
+    assert view <= WINDOW[0] and scroll <= view, (scroll, view)
+    assert 'data-wider-than-view="0"' in body
 
 
 def test_screenshot_shows_coloured_figures(browser):

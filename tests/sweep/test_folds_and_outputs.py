@@ -7,7 +7,7 @@ from scipy import stats
 
 from porelab.errors import ConfigError
 from porelab.sweep.folds import make_folds
-from porelab.sweep.outputs import BASELINE, findings, summarise
+from porelab.sweep.outputs import BASELINE, _pod_frame, findings, model_families, summarise
 
 
 def test_leave_one_out_folds():
@@ -58,3 +58,27 @@ def test_findings_state_why_and_the_challenging_verdict_beside_otsu():
     assert "Dice 0.500, 1.0 false calls, porosity error -0.10" in challenging
     assert "Otsu baseline inside the same part: Dice 0.100, 3.0 false calls, porosity error +0.50" in challenging
     assert any(line.startswith("vae validation AP") for line in lines)
+
+
+def test_model_families_follow_the_catalogue():
+    names = ["unet", "vae (post-processed)", "unet3plus@randomized", BASELINE, "not-a-model"]
+    assert model_families(names) == {"unet": "supervised", "vae (post-processed)": "anomaly",
+                                     "unet3plus@randomized": "supervised"}
+
+
+def test_pod_frame_keeps_the_baseline_curve_beside_the_models():
+    """Curves of the challenging scan are averaged per model on one grid; the baseline's is one of them."""
+    def curve(a50):
+        diameter = np.linspace(1.0, 20.0, 30)
+        pod = 1 / (1 + (a50 / diameter) ** 4)
+        return {"diameter": diameter.tolist(), "pod": pod.tolist(), "ci_low": (pod * 0.9).tolist(),
+                "ci_high": np.minimum(pod * 1.1, 1).tolist()}
+
+    curves = [{"model": "unet", "fold": f, "split": "challenging", "pod": curve(a)} for f, a in enumerate((2.0, 3.0))]
+    curves += [{"model": BASELINE, "fold": 0, "split": "challenging", "pod": curve(5.0)},
+               {"model": "unet", "fold": 0, "split": "validation", "pod": curve(9.0)}]  # not the challenging scan
+    frame = _pod_frame(curves)
+    assert sorted(frame.model.unique()) == sorted(["unet", BASELINE])
+    at = lambda model, d: float(np.interp(d, frame[frame.model == model].diameter, frame[frame.model == model].pod))
+    assert at(BASELINE, 5.0) == pytest.approx(0.5, abs=0.01)
+    assert at("unet", 2.5) == pytest.approx(np.mean([1 / (1 + (2 / 2.5) ** 4), 1 / (1 + (3 / 2.5) ** 4)]), abs=0.01)

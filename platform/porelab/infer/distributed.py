@@ -95,8 +95,10 @@ def sliding_window_on_ray(path: str | Path, shape: tuple[int, int, int], model_f
     actor_class = ray.remote(num_cpus=ray_config.cpus_per_actor, num_gpus=ray_config.gpus_per_actor,
                              scheduling_strategy="SPREAD")(_SlabWorker)
     threads = max(1, int(round(ray_config.cpus_per_actor)))
-    actors = [actor_class.remote(model_factory, config, transform, threads) for _ in range(ray_config.actors)]
-    ranges = z_ranges(shape[0], ray_config.slices_per_task)
+    # at least one z range per actor, and no actor without one (an idle actor only holds resources)
+    ranges = z_ranges(shape[0], min(ray_config.slices_per_task, -(-shape[0] // max(1, ray_config.actors))))
+    actors = [actor_class.remote(model_factory, config, transform, threads)
+              for _ in range(min(ray_config.actors, len(ranges)))]
     max_in_flight = 2 * len(actors)
     pending: list[Any] = []
     try:

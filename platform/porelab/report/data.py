@@ -61,7 +61,9 @@ class ReportData:
     fpr, tpr), `pod_curves` (model, diameter in voxels, pod, ci_low, ci_high; the row group
     named `baseline` is drawn as the filter baseline), `ftl_grid` (alpha, beta, value),
     `gamma_curve` (gamma, mean, ci_low, ci_high), `degradation` (projections %, exposure %,
-    model, value). `findings` are short sentences shown under the headline table.
+    model, value). `findings` are short sentences shown above the headline tables. `families`
+    maps a model to its family ("supervised", "anomaly"): the PR, ROC and POD figures then draw
+    one panel per family, the baseline in each.
     """
 
     run_name: str
@@ -77,6 +79,7 @@ class ReportData:
     overlays: list[SliceOverlay] | None = None
     resources: Resources | None = None
     baseline: str = "Otsu"
+    families: dict[str, str] | None = None
     ftl_metric: str = "validation AP"
     degradation_metric: str = "Dice"
     created: datetime | None = None

@@ -28,13 +28,39 @@ _FOUND, _MISSED, _FALSE = (1.0, 0.84, 0.0), (0.12, 0.47, 0.71), (0.89, 0.12, 0.7
 ROC_GRID = np.concatenate([[0.0], np.logspace(-4, 0, 121)])
 
 
-def model_colors(models: Iterable[str], baseline: str = "Otsu") -> dict[str, str]:
-    """One fixed colour per model, the same in every figure; the baseline is grey."""
-    colors = {}
+#: Model line styles, cycled with the colours, so that two curves differ in more than hue.
+_LINESTYLES = ("-", "-.", (0, (5, 1.5)), (0, (1, 1)))
+_BASELINE_STYLE = "--"
+
+
+def model_colors(models: Iterable[str], baseline: str = "Otsu",
+                 families: Mapping[str, str] | None = None) -> dict[str, str]:
+    """One fixed colour per model, the same in every figure; the baseline is grey. With
+    `families`, colours are counted within each family (one panel each), so a panel of up to
+    12 models never repeats one."""
+    colors: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for model in dict.fromkeys(str(m) for m in models if str(m) != baseline):
-        colors[model] = _PALETTE[len(colors) % len(_PALETTE)]
+        family = (families or {}).get(model, "")
+        colors[model] = _PALETTE[seen.get(family, 0) % len(_PALETTE)]
+        seen[family] = seen.get(family, 0) + 1
     colors[baseline] = BASELINE_COLOR
     return colors
+
+
+def _style(index: int) -> object:
+    return _LINESTYLES[index % len(_LINESTYLES)]
+
+
+def _panels(table: pd.DataFrame, families: Mapping[str, str] | None, baseline: str
+            ) -> list[tuple[str, pd.DataFrame]]:
+    """(family, its rows and the baseline's) per family present; one untitled panel without families."""
+    models = table["model"].astype(str)
+    present = list(dict.fromkeys((families or {}).get(m, "other") for m in models if m != baseline))
+    if not families or len(present) < 2:
+        return [("", table)]
+    return [(family, table[(models.map(lambda m: families.get(m, "other")) == family) | (models == baseline)])
+            for family in present]
 
 
 def _figure(width: float, height: float, columns: int = 1) -> tuple[Figure, list]:
@@ -56,54 +82,78 @@ def _color(colors: Mapping[str, str] | None, model: str) -> str:
 
 def _median_curves(curves: pd.DataFrame, x: str, y: str, grid: np.ndarray | None,
                    colors: Mapping[str, str] | None, axes) -> None:
-    for model, group in curves.groupby("model", sort=False):
+    for index, (model, group) in enumerate(curves.groupby("model", sort=False)):
         median = median_curve(group, x, y, grid)
         color = _color(colors, str(model))
         axes.fill_between(median.x, median.low, median.high, color=color, alpha=0.15, linewidth=0)
-        axes.plot(median.x, median.median, color=color, label=f"{model} ({median.folds} folds)")
+        axes.plot(median.x, median.median, color=color, linestyle=_style(index),  # type: ignore[arg-type]
+                  label=f"{model} ({median.folds} folds)")
 
 
-def pr_figure(curves: pd.DataFrame, colors: Mapping[str, str] | None = None) -> bytes:
-    """Median precision-recall curve across folds per model, shaded from lowest to highest fold."""
-    figure, (axes,) = _figure(5.4, 4.0)
-    _median_curves(curves, "recall", "precision", None, colors, axes)
-    axes.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
-             title="Precision-recall (median over folds)")
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower left", fontsize="small")
+def _family_figure(table: pd.DataFrame, families: Mapping[str, str] | None, baseline: str,
+                   width: float, height: float) -> tuple[Figure, list[tuple[str, pd.DataFrame, object]]]:
+    panels = _panels(table, families, baseline)
+    figure, axes = _figure(width * (0.85 if len(panels) > 1 else 1.0) * len(panels), height, columns=len(panels))
+    return figure, [(family, rows, ax) for (family, rows), ax in zip(panels, axes)]
+
+
+def _titled(axes, title: str, family: str) -> None:
+    axes.set_title(f"{title}: {family}" if family else title)
+
+
+def pr_figure(curves: pd.DataFrame, colors: Mapping[str, str] | None = None,
+              families: Mapping[str, str] | None = None) -> bytes:
+    """Median precision-recall curve across folds per model, shaded from lowest to highest fold;
+    one panel per model family when `families` names more than one."""
+    figure, panels = _family_figure(curves, families, "", 5.4, 4.0)
+    for family, rows, axes in panels:
+        _median_curves(rows, "recall", "precision", None, colors, axes)
+        axes.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
+        _titled(axes, "Precision-recall (median over folds)", family)
+        axes.grid(alpha=0.3)
+        axes.legend(loc="lower left", fontsize="small")
     return _png(figure)
 
 
-def roc_figure(curves: pd.DataFrame, colors: Mapping[str, str] | None = None) -> bytes:
+def roc_figure(curves: pd.DataFrame, colors: Mapping[str, str] | None = None,
+               families: Mapping[str, str] | None = None) -> bytes:
     """Median ROC curve across folds per model; log false-positive axis, because pores are rare
-    and the low false-positive end is where a detector is used."""
-    figure, (axes,) = _figure(5.4, 4.0)
-    _median_curves(curves, "fpr", "tpr", ROC_GRID, colors, axes)
-    axes.plot(ROC_GRID[1:], ROC_GRID[1:], color=BASELINE_COLOR, linestyle=":", label="chance")
-    axes.set(xscale="log", xlim=(1e-4, 1), ylim=(0, 1.02), xlabel="false-positive rate (voxels)",
-             ylabel="true-positive rate", title="ROC (median over folds)")
-    axes.grid(alpha=0.3, which="both")
-    axes.legend(loc="upper left", fontsize="small")
+    and the low false-positive end is where a detector is used; one panel per family."""
+    figure, panels = _family_figure(curves, families, "", 5.4, 4.0)
+    for family, rows, axes in panels:
+        _median_curves(rows, "fpr", "tpr", ROC_GRID, colors, axes)
+        axes.plot(ROC_GRID[1:], ROC_GRID[1:], color=BASELINE_COLOR, linestyle=":", label="chance")
+        axes.set(xscale="log", xlim=(1e-4, 1), ylim=(0, 1.02), xlabel="false-positive rate (voxels)",
+                 ylabel="true-positive rate")
+        _titled(axes, "ROC (median over folds)", family)
+        axes.grid(alpha=0.3, which="both")
+        axes.legend(loc="upper left", fontsize="small")
     return _png(figure)
 
 
 def pod_figure(pod: pd.DataFrame, baseline: str = "Otsu",
-               colors: Mapping[str, str] | None = None) -> bytes:
+               colors: Mapping[str, str] | None = None, families: Mapping[str, str] | None = None) -> bytes:
     """Probability of detection against equivalent diameter, with its confidence band; the
-    filter baseline dashed."""
-    figure, (axes,) = _figure(6.5, 4.2)
-    for model, group in pod.groupby("model", sort=False):
-        group = group.sort_values("diameter")
-        color = _color(colors, str(model))
-        style = "--" if model == baseline else "-"
-        axes.fill_between(group["diameter"], group["ci_low"], group["ci_high"], color=color,
-                          alpha=0.15, linewidth=0)
-        axes.plot(group["diameter"], group["pod"], color=color, linestyle=style, label=str(model))
-    axes.axhline(0.9, color="black", linewidth=0.8, linestyle=":", label="POD 90 %")
-    axes.set(xlabel="equivalent diameter (voxels)", ylabel="probability of detection",
-             ylim=(0, 1.02), title="Probability of detection by pore size")
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize="small")
+    filter baseline dashed grey in every panel; one panel per family."""
+    figure, panels = _family_figure(pod, families, baseline, 6.5, 4.2)
+    for family, rows, axes in panels:
+        index = 0
+        for model, group in rows.groupby("model", sort=False):
+            group = group.sort_values("diameter")
+            color = _color(colors, str(model))
+            if model == baseline:
+                style: object = _BASELINE_STYLE
+            else:
+                style, index = _style(index), index + 1
+            axes.fill_between(group["diameter"], group["ci_low"], group["ci_high"], color=color,
+                              alpha=0.15, linewidth=0)
+            axes.plot(group["diameter"], group["pod"], color=color, linestyle=style,  # type: ignore[arg-type]
+                      linewidth=2.0 if model == baseline else 1.5, label=str(model))
+        axes.axhline(0.9, color="black", linewidth=0.8, linestyle=":", label="POD 90 %")
+        axes.set(xlabel="equivalent diameter (voxels)", ylabel="probability of detection", ylim=(0, 1.02))
+        _titled(axes, "Probability of detection by pore size", family)
+        axes.grid(alpha=0.3)
+        axes.legend(loc="lower right", fontsize="small")
     return _png(figure)
 
 

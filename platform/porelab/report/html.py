@@ -16,7 +16,7 @@ import pandas as pd
 
 from porelab.report import figures
 from porelab.report.data import HEADLINE_SPLITS, ReportData, Resources, SliceOverlay
-from porelab.report.tables import format_mean_ci, summary_table
+from porelab.report.tables import FEW_FOLDS, format_mean_ci, summary_table
 
 SECTIONS = (
     ("summary", "Headline results"),
@@ -41,6 +41,8 @@ nav a { margin-right: 0.9rem; } table { border-collapse: collapse; margin: 0.6re
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; text-align: right; }
 th { background: #f6f8fa; } td.name, th.name { text-align: left; }
 caption { caption-side: bottom; color: #57606a; font-size: 0.85rem; text-align: left; }
+table.headline caption { caption-side: top; color: #1d1d1f; font-weight: 600; font-size: 1rem; }
+table { max-width: 100%; } td, th { overflow-wrap: anywhere; }
 figure { display: inline-table; margin: 0.5rem 1rem 0.5rem 0; vertical-align: top; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
 figcaption { display: table-caption; caption-side: bottom; color: #57606a; font-size: 0.85rem; }
@@ -48,20 +50,28 @@ figcaption { display: table-caption; caption-side: bottom; color: #57606a; font-
 pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; }
 """
 # Marks <body> once the page has loaded, so a headless browser's DOM dump shows whether every
-# figure decoded (an <img> that failed has naturalWidth 0).
+# figure decoded (an <img> that failed has naturalWidth 0) and whether anything runs past the
+# window's right edge (the page's scroll width, and how many elements end beyond the view).
 _IMAGE_CHECK = """
 window.addEventListener("load", function () {
   var images = Array.prototype.slice.call(document.images);
   var loaded = images.filter(function (image) { return image.complete && image.naturalWidth > 0; });
+  var view = document.documentElement.clientWidth;
+  var wide = Array.prototype.filter.call(document.body.getElementsByTagName("*"), function (element) {
+    return element.getBoundingClientRect().right > view + 0.5;
+  });
   document.body.setAttribute("data-images-total", String(images.length));
   document.body.setAttribute("data-images-loaded", String(loaded.length));
+  document.body.setAttribute("data-view-width", String(view));
+  document.body.setAttribute("data-scroll-width", String(document.documentElement.scrollWidth));
+  document.body.setAttribute("data-wider-than-view", String(wide.length));
 });
 """
 
 
 def render_report(data: ReportData) -> str:
     """The whole page as one string."""
-    colors = figures.model_colors(_models(data), data.baseline)
+    colors = figures.model_colors(_models(data), data.baseline, data.families)
     builders: dict[str, Callable[[], str]] = {
         "summary": lambda: _summary(data),
         "curves": lambda: _curves(data, colors),
@@ -120,42 +130,41 @@ def _models(data: ReportData) -> list[str]:
 
 
 def _summary(data: ReportData) -> str:
-    table = _headline_table(summary_table(data.results))
-    if not data.findings:
-        return table
-    items = "".join(f"<li>{escape(str(finding))}</li>" for finding in data.findings)
-    return f'{table}\n<ul class="findings">{items}</ul>'
-
-
-def _headline_table(summary: pd.DataFrame) -> str:
-    columns = [(split, metric) for split in HEADLINE_SPLITS
-               for metric in pd.unique(summary.loc[summary["split"] == split, "metric"])]
-    cells = {(row.model, row.split, row.metric): row for row in summary.itertuples(index=False)}
-    head = _headline_head(columns)
-    rows = "".join(_headline_row(model, columns, cells) for model in pd.unique(summary["model"]))
+    """The findings first (which model was selected, why, and its verdict on the challenging
+    scan), then one table per headline split, so that the page fits 1280 px."""
+    summary = summary_table(data.results)
+    tables = [_headline_table(summary, split) for split in HEADLINE_SPLITS
+              if (summary["split"] == split).any()]
     caption = ("Mean ± half-width of the 95 % confidence interval across folds (Student t, "
-               "n − 1 degrees of freedom); hover a cell for n and the interval.")
-    return (f'<table class="headline"><caption>{escape(caption)}</caption>'
-            f"<thead>{head}</thead><tbody>{rows}</tbody></table>")
+               "n − 1 degrees of freedom); an interval reaching past the metric's range is shown "
+               f"clipped, as (low–high); † fewer than {FEW_FOLDS} folds. Hover a cell for n and the interval.")
+    note = f'<p class="meta">{escape(caption)}</p>'
+    if not data.findings:
+        return "\n".join(tables + [note])
+    items = "".join(f"<li>{escape(str(finding))}</li>" for finding in data.findings)
+    return "\n".join([f'<ul class="findings">{items}</ul>'] + tables + [note])
 
 
-def _headline_head(columns: list[tuple[str, str]]) -> str:
-    splits = [split for split in HEADLINE_SPLITS if any(s == split for s, _ in columns)]
-    top = "".join(f'<th colspan="{sum(s == split for s, _ in columns)}">'
-                  f"{escape(SPLIT_TITLES[split])}</th>" for split in splits)
-    bottom = "".join(f"<th>{escape(str(metric))}</th>" for _, metric in columns)
-    return f'<tr><th class="name" rowspan="2">Model</th>{top}</tr><tr>{bottom}</tr>'
+def _headline_table(summary: pd.DataFrame, split: str) -> str:
+    mine = summary[summary["split"] == split]
+    metrics = list(pd.unique(mine["metric"]))
+    cells = {(row.model, row.metric): row for row in mine.itertuples(index=False)}
+    head = "".join(f"<th>{escape(str(metric))}</th>" for metric in metrics)
+    rows = "".join(_headline_row(model, metrics, cells) for model in pd.unique(summary["model"]))
+    return (f'<table class="headline" data-split="{escape(split)}"><caption>{escape(SPLIT_TITLES[split])}'
+            f'</caption><thead><tr><th class="name">Model</th>{head}</tr></thead><tbody>{rows}</tbody></table>')
 
 
-def _headline_row(model: object, columns: list[tuple[str, str]], cells: dict) -> str:
+def _headline_row(model: object, metrics: list[str], cells: dict) -> str:
     out = [f'<td class="name">{escape(str(model))}</td>']
-    for split, metric in columns:
-        cell = cells.get((model, split, metric))
+    for metric in metrics:
+        cell = cells.get((model, metric))
         if cell is None:
             out.append("<td>–</td>")
             continue
         hint = f"n = {cell.n} folds, 95 % CI [{cell.ci_low:.4g}, {cell.ci_high:.4g}]"
-        out.append(f'<td title="{escape(hint)}">{escape(format_mean_ci(cell.mean, cell.half_width))}</td>')
+        text = format_mean_ci(cell.mean, cell.half_width, str(metric), int(cell.n))
+        out.append(f'<td title="{escape(hint)}">{escape(text)}</td>')
     return f"<tr>{''.join(out)}</tr>"
 
 
@@ -164,13 +173,13 @@ def _curves(data: ReportData, colors: dict[str, str]) -> str:
     if data.pr_curves is None:
         parts.append(_missing("pr_curves", "no precision-recall curves were recorded"))
     else:
-        parts.append(_image(figures.pr_figure(data.pr_curves, colors), "precision-recall curves",
+        parts.append(_image(figures.pr_figure(data.pr_curves, colors, data.families), "precision-recall curves",
                             "Voxel-wise precision-recall inside the object mask on the validation "
                             "scans; line: median over folds, band: lowest to highest fold."))
     if data.roc_curves is None:
         parts.append(_missing("roc_curves", "no ROC curves were recorded"))
     else:
-        parts.append(_image(figures.roc_figure(data.roc_curves, colors), "ROC curves",
+        parts.append(_image(figures.roc_figure(data.roc_curves, colors, data.families), "ROC curves",
                             "Voxel-wise ROC on the validation scans (log false-positive axis); "
                             "line: median over folds, band: lowest to highest fold."))
     return "\n".join(parts)
@@ -179,10 +188,13 @@ def _curves(data: ReportData, colors: dict[str, str]) -> str:
 def _pod(data: ReportData, colors: dict[str, str]) -> str:
     if data.pod_curves is None:
         return _missing("pod_curves", "no probability-of-detection curves were recorded")
-    return _image(figures.pod_figure(data.pod_curves, data.baseline, colors),
+    drawn = data.baseline in set(data.pod_curves["model"].astype(str))
+    baseline = (f"; dashed grey: the {data.baseline} filter baseline" if drawn
+                else f"; no {data.baseline} baseline curve in this run")
+    return _image(figures.pod_figure(data.pod_curves, data.baseline, colors, data.families),
                   "probability of detection curves",
-                  f"Share of true pores found against their equivalent diameter, with its "
-                  f"confidence band; dashed: the {data.baseline} filter baseline.")
+                  f"Share of true pores found on the challenging scan against their equivalent diameter, "
+                  f"with its confidence band{baseline}.")
 
 
 def _sweeps(data: ReportData) -> str:

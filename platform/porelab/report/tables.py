@@ -39,15 +39,17 @@ def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> MeanC
 
 
 def summary_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """One row per model, split and metric: mean, ci_low, ci_high, half_width and n (folds).
+    """One row per model, split and metric: mean, ci_low, ci_high (clipped to the metric's range,
+    `METRIC_RANGES`), half_width (before clipping) and n (folds).
 
     Models and metrics keep their order of first appearance; splits go validation first.
     """
     rows = []
     for (model, split, metric), group in results.groupby(["model", "split", "metric"], sort=False):
         summary = _mean_ci_or_not_reached(group["value"].to_numpy(), confidence)
+        low, high = metric_range(metric)
         rows.append({"model": model, "split": split, "metric": metric, "mean": summary.mean,
-                     "ci_low": summary.low, "ci_high": summary.high,
+                     "ci_low": max(low, summary.low), "ci_high": min(high, summary.high),
                      "half_width": summary.half_width, "n": summary.n})
     table = pd.DataFrame(rows)
     split_rank = table["split"].map({split: rank for rank, split in enumerate(SPLITS)})
@@ -65,16 +67,39 @@ def _mean_ci_or_not_reached(values: np.ndarray, confidence: float) -> MeanCI:
     return mean_ci(values, confidence)
 
 
-def format_mean_ci(mean: float, half_width: float) -> str:
-    """'0.812 ± 0.034'; just the mean when there is no interval, '–' when there is no value,
-    'not reached' for a POD size some fold's curve does not reach within the sizes tested (inf)."""
+#: Where each metric can lie (lower-case names); an interval reaching past it is clipped there.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    **{name: (0.0, 1.0) for name in ("ap", "auc", "dice", "dice_best", "precision", "recall", "iou")},
+    **{name: (0.0, 100.0) for name in ("pores_found_percent",)},
+    **{name: (0.0, math.inf) for name in ("false_calls", "false_calls_per_128c", "pod_a50", "pod_a90",
+                                          "pod_a90_95")},
+}
+#: Fewer folds than this: the interval is marked (with 2 folds the t interval spans 12.7 standard errors).
+FEW_FOLDS = 3
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The range of `metric` (unbounded for a metric not listed, e.g. a signed error)."""
+    return METRIC_RANGES.get(str(metric).lower(), (-math.inf, math.inf))
+
+
+def format_mean_ci(mean: float, half_width: float, metric: str = "", n: int = FEW_FOLDS) -> str:
+    """'0.812 ± 0.034'; '0.990 (0.962–1.000)' when the interval is clipped to the metric's range;
+    a '†' when fewer than FEW_FOLDS folds made it; just the mean when there is no interval, '–'
+    when there is no value, 'not reached' for a POD size some fold's curve does not reach within
+    the sizes tested (inf)."""
     if math.isnan(mean):
         return "–"
     if mean == math.inf:
         return "not reached"
+    mark = " †" if n < FEW_FOLDS else ""
     if math.isnan(half_width):
-        return _number(mean)
-    return f"{_number(mean)} ± {_number(half_width)}"
+        return _number(mean) + mark
+    low, high = metric_range(metric)
+    if mean - half_width < low or mean + half_width > high:
+        clipped_low, clipped_high = max(low, mean - half_width), min(high, mean + half_width)
+        return f"{_number(mean)} ({_number(clipped_low)}–{_number(clipped_high)}){mark}"
+    return f"{_number(mean)} ± {_number(half_width)}{mark}"
 
 
 def _number(value: float) -> str:

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from porelab.config import to_dict
+from porelab.errors import ConfigError
 from porelab.sweep.results import TrialResults
 from porelab.volume.atomic import write_text_atomic
 
 from porelab.assess import HEADLINE_METRICS
-from porelab.sweep.randomized_arm import arm_findings, arm_root, is_arm
+from porelab.sweep.randomized_arm import SUFFIX, arm_findings, arm_root, is_arm
 from porelab.sweep.selection import BASELINE, Selection, select_model
 from porelab.sweep.tuned import copy_bundled_ood, tuned_base
 
@@ -197,6 +198,33 @@ def _trained(table: pd.DataFrame) -> int:
     return int(trials[["model", "fold"]].drop_duplicates().shape[0])
 
 
+def baseline_pod_curves(root: Path, challenging: list[str]) -> list[dict[str, Any]]:
+    """The Otsu baseline's POD curve on each challenging scan, in the trials' curve format, so
+    that the report draws it beside the models'."""
+    from porelab.assess import baseline_metrics, dataset_scans
+
+    return [{"model": BASELINE, "fold": 0, "split": "challenging", **scored.curves}
+            for s in dataset_scans(root, ids=challenging)
+            for scored in [baseline_metrics(s.volume, s.truth, s.part, s.voxel_size)]]
+
+
+def model_families(models: Any) -> dict[str, str]:
+    """'supervised' or 'anomaly' per model name in the tables (post-processed variants and
+    randomized-arm trials take their architecture's family; the baseline has none)."""
+    from porelab.models import model_spec
+    from porelab.sweep.trial import POSTPROCESSED
+
+    families = {}
+    for name in dict.fromkeys(str(m) for m in models):
+        base = name.removesuffix(POSTPROCESSED).removesuffix(SUFFIX)
+        if name != BASELINE:
+            try:
+                families[name] = model_spec(base).family
+            except ConfigError:  # a name the catalogue does not know (a renamed tuned model): left out
+                continue
+    return families
+
+
 def write_report_html(config: Any, results: pd.DataFrame, curves: list[dict[str, Any]], seconds: float,
                       failed: int, findings: list[str], overlays: list[Any] | None = None) -> Path:
     from porelab.report import ReportData, Resources, write_report
@@ -208,7 +236,8 @@ def write_report_html(config: Any, results: pd.DataFrame, curves: list[dict[str,
         run_name=Path(config.out).name, config=to_dict(config), results=table, findings=findings,
         pr_curves=_curve_frame(curves, "pr", "validation", ("recall", "precision")),
         roc_curves=_curve_frame(curves, "roc", "validation", ("fpr", "tpr")),
-        pod_curves=_pod_frame(curves), overlays=overlays or None,
+        pod_curves=_pod_frame(curves), overlays=overlays or None, baseline=BASELINE,
+        families=model_families(results["model"]),
         **sweep_parts(getattr(config, "include", ())).report_fields(),
         resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
                             trials=_trained(table), failed_trials=failed),
@@ -267,7 +296,8 @@ def write_outputs(config: Any, collected: TrialResults, root: Path, folds: list[
     selected = write_registry(config, summary, results, collected.checkpoints) if len(collected.rows) else {}
     lines = findings(summary, selected) if selected else ["No trial finished."]
     overlays = selected_overlays(config, selected, folds, challenging) if selected else None
-    report = write_report_html(config, results, collected.curves, seconds, len(collected.failed), lines, overlays)
+    curves = collected.curves + baseline_pod_curves(root, challenging)
+    report = write_report_html(config, results, curves, seconds, len(collected.failed), lines, overlays)
     content = {"selected": selected, "findings": lines, "failed_trials": collected.failed,
                "seconds": round(seconds, 1), "report": str(report),
                "summary": json.loads(summary.to_json(orient="records"))}
