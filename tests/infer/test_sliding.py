@@ -35,7 +35,8 @@ def test_identity_network_reproduces_the_input(shape, weighting):
 def test_constant_network_shows_no_seams(weighting):
     shape = (40, 33, 27)
     out, sink = collect(shape, channels=2)
-    constant = lambda t: torch.stack([torch.full_like(t[:, 0], 0.25), torch.full_like(t[:, 0], -3.0)], dim=1)
+    def constant(t):
+        return torch.stack([torch.full_like(t[:, 0], 0.25), torch.full_like(t[:, 0], -3.0)], dim=1)
     sliding_window(np.zeros(shape, np.float32), constant, sink, SlidingWindowConfig(window=16, weighting=weighting))
     np.testing.assert_allclose(out[0], 0.25, rtol=1e-6)
     np.testing.assert_allclose(out[1], -3.0, rtol=1e-6)
@@ -71,7 +72,8 @@ def test_blending_matches_a_dense_reference():
 def test_z_ranges_give_the_same_result_as_one_pass():
     shape = (45, 20, 20)
     volume = np.random.default_rng(3).random(shape, dtype=np.float32)
-    forward = lambda t: torch.tanh(3 * t) + t.mean(dim=(2, 3, 4), keepdim=True)  # window-dependent
+    def forward(t):
+        return torch.tanh(3 * t) + t.mean(dim=(2, 3, 4), keepdim=True)  # window-dependent
     whole, sink = collect(shape)
     config = SlidingWindowConfig(window=(16, 16, 16))
     sliding_window(volume, forward, sink, config)

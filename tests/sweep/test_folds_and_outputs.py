@@ -79,6 +79,7 @@ def test_pod_frame_keeps_the_baseline_curve_beside_the_models():
                {"model": "unet", "fold": 0, "split": "validation", "pod": curve(9.0)}]  # not the challenging scan
     frame = _pod_frame(curves)
     assert sorted(frame.model.unique()) == sorted(["unet", BASELINE])
-    at = lambda model, d: float(np.interp(d, frame[frame.model == model].diameter, frame[frame.model == model].pod))
+    def at(model, d):
+        return float(np.interp(d, frame[frame.model == model].diameter, frame[frame.model == model].pod))
     assert at(BASELINE, 5.0) == pytest.approx(0.5, abs=0.01)
     assert at("unet", 2.5) == pytest.approx(np.mean([1 / (1 + (2 / 2.5) ** 4), 1 / (1 + (3 / 2.5) ** 4)]), abs=0.01)

@@ -7,7 +7,7 @@ from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold
 
 from porelab.simulate.phantoms import PorePopulation, am_bushing
-from porelab.verdict import INTERNAL, SURFACE, OperatingPoint, class_mask, decide, judge, segment_part
+from porelab.verdict import INTERNAL, SURFACE, OperatingPoint, class_mask, judge, segment_part
 from porelab.verdict.part import PartSegmentation
 
 from synthetic import ct_like

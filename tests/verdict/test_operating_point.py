@@ -3,12 +3,11 @@
 import json
 import math
 
-import numpy as np
 import pytest
 
 from porelab import cli, volume
 from porelab.errors import ConfigError
-from porelab.infer.predict import PredictConfig, predict
+from porelab.infer.predict import predict
 from porelab.infer.verdict_step import VerdictConfig, operating_point_for
 from porelab.models import build_model
 from porelab.train.checkpoint import read_checkpoint, save_checkpoint, store_operating_point

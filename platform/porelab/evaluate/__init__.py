@@ -17,6 +17,6 @@ from porelab.evaluate.statistics import MeanCI, WelchTest, mean_ci, summarise_fo
 __all__ = ["BinZeroOC", "Curve", "DEFAULT_BINS", "MIN_OVERLAP", "MeanCI", "OperatingPoint",
            "PHASES", "PODConfig", "PODResult", "PODStatus", "ScoreHistogram", "WelchTest",
            "ZeroOC", "average_precision", "confusion_counts", "detection_by_size", "dice",
-           "false_calls", "fit_pod", "hit_miss", "iou", "jaccard_from_confusion", "mean_ci",
+           "false_calls", "fit_pod", "hit_miss", "hits", "iou", "jaccard_from_confusion", "mean_ci",
            "per_class_jaccard", "phase_baselines", "probability_of_detection", "roc_auc",
            "summarise_folds", "welch_t_test"]

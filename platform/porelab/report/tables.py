@@ -8,7 +8,6 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from porelab.errors import ConfigError
 from porelab.report.data import SPLITS
 
 

@@ -250,7 +250,7 @@ def model_card(record: dict[str, Any]) -> str:
              f"- architecture: {train.get('model')}, trained with `jobs/pretrain.py --profile "
              f"{record['config']['profile']}` for {train.get('epochs')} epochs ({_minutes(train):.0f} min of epochs; "
              f"best epoch {train.get('best_epoch')})",
-             f"- input: a reconstructed CT volume (z, y, x) of a metal part in air; grey values are normalised "
+             "- input: a reconstructed CT volume (z, y, x) of a metal part in air; grey values are normalised "
              "per volume (0.5-99.5 percentiles), so any linear scale works",
              f"- training data: the `am-randomized` preset, {data.get('scans')} scans ({data.get('profile')} profile; "
              f"{len(train.get('train_scans', []))} trained, the best epoch chosen on {len(train.get('val_scans', []))} "
