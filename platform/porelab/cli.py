@@ -448,7 +448,8 @@ def _run_serve(args: argparse.Namespace) -> dict[str, Any]:
 
     def ready(found: dict[str, Any]) -> None:
         urls.update(found)
-        print(f"serving {found['models']} at {found['url']} (schema {found['openapi']}); Ctrl-C stops", flush=True)
+        print(f"serving {found['models']} at {found['url']} (schema {found['openapi']}); Ctrl-C or SIGTERM "
+              "drains and stops", flush=True)
 
     serve_forever(config_from_args(args), on_ready=ready)
     return urls

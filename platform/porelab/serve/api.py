@@ -1,6 +1,7 @@
 """The HTTP API (FastAPI, mounted as the Serve ingress): versioned /v1 routes, JSON errors.
 
-    GET  /v1/health                      open even with a token
+    GET  /v1/health                      open even with a token (liveness; /v1/health/live the same)
+    GET  /v1/health/ready                200 when the models are up and uploads are taken, 503 while draining
     GET  /v1/models                      name, version, metrics, threshold, input expectations
     POST /v1/models/{name}/segment       body: .npy or TIFF bytes; ?voxel_size=&threshold=
     GET  /v1/results/{id}/mask?format=npy|tiff   and   /v1/results/{id}/score?format=npy|tiff
@@ -30,13 +31,14 @@ app = FastAPI(title="porelab", version="1",
                           "is unlike the training data. Errors are JSON: {\"error\": {\"status\", \"message\"}}.")
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+def _error(status: int, message: str, retry_after_s: int | None = None) -> JSONResponse:
+    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status, headers=headers)
 
 
 @app.exception_handler(RequestError)
 async def _request_error(_: Request, err: RequestError) -> JSONResponse:
-    return _error(err.status, err.message)
+    return _error(err.status, err.message, err.retry_after_s)
 
 
 @app.exception_handler(StarletteHTTPException)
@@ -93,11 +95,22 @@ def _as_format(path: Path, fmt: str) -> Response:
     return Response(buffer.getvalue(), media_type="image/tiff")
 
 
+_DRAINING_RETRY_S = 10
+
+
 class _Service:
-    """The state behind the routes: registry description, model handles, result store, limits."""
+    """The state behind the routes: registry description, model handles, result store, limits,
+    and the lifecycle: how many uploads are in flight, whether new ones are still taken."""
 
     def __init__(self, models: dict[str, Any], handles: dict[str, Any], store: Any, config: Any) -> None:
         self.models, self.handles, self.store, self.config = models, handles, store, config
+        self.in_flight = 0
+        self.draining = False
+
+    def refuse_when_draining(self) -> None:
+        if self.draining:
+            raise RequestError("the service is shutting down and takes no new uploads; retry on another instance "
+                               "or after it restarts", 503, retry_after_s=_DRAINING_RETRY_S)
 
     def handle(self, name: str) -> Any:
         if name not in self.handles:
@@ -108,9 +121,11 @@ class _Service:
                       threshold: float | None) -> dict[str, Any]:
         from porelab.serve.payload import check_content_length, prepare_input, spool
 
+        self.refuse_when_draining()
         handle = self.handle(name)
         check_content_length(request.headers.get("content-length"), self.config.max_body_bytes)
         result_id, folder = self.store.new()
+        self.in_flight += 1
         try:
             body = await spool(request.stream(), folder / "body.bin", self.config.max_body_bytes)
             path, _ = await asyncio.to_thread(prepare_input, body, folder, self.config.min_size, voxel_size)
@@ -118,6 +133,8 @@ class _Service:
         except BaseException:
             self.store.discard(result_id)
             raise
+        finally:
+            self.in_flight -= 1
         self.store.finish(result_id)
         return {"id": result_id, **answer,
                 "results": {kind: f"/{API_VERSION}/results/{result_id}/{kind}" for kind in ("mask", "score")},
@@ -140,8 +157,28 @@ def _service(_: Request) -> _Service:
 
 
 @app.get("/v1/health")
+@app.get("/v1/health/live")
 async def health(request: Request) -> dict[str, Any]:
     return {"status": "ok", "models": sorted(_service(request).handles)}
+
+
+@app.get("/v1/health/ready")
+async def ready(request: Request) -> dict[str, Any]:
+    """Readiness (a Kubernetes readinessProbe): the ingress answers only once Serve has started
+    every model deployment; while draining, 503 so that no new traffic is routed here."""
+    service = _service(request)
+    service.refuse_when_draining()
+    return {"status": "ready", "models": sorted(service.handles), "in_flight": service.in_flight}
+
+
+def drain() -> int:
+    """Take no new uploads from now on; the number still in flight."""
+    _state.service.draining = True
+    return _state.service.in_flight
+
+
+def in_flight() -> int:
+    return _state.service.in_flight
 
 
 @app.get("/v1/models", dependencies=[Depends(_require_token)])

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+import ray
 from ray import serve
 
 from porelab.errors import ConfigError
 from porelab.serve.api import app as _fastapi
-from porelab.serve.api import attach
+from porelab.serve.api import attach, drain, in_flight
 from porelab.serve.arguments import add_serve_arguments, config_from_args
 from porelab.serve.config import DeploymentConfig, ServeConfig
 from porelab.serve.registry import RegistryModel, read_registry
@@ -29,6 +31,7 @@ from porelab.serve.results import ResultStore
 from porelab.serve.segmenter import Segmenter
 
 _NO_ACCESS_LOG = {"enable_access_log": False}
+_ANSWER_DELIVERY_S = 1.0
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0}, logging_config=_NO_ACCESS_LOG, max_ongoing_requests=64)
@@ -48,6 +51,13 @@ class Ingress:
         while True:
             self.store.sweep()
             time.sleep(period)
+
+    def drain(self) -> int:
+        """Refuse new uploads (503 with Retry-After); returns how many are still in flight."""
+        return drain()
+
+    def in_flight(self) -> int:
+        return in_flight()
 
 
 def _deployment_name(model: str) -> str:
@@ -124,16 +134,51 @@ def start(config: ServeConfig) -> dict[str, Any]:
             "models": [m.name for m in read_registry(config.registry)]}
 
 
-def serve_forever(config: ServeConfig, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """`start`, tell `on_ready` the URLs, then block until interrupted; Serve shuts down on the way out."""
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def serve_forever(config: ServeConfig, on_ready: Callable[[dict[str, Any]], None] | None = None,
+                  report: Callable[[str], None] = _say) -> None:
+    """`start`, tell `on_ready` the URLs, then serve until SIGTERM or SIGINT, and shut down in
+    order: new uploads get 503 (readiness too), in-flight requests get `config.grace_period_s`
+    to finish, then Serve and Ray stop; one `report` line per step, and a normal return (exit 0).
+
+    The handlers replace Ray's own for the two signals in this process: Ray's answered SIGTERM
+    with a C++ stack dump and an abort, whatever was in flight.
+    """
     urls = start(config)
+    stop = threading.Event()
+    previous = {number: signal.signal(number, lambda received, _frame: stop.set())
+                for number in (signal.SIGTERM, signal.SIGINT)}
     if on_ready is not None:
         on_ready(urls)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
+        report("stopping: new uploads get 503")
+        _drain(config, report)
     finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         serve.shutdown()
+        report("Serve stopped")
+        ray.shutdown()
+        report("Ray stopped")
 
+
+def _drain(config: ServeConfig, report: Callable[[str], None]) -> None:
+    """Wait for the uploads in flight, up to the grace period."""
+    ingress = serve.get_app_handle(config.app_name)
+    pending = ingress.drain.remote().result(timeout_s=30)
+    deadline = time.monotonic() + config.grace_period_s
+    if pending:
+        report(f"waiting up to {config.grace_period_s:g} s for {pending} request(s) in flight")
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.2)
+        pending = ingress.in_flight.remote().result(timeout_s=30)
+    if pending:
+        report(f"grace period over: {pending} request(s) cut off")
+    else:
+        time.sleep(_ANSWER_DELIVERY_S)  # the proxy still sends the last answers to their clients
+        report("no request in flight")

@@ -34,6 +34,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--result-ttl-s", type=float, default=3600.0, help="seconds results stay fetchable "
                                                                             "(default 3600)")
     parser.add_argument("--results-dir", type=Path, help="where results are kept (default: a temp folder)")
+    parser.add_argument("--grace-period-s", type=float, default=30.0,
+                        help="on SIGTERM or Ctrl-C: new uploads get 503 and in-flight requests get this long to "
+                             "finish before Serve and Ray stop (default 30)")
 
 
 def _registry(given: str | None) -> Path:
@@ -58,4 +61,4 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
     extra = {"results_dir": args.results_dir} if args.results_dir is not None else {}
     return ServeConfig(registry=_registry(args.registry), host=args.host, port=args.port, token_file=args.token_file,
                        max_body_bytes=int(args.max_body_mb * 1024**2), result_ttl_s=args.result_ttl_s,
-                       deployment=deployment, **extra)
+                       deployment=deployment, grace_period_s=args.grace_period_s, **extra)

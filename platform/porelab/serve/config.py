@@ -65,7 +65,8 @@ class DeploymentConfig:
 class ServeConfig:
     """registry: the model registry directory; token_file: when set, every /v1 route but health
     needs `Authorization: Bearer <token>`; max_body_bytes: larger uploads get 413 before the
-    body is read; result_ttl_s: results (mask, score) are deleted this long after they were made."""
+    body is read; result_ttl_s: results (mask, score) are deleted this long after they were made;
+    grace_period_s: on SIGTERM or SIGINT, how long in-flight requests may take to finish."""
 
     registry: Path
     host: str = "127.0.0.1"
@@ -78,6 +79,7 @@ class ServeConfig:
     max_memory: int = 1024**3
     app_name: str = "porelab"
     deployment: DeploymentConfig = DeploymentConfig()
+    grace_period_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not Path(self.registry).is_dir():
@@ -85,6 +87,8 @@ class ServeConfig:
                               "(one folder per model with model.pt)")
         if not 0 < self.port < 65536:
             raise ConfigError(f"serve: port = {self.port}; expected 1-65535")
+        if self.grace_period_s < 0:
+            raise ConfigError(f"serve: grace_period_s = {self.grace_period_s}; expected >= 0")
         if self.max_body_bytes < 1 or self.result_ttl_s <= 0 or self.min_size < 1:
             raise ConfigError(f"serve: max_body_bytes = {self.max_body_bytes}, result_ttl_s = "
                               f"{self.result_ttl_s}, min_size = {self.min_size}; expected all > 0")
