@@ -76,3 +76,14 @@ def test_volume_refuses_non_real_dtypes(dtype):
     with pytest.raises(VolumeError, match="holds no real grey values"):
         volume.Volume(np.zeros((2, 2, 2), dtype=dtype))
     assert volume.Volume(np.zeros((2, 2, 2), bool)).dtype == bool
+
+
+@pytest.mark.parametrize("shape, cut", [((64, 64), 500), ((8, 32, 32), 3000)])
+def test_truncated_tiff_says_it_is_truncated(tmp_path, shape, cut):
+    """An interrupted copy: a single page whose data runs past the end, or a stack whose later pages
+    are gone. Both used to fail with unrelated messages (a missing page structure)."""
+    tifffile.imwrite(tmp_path / "whole.tif", np.arange(np.prod(shape), dtype=np.uint16).reshape(shape))
+    data = (tmp_path / "whole.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[:len(data) - cut])
+    with pytest.raises(VolumeError, match=r"cut\.tif: truncated.*expected a complete file"):
+        volume.read(tmp_path / "cut.tif").to_numpy()

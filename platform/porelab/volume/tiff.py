@@ -109,17 +109,32 @@ def _series_array(tif: tifffile.TiffFile, path: Path) -> tuple[Any, tuple[int, .
         raise VolumeError(f"{path}: not a readable TIFF file (no image pages found); expected at least one page")
     series = tif.series[0]
     shape = tuple(n for n in series.shape if n != 1) or (1,)
+    _check_complete(tif, path)
     try:
         data = tifffile.memmap(path, mode="r", series=0)
         return data.reshape(shape), shape, np.dtype(data.dtype)
     except (ValueError, TypeError):
         pages = series.pages
+        if len(shape) == 3 and len(tif.pages) < shape[0]:
+            raise VolumeError(f"{path}: truncated or damaged TIFF: its series claims {shape[0]} slices, only "
+                              f"{len(tif.pages)} page(s) can be read; expected a complete file (copy it again)")
         if len(shape) == 3 and len(pages) != shape[0]:
             raise VolumeError(f"{path}: series of shape {series.shape} is not stored one page per slice; "
                               "expected a stack of 2-D pages") from None
         if len(shape) == 3:
             return SliceStack(shape, series.dtype, lambda z: pages[z].asarray()), shape, series.dtype
         return series.asarray().reshape(shape), shape, np.dtype(series.dtype)
+
+
+def _check_complete(tif: tifffile.TiffFile, path: Path) -> None:
+    """A file cut short (an interrupted copy) keeps its first pages' headers: every page's data
+    must end inside the file, or reading it later fails with a message about something else."""
+    size = path.stat().st_size
+    for page in tif.pages:
+        ends = [int(offset) + int(count) for offset, count in zip(page.dataoffsets, page.databytecounts)]
+        if ends and max(ends) > size:
+            raise VolumeError(f"{path}: truncated TIFF: page {page.index} needs bytes up to {max(ends)}, the file "
+                              f"holds {size}; expected a complete file (copy it again)")
 
 
 def read_tiff_file(path: Path) -> tuple[Any, tuple[float, float, float] | None, dict[str, Any]]:
