@@ -95,12 +95,14 @@ def test_predict_on_a_file_bigger_than_its_budget_stays_within_it(tmp_path, chec
     assert measured.returncode == 0, measured.stderr[-3000:]
     result = json.loads(measured.stdout.strip().splitlines()[-1])
     assert result["pores"] >= 10 and result["engine"] == engine
-    # The documented bound is the budget plus torch's own fixed cost; the warm-up pays most of
-    # that, and 8 MiB covers the rest.
-    allowance = 8 * 2**20
+    # The documented bound is the budget plus torch's own fixed cost (README: 20-50 MiB); the
+    # warm-up pays most of that. 16 MiB covers the rest: the windows run measured 64-75 MiB over
+    # repeated runs of the same commit (8 MiB failed one run in two); a copy of the whole file
+    # (67.5 or 135 MiB) would still fail it.
+    allowance = 16 * 2**20
     grown = result["grown"]
     assert grown <= budget + allowance, (f"peak RSS grew by {grown / 2**20:.1f} MiB for a {budget / 2**20:.0f} MiB "
-                                         "budget and 8 MiB of torch's fixed cost")
+                                         "budget and 16 MiB of torch's fixed cost")
 
 
 def test_too_small_a_budget_is_refused_up_front(tmp_path, checkpoint):

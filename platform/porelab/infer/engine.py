@@ -25,12 +25,14 @@ Engine = Literal["auto", "tiles", "windows"]
 InferencePlan = SlidingWindowConfig | TileConfig
 ENGINES: tuple[str, ...] = ("auto", "tiles", "windows")
 TILE_SIZES = (192, 160, 128, 96, 64, 48, 32)
-#: Peak bytes of one forward pass per tile voxel: a fixed part (the input, its layout copies,
-#: the first convolution's workspace) and a part per first-level channel. Measured on this
-#: machine (CPU, channels-last, peak RSS growth of repeated passes): U-Net (4, 8) 470 B/voxel at
-#: 64^3, demo U-Net (8, 16, 32) 224 at 96^3, porelab-am (12, 24, 48) 267 at 128^3.
-_ACTIVATION_FIXED_BYTES = 400
-_ACTIVATION_BYTES_PER_CHANNEL = 24
+#: Peak memory of one forward pass of a tile: a fixed part (the first pass's workspaces and
+#: allocator pools) and, per tile voxel, a part per first-level channel. Fitted on this machine
+#: (CPU, channels-last, peak RSS growth of a repeated pass at 64^3-128^3): U-Net (4, 8) 98 MiB +
+#: 71 B/voxel, demo (8, 16, 32) 70 MiB + 134 B/voxel, porelab-am (12, 24, 48) 83 MiB + 215
+#: B/voxel, paper (16, 32, 64, 128) 704 MiB at 128^3: about 18 B per voxel and channel.
+_ACTIVATION_FIXED_BYTES = 96 * 2**20
+_ACTIVATION_BYTES_PER_VOXEL = 16
+_ACTIVATION_BYTES_PER_CHANNEL = 20
 
 
 def plan_inference(model: nn.Module, shape: Sequence[int], window: tuple[int, int, int], budget: int,
@@ -86,12 +88,12 @@ def _fit_tiles(shape: Sequence[int], config: TileConfig, channels: int, budget: 
     """The largest cubic core (the whole volume when it fits) whose buffers and activations fit."""
     longest = max(int(n) for n in shape)
     sizes = ([longest] if longest <= TILE_SIZES[0] else []) + [s for s in TILE_SIZES if s < longest]
-    per_voxel = _ACTIVATION_FIXED_BYTES + _ACTIVATION_BYTES_PER_CHANNEL * channels
+    per_voxel = _ACTIVATION_BYTES_PER_VOXEL + _ACTIVATION_BYTES_PER_CHANNEL * channels
     for size in sizes:
         candidate = replace(config, tile=(size, size, size))
         (tz, ty, tx), margin = candidate.aligned()
         tile_in = int(np.prod([min(int(n), t + 2 * margin) for n, t in zip(shape, (tz, ty, tx))]))
-        if tile_memory_bytes(shape, candidate) + per_voxel * tile_in <= budget:
+        if tile_memory_bytes(shape, candidate) + _ACTIVATION_FIXED_BYTES + per_voxel * tile_in <= budget:
             return candidate
     return None
 
