@@ -166,3 +166,15 @@ def plain_parallel_scan():
 
     return ScanSpec(geometry="parallel", n_projections=40, spectrum_weights=(0.0, 0.0, 0.0, 1.0, 0.0), exposure=1e6,
                     gain_spread=0.0, scatter_fraction=0.0, blur_px=0.0)
+
+
+def collect(shape, channels=1):
+    """(array, sink) for the inference passes' sink contract: the sink writes each z block
+    into the NaN-filled array and fails when a block is written twice."""
+    out = np.full((channels,) + tuple(shape), np.nan, np.float32)
+
+    def sink(z0, block):
+        assert np.isnan(out[:, z0:z0 + block.shape[1]]).all(), "a z block was written twice"
+        out[:, z0:z0 + block.shape[1]] = block
+
+    return out, sink

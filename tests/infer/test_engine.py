@@ -11,6 +11,8 @@ from porelab.infer.sliding import SlidingWindowConfig
 from porelab.infer.tiles import TileConfig
 from porelab.models import build_model
 
+from synthetic import collect
+
 GIB = 2**30
 
 
@@ -61,10 +63,6 @@ def test_unknown_engine_is_refused(unet):
 def test_run_inference_follows_the_plan(unet, engine):
     volume = np.random.default_rng(1).random((24, 20, 28), dtype=np.float32)
     plan = plan_inference(unet, volume.shape, (16, 16, 16), GIB, engine=engine)
-    out = np.full((1,) + volume.shape, np.nan, np.float32)
-
-    def sink(z0, block):
-        out[:, z0:z0 + block.shape[1]] = block
-
+    out, sink = collect(volume.shape)
     run_inference(volume, lambda t: t, sink, plan)  # identity: both engines give the input back
     np.testing.assert_allclose(out[0], volume, rtol=1e-5, atol=1e-6)

@@ -10,17 +10,9 @@ from porelab.infer.sliding import SlidingWindowConfig, sliding_window
 from porelab.infer.tiles import TileConfig, tile_stride, tile_memory_bytes, tiled_inference
 from porelab.models import build_model
 
+from synthetic import collect
+
 SHAPES = [(37, 29, 41), (10, 70, 20), (32, 32, 32), (5, 6, 7)]
-
-
-def collect(shape, channels=1):
-    out = np.full((channels,) + tuple(shape), np.nan, np.float32)
-
-    def sink(z0, block):
-        assert np.isnan(out[:, z0:z0 + block.shape[1]]).all(), "a z block was written twice"
-        out[:, z0:z0 + block.shape[1]] = block
-
-    return out, sink
 
 
 def random_unet(seed=0, norm="batch"):

@@ -23,7 +23,7 @@ from torch import nn
 
 from porelab.bundled import bundled_model, bundled_names, is_bundled_name
 from porelab.errors import ConfigError
-from porelab.infer.engine import InferencePlan, describe, plan_inference
+from porelab.infer.engine import InferencePlan, describe, plan_inference, run_inference
 from porelab.infer.verdict_step import INDICATIONS, MASK, PART, PORES, VerdictConfig, operating_point_for
 from porelab.infer.verdict_step import region_of_interest, write_verdict
 from porelab.volume.atomic import write_text_atomic
@@ -37,10 +37,9 @@ _PART_SHARE = 4  # the part is found within max_memory / 4: what the scoring pas
 @dataclass(frozen=True)
 class PredictConfig:
     """window: default the training patch; engine: "windows" (half-overlapping, blended), "tiles"
-    (each voxel once, `margin` voxels of context) or "auto" (tiles when the network allows)
-    (`porelab.infer.engine`); verdict: the operating
-    point and the part (default the checkpoint's calibrated point, the part found in the scan);
-    actors > 0 uses Ray."""
+    (each voxel once, `margin` voxels of context) or "auto" (tiles when the network allows; see
+    `porelab.infer.engine`); verdict: the operating point and the part (default the checkpoint's
+    calibrated point, the part found in the scan); actors > 0 uses Ray."""
 
     window: tuple[int, int, int] | None = None
     engine: str = "windows"
@@ -119,7 +118,6 @@ def _forward(model: nn.Module) -> Any:
 
 def _score(run: Prediction, config: PredictConfig) -> None:
     from porelab.infer.distributed import RayInferenceConfig, sliding_window_on_ray
-    from porelab.infer.engine import run_inference
     from porelab.infer.runtime import pick_device, prepare_for_inference
 
     with run.score_writer() as sink:
@@ -132,7 +130,7 @@ def _score(run: Prediction, config: PredictConfig) -> None:
                                   run.plan, ray_config, transform=run.normaliser)
             return
         device = pick_device(config.device)
-        model = prepare_for_inference(load_score_model(run.checkpoint)[0], device)
+        model = prepare_for_inference(run.model, device)
         run_inference(run.vol, _forward(model), sink, run.plan, transform=run.normaliser, device=device)
 
 
@@ -159,10 +157,12 @@ def _postprocess_anomaly(vol: Any, checkpoint: Path, out_dir: Path, sliding: Any
 
 @dataclass
 class Prediction:
-    """One volume on its way through `predict`: what `prepare_prediction` set up, and the
-    timings so far. `pooled` says which forward passes it shared (`predict_many`)."""
+    """One volume on its way through `predict`: what `prepare_prediction` set up (the score model
+    loaded once, its inference plan), and the timings so far. `pooled` says which forward passes
+    it shared (`predict_many`)."""
 
     checkpoint: Path
+    model: nn.Module
     input_path: Path
     out_dir: Path
     payload: dict[str, Any]
@@ -199,7 +199,7 @@ def prepare_prediction(checkpoint: str | Path, input_path: str | Path, out_dir: 
     plan = plan_inference(model, vol.shape, inference_window(payload, config), config.max_memory,
                           engine=engine, margin=config.margin,  # type: ignore[arg-type]
                           overlap=config.overlap, weighting=config.weighting, batch_size=config.batch_size)
-    return Prediction(checkpoint, input_path, out_dir, payload, vol, normaliser, plan, start,
+    return Prediction(checkpoint, model, input_path, out_dir, payload, vol, normaliser, plan, start,
                       {"prepare_s": time.perf_counter() - start})
 
 
@@ -277,7 +277,6 @@ def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: Pre
     scored by tiles run one tile per pass (a small volume is one tile: one pass, no pooling
     needed). In-process only.
     """
-    from porelab.infer.engine import run_inference
     from porelab.infer.memory import release_large_blocks
     from porelab.infer.pooled import PooledVolume, pooled_sliding_window
     from porelab.infer.runtime import pick_device, prepare_for_inference
@@ -291,7 +290,7 @@ def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: Pre
         return []
     t = time.perf_counter()
     device = pick_device(config.device)
-    model = prepare_for_inference(load_score_model(runs[0].checkpoint)[0], device)
+    model = prepare_for_inference(runs[0].model, device)
     forward = _forward(model)
     tiled = [run for run in runs if isinstance(run.plan, TileConfig)]
     passes = 0
