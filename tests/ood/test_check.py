@@ -1,6 +1,6 @@
-"""The artefact checks every scan gets: a raster pattern and rings about the rotation axis are
-flagged, scans like the training data (a cylinder about the axis included) are not; a model
-folder without its own detector gets them."""
+"""The artefact checks every scan gets: a raster pattern, rings about the rotation axis and an
+interpolated (upsampled or smoothed) volume are flagged, scans like the training data (a
+cylinder about the axis included) are not; a model folder without its own detector gets them."""
 
 from pathlib import Path
 
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from porelab.ood.synthetic import raster
-from porelab.ood.check import RasterCheck, RingCheck, ring_spikes, scan_check
-from porelab.ood.volume_sets import with_rings
+from porelab.ood.check import (InterpolationCheck, RasterCheck, RingCheck, neighbour_correlation, ring_spikes,
+                                scan_check)
+from porelab.ood.volume_sets import resampled, with_rings
 
 from synthetic import sphere_scan
 
@@ -47,10 +48,10 @@ def test_a_raster_pattern_is_flagged(seed):
 def test_a_model_folder_without_its_own_detector_gets_the_texture_check(tmp_path):
     check = scan_check(tmp_path / "model.pt")
     assert check.detector_path is None
-    texture, rings = RasterCheck()(_scan(0)), RingCheck()(_scan(0))
+    texture, rings, interpolation = (check(_scan(0)) for check in (RasterCheck(), RingCheck(), InterpolationCheck()))
     without_reasons = lambda result: {k: v for k, v in result.items() if k != "reasons"}  # noqa: E731
     assert check(_scan(0), None) == {**texture, "truncated_sides": [], "texture": without_reasons(texture),
-                                     "rings": without_reasons(rings)}
+                                     "rings": without_reasons(rings), "interpolation": without_reasons(interpolation)}
 
 
 def test_a_part_cut_by_the_field_of_view_is_flagged_with_its_sides():
@@ -84,3 +85,31 @@ def test_rings_about_the_axis_are_flagged_and_a_cylinder_about_it_is_not(seed):
     result = RingCheck()(with_rings(cylinder.astype(np.float32), 0.1, seed))
     assert result["is_ood"] and result["score"] > 1.5
     assert len(result["reasons"]) == 1 and result["reasons"][0].startswith("ring artefacts")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_white_noise_has_the_closed_form_residual_correlation_and_smoothed_noise_a_high_one(seed):
+    """For white noise n the residual is h * n with h = delta - g (g: the Gaussian kernel), whose
+    lag-1 correlation is sum h(i) h(i + 1) / sum h(i)^2 = -0.091 at sigma 1.5. The flat-half mask
+    leans it by about -0.015 (it keeps pixels whose smoothed neighbourhood varies least):
+    tolerance 0.025."""
+    from scipy import ndimage
+
+    delta = np.zeros((41, 41))
+    delta[20, 20] = 1.0
+    h = delta - ndimage.gaussian_filter(delta, 1.5)
+    expected = (h[:, 1:] * h[:, :-1]).sum() / (h * h).sum()
+    noise = np.random.default_rng(seed).normal(size=(16, 128, 128))
+    assert neighbour_correlation(noise) == pytest.approx(expected, abs=0.025)
+    assert neighbour_correlation(ndimage.gaussian_filter(noise, (0, 1, 1))) > 0.5
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_an_upsampled_volume_is_flagged_and_the_scan_and_a_coarser_copy_are_not(seed):
+    scan = _part_in_air(seed, seed % 2 == 0).astype(np.float32)
+    assert not InterpolationCheck()(scan)["is_ood"]
+    assert not InterpolationCheck()(resampled(scan, 0.5))["is_ood"]  # subsampling keeps the noise white
+    for factor in (1.5, 2.0):
+        result = InterpolationCheck()(resampled(scan, factor))
+        assert result["is_ood"] and result["score"] > 1.2
+        assert len(result["reasons"]) == 1 and result["reasons"][0].startswith("interpolated")

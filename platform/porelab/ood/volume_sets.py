@@ -128,12 +128,15 @@ def judge(check: OODCheck, data: np.ndarray) -> dict[str, Any]:
 
 def judge_all(check: OODCheck, volumes: list[TestVolume], report: Callable[[str], None] = lambda m: None
               ) -> Iterator[dict[str, Any]]:
-    """One row per volume: kind, name, score, is_ood, the learned and texture scores, truncated, reasons."""
+    """One row per volume: kind, name, score, is_ood, the texture and ring scores, the neighbour
+    correlation, truncated, reasons."""
     for test in volumes:
         result = judge(check, test.make())
         texture = result.get("texture", result)
         row = {"kind": test.kind, "name": test.name, "score": result["score"], "is_ood": bool(result["is_ood"]),
-               "texture_score": texture["score"], "truncated": bool(result["truncated_sides"]),
+               "texture_score": texture["score"], "ring_score": result["rings"]["score"],
+               "neighbour_correlation": result["interpolation"]["neighbour_correlation"],
+               "truncated": bool(result["truncated_sides"]),
                "reasons": " | ".join(result["reasons"])}
         report(f"{test.kind}: {test.name}: score {result['score']:.2f}{' OOD' if result['is_ood'] else ''}")
         yield row
