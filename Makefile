@@ -23,9 +23,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # One BLAS/OpenMP thread per process: tests run torch beside Ray workers on few cores, and
 # oversubscribed threads made training steps 10-20x slower on a 2-core machine.
-# Lint (ruff) and the layering contracts (import-linter, in pyproject.toml) first: seconds.
+# Lint and format check (ruff) and the layering contracts (import-linter, in pyproject.toml)
+# first: seconds.
 test: setup
 	$(BIN)/ruff check platform jobs bench tests
+	$(BIN)/ruff format --check platform jobs bench tests
 	$(BIN)/lint-imports
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -34,16 +34,25 @@ def _trial_records(run: Path) -> list[dict[str, float]]:
     for path in sorted((run / "tune").glob("*/result.json")):
         lines = [line for line in path.read_text().splitlines() if line.strip()]
         last = json.loads(lines[-1])
-        records.append({"trial": last["time_total_s"], "epochs": last["epoch_seconds"],
-                        "scoring": last["evaluation_seconds"]})
+        records.append(
+            {"trial": last["time_total_s"], "epochs": last["epoch_seconds"], "scoring": last["evaluation_seconds"]}
+        )
     return records
 
 
-def _sweep(data: str, root: Path, name: str, workers: int, models: list[str], folds: int, concurrent: int
-           ) -> tuple[float, float, int]:
+def _sweep(
+    data: str, root: Path, name: str, workers: int, models: list[str], folds: int, concurrent: int
+) -> tuple[float, float, int]:
     """(overhead share, sweep wall seconds, trials) of one sweep."""
-    config = CVConfig(data=data, out=str(root / name), registry=str(root / f"{name}-registry"), models=tuple(models),
-                      folds=folds, overrides=(f"scaling.workers={workers}",), max_concurrent=concurrent)
+    config = CVConfig(
+        data=data,
+        out=str(root / name),
+        registry=str(root / f"{name}-registry"),
+        models=tuple(models),
+        folds=folds,
+        overrides=(f"scaling.workers={workers}",),
+        max_concurrent=concurrent,
+    )
     start = time.perf_counter()
     run_cv(config)
     wall = time.perf_counter() - start
@@ -66,8 +75,10 @@ def main() -> None:
         anchor = _sweep(args.data, root, "torchtrainer", 1, args.models, args.folds, args.max_concurrent)
     for name, (share, wall, trials) in (("torchtrainer (1 worker)", anchor), ("in-process", ours)):
         print(f"{name:24s} trials={trials} overhead_share={share:.3f} sweep_wall_s={wall:.1f}")
-    print(f"overhead_share={ours[0]:.3f} anchor_overhead_share={anchor[0]:.3f} "
-          f"wall_ratio_vs_torchtrainer={anchor[1] / ours[1]:.2f}")
+    print(
+        f"overhead_share={ours[0]:.3f} anchor_overhead_share={anchor[0]:.3f} "
+        f"wall_ratio_vs_torchtrainer={anchor[1] / ours[1]:.2f}"
+    )
 
 
 if __name__ == "__main__":

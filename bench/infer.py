@@ -76,7 +76,7 @@ def make_volume(size: int, path: Path, seed: int = 0) -> np.ndarray:
         out[z0:z1] = slab
     normaliser = fit_normaliser(out)
     for z0 in range(0, size, _SLAB):
-        out[z0:z0 + _SLAB] = normaliser(out[z0:z0 + _SLAB])
+        out[z0 : z0 + _SLAB] = normaliser(out[z0 : z0 + _SLAB])
     out.flush()
     del out
     return truth
@@ -125,17 +125,27 @@ def run_ours(model: torch.nn.Module, src: Path, dst: Path, plan: InferencePlan, 
         run_inference(vol, lambda batch: model(input_layout(batch, model)), sink, plan, device=device)
 
 
-def run_monai(model: torch.nn.Module, src: Path, dst: Path, window: tuple[int, int, int], args: argparse.Namespace,
-              device: str) -> None:
+def run_monai(
+    model: torch.nn.Module, src: Path, dst: Path, window: tuple[int, int, int], args: argparse.Namespace, device: str
+) -> None:
     from monai.inferers import sliding_window_inference
 
     data = torch.from_numpy(np.load(src))[None, None]
     model = model.to(device)
     predictor = lambda batch: model(input_layout(batch, model))  # noqa: E731 (a no-op unless channels-last)
     with torch.inference_mode():
-        out = sliding_window_inference(data, window, args.batch_size, predictor, overlap=args.overlap,
-                                       mode="gaussian", sigma_scale=0.125, padding_mode="replicate",
-                                       sw_device=device, device="cpu")
+        out = sliding_window_inference(
+            data,
+            window,
+            args.batch_size,
+            predictor,
+            overlap=args.overlap,
+            mode="gaussian",
+            sigma_scale=0.125,
+            padding_mode="replicate",
+            sw_device=device,
+            device="cpu",
+        )
     np.save(dst, out[0, 0].numpy())
 
 
@@ -154,20 +164,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
     parser.add_argument("--model", default="porelab-am", help="checkpoint, registry folder or bundled name")
-    parser.add_argument("--channels", type=int, nargs="+",
-                        help="a random U-Net of these widths instead (demo: 8 16 32; paper: 16 32 64 128)")
+    parser.add_argument(
+        "--channels",
+        type=int,
+        nargs="+",
+        help="a random U-Net of these widths instead (demo: 8 16 32; paper: 16 32 64 128)",
+    )
     parser.add_argument("--window", type=int, default=64, help="MONAI's window for --channels (else the patch)")
     parser.add_argument("--overlap", type=float, default=0.5)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--engine", choices=["tiles", "windows", "auto"], default="tiles", help="ours (default tiles)")
     parser.add_argument("--margin", type=int, default=16, help="ours, tiles: context voxels per side")
     parser.add_argument("--max-memory", type=float, default=2.0, help="ours: budget in GiB (predict's default 2)")
-    parser.add_argument("--one-pass-max", type=int, default=256,
-                        help="largest size at which the one-pass reference is run (above: its rate there)")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
-                        help="where the network runs (both engines gather the output on the CPU)")
-    parser.add_argument("--monai-default-layout", action="store_true",
-                        help="leave MONAI's model in the default layout (ours still uses channels-last)")
+    parser.add_argument(
+        "--one-pass-max",
+        type=int,
+        default=256,
+        help="largest size at which the one-pass reference is run (above: its rate there)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="where the network runs (both engines gather the output on the CPU)",
+    )
+    parser.add_argument(
+        "--monai-default-layout",
+        action="store_true",
+        help="leave MONAI's model in the default layout (ours still uses channels-last)",
+    )
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA GPU on this machine")
@@ -184,44 +209,63 @@ def main() -> None:
             for net in (model, monai_model):
                 net.to("cuda")(warm)
         torch.cuda.synchronize()
-    print(f"network {name} monai window={window} overlap={args.overlap} batch={args.batch_size} "
-          f"monai layout={'default' if args.monai_default_layout else 'channels-last'} "
-          f"threads={torch.get_num_threads()} device={args.device}"
-          + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
+    print(
+        f"network {name} monai window={window} overlap={args.overlap} batch={args.batch_size} "
+        f"monai layout={'default' if args.monai_default_layout else 'channels-last'} "
+        f"threads={torch.get_num_threads()} device={args.device}"
+        + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
+    )
     gpu_header = f" {'ours GPU MiB':>12} {'monai GPU MiB':>13}" if args.device == "cuda" else ""
-    print(f"{'size':>6} {'ours vox/s':>11} {'monai vox/s':>11} {'speed':>6} {'1-pass eff':>10} {'ours MiB':>9} "
-          f"{'monai MiB':>9}{gpu_header} {'AP ours':>8} {'AP monai':>8} {'max diff':>9}  ours")
+    print(
+        f"{'size':>6} {'ours vox/s':>11} {'monai vox/s':>11} {'speed':>6} {'1-pass eff':>10} {'ours MiB':>9} "
+        f"{'monai MiB':>9}{gpu_header} {'AP ours':>8} {'AP monai':>8} {'max diff':>9}  ours"
+    )
     speed = rss = gpu_mem = efficiency = float("nan")
     one_pass_rate = float("nan")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             src = Path(tmp) / f"v{size}.npy"
             truth = make_volume(size, src)
-            plan = plan_inference(model, (size,) * 3, window, int(args.max_memory * 2**30), engine=args.engine,
-                                  margin=args.margin, overlap=args.overlap, batch_size=args.batch_size)
+            plan = plan_inference(
+                model,
+                (size,) * 3,
+                window,
+                int(args.max_memory * 2**30),
+                engine=args.engine,
+                margin=args.margin,
+                overlap=args.overlap,
+                batch_size=args.batch_size,
+            )
             with measure() as ours, gpu_peak(args.device) as ours_gpu:
                 run_ours(model, src, Path(tmp) / "ours.npy", plan, args.device)
             with measure() as theirs, gpu_peak(args.device) as theirs_gpu:
                 run_monai(monai_model, src, Path(tmp) / "monai.npy", window, args, args.device)
             if size <= args.one_pass_max:
                 one_pass_rate = size**3 / one_pass_seconds(model, src, args.device)
-            diff = float(np.abs(np.load(Path(tmp) / "ours.npy", mmap_mode="r")
-                                - np.load(Path(tmp) / "monai.npy", mmap_mode="r")).max())
+            diff = float(
+                np.abs(
+                    np.load(Path(tmp) / "ours.npy", mmap_mode="r") - np.load(Path(tmp) / "monai.npy", mmap_mode="r")
+                ).max()
+            )
             ap_ours, ap_monai = (average_precision(truth, Path(tmp) / f) for f in ("ours.npy", "monai.npy"))
             voxels = size**3
             speed = theirs.seconds / ours.seconds
             efficiency = (voxels / ours.seconds) / one_pass_rate
             rss = theirs.peak_rss_growth_mib / max(ours.peak_rss_growth_mib, 1e-3)
             gpu_mem = theirs_gpu.peak_mib / max(ours_gpu.peak_mib, 1e-3)
-            gpu_columns = (f" {ours_gpu.peak_mib:>12.1f} {theirs_gpu.peak_mib:>13.1f}" if args.device == "cuda"
-                           else "")
-            print(f"{size:>5}^3 {voxels / ours.seconds:>11.3g} {voxels / theirs.seconds:>11.3g} {speed:>6.2f} "
-                  f"{efficiency:>10.2f} {ours.peak_rss_growth_mib:>9.1f} {theirs.peak_rss_growth_mib:>9.1f}"
-                  f"{gpu_columns} {ap_ours:>8.4f} {ap_monai:>8.4f} {diff:>9.2g}  {describe(plan)}", flush=True)
+            gpu_columns = f" {ours_gpu.peak_mib:>12.1f} {theirs_gpu.peak_mib:>13.1f}" if args.device == "cuda" else ""
+            print(
+                f"{size:>5}^3 {voxels / ours.seconds:>11.3g} {voxels / theirs.seconds:>11.3g} {speed:>6.2f} "
+                f"{efficiency:>10.2f} {ours.peak_rss_growth_mib:>9.1f} {theirs.peak_rss_growth_mib:>9.1f}"
+                f"{gpu_columns} {ap_ours:>8.4f} {ap_monai:>8.4f} {diff:>9.2g}  {describe(plan)}",
+                flush=True,
+            )
             for path in Path(tmp).iterdir():
                 path.unlink()
-    print(f"ratio_vs_monai={speed:.2f} efficiency_vs_one_pass={efficiency:.2f} rss_ratio_monai_over_ours={rss:.1f}"
-          + (f" gpu_mem_ratio_monai_over_ours={gpu_mem:.2f}" if args.device == "cuda" else ""))
+    print(
+        f"ratio_vs_monai={speed:.2f} efficiency_vs_one_pass={efficiency:.2f} rss_ratio_monai_over_ours={rss:.1f}"
+        + (f" gpu_mem_ratio_monai_over_ours={gpu_mem:.2f}" if args.device == "cuda" else "")
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from porelab.data import (AugmentConfig, PatchConfig, SamplerConfig, StreamConfig, load_scans, ray_patch_dataset,
-                          scan_pores)
+from porelab.data import (
+    AugmentConfig,
+    PatchConfig,
+    SamplerConfig,
+    StreamConfig,
+    load_scans,
+    ray_patch_dataset,
+    scan_pores,
+)
 from porelab.runtime import ensure_ray
 
 AUGMENT = AugmentConfig(flip=0.5, rotate90=0.0, elastic=0.0, intensity=0.3, blur=0.2, gaussian_noise=0.2)
@@ -54,14 +61,30 @@ def torchio_queue(scans, patch: int, count: int, batch: int, workers: int) -> fl
     for s in scans:
         image = s.normaliser(volume.read(s.scan_path).to_numpy())[None]
         label = (volume.read(s.label_path).to_numpy() > 0).astype(np.uint8)[None]
-        subjects.append(tio.Subject(image=tio.ScalarImage(tensor=torch.from_numpy(image)),
-                                    label=tio.LabelMap(tensor=torch.from_numpy(label))))
-    transform = tio.Compose([tio.RandomFlip(axes=(0, 1, 2), flip_probability=0.5),
-                             tio.RandomGamma(p=0.0), tio.RescaleIntensity(out_min_max=(0, 1), p=0.0),
-                             tio.RandomBlur(std=(0.3, 1.0), p=0.2), tio.RandomNoise(std=0.03, p=0.2)])
+        subjects.append(
+            tio.Subject(
+                image=tio.ScalarImage(tensor=torch.from_numpy(image)),
+                label=tio.LabelMap(tensor=torch.from_numpy(label)),
+            )
+        )
+    transform = tio.Compose(
+        [
+            tio.RandomFlip(axes=(0, 1, 2), flip_probability=0.5),
+            tio.RandomGamma(p=0.0),
+            tio.RescaleIntensity(out_min_max=(0, 1), p=0.0),
+            tio.RandomBlur(std=(0.3, 1.0), p=0.2),
+            tio.RandomNoise(std=0.03, p=0.2),
+        ]
+    )
     sampler = tio.LabelSampler(patch_size=patch, label_name="label", label_probabilities={0: 0.5, 1: 0.5})
-    queue = tio.Queue(tio.SubjectsDataset(subjects, transform=transform), max_length=4 * batch,
-                      samples_per_volume=8, sampler=sampler, num_workers=workers, shuffle_subjects=True)
+    queue = tio.Queue(
+        tio.SubjectsDataset(subjects, transform=transform),
+        max_length=4 * batch,
+        samples_per_volume=8,
+        sampler=sampler,
+        num_workers=workers,
+        shuffle_subjects=True,
+    )
     loader = torch.utils.data.DataLoader(queue, batch_size=batch, num_workers=0)
     next(iter(loader))  # steady state, as for the Ray stream
     start, seen = time.perf_counter(), 0
@@ -78,8 +101,9 @@ def data_wait_share(scans, pores, patch: int, count: int, batch: int, readers: i
     from porelab.models import build_model
 
     config = PatchConfig(patch=(patch,) * 3, sampler=SamplerConfig("balanced", 0.5), augment=AUGMENT)
-    ds = ray_patch_dataset(scans, pores, config, count, StreamConfig(rows_per_task=64, readers=readers,
-                                                                      reader_cpus=0.5), train=True)
+    ds = ray_patch_dataset(
+        scans, pores, config, count, StreamConfig(rows_per_task=64, readers=readers, reader_cpus=0.5), train=True
+    )
     model, loss_fn = build_model("unet", channels=(8, 16, 32)), build_loss("focal_tversky")
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     iterator = iter(ds.iter_torch_batches(batch_size=batch, prefetch_batches=2))

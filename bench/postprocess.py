@@ -24,7 +24,7 @@ LAMBDA0, SIGMA0 = 0.7, 2.0
 def synthetic(size: int) -> tuple[np.ndarray, np.ndarray]:
     z, y, x = np.mgrid[:size, :size, :size]
     centre, radius = size / 2, 0.35 * size
-    v = ndimage.gaussian_filter(((y - centre) ** 2 + (x - centre) ** 2 < radius ** 2).astype(np.float32), 1.0)
+    v = ndimage.gaussian_filter(((y - centre) ** 2 + (x - centre) ** 2 < radius**2).astype(np.float32), 1.0)
     rng = np.random.default_rng(0)
     pores = np.zeros(v.shape, dtype=bool)
     for c in rng.integers(int(0.3 * size), int(0.7 * size), size=(20, 3)):
@@ -41,11 +41,11 @@ def naive_fit(anomaly: np.ndarray, v: np.ndarray) -> tuple[float, float, int]:
         lam, sigma = params
         if sigma <= 0.3 or lam < 0:
             return np.inf
-        return float(np.abs(anomaly - lam * ndimage.gaussian_filter(gradient, sigma, mode="nearest",
-                                                                    truncate=3.0)).mean())
+        return float(
+            np.abs(anomaly - lam * ndimage.gaussian_filter(gradient, sigma, mode="nearest", truncate=3.0)).mean()
+        )
 
-    result = optimize.minimize(objective, x0=[1.0, 1.0], method="Nelder-Mead",
-                               options={"xatol": 1e-3, "fatol": 1e-7})
+    result = optimize.minimize(objective, x0=[1.0, 1.0], method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-7})
     return float(result.x[0]), float(result.x[1]), int(result.nfev)
 
 
@@ -64,8 +64,10 @@ def main() -> None:
         lam, sigma, evaluations = naive_fit(anomaly, v)
     best = min(times)
     print(f"size {args.size}^3  truth lambda={LAMBDA0} sigma={SIGMA0}")
-    print(f"ours : lambda={fit.lam:.4f} sigma={fit.sigma:.4f}  best of {args.repeats}: {best:.3f} s "
-          f"(all: {', '.join(f'{t:.3f}' for t in times)})")
+    print(
+        f"ours : lambda={fit.lam:.4f} sigma={fit.sigma:.4f}  best of {args.repeats}: {best:.3f} s "
+        f"(all: {', '.join(f'{t:.3f}' for t in times)})"
+    )
     print(f"naive: lambda={lam:.4f} sigma={sigma:.4f}  {theirs.seconds:.2f} s ({evaluations} evaluations)")
     print(f"ratio_naive_over_ours={theirs.seconds / best:.1f}")
 

@@ -61,8 +61,9 @@ def make_registry(root: Path) -> Path:
     folder = root / "registry" / "unet"
     folder.mkdir(parents=True)
     save_checkpoint(folder / "model.pt", build_model(config.model), config.to_dict(), epoch=0, metrics={})
-    (folder / "config.json").write_text(json.dumps({"model": "unet", "threshold": 0.5,
-                                                    "train_config": config.to_dict()}))
+    (folder / "config.json").write_text(
+        json.dumps({"model": "unet", "threshold": 0.5, "train_config": config.to_dict()})
+    )
     return root / "registry"
 
 
@@ -146,8 +147,13 @@ def main() -> int:
     from porelab.serve import DeploymentConfig, ServeConfig, start
 
     tmp = Path(tempfile.mkdtemp(prefix="porelab-serve-bench-"))
-    config = ServeConfig(registry=args.registry or make_registry(tmp), port=_free_port(), results_dir=tmp / "results",
-                         result_ttl_s=600.0, deployment=DeploymentConfig(replicas=args.replicas))
+    config = ServeConfig(
+        registry=args.registry or make_registry(tmp),
+        port=_free_port(),
+        results_dir=tmp / "results",
+        result_ttl_s=600.0,
+        deployment=DeploymentConfig(replicas=args.replicas),
+    )
     start(config)
     model = args.model or sorted(p.parent.name for p in Path(config.registry).glob("*/model.pt"))[0]
     bodies = [make_scan(size, seed) for seed, size in enumerate(args.sizes)]
@@ -160,13 +166,17 @@ def main() -> int:
         rss_after = service_rss_mib(config.app_name)
     finally:
         serve.shutdown()
-    p50, p95, p99 = (np.percentile(load.latencies, [50, 95, 99]) * 1000 if load.latencies else [float("nan")] * 3)
+    p50, p95, p99 = np.percentile(load.latencies, [50, 95, 99]) * 1000 if load.latencies else [float("nan")] * 3
     growth = rss_after - rss_before
-    print(f"model={model} clients={args.clients} sizes={args.sizes} answered={len(load.latencies)} in {seconds:.1f} s; "
-          f"service RSS {rss_before:.0f} -> {rss_after:.0f} MiB (bound +{args.rss_bound_mib:.0f} MiB)")
-    print(f"rps={len(load.latencies) / seconds:.2f} p50_ms={p50:.0f} p95_ms={p95:.0f} p99_ms={p99:.0f} "
-          f"errors={len(load.errors)} rss_before_mib={rss_before:.0f} rss_after_mib={rss_after:.0f} "
-          f"rss_growth_mib={growth:.0f}")
+    print(
+        f"model={model} clients={args.clients} sizes={args.sizes} answered={len(load.latencies)} in {seconds:.1f} s; "
+        f"service RSS {rss_before:.0f} -> {rss_after:.0f} MiB (bound +{args.rss_bound_mib:.0f} MiB)"
+    )
+    print(
+        f"rps={len(load.latencies) / seconds:.2f} p50_ms={p50:.0f} p95_ms={p95:.0f} p99_ms={p99:.0f} "
+        f"errors={len(load.errors)} rss_before_mib={rss_before:.0f} rss_after_mib={rss_after:.0f} "
+        f"rss_growth_mib={growth:.0f}"
+    )
     return 0 if not load.errors and growth <= args.rss_bound_mib else 1
 
 

@@ -78,16 +78,21 @@ def main() -> None:
         reconstruct(simulate(phantom, SPEC, ex), executor=ex)
 
     on_ray(2)  # start Ray and its workers before timing
-    t = _interleaved({"ours": run_ours, "bare": lambda: _bare_astra(maps[0], geom),
-                      "ray1": lambda: on_ray(1), "ray2": lambda: on_ray(2)})
+    t = _interleaved(
+        {
+            "ours": run_ours,
+            "bare": lambda: _bare_astra(maps[0], geom),
+            "ray1": lambda: on_ray(1),
+            "ray2": lambda: on_ray(2),
+        }
+    )
     t.update(_interleaved({"skimage": lambda: _skimage(maps[0], geom)}, rounds=1))
     ours, bare, skimage, ray1, ray2 = (t[k] for k in ("ours", "bare", "skimage", "ray1", "ray2"))
     print(f"grid {SHAPE}, {SPEC.n_projections} parallel projections")
     print(f"ours (simulate+reconstruct, in-process) {ours:.2f} s; bare ASTRA FP+FBP loop {bare:.2f} s")
     print(f"scikit-image radon+iradon loop {skimage:.2f} s (ours does the same forward + inverse)")
     print(f"Ray 1 worker {ray1:.2f} s; 2 workers {ray2:.2f} s")
-    print(f"overhead_vs_astra={ours / bare:.2f} speed_vs_skimage={skimage / ours:.2f} "
-          f"ray_2_vs_1={ray1 / ray2:.2f}")
+    print(f"overhead_vs_astra={ours / bare:.2f} speed_vs_skimage={skimage / ours:.2f} ray_2_vs_1={ray1 / ray2:.2f}")
 
 
 if __name__ == "__main__":

@@ -50,16 +50,21 @@ def main() -> None:
         torch.manual_seed(0)
         config = with_patch_sized_model(profile("demo", name))
         edge = config.patches.patch
-        batch = {"image": torch.rand(config.batch_size, 1, *edge),
-                 "label": (torch.rand(config.batch_size, 1, *edge) > 0.95).float()}
+        batch = {
+            "image": torch.rand(config.batch_size, 1, *edge),
+            "label": (torch.rand(config.batch_size, 1, *edge) > 0.95).float(),
+        }
         model = build_model(config.model)
         default = _seconds_per_step(copy.deepcopy(model), config.build_task(), batch, args.steps)
-        ours = _seconds_per_step(fast_layout(copy.deepcopy(model), torch.device("cpu")), config.build_task(), batch,
-                                 args.steps)
+        ours = _seconds_per_step(
+            fast_layout(copy.deepcopy(model), torch.device("cpu")), config.build_task(), batch, args.steps
+        )
         totals["default"] += default
         totals["porelab"] += ours
-        print(f"{name:10s} default {default:.3f} s/step  porelab {ours:.3f} s/step  speed-up {default / ours:.2f}",
-              flush=True)
+        print(
+            f"{name:10s} default {default:.3f} s/step  porelab {ours:.3f} s/step  speed-up {default / ours:.2f}",
+            flush=True,
+        )
     print(f"ratio_vs_default_layout={totals['default'] / totals['porelab']:.2f}")
 
 

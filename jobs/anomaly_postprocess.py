@@ -44,11 +44,15 @@ def _ensure_dataset(root: Path) -> None:
 
 
 def _markdown(rows: list[dict]) -> str:
-    lines = ["| model | scan | AP raw | AP post-processed | lambda | sigma | train s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | scan | AP raw | AP post-processed | lambda | sigma | train s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['scan']} | {r['ap_raw']:.3f} | {r['ap_postprocessed']:.3f} | "
-                     f"{r['lambda']:.3f} | {r['sigma']:.2f} | {r['train_seconds']:.0f} |")
+        lines.append(
+            f"| {r['model']} | {r['scan']} | {r['ap_raw']:.3f} | {r['ap_postprocessed']:.3f} | "
+            f"{r['lambda']:.3f} | {r['sigma']:.2f} | {r['train_seconds']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -61,18 +65,31 @@ def main(argv: list[str] | None = None) -> int:
     train = [record for record in load_scans(root, roles=["good"]) if record.id != test.id]
     rows = []
     for name in args.models:
-        config = AnomalyExperimentConfig(model=name, patch=args.patch, epochs=args.epochs,
-                                         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                                         seed=args.seed, model_options={"channels": tuple(args.channels),
-                                                                        "latent_dim": args.latent_dim})
+        config = AnomalyExperimentConfig(
+            model=name,
+            patch=args.patch,
+            epochs=args.epochs,
+            steps_per_epoch=args.steps_per_epoch,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            model_options={"channels": tuple(args.channels), "latent_dim": args.latent_dim},
+        )
         start = time.perf_counter()
         model, state = train_anomaly_model(train, config)
         seconds = time.perf_counter() - start
-        row = {"model": name, **postprocessing_effect(model, test, config), "train_seconds": seconds,
-               "final_train_loss": state.history[-1].get("train_loss"), "config": asdict(config)}
+        row = {
+            "model": name,
+            **postprocessing_effect(model, test, config),
+            "train_seconds": seconds,
+            "final_train_loss": state.history[-1].get("train_loss"),
+            "config": asdict(config),
+        }
         rows.append(row)
-        print(f"{name}: AP raw {row['ap_raw']:.3f} -> post-processed {row['ap_postprocessed']:.3f} "
-              f"(lambda {row['lambda']:.3f}, sigma {row['sigma']:.2f}; trained {seconds:.0f} s)", flush=True)
+        print(
+            f"{name}: AP raw {row['ap_raw']:.3f} -> post-processed {row['ap_postprocessed']:.3f} "
+            f"(lambda {row['lambda']:.3f}, sigma {row['sigma']:.2f}; trained {seconds:.0f} s)",
+            flush=True,
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "anomaly_postprocess.json").write_text(json.dumps(rows, indent=2, default=str))

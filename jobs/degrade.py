@@ -28,14 +28,28 @@ def parse(argv: list[str] | None) -> DegradeConfig:
     parser.add_argument("--data", default="data/am", help="dataset directory (default data/am)")
     parser.add_argument("--scan", default=None, help="scan id (default: the dataset's challenging scan)")
     parser.add_argument("--out", default="runs/degrade-demo", help="run directory (default runs/degrade-demo)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a 2 x 2 grid (100/50 %% projections x 100/50 %% exposure), no series: for tests")
-    parser.add_argument("--metric", default="dice", choices=list(METRIC_NAMES),
-                        help="metric the report plots (default dice: at the model's operating point)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a 2 x 2 grid (100/50 %% projections x 100/50 %% exposure), no series: for tests",
+    )
+    parser.add_argument(
+        "--metric",
+        default="dice",
+        choices=list(METRIC_NAMES),
+        help="metric the report plots (default dice: at the model's operating point)",
+    )
     parser.add_argument("--task-cpus", type=float, default=1.0, help="CPUs of each setting's Ray task (default 1)")
     args = parser.parse_args(argv)
-    config = DegradeConfig(registry=args.registry, data=args.data, out=args.out, model=args.model, scan=args.scan,
-                           report_metric=args.metric, task_cpus=args.task_cpus)
+    config = DegradeConfig(
+        registry=args.registry,
+        data=args.data,
+        out=args.out,
+        model=args.model,
+        scan=args.scan,
+        report_metric=args.metric,
+        task_cpus=args.task_cpus,
+    )
     return replace(config, grid=QUICK_GRID) if args.quick else config
 
 

@@ -24,11 +24,13 @@ def parse(argv: list[str] | None) -> LabelSwapConfig:
     add_sweep_arguments(parser, "runs/label-swap-demo")
     parser.add_argument("--models", nargs="+", default=list(SUPERVISED), help="supervised models (default: all four)")
     parser.add_argument("--cevae", default="", help="ceVAE checkpoint to label with (default: train one)")
-    parser.add_argument("--cevae-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="TrainConfig override for the ceVAE only")
+    parser.add_argument(
+        "--cevae-set", action="append", default=[], metavar="KEY=VALUE", help="TrainConfig override for the ceVAE only"
+    )
     args = parser.parse_args(argv)
-    config = LabelSwapConfig(sweep=sweep_config(args), models=tuple(args.models), cevae=args.cevae,
-                             cevae_overrides=tuple(args.cevae_set))
+    config = LabelSwapConfig(
+        sweep=sweep_config(args), models=tuple(args.models), cevae=args.cevae, cevae_overrides=tuple(args.cevae_set)
+    )
     return quick_swap(config) if args.quick else config
 
 

@@ -23,8 +23,13 @@ from porelab.sweep.learning_curve import FRACTIONS, LearningCurveConfig, quick_c
 def parse(argv: list[str] | None) -> LearningCurveConfig:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_sweep_arguments(parser, "runs/learning-curve-demo")
-    parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS),
-                        help="shares of the training patches, in (0, 1] (default 0.01 0.03 0.1 0.3 1)")
+    parser.add_argument(
+        "--fractions",
+        nargs="+",
+        type=float,
+        default=list(FRACTIONS),
+        help="shares of the training patches, in (0, 1] (default 0.01 0.03 0.1 0.3 1)",
+    )
     args = parser.parse_args(argv)
     config = LearningCurveConfig(sweep=sweep_config(args), fractions=tuple(args.fractions))
     return quick_curve(config) if args.quick else config

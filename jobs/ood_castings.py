@@ -19,8 +19,14 @@ from pathlib import Path
 
 import torch
 
-from porelab.ood import (detector_configs, evaluate_castings, markdown_table, read_casting_patches,
-                         repeat_trainings, summarise)
+from porelab.ood import (
+    detector_configs,
+    evaluate_castings,
+    markdown_table,
+    read_casting_patches,
+    repeat_trainings,
+    summarise,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,20 +47,36 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     patches = read_casting_patches(args.data)
     training, classifier = detector_configs(args.epochs, args.steps_per_epoch, args.channels)
-    runs = repeat_trainings(lambda seed: evaluate_castings(patches, training, classifier, seed), args.trainings,
-                            args.seed, lambda done, seconds: print(f"training {done}/{args.trainings} done after "
-                                                                   f"{seconds:.0f} s", flush=True))
+    runs = repeat_trainings(
+        lambda seed: evaluate_castings(patches, training, classifier, seed),
+        args.trainings,
+        args.seed,
+        lambda done, seconds: print(f"training {done}/{args.trainings} done after {seconds:.0f} s", flush=True),
+    )
     summary = summarise(runs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    counts = {name: len(getattr(patches, name)) for name in ("train_sound", "train_defect", "test_sound",
-                                                             "test_defect")}
+    counts = {
+        name: len(getattr(patches, name)) for name in ("train_sound", "train_defect", "test_sound", "test_defect")
+    }
     settings = {k: v for k, v in vars(args).items() if k != "out"}
-    (out / "castings.json").write_text(json.dumps({"settings": settings, "patches": counts, "summary": summary,
-                                                   "runs": runs, "seconds": time.perf_counter() - start}, indent=2))
-    note = (f"Percent of test patches flagged ({counts['test_sound']} sound, {counts['test_defect']} defect), "
-            f"mean ± std over {args.trainings} trainings; thresholds at 0.1 % FPR on the "
-            f"{counts['train_sound']} sound training patches; auroc: ROC AUC of the score on the test patches.")
+    (out / "castings.json").write_text(
+        json.dumps(
+            {
+                "settings": settings,
+                "patches": counts,
+                "summary": summary,
+                "runs": runs,
+                "seconds": time.perf_counter() - start,
+            },
+            indent=2,
+        )
+    )
+    note = (
+        f"Percent of test patches flagged ({counts['test_sound']} sound, {counts['test_defect']} defect), "
+        f"mean ± std over {args.trainings} trainings; thresholds at 0.1 % FPR on the "
+        f"{counts['train_sound']} sound training patches; auroc: ROC AUC of the score on the test patches."
+    )
     table = markdown_table(summary, args.trainings, note)
     (out / "castings.md").write_text(table + "\n")
     print(table)

@@ -22,19 +22,33 @@ def parse(argv: list[str] | None) -> tuple[PretrainConfig, str | None]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="laptop", help="laptop (default) or cluster")
     parser.add_argument("--data", default="data/am-randomized", help="the training set (written when missing)")
-    parser.add_argument("--evaluation-data", default="data/am-eval",
-                        help="the evaluation preset (written when missing); 'none' skips the scoring")
+    parser.add_argument(
+        "--evaluation-data",
+        default="data/am-eval",
+        help="the evaluation preset (written when missing); 'none' skips the scoring",
+    )
     parser.add_argument("--out", default=None, help="run directory (default runs/pretrain-<profile>)")
     parser.add_argument("--name", default="porelab-am", help="the detector's name (default porelab-am)")
     parser.add_argument("--model", default="unet", help="a supervised architecture (default unet)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="TrainConfig override, e.g. --set loop.max_epochs=2")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="TrainConfig override, e.g. --set loop.max_epochs=2",
+    )
     parser.add_argument("--bundle", metavar="DIR", help="write the detector as a bundled folder here")
     args = parser.parse_args(argv)
     evaluation = None if args.evaluation_data == "none" else args.evaluation_data
-    return PretrainConfig(profile=args.profile, data=args.data, evaluation_data=evaluation,
-                          out=args.out or f"runs/pretrain-{args.profile}", name=args.name, model=args.model,
-                          overrides=tuple(args.set)), args.bundle
+    return PretrainConfig(
+        profile=args.profile,
+        data=args.data,
+        evaluation_data=evaluation,
+        out=args.out or f"runs/pretrain-{args.profile}",
+        name=args.name,
+        model=args.model,
+        overrides=tuple(args.set),
+    ), args.bundle
 
 
 def _run(parsed: tuple[PretrainConfig, str | None]) -> dict:

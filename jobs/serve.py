@@ -1,6 +1,6 @@
 """Start the porelab HTTP service on a registry and block (Ctrl-C stops it).
 
-    python jobs/serve.py --registry runs/cv/registry [--host 127.0.0.1] [--port 8000] [--token-file F]
+python jobs/serve.py --registry runs/cv/registry [--host 127.0.0.1] [--port 8000] [--token-file F]
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Ray job: write a simulated CT dataset with slices fanned out over Ray tasks.
 
-    ray job submit --working-dir . -- python jobs/simulate.py --preset am-cylinders --profile paper --out /data/am
+ray job submit --working-dir . -- python jobs/simulate.py --preset am-cylinders --profile paper --out /data/am
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--workers", type=int, default=2, help="slab tasks in flight")
     args = parser.parse_args(argv)
-    manifest = build_dataset(args.out, args.preset, args.profile, Executor(kind="ray", workers=args.workers),
-                             report=print)
+    manifest = build_dataset(
+        args.out, args.preset, args.profile, Executor(kind="ray", workers=args.workers), report=print
+    )
     print(json.dumps(summary_rows(manifest)))
     return 0
 

@@ -42,9 +42,14 @@ def start_session_ray() -> None:
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", object_store_memory=200 * 1024**2,
-                 log_to_driver=False, configure_logging=False)
-
+        ray.init(
+            num_cpus=2,
+            include_dashboard=True,
+            dashboard_host="127.0.0.1",
+            object_store_memory=200 * 1024**2,
+            log_to_driver=False,
+            configure_logging=False,
+        )
 
 
 @pytest.fixture

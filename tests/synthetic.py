@@ -45,8 +45,9 @@ def write_dataset(root, scans):
         volume.write(np.ones(scan.shape, np.uint8), root / scan_id / "materials.npy", voxel_size=0.01)
         pore_table(labels, voxel_size=(0.01,) * 3).table.to_parquet(root / scan_id / "pores.parquet")
         files = {name: f"{scan_id}/{name}.npy" for name in ("scan", "labels", "materials")}
-        entries.append({"id": scan_id, "role": role, "files": {**files, "pores": f"{scan_id}/pores.parquet"},
-                        "sha256": {}})
+        entries.append(
+            {"id": scan_id, "role": role, "files": {**files, "pores": f"{scan_id}/pores.parquet"}, "sha256": {}}
+        )
     (root / "manifest.json").write_text(json.dumps({"format": "porelab-dataset/1", "scans": entries}))
     return root
 
@@ -60,7 +61,15 @@ def trained_tiny_unet(root, path):
 
     import torch
 
-    from porelab.data import AugmentConfig, PatchConfig, PatchMaker, SamplerConfig, load_scans, local_batches, scan_pores
+    from porelab.data import (
+        AugmentConfig,
+        PatchConfig,
+        PatchMaker,
+        SamplerConfig,
+        load_scans,
+        local_batches,
+        scan_pores,
+    )
     from porelab.models import build_model
     from porelab.train import LoopConfig, SegmentationTask, run_training
     from porelab.train.checkpoint import save_checkpoint
@@ -80,8 +89,13 @@ def trained_tiny_unet(root, path):
     config = profile("demo")
     config = replace(config, model=replace(config.model, channels=(4, 8)), patches=patches)
     model = build_model(config.model)
-    run_training(model, SegmentationTask(loss="dice"), lambda e: local_batches(maker, range(e * 48, e * 48 + 48), 4),
-                 lambda e: local_batches(maker, range(1000, 1016), 4), LoopConfig(max_epochs=12, lr=3e-3))
+    run_training(
+        model,
+        SegmentationTask(loss="dice"),
+        lambda e: local_batches(maker, range(e * 48, e * 48 + 48), 4),
+        lambda e: local_batches(maker, range(1000, 1016), 4),
+        LoopConfig(max_epochs=12, lr=3e-3),
+    )
     return save_checkpoint(path, model, config.to_dict(), epoch=12, metrics={}), config
 
 
@@ -97,7 +111,6 @@ def tiny_cv_dataset(root, selection=False):
     return write_dataset(root, scans)
 
 
-
 def ct_like(phantom, *, exposure=1.0, seed=0, attenuation=None, halo=0.25, noise=0.06):
     """CT-like grey values of `phantom`: partial volume (a blurred edge), beam-hardening cupping,
     a bright halo in the air along the faces (in proportion to the material's contrast), streaks through the air, and noise whose level
@@ -111,12 +124,12 @@ def ct_like(phantom, *, exposure=1.0, seed=0, attenuation=None, halo=0.25, noise
     part = phantom.materials > 0
     depth = ndimage.distance_transform_edt(part)
     outside, nearest = ndimage.distance_transform_edt(~part, return_indices=True)
-    grey = solid * (0.85 + 0.15 * np.exp(-depth / 6.0))                    # cupping
-    contrast = levels[phantom.materials[tuple(nearest)]]                   # of the nearest material
-    grey = grey + halo * contrast * np.exp(-outside / 2.0) * (~part)       # edge halo in the air
-    grey = ndimage.gaussian_filter(grey, 0.8)                               # partial volume
+    grey = solid * (0.85 + 0.15 * np.exp(-depth / 6.0))  # cupping
+    contrast = levels[phantom.materials[tuple(nearest)]]  # of the nearest material
+    grey = grey + halo * contrast * np.exp(-outside / 2.0) * (~part)  # edge halo in the air
+    grey = ndimage.gaussian_filter(grey, 0.8)  # partial volume
     streaks = np.zeros(grey.shape[1:], np.float32)
-    streaks[rng.integers(0, grey.shape[1], 3), :] = 0.15                     # streaks through the air
+    streaks[rng.integers(0, grey.shape[1], 3), :] = 0.15  # streaks through the air
     grey = grey + streaks[None] * (~part)
     return (grey + rng.normal(0.0, noise / np.sqrt(exposure), grey.shape)).astype(np.float32)
 
@@ -127,8 +140,12 @@ def unseen_am_scan():
     from porelab.simulate.phantoms import PorePopulation, am_turned_cube
     from porelab.simulate.scanner import EVAL_SCANNER_PAPER, reconstruct, scaled_to_grid, simulate
 
-    phantom = am_turned_cube((64, 64, 64), "316L", seed=4321,
-                             pores=PorePopulation(porosity_percent=1.0, diameter_median_vox=3.5, diameter_sigma=0.4))
+    phantom = am_turned_cube(
+        (64, 64, 64),
+        "316L",
+        seed=4321,
+        pores=PorePopulation(porosity_percent=1.0, diameter_median_vox=3.5, diameter_sigma=0.4),
+    )
     scan = reconstruct(simulate(phantom, scaled_to_grid(EVAL_SCANNER_PAPER, 58, seed=4321)))
     return np.asarray(scan.data, np.float32), phantom
 
@@ -156,16 +173,27 @@ def disc_phantom(depth=4, side=32):
     """A Ti-6Al-4V disc of radius 10 voxels off the centre, `depth` slices, no pores."""
     yy, xx = np.mgrid[:side, :side]
     disc = ((yy - 14) ** 2 + (xx - 17) ** 2 < 100).astype(np.uint8)
-    return DiscPhantom(np.repeat(disc[None], depth, 0), {0: "air", 1: "Ti6Al4V"},
-                       np.zeros((depth, side, side), np.float32), (0.05, 0.05, 0.05))
+    return DiscPhantom(
+        np.repeat(disc[None], depth, 0),
+        {0: "air", 1: "Ti6Al4V"},
+        np.zeros((depth, side, side), np.float32),
+        (0.05, 0.05, 0.05),
+    )
 
 
 def plain_parallel_scan():
     """A parallel-beam scan at one energy, noise, gain spread, scatter and blur off."""
     from porelab.simulate.scanner import ScanSpec
 
-    return ScanSpec(geometry="parallel", n_projections=40, spectrum_weights=(0.0, 0.0, 0.0, 1.0, 0.0), exposure=1e6,
-                    gain_spread=0.0, scatter_fraction=0.0, blur_px=0.0)
+    return ScanSpec(
+        geometry="parallel",
+        n_projections=40,
+        spectrum_weights=(0.0, 0.0, 0.0, 1.0, 0.0),
+        exposure=1e6,
+        gain_spread=0.0,
+        scatter_fraction=0.0,
+        blur_px=0.0,
+    )
 
 
 def collect(shape, channels=1):
@@ -174,7 +202,7 @@ def collect(shape, channels=1):
     out = np.full((channels,) + tuple(shape), np.nan, np.float32)
 
     def sink(z0, block):
-        assert np.isnan(out[:, z0:z0 + block.shape[1]]).all(), "a z block was written twice"
-        out[:, z0:z0 + block.shape[1]] = block
+        assert np.isnan(out[:, z0 : z0 + block.shape[1]]).all(), "a z block was written twice"
+        out[:, z0 : z0 + block.shape[1]] = block
 
     return out, sink

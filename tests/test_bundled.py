@@ -30,7 +30,7 @@ def test_the_package_ships_the_detector_with_matching_weights():
     card = (BUNDLED_ROOT / NAME / "model_card.md").read_text()
     assert "am-randomized" in card and "am-eval" in card
     assert sha256(BUNDLED_ROOT / NAME / "ood.pt") == config["ood_sha256"]
-    assert config["ood_detector"]["scans"] == config["train"]["train_scans"][:len(config["ood_detector"]["scans"])]
+    assert config["ood_detector"]["scans"] == config["train"]["train_scans"][: len(config["ood_detector"]["scans"])]
 
 
 def test_damaged_bundled_files_are_refused(tmp_path, monkeypatch):
@@ -59,7 +59,9 @@ def test_it_finds_the_pores_of_a_scan_it_never_saw(tmp_path):
     assert not (mask & (phantom.materials == 0)).any()
     written = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert written["model"] == "unet"
-    assert written["ood"]["method"] == "autoencoder" and not written["ood"]["is_ood"] and written["ood"]["reasons"] == []
+    assert (
+        written["ood"]["method"] == "autoencoder" and not written["ood"]["is_ood"] and written["ood"]["reasons"] == []
+    )
 
 
 def test_a_composite_block_is_flagged_as_unlike_its_training_scans(tmp_path):

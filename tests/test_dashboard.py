@@ -65,8 +65,12 @@ def test_dashboard_serves_the_trial_curves_and_stops_tensorboard(sweep_dir, tmp_
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with out.open("w") as stdout, err.open("w") as stderr:
         # a session of its own, so the finally below can end TensorBoard too whatever happens
-        process = subprocess.Popen([sys.executable, "-m", "porelab.cli", "dashboard", str(sweep_dir),
-                                    "--port", str(port)], stdout=stdout, stderr=stderr, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "porelab.cli", "dashboard", str(sweep_dir), "--port", str(port)],
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
         try:
             tags = wait_for_tags(process, port)
             assert {"train/loss", "val/ap"} <= set(tags[RUN])

@@ -79,8 +79,7 @@ def test_ftl_with_half_half_and_gamma_one_is_one_minus_dice(per_sample):
 def test_tversky_equals_monai_with_alpha_and_beta_swapped_binary(per_sample, alpha, beta):
     logits, target = _random_case(2)
     ours = TverskyLoss(alpha=alpha, beta=beta, per_sample=per_sample)(logits, target)
-    monai = MonaiTverskyLoss(alpha=beta, beta=alpha, sigmoid=True,
-                             batch=not per_sample)(logits, target)
+    monai = MonaiTverskyLoss(alpha=beta, beta=alpha, sigmoid=True, batch=not per_sample)(logits, target)
     assert ours.item() == pytest.approx(monai.item(), rel=1e-5)
 
 
@@ -88,11 +87,12 @@ def test_tversky_equals_monai_with_alpha_and_beta_swapped_binary(per_sample, alp
 @pytest.mark.parametrize("per_sample", [False, True])
 def test_tversky_equals_monai_multiclass_softmax_on_labels(include_background, per_sample):
     logits, labels = _random_case(3, classes=3)
-    ours = TverskyLoss(alpha=0.8, beta=0.2, per_sample=per_sample,
-                       include_background=include_background)(logits, labels)
-    monai = MonaiTverskyLoss(alpha=0.2, beta=0.8, softmax=True, to_onehot_y=True,
-                             include_background=include_background,
-                             batch=not per_sample)(logits, labels.unsqueeze(1))
+    ours = TverskyLoss(alpha=0.8, beta=0.2, per_sample=per_sample, include_background=include_background)(
+        logits, labels
+    )
+    monai = MonaiTverskyLoss(
+        alpha=0.2, beta=0.8, softmax=True, to_onehot_y=True, include_background=include_background, batch=not per_sample
+    )(logits, labels.unsqueeze(1))
     assert ours.item() == pytest.approx(monai.item(), rel=1e-5)
 
 
@@ -173,8 +173,7 @@ def test_deep_supervision_loss_is_the_weighted_sum_over_resized_targets():
     dice = DiceLoss()
     quarter = target.reshape(2, 1, 4, 2, 4, 2).mean((3, 5))
     eighth = target.reshape(2, 1, 2, 4, 2, 4).mean((3, 5))
-    expected = (dice(heads[0], target) + 0.5 * dice(heads[1], quarter)
-                + 0.25 * dice(heads[2], eighth))
+    expected = dice(heads[0], target) + 0.5 * dice(heads[1], quarter) + 0.25 * dice(heads[2], eighth)
     total = DeepSupervisionLoss(dice)(heads, target)
     assert total.item() == pytest.approx(expected.item(), rel=1e-6)
     normalised = DeepSupervisionLoss(dice, normalize=True)(tuple(heads), target)

@@ -27,7 +27,13 @@ def test_the_epoch_reports_its_data_wait_share():
             time.sleep(0.05)  # the data side takes most of each step
             yield {"image": torch.rand(2, 1, 8, 8, 8), "label": (torch.rand(2, 1, 8, 8, 8) > 0.9).float()}
 
-    out = _train_epoch(model, SegmentationTask(loss="dice"), slow_batches(), torch.optim.SGD(model.parameters(), 0.1),
-                       None, torch.device("cpu"))
+    out = _train_epoch(
+        model,
+        SegmentationTask(loss="dice"),
+        slow_batches(),
+        torch.optim.SGD(model.parameters(), 0.1),
+        None,
+        torch.device("cpu"),
+    )
     assert out["train_steps"] == 3
     assert 0.5 < out["data_wait_share"] <= 1.0  # 0.15 s of sleeping against a few ms of convolution

@@ -46,12 +46,15 @@ def check_run_dir(run_dir: Path) -> None:
     """Raise ConfigError unless `run_dir` is a directory holding at least one event file."""
     if not run_dir.is_dir():
         kind = "not a directory" if run_dir.exists() else "no such directory"
-        raise ConfigError(f"{run_dir}: {kind}; expected a run directory of `porelab train` or of a sweep "
-                          "(e.g. runs/cv-demo)")
+        raise ConfigError(
+            f"{run_dir}: {kind}; expected a run directory of `porelab train` or of a sweep (e.g. runs/cv-demo)"
+        )
     if next(event_files(run_dir), None) is None:
-        raise ConfigError(f"{run_dir}: no TensorBoard event files ({EVENT_GLOB}) anywhere under it; expected "
-                          "a training or sweep run directory with tensorboard/, trials/*/tensorboard/ or tune/*/ "
-                          "(they appear after the first epoch)")
+        raise ConfigError(
+            f"{run_dir}: no TensorBoard event files ({EVENT_GLOB}) anywhere under it; expected "
+            "a training or sweep run directory with tensorboard/, trials/*/tensorboard/ or tune/*/ "
+            "(they appear after the first epoch)"
+        )
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -70,8 +73,17 @@ def dashboard_url(config: DashboardConfig) -> str:
 
 
 def tensorboard_command(config: DashboardConfig) -> list[str]:
-    return [sys.executable, "-m", "tensorboard.main", "--logdir", str(config.run_dir),
-            "--host", config.host, "--port", str(config.port)]
+    return [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(config.run_dir),
+        "--host",
+        config.host,
+        "--port",
+        str(config.port),
+    ]
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -108,8 +120,10 @@ def run_dashboard(config: DashboardConfig, on_start: Callable[[str], None] = lam
     """
     check_run_dir(config.run_dir)
     if importlib.util.find_spec("tensorboard") is None:
-        raise ConfigError("the tensorboard package is not installed; expected it in this environment "
-                          "(pip install 'tensorboard>=2.14')")
+        raise ConfigError(
+            "the tensorboard package is not installed; expected it in this environment "
+            "(pip install 'tensorboard>=2.14')"
+        )
     check_port_free(config.host, config.port)
     with _sigterm_as_interrupt():
         # TensorBoard's messages go to stderr, keeping porelab's stdout for the URL or --json
@@ -130,8 +144,10 @@ def dashboards_folder() -> Path:
 def grafana_commands(folder: Path | None = None) -> list[str]:
     """What to run to watch porelab and Ray in Prometheus and Grafana (dashboards/README.md)."""
     folder = folder or dashboards_folder()
-    return ["ray start --head --metrics-export-port=8080   # every node of the cluster: --metrics-export-port",
-            f"prometheus --config.file={folder / 'prometheus.yml'}   # reads Ray's node list",
-            f"GF_PATHS_PROVISIONING={folder / 'provisioning'} grafana-server   # set the dashboards provider's "
-            f"path to {folder}",
-            "# Ray's own dashboards: /tmp/ray/session_latest/metrics/grafana/dashboards"]
+    return [
+        "ray start --head --metrics-export-port=8080   # every node of the cluster: --metrics-export-port",
+        f"prometheus --config.file={folder / 'prometheus.yml'}   # reads Ray's node list",
+        f"GF_PATHS_PROVISIONING={folder / 'provisioning'} grafana-server   # set the dashboards provider's "
+        f"path to {folder}",
+        "# Ray's own dashboards: /tmp/ray/session_latest/metrics/grafana/dashboards",
+    ]

@@ -43,8 +43,9 @@ class LossInputError(PorelabError, ValueError):
 # --- soft counts and indices -------------------------------------------------------------
 
 
-def soft_counts(probabilities: torch.Tensor, target: torch.Tensor,
-                per_sample: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def soft_counts(
+    probabilities: torch.Tensor, target: torch.Tensor, per_sample: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Soft TP, FP, FN of `probabilities` against `target` (same shape, (N, C, *spatial)).
 
     Shape (N, C) with `per_sample`, else (C,).
@@ -56,8 +57,14 @@ def soft_counts(probabilities: torch.Tensor, target: torch.Tensor,
     return tp, fp, fn
 
 
-def tversky_index(probabilities: torch.Tensor, target: torch.Tensor, alpha: float = 0.5,
-                  beta: float = 0.5, smooth: float = 0.0, per_sample: bool = False) -> torch.Tensor:
+def tversky_index(
+    probabilities: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    smooth: float = 0.0,
+    per_sample: bool = False,
+) -> torch.Tensor:
     """TI = (TP + s) / (TP + alpha FN + beta FP + s): alpha weights false negatives.
 
     alpha = beta = 0.5 gives the Dice coefficient, alpha = beta = 1 the Jaccard index.
@@ -72,8 +79,9 @@ def tversky_index(probabilities: torch.Tensor, target: torch.Tensor, alpha: floa
 class _OverlapLoss(nn.Module):
     """Shared input handling: activation, target encoding, background channel."""
 
-    def __init__(self, activation: str = "auto", smooth: float = 1e-5, per_sample: bool = False,
-                 include_background: bool = True) -> None:
+    def __init__(
+        self, activation: str = "auto", smooth: float = 1e-5, per_sample: bool = False, include_background: bool = True
+    ) -> None:
         super().__init__()
         _check_choice(type(self).__name__, "activation", activation, ACTIVATIONS)
         _check_non_negative(type(self).__name__, smooth=smooth)
@@ -82,8 +90,7 @@ class _OverlapLoss(nn.Module):
         self.per_sample = per_sample
         self.include_background = include_background
 
-    def _inputs(self, logits: torch.Tensor,
-                target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inputs(self, logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         probabilities = _activate(logits, self.activation)
         target = as_dense_target(target, probabilities)
         if not self.include_background and probabilities.shape[1] > 1:
@@ -104,9 +111,16 @@ class FocalTverskyLoss(_OverlapLoss):
     (and samples, with `per_sample`).
     """
 
-    def __init__(self, alpha: float = 0.7, beta: float = 0.3, gamma: float = 0.75,
-                 smooth: float = 1e-5, per_sample: bool = False, activation: str = "auto",
-                 include_background: bool = True) -> None:
+    def __init__(
+        self,
+        alpha: float = 0.7,
+        beta: float = 0.3,
+        gamma: float = 0.75,
+        smooth: float = 1e-5,
+        per_sample: bool = False,
+        activation: str = "auto",
+        include_background: bool = True,
+    ) -> None:
         super().__init__(activation, smooth, per_sample, include_background)
         _check_non_negative(type(self).__name__, alpha=alpha, beta=beta)
         if gamma <= 0:
@@ -115,8 +129,7 @@ class FocalTverskyLoss(_OverlapLoss):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         probabilities, target = self._inputs(logits, target)
-        index = tversky_index(probabilities, target, self.alpha, self.beta, self.smooth,
-                              self.per_sample)
+        index = tversky_index(probabilities, target, self.alpha, self.beta, self.smooth, self.per_sample)
         # clamp: (1 - TI)^gamma with gamma < 1 has an infinite slope at TI = 1
         return ((1 - index).clamp_min(_EPS) ** self.gamma).mean()
 
@@ -124,9 +137,15 @@ class FocalTverskyLoss(_OverlapLoss):
 class TverskyLoss(FocalTverskyLoss):
     """1 - TI (the Focal Tversky loss with gamma = 1); alpha weights false negatives."""
 
-    def __init__(self, alpha: float = 0.5, beta: float = 0.5, smooth: float = 1e-5,
-                 per_sample: bool = False, activation: str = "auto",
-                 include_background: bool = True) -> None:
+    def __init__(
+        self,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        smooth: float = 1e-5,
+        per_sample: bool = False,
+        activation: str = "auto",
+        include_background: bool = True,
+    ) -> None:
         super().__init__(alpha, beta, 1.0, smooth, per_sample, activation, include_background)
 
 
@@ -151,7 +170,7 @@ class Jaccard2Loss(_OverlapLoss):
         probabilities, target = self._inputs(logits, target)
         dims = tuple(range(2, target.ndim)) if self.per_sample else (0, *range(2, target.ndim))
         intersection = (probabilities * target).sum(dims)
-        squares = (probabilities ** 2).sum(dims) + (target ** 2).sum(dims)
+        squares = (probabilities**2).sum(dims) + (target**2).sum(dims)
         union = (squares - intersection + self.smooth).clamp_min(_EPS)
         jaccard = (intersection + self.smooth) / union
         return (1 - jaccard).mean()
@@ -164,8 +183,7 @@ class CrossEntropy(nn.Module):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if logits.ndim < 2:
-            raise LossInputError(f"CrossEntropy: logits must be (N, C, ...), "
-                                 f"got {tuple(logits.shape)}")
+            raise LossInputError(f"CrossEntropy: logits must be (N, C, ...), got {tuple(logits.shape)}")
         if logits.shape[1] == 1:
             target = target.reshape(logits.shape) if target.numel() == logits.numel() else target
             _check_same_shape("CrossEntropy", logits, target)
@@ -182,7 +200,7 @@ def deep_supervision_weights(heads: int, normalize: bool = False) -> list[float]
     """1, 1/2, 1/4, ... for `heads` heads (Iuso et al.); `normalize` scales them to sum 1."""
     if heads < 1:
         raise ConfigError(f"deep supervision: the number of heads must be >= 1, got {heads}")
-    weights = [0.5 ** i for i in range(heads)]
+    weights = [0.5**i for i in range(heads)]
     total = sum(weights) if normalize else 1.0
     return [w / total for w in weights]
 
@@ -199,8 +217,10 @@ def resize_target(target: torch.Tensor, size: Sequence[int], kind: str = "auto")
     size = tuple(int(s) for s in size)
     has_channel = target.ndim == len(size) + 2
     if target.ndim not in (len(size) + 1, len(size) + 2):
-        raise LossInputError(f"resize_target: target of shape {tuple(target.shape)} does not "
-                             f"have {len(size)} spatial axes after the batch (and channel) axis")
+        raise LossInputError(
+            f"resize_target: target of shape {tuple(target.shape)} does not "
+            f"have {len(size)} spatial axes after the batch (and channel) axis"
+        )
     spatial = tuple(target.shape[2:] if has_channel else target.shape[1:])
     if spatial == size:
         return target
@@ -219,9 +239,13 @@ class DeepSupervisionLoss(nn.Module):
     makes them sum to 1.
     """
 
-    def __init__(self, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                 weights: Sequence[float] | None = None, normalize: bool = False,
-                 target_kind: str = "auto") -> None:
+    def __init__(
+        self,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        weights: Sequence[float] | None = None,
+        normalize: bool = False,
+        target_kind: str = "auto",
+    ) -> None:
         super().__init__()
         _check_choice("DeepSupervisionLoss", "target_kind", target_kind, TARGET_KINDS)
         self.loss = loss
@@ -233,18 +257,18 @@ class DeepSupervisionLoss(nn.Module):
         if self.weights is None:
             return deep_supervision_weights(heads, self.normalize)
         if len(self.weights) != heads:
-            raise LossInputError(f"DeepSupervisionLoss: {len(self.weights)} weights given for "
-                                 f"{heads} heads")
+            raise LossInputError(f"DeepSupervisionLoss: {len(self.weights)} weights given for {heads} heads")
         total = sum(self.weights) if self.normalize else 1.0
         return [w / total for w in self.weights]
 
-    def forward(self, outputs: torch.Tensor | Sequence[torch.Tensor],
-                target: torch.Tensor) -> torch.Tensor:
+    def forward(self, outputs: torch.Tensor | Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
         if isinstance(outputs, torch.Tensor):
             return self.loss(outputs, target)
         weights = self.head_weights(len(outputs))
-        terms = [w * self.loss(head, resize_target(target, head.shape[2:], self.target_kind))
-                 for w, head in zip(weights, outputs)]
+        terms = [
+            w * self.loss(head, resize_target(target, head.shape[2:], self.target_kind))
+            for w, head in zip(weights, outputs)
+        ]
         return torch.stack(terms).sum()
 
 
@@ -267,8 +291,9 @@ def build_loss(name: str, deep_supervision: bool = False, **options: Any) -> nn.
     valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     unknown = sorted(set(options) - set(valid))
     if unknown:
-        raise ConfigError(f"loss {name!r}: unknown option(s) {', '.join(unknown)}; valid "
-                          f"options are {', '.join(valid) or 'none'}")
+        raise ConfigError(
+            f"loss {name!r}: unknown option(s) {', '.join(unknown)}; valid options are {', '.join(valid) or 'none'}"
+        )
     loss = cls(**options)
     return DeepSupervisionLoss(loss) if deep_supervision else loss
 
@@ -282,13 +307,17 @@ def as_dense_target(target: torch.Tensor, probabilities: torch.Tensor) -> torch.
     if target.shape == probabilities.shape:
         return target.to(probabilities.dtype)
     spatial = probabilities.shape[2:]
-    if target.shape[-len(spatial):] != spatial or target.shape[0] != probabilities.shape[0]:
-        raise LossInputError(f"loss: target of shape {tuple(target.shape)} does not match "
-                             f"predictions of shape {tuple(probabilities.shape)}")
+    if target.shape[-len(spatial) :] != spatial or target.shape[0] != probabilities.shape[0]:
+        raise LossInputError(
+            f"loss: target of shape {tuple(target.shape)} does not match "
+            f"predictions of shape {tuple(probabilities.shape)}"
+        )
     labels = target.squeeze(1) if target.ndim == probabilities.ndim else target
     if labels.ndim != probabilities.ndim - 1:
-        raise LossInputError(f"loss: target of shape {tuple(target.shape)} does not match "
-                             f"predictions of shape {tuple(probabilities.shape)}")
+        raise LossInputError(
+            f"loss: target of shape {tuple(target.shape)} does not match "
+            f"predictions of shape {tuple(probabilities.shape)}"
+        )
     if classes == 1:
         return labels.unsqueeze(1).to(probabilities.dtype)
     _check_labels("loss", labels, classes)
@@ -322,14 +351,16 @@ def _check_labels(where: str, labels: torch.Tensor, classes: int) -> None:
     if labels.is_floating_point() and not torch.equal(labels, labels.round()):
         raise LossInputError(f"{where}: class labels must be whole numbers, got fractional values")
     if labels.numel() and (labels.min() < 0 or labels.max() >= classes):
-        raise LossInputError(f"{where}: class labels must lie in 0..{classes - 1}, got "
-                             f"{int(labels.min())}..{int(labels.max())}")
+        raise LossInputError(
+            f"{where}: class labels must lie in 0..{classes - 1}, got {int(labels.min())}..{int(labels.max())}"
+        )
 
 
 def _check_same_shape(where: str, a: torch.Tensor, b: torch.Tensor) -> None:
     if a.shape != b.shape:
-        raise LossInputError(f"{where}: target of shape {tuple(b.shape)} does not match "
-                             f"predictions of shape {tuple(a.shape)}")
+        raise LossInputError(
+            f"{where}: target of shape {tuple(b.shape)} does not match predictions of shape {tuple(a.shape)}"
+        )
 
 
 def _check_choice(where: str, name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -47,8 +47,7 @@ def _metric(kind: str, name: str, description: str, tags: tuple[str, ...]) -> An
     from ray.util import metrics
 
     if kind == "histogram":
-        return metrics.Histogram(name, description=description, tag_keys=tags,
-                                 boundaries=[0.01, 0.1, 1, 10, 100, 1000])
+        return metrics.Histogram(name, description=description, tag_keys=tags, boundaries=[0.01, 0.1, 1, 10, 100, 1000])
     return getattr(metrics, kind.capitalize())(name, description=description, tag_keys=tags)
 
 
@@ -79,8 +78,13 @@ def record_epoch(metrics: dict[str, float], model: str, run: str) -> None:
 
 def record_trial(sweep: str, model: str, status: str) -> None:
     """A sweep's trial ended: `status` "finished" or "failed"."""
-    _record("counter", "porelab_trials", "sweep trials ended, by status", 1,
-            {"sweep": sweep, "model": model, "status": status})
+    _record(
+        "counter",
+        "porelab_trials",
+        "sweep trials ended, by status",
+        1,
+        {"sweep": sweep, "model": model, "status": status},
+    )
 
 
 def record_slab(stage: str) -> None:
@@ -91,15 +95,26 @@ def record_slab(stage: str) -> None:
 def record_request(model: str, voxels_per_s: float, pores: int, porosity_percent: float, ood_flagged: bool) -> None:
     """One answered segmentation request of the service."""
     tags = {"model": model}
-    _record("counter", "porelab_requests", "segmentation requests answered", 1,
-            {**tags, "ood": "flagged" if ood_flagged else "in_distribution"})
+    _record(
+        "counter",
+        "porelab_requests",
+        "segmentation requests answered",
+        1,
+        {**tags, "ood": "flagged" if ood_flagged else "in_distribution"},
+    )
     _record("gauge", "porelab_request_voxels_per_second", "voxels per second of the last request", voxels_per_s, tags)
     _record("histogram", "porelab_verdict_pores", "pores reported per request", pores, tags)
-    _record("gauge", "porelab_verdict_porosity_percent", "porosity of the last request's part (%)",
-            porosity_percent, tags)
+    _record(
+        "gauge", "porelab_verdict_porosity_percent", "porosity of the last request's part (%)", porosity_percent, tags
+    )
 
 
 def record_request_error(model: str, kind: str) -> None:
     """A segmentation request that failed, by the error's class name."""
-    _record("counter", "porelab_request_errors", "segmentation requests that failed, by kind", 1,
-            {"model": model, "kind": kind})
+    _record(
+        "counter",
+        "porelab_request_errors",
+        "segmentation requests that failed, by kind",
+        1,
+        {"model": model, "kind": kind},
+    )

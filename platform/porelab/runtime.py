@@ -8,8 +8,9 @@ from typing import Any
 _LOCAL_OBJECT_STORE = 512 * 1024**2
 
 
-def ensure_ray(address: str | None = None, *, num_cpus: int | None = None, quiet: bool = True,
-               log_to_driver: bool = True) -> Any:
+def ensure_ray(
+    address: str | None = None, *, num_cpus: int | None = None, quiet: bool = True, log_to_driver: bool = True
+) -> Any:
     """`ray`, initialised: joins `address`/RAY_ADDRESS when given, else starts a small local Ray.
 
     Without an address it always starts its own Ray (`address="local"`), even where a `ray start`
@@ -36,7 +37,14 @@ def ensure_ray(address: str | None = None, *, num_cpus: int | None = None, quiet
     if address:
         ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=log_to_driver)
     else:
-        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=True,
-                 dashboard_host="127.0.0.1", object_store_memory=_LOCAL_OBJECT_STORE,
-                 runtime_env={"env_vars": env}, configure_logging=not quiet, log_to_driver=log_to_driver)
+        ray.init(
+            address="local",
+            num_cpus=num_cpus or os.cpu_count(),
+            include_dashboard=True,
+            dashboard_host="127.0.0.1",
+            object_store_memory=_LOCAL_OBJECT_STORE,
+            runtime_env={"env_vars": env},
+            configure_logging=not quiet,
+            log_to_driver=log_to_driver,
+        )
     return ray

@@ -41,8 +41,11 @@ def _strict(schema):
 
     def close(node):
         if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node \
-                    and not node.get("x-kubernetes-preserve-unknown-fields"):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
                 node["additionalProperties"] = False
             for value in node.values():
                 close(value)
@@ -72,9 +75,17 @@ def _errors(manifest):
 
 def test_the_cluster_folder_holds_every_manifest():
     names = {p.relative_to(CLUSTER).as_posix() for p in CLUSTER.rglob("*") if p.is_file()}
-    assert {"README.md", "Dockerfile", "kuberay/raycluster.yaml", "kuberay/rayjob-cv.yaml",
-            "kuberay/rayjob-simulate.yaml", "kuberay/rayservice.yaml", "kuberay/shared-storage.yaml",
-            "ray-up/aws-gpu.yaml", "ray-up/local.yaml"} <= names
+    assert {
+        "README.md",
+        "Dockerfile",
+        "kuberay/raycluster.yaml",
+        "kuberay/rayjob-cv.yaml",
+        "kuberay/rayjob-simulate.yaml",
+        "kuberay/rayservice.yaml",
+        "kuberay/shared-storage.yaml",
+        "ray-up/aws-gpu.yaml",
+        "ray-up/local.yaml",
+    } <= names
 
 
 @pytest.mark.parametrize("path", KUBERAY, ids=lambda p: p.name)
@@ -84,11 +95,14 @@ def test_kuberay_manifests_match_the_crd_schemas(path):
     assert _errors(manifest) == []
 
 
-@pytest.mark.parametrize("field, where", [
-    ("shutdownAfterJobFinish", ("spec",)),                                   # a letter short
-    ("minReplica", ("spec", "rayClusterSpec", "workerGroupSpecs", 0)),
-    ("tolerations", ("spec", "rayClusterSpec", "headGroupSpec")),           # in the wrong place
-])
+@pytest.mark.parametrize(
+    "field, where",
+    [
+        ("shutdownAfterJobFinish", ("spec",)),  # a letter short
+        ("minReplica", ("spec", "rayClusterSpec", "workerGroupSpecs", 0)),
+        ("tolerations", ("spec", "rayClusterSpec", "headGroupSpec")),  # in the wrong place
+    ],
+)
 def test_a_misspelt_or_misplaced_field_fails(field, where):
     manifest = _load(CLUSTER / "kuberay" / "rayjob-cv.yaml")
     node = manifest
@@ -99,8 +113,11 @@ def test_a_misspelt_or_misplaced_field_fails(field, where):
 
 
 def test_gpu_workers_ask_for_gpus_and_tolerate_their_taint():
-    for path in (CLUSTER / "kuberay" / "raycluster.yaml", CLUSTER / "kuberay" / "rayjob-cv.yaml",
-                 CLUSTER / "kuberay" / "rayservice.yaml"):
+    for path in (
+        CLUSTER / "kuberay" / "raycluster.yaml",
+        CLUSTER / "kuberay" / "rayjob-cv.yaml",
+        CLUSTER / "kuberay" / "rayservice.yaml",
+    ):
         spec = _load(path)["spec"]
         cluster = spec.get("rayClusterSpec") or spec.get("rayClusterConfig") or spec
         gpu = next(g for g in cluster["workerGroupSpecs"] if g["groupName"] == "gpu")
@@ -119,8 +136,9 @@ def test_jobs_delete_their_cluster_when_they_end():
 
 
 def _entrypoint_commands():
-    commands = [_load(CLUSTER / "kuberay" / name)["spec"]["entrypoint"]
-                for name in ("rayjob-cv.yaml", "rayjob-simulate.yaml")]
+    commands = [
+        _load(CLUSTER / "kuberay" / name)["spec"]["entrypoint"] for name in ("rayjob-cv.yaml", "rayjob-simulate.yaml")
+    ]
     readme = (CLUSTER / "README.md").read_text().replace("\\\n", " ")  # continuation lines joined
     commands += [" ".join(line.split()) for line in re.findall(r"ray job submit .*? --\s+(python .*)", readme)]
     return commands
@@ -130,14 +148,19 @@ def _entrypoint_commands():
 def test_every_entrypoint_names_a_script_and_flags_it_has(command):
     words = shlex.split(command.split("&&")[-1])
     if words[0] == "python":
-        script = REPO / Path(words[1]).relative_to("/opt/porelab") if words[1].startswith("/opt/porelab") \
+        script = (
+            REPO / Path(words[1]).relative_to("/opt/porelab")
+            if words[1].startswith("/opt/porelab")
             else REPO / words[1]
+        )
         assert script.is_file(), script
         run, flags = [sys.executable, str(script), "--help"], [w for w in words[2:] if w.startswith("--")]
     else:
         assert words[0] == "porelab"
-        run, flags = [str(Path(sys.executable).parent / "porelab"), words[1], "--help"], \
-            [w for w in words[2:] if w.startswith("--")]
+        run, flags = (
+            [str(Path(sys.executable).parent / "porelab"), words[1], "--help"],
+            [w for w in words[2:] if w.startswith("--")],
+        )
     helped = subprocess.run(run, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert helped.returncode == 0, helped.stderr[-2000:]
     missing = [f for f in flags if f not in helped.stdout]
@@ -179,12 +202,17 @@ def _images():
 def test_ray_versions_agree_with_the_installed_and_allowed_ray():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     installed = ray.__version__
-    allowed = next(d for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-                   if d.startswith("ray["))
+    allowed = next(
+        d
+        for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+        if d.startswith("ray[")
+    )
     assert installed in SpecifierSet(allowed.split("]", 1)[1])
-    versions = {_load(p)["spec"].get("rayVersion") or (_load(p)["spec"].get("rayClusterSpec")
-                                                       or _load(p)["spec"].get("rayClusterConfig"))["rayVersion"]
-                for p in KUBERAY}
+    versions = {
+        _load(p)["spec"].get("rayVersion")
+        or (_load(p)["spec"].get("rayClusterSpec") or _load(p)["spec"].get("rayClusterConfig"))["rayVersion"]
+        for p in KUBERAY
+    }
     dockerfile = (CLUSTER / "Dockerfile").read_text()
     versions |= set(re.findall(r"ARG RAY_VERSION=(\S+)", dockerfile))
     versions |= {IMAGE_RAY.search(image).group(1) for image in _images()}
@@ -197,8 +225,11 @@ def _serve_config():
 
 
 def test_the_rayservice_config_builds_porelabs_application():
-    config = ServeDeploySchema.model_validate(_serve_config()) if hasattr(ServeDeploySchema, "model_validate") \
+    config = (
+        ServeDeploySchema.model_validate(_serve_config())
+        if hasattr(ServeDeploySchema, "model_validate")
         else ServeDeploySchema.parse_obj(_serve_config())
+    )
     (app,) = config.applications
     module, name = app.import_path.split(":")
     assert (module, name) == ("porelab.serve.app", "app_builder")

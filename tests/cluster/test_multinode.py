@@ -24,8 +24,13 @@ from synthetic import tiny_cv_dataset
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.multinode]
 
-TINY = ("loop.max_epochs=4", "stream.patches_per_epoch=16", "stream.val_patches=8", "patches.patch=[16,16,16]",
-        "model.channels=[4,8]")
+TINY = (
+    "loop.max_epochs=4",
+    "stream.patches_per_epoch=16",
+    "stream.val_patches=8",
+    "patches.patch=[16,16,16]",
+    "model.channels=[4,8]",
+)
 MB = 2**20
 #: the trial's own process, as Ray names the actor Tune runs a function trainable in
 TRIAL_ACTOR = "ImplicitFunc"
@@ -40,8 +45,16 @@ def _free_port() -> int:
 def _cv(data: Path, out: Path, **fields):
     from porelab.sweep import CVConfig, run_cv
 
-    config = CVConfig(data=str(data), out=str(out / "run"), registry=str(out / "registry"), models=("unet",),
-                      folds=2, overrides=TINY, max_concurrent=2, **fields)
+    config = CVConfig(
+        data=str(data),
+        out=str(out / "run"),
+        registry=str(out / "registry"),
+        models=("unet",),
+        folds=2,
+        overrides=TINY,
+        max_concurrent=2,
+        **fields,
+    )
     run_cv(config)
     return pd.read_parquet(out / "run" / "results.parquet")
 
@@ -71,9 +84,16 @@ def three_nodes(one_node_cv):
 
     ray.shutdown()
     port = _free_port()
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port,
-        "object_store_memory": 100 * MB})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "include_dashboard": True,
+            "dashboard_host": "127.0.0.1",
+            "dashboard_port": port,
+            "object_store_memory": 100 * MB,
+        },
+    )
     workers = [cluster.add_node(num_cpus=1, resources={"trainer": 1}, object_store_memory=100 * MB) for _ in range(2)]
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
@@ -96,8 +116,11 @@ def _actors(nodes, class_name: str):
     Tune defined it, e.g. `wrap_function.<locals>.ImplicitFunc`, in some runs and not in others)."""
     from ray.util.state import list_actors
 
-    return [a for a in list_actors(address=nodes.dashboard, detail=True, limit=10000)
-            if a.class_name.rsplit(".", 1)[-1] == class_name]
+    return [
+        a
+        for a in list_actors(address=nodes.dashboard, detail=True, limit=10000)
+        if a.class_name.rsplit(".", 1)[-1] == class_name
+    ]
 
 
 def test_cv_trials_run_on_both_nodes_with_the_one_node_results(three_nodes, dataset, one_node_cv, tmp_path):
@@ -123,8 +146,9 @@ def test_simulation_slabs_run_on_both_nodes_with_the_in_process_result(three_nod
     remote = np.asarray(reconstruct(projections, executor=Executor(kind="ray", workers=4, slab_rows=1)).data)
 
     np.testing.assert_allclose(remote, local, atol=1e-6)
-    slab_tasks = list_tasks(address=three_nodes.dashboard, filters=[("func_or_class_name", "=", "_call")], detail=True,
-                            limit=1000)
+    slab_tasks = list_tasks(
+        address=three_nodes.dashboard, filters=[("func_or_class_name", "=", "_call")], detail=True, limit=1000
+    )
     assert {t.node_id for t in slab_tasks if t.node_id} == _worker_ids(workers)
 
 
@@ -144,8 +168,10 @@ def test_predict_actors_run_on_both_nodes_with_the_in_process_result(three_nodes
 
     actors = [a for a in _actors(three_nodes, "_SlabWorker") if a.actor_id not in before]
     assert {a.node_id for a in actors} == _worker_ids(workers)
-    np.testing.assert_array_equal(volume.read(tmp_path / "spread" / "mask.tif").to_numpy(),
-                                  volume.read(tmp_path / "alone" / "mask.tif").to_numpy())
+    np.testing.assert_array_equal(
+        volume.read(tmp_path / "spread" / "mask.tif").to_numpy(),
+        volume.read(tmp_path / "alone" / "mask.tif").to_numpy(),
+    )
     assert spread["porosity_percent"] == pytest.approx(alone["porosity_percent"], abs=1e-9)
 
 
@@ -161,8 +187,11 @@ def test_a_node_lost_mid_sweep_costs_its_trial_one_retry(three_nodes, dataset, o
         start together, so the node's trial is then mid-training (TINY trains 4 epochs)."""
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            alive = [a for a in _actors(three_nodes, TRIAL_ACTOR)
-                     if a.actor_id not in before and a.state == "ALIVE" and a.node_id == doomed.node_id]
+            alive = [
+                a
+                for a in _actors(three_nodes, TRIAL_ACTOR)
+                if a.actor_id not in before and a.state == "ALIVE" and a.node_id == doomed.node_id
+            ]
             if alive and list(tmp_path.glob("run/trials/*/staging/epoch-*")):
                 head_cluster.remove_node(doomed)
                 removed.set()

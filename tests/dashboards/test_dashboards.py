@@ -26,8 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((REPO / "dashboards").glob("*.json"))
 DISCOVERY = Path("/tmp/ray/prom_metrics_service_discovery.json")
 #: Panels whose series appear only once something fails; a healthy run leaves them empty.
-ONLY_ON_FAILURE = ("ray_porelab_request_errors_total", "ray_serve_num_http_error_requests_total",
-                   'status="failed"')
+ONLY_ON_FAILURE = ("ray_porelab_request_errors_total", "ray_serve_num_http_error_requests_total", 'status="failed"')
 
 
 def _panels():
@@ -39,8 +38,12 @@ def _exprs():
 
 
 def test_every_dashboard_has_the_structure_grafana_needs():
-    assert {p.name for p in DASHBOARDS} == {"porelab-sweeps.json", "porelab-training.json", "porelab-service.json",
-                                            "porelab-simulation.json"}
+    assert {p.name for p in DASHBOARDS} == {
+        "porelab-sweeps.json",
+        "porelab-training.json",
+        "porelab-service.json",
+        "porelab-simulation.json",
+    }
     uids = []
     for path in DASHBOARDS:
         board = json.loads(path.read_text())
@@ -100,9 +103,16 @@ def prometheus(tmp_path, ray_session):
     config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = _free_port()
-    process = subprocess.Popen([binary, f"--config.file={tmp_path / 'prometheus.yml'}",
-                                f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=30)
@@ -113,7 +123,15 @@ def _train_briefly(root: Path) -> None:
     import torch
     from dataclasses import replace
 
-    from porelab.data import AugmentConfig, PatchConfig, PatchMaker, SamplerConfig, load_scans, local_batches, scan_pores
+    from porelab.data import (
+        AugmentConfig,
+        PatchConfig,
+        PatchMaker,
+        SamplerConfig,
+        load_scans,
+        local_batches,
+        scan_pores,
+    )
     from porelab.models import build_model
     from porelab.train import LoopConfig, SegmentationTask, run_training
     from porelab.train.config import profile
@@ -127,9 +145,14 @@ def _train_briefly(root: Path) -> None:
     torch.manual_seed(0)
     config = profile("demo")
     model = build_model(replace(config.model, channels=(4, 8)))
-    run_training(model, SegmentationTask(loss="dice"), lambda e: local_batches(maker, range(e * 8, e * 8 + 8), 4),
-                 lambda e: local_batches(maker, range(100, 108), 4), LoopConfig(max_epochs=2, lr=3e-3),
-                 metric_tags={"model": "unet", "run": "unet-fold0"})
+    run_training(
+        model,
+        SegmentationTask(loss="dice"),
+        lambda e: local_batches(maker, range(e * 8, e * 8 + 8), 4),
+        lambda e: local_batches(maker, range(100, 108), 4),
+        LoopConfig(max_epochs=2, lr=3e-3),
+        metric_tags={"model": "unet", "run": "unet-fold0"},
+    )
     porelab_metrics.record_trial("cv", "unet", "finished")  # what run_trial records after its evaluation
 
 
@@ -153,10 +176,13 @@ def _ask_the_service(root: Path) -> None:
         scan = in_air(sphere_scan((32, 32, 32), [(12, 14, 16), (20, 18, 14)], 3, seed=3)[0], seed=3)
         body = root / "scan.npy"
         np.save(body, scan.astype(np.float32))
-        for path, data in (("/v1/models/porelab-am/segment", body.read_bytes()),
-                           ("/v1/models/porelab-am/segment", b"not a volume")):
-            request = urllib.request.Request(urls["url"] + path, data=data, method="POST",
-                                             headers={"Content-Type": "application/octet-stream"})
+        for path, data in (
+            ("/v1/models/porelab-am/segment", body.read_bytes()),
+            ("/v1/models/porelab-am/segment", b"not a volume"),
+        ):
+            request = urllib.request.Request(
+                urls["url"] + path, data=data, method="POST", headers={"Content-Type": "application/octet-stream"}
+            )
             try:
                 urllib.request.urlopen(request, timeout=300).read()
             except urllib.error.HTTPError:
@@ -171,8 +197,9 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(prometheus, tmp_p
     _train_briefly(tmp_path)
     _simulate_on_ray()
     _ask_the_service(tmp_path)
-    pending = {(name, title, expr) for name, title, expr in _exprs()
-               if not any(marker in expr for marker in ONLY_ON_FAILURE)}
+    pending = {
+        (name, title, expr) for name, title, expr in _exprs() if not any(marker in expr for marker in ONLY_ON_FAILURE)
+    }
     deadline = time.time() + 90  # Ray's workers report every few seconds; Prometheus scrapes every second
     while pending and time.time() < deadline:
         pending = {item for item in pending if not _query(prometheus, item[2])}

@@ -31,8 +31,9 @@ def test_gamma_keeps_the_range_and_the_order_of_grey_values():
 def test_rings_are_the_same_on_every_slice_and_bounded():
     image = np.zeros((6, 24, 24), np.float32)
     image[0, 0, 0] = 1.0  # a range of 1, so the ring amplitude is in those units
-    out, _ = augment(image, image.astype(np.uint8), AugmentConfig(**ONLY, rings=1.0, ring_amplitude=0.2),
-                     np.random.default_rng(3))
+    out, _ = augment(
+        image, image.astype(np.uint8), AugmentConfig(**ONLY, rings=1.0, ring_amplitude=0.2), np.random.default_rng(3)
+    )
     offset = out - image
     np.testing.assert_allclose(offset[1:], np.broadcast_to(offset[1], offset[1:].shape))
     assert np.abs(offset).max() > 0 and np.abs(offset).max() <= 0.2 * 4  # normal draws, sigma 0.1

@@ -15,7 +15,7 @@ from synthetic import write_dataset
 @pytest.mark.parametrize("box", [(5, 6, 7), (20, 9, 11), (40, 4, 4)])  # up to three 16-slice slabs
 def test_surface_voxels_of_a_box_in_air(box):
     materials = np.zeros((box[0] + 6, box[1] + 6, box[2] + 6), np.uint8)
-    materials[3:3 + box[0], 3:3 + box[1], 3:3 + box[2]] = 1
+    materials[3 : 3 + box[0], 3 : 3 + box[1], 3 : 3 + box[2]] = 1
     a, b, c = box
     expected = a * b * c - max(a - 2, 0) * max(b - 2, 0) * max(c - 2, 0)  # the shell one voxel thick
     found = surface_voxels(materials)
@@ -44,9 +44,18 @@ def test_a_sampler_centres_its_edge_share_on_the_surface(tmp_path):
     volume.write(materials, root / "box" / "materials.npy", voxel_size=0.01, overwrite=True)
     scans, patch = load_scans(root), (8, 8, 8)
     surface = surface_voxels(materials)
-    share = {edge: _near_surface_share(PatchMaker(scans, scan_pores(scans), PatchConfig(
-        patch=patch, sampler=SamplerConfig("balanced", pore_fraction=0.0, edge_fraction=edge))), surface, patch)
-        for edge in (0.0, 0.5)}
+    share = {
+        edge: _near_surface_share(
+            PatchMaker(
+                scans,
+                scan_pores(scans),
+                PatchConfig(patch=patch, sampler=SamplerConfig("balanced", pore_fraction=0.0, edge_fraction=edge)),
+            ),
+            surface,
+            patch,
+        )
+        for edge in (0.0, 0.5)
+    }
     # half the patches centred within the jitter (patch // 4) of the surface, the other half
     # uniform, landing there as often as the uniform sampler's (binomial sd ~0.02 for 600 rows)
     assert share[0.5] == pytest.approx(0.5 + 0.5 * share[0.0], abs=0.08)
@@ -58,5 +67,7 @@ def test_without_an_edge_share_the_draws_are_unchanged():
     for row in range(50):
         plain = balanced_corner((32, 32, 32), (8, 8, 8), pores, 0.5, row_rng(0, row))
         assert balanced_corner((32, 32, 32), (8, 8, 8), pores, 0.5, row_rng(0, row), pores, 0.0) == plain
-    with pytest.raises(ConfigError, match=r"edge_fraction = 0.6; expected a fraction in \[0, 1 - pore_fraction = 0.5\]"):
+    with pytest.raises(
+        ConfigError, match=r"edge_fraction = 0.6; expected a fraction in \[0, 1 - pore_fraction = 0.5\]"
+    ):
         SamplerConfig(pore_fraction=0.5, edge_fraction=0.6)

@@ -5,15 +5,26 @@ import json
 import numpy as np
 import pytest
 
-from porelab.data import (AugmentConfig, PatchConfig, PatchMaker, SamplerConfig, StreamConfig, load_scans,
-                          in_memory_patch_dataset, local_batches, ray_patch_dataset, scan_pores)
+from porelab.data import (
+    AugmentConfig,
+    PatchConfig,
+    PatchMaker,
+    SamplerConfig,
+    StreamConfig,
+    load_scans,
+    in_memory_patch_dataset,
+    local_batches,
+    ray_patch_dataset,
+    scan_pores,
+)
 from porelab.errors import ConfigError
 
 
 def maker(root, kind="balanced", augment=AugmentConfig.off(), fraction=0.5, train=True, patch=16):
     scans = load_scans(root)
-    config = PatchConfig(patch=(patch,) * 3, sampler=SamplerConfig(kind, pore_fraction=fraction), augment=augment,
-                         seed=3)
+    config = PatchConfig(
+        patch=(patch,) * 3, sampler=SamplerConfig(kind, pore_fraction=fraction), augment=augment, seed=3
+    )
     return PatchMaker(scans, scan_pores(scans), config, train=train)
 
 
@@ -41,8 +52,9 @@ def test_balanced_sampling_enriches_pores(tiny_dataset):
 
 
 def test_labels_follow_flips_and_rotations(tiny_dataset):
-    m = maker(tiny_dataset, augment=AugmentConfig(flip=1.0, rotate90=1.0, intensity=0, blur=0, gaussian_noise=0),
-              fraction=1.0)
+    m = maker(
+        tiny_dataset, augment=AugmentConfig(flip=1.0, rotate90=1.0, intensity=0, blur=0, gaussian_noise=0), fraction=1.0
+    )
     for row in range(10):
         image, label = m.make(row)
         assert image[label > 0].mean() < 0.5 < image[label == 0].mean()  # pores dark wherever they moved

@@ -22,7 +22,7 @@ def test_dice_and_iou_match_scikit_learn():
 
 def _two_pores() -> np.ndarray:
     labels = np.zeros((20, 20, 20), dtype=np.int32)
-    labels[2:6, 2:6, 2:6] = 1       # 64 voxels, diameter ~4.96
+    labels[2:6, 2:6, 2:6] = 1  # 64 voxels, diameter ~4.96
     labels[10:12, 10:12, 10:12] = 2  # 8 voxels, diameter ~2.48
     return labels
 
@@ -30,8 +30,8 @@ def _two_pores() -> np.ndarray:
 def test_a_pore_is_hit_when_half_its_voxels_are_covered():
     labels = _two_pores()
     pred = np.zeros(labels.shape, dtype=bool)
-    pred[2:4, 2:6, 2:6] = True       # 32 of 64
-    pred[10, 10, 10:12] = True       # 2 of 8
+    pred[2:4, 2:6, 2:6] = True  # 32 of 64
+    pred[10, 10, 10:12] = True  # 2 of 8
     hit = hits(pred, labels)
     assert hit.to_dict() == {1: True, 2: False}
     assert hits(pred, labels, min_overlap=0.25).to_dict() == {1: True, 2: True}

@@ -8,8 +8,7 @@ import pytest
 from sklearn.metrics import jaccard_score
 
 from porelab.errors import VolumeError
-from porelab.evaluate import (BinZeroOC, ZeroOC, confusion_counts, per_class_jaccard,
-                              phase_baselines)
+from porelab.evaluate import BinZeroOC, ZeroOC, confusion_counts, per_class_jaccard, phase_baselines
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,7 @@ from scipy.special import expit, log_expit, logit
 from sklearn.linear_model import LogisticRegression
 
 from porelab.errors import ConfigError
-from porelab.evaluate import (PODConfig, PODStatus, fit_pod, hit_miss, hits,
-                              probability_of_detection)
+from porelab.evaluate import PODConfig, PODStatus, fit_pod, hit_miss, hits, probability_of_detection
 from porelab.label import pore_table
 
 # the true curve: a50 = 3 voxels, a90 = 5 voxels
@@ -65,8 +64,12 @@ def test_covariance_is_the_inverse_of_the_numerical_hessian(many_pores):
     for i in range(2):
         for j in range(2):
             di, dj = np.eye(2)[i] * h, np.eye(2)[j] * h
-            hessian[i, j] = (negative_loglik(beta + di + dj) - negative_loglik(beta + di - dj)
-                             - negative_loglik(beta - di + dj) + negative_loglik(beta - di - dj)) / (4 * h * h)
+            hessian[i, j] = (
+                negative_loglik(beta + di + dj)
+                - negative_loglik(beta + di - dj)
+                - negative_loglik(beta - di + dj)
+                + negative_loglik(beta - di - dj)
+            ) / (4 * h * h)
     np.testing.assert_allclose(result.covariance, np.linalg.inv(hessian), rtol=1e-3)
 
 
@@ -91,15 +94,18 @@ def test_a90_95_covers_the_true_a90_about_95_percent_of_the_time():
     assert 0.90 <= coverage <= 0.99
 
 
-@pytest.mark.parametrize("sizes, hit, status", [
-    ([2.0, 3.0, 4.0], [True, True, True], PODStatus.ALL_HIT),
-    ([2.0, 3.0, 4.0], [False, False, False], PODStatus.NONE_HIT),
-    ([1.0, 2.0, 3.0, 4.0, 5.0], [False, False, True, True, True], PODStatus.SEPARATED),
-    ([1.0, 2.0, 2.0, 4.0], [False, False, True, True], PODStatus.SEPARATED),  # tie at 2: quasi
-    ([3.0], [True], PODStatus.TOO_FEW),
-    ([3.0, 3.0, 3.0], [True, False, True], PODStatus.TOO_FEW),
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [True, True, False, True, False, False], PODStatus.DECREASING),
-])
+@pytest.mark.parametrize(
+    "sizes, hit, status",
+    [
+        ([2.0, 3.0, 4.0], [True, True, True], PODStatus.ALL_HIT),
+        ([2.0, 3.0, 4.0], [False, False, False], PODStatus.NONE_HIT),
+        ([1.0, 2.0, 3.0, 4.0, 5.0], [False, False, True, True, True], PODStatus.SEPARATED),
+        ([1.0, 2.0, 2.0, 4.0], [False, False, True, True], PODStatus.SEPARATED),  # tie at 2: quasi
+        ([3.0], [True], PODStatus.TOO_FEW),
+        ([3.0, 3.0, 3.0], [True, False, True], PODStatus.TOO_FEW),
+        ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [True, True, False, True, False, False], PODStatus.DECREASING),
+    ],
+)
 def test_degenerate_data_is_flagged_not_fitted(sizes, hit, status):
     result = fit_pod(np.array(sizes), np.array(hit))
     assert result.status is status and not result.fitted
@@ -149,7 +155,7 @@ def _cubes() -> np.ndarray:
     labels = np.zeros((40, 40, 40), dtype=np.int32)
     for i, edge in enumerate([1, 2, 3, 4, 5, 6], start=1):
         z = 5 * i
-        labels[z:z + edge, 10:10 + edge, 10:10 + edge] = i
+        labels[z : z + edge, 10 : 10 + edge, 10 : 10 + edge] = i
     return labels
 
 
@@ -157,7 +163,7 @@ def test_probability_of_detection_on_a_volume():
     labels = _cubes()
     table = pore_table(labels).table
     pred = np.isin(labels, [3, 4, 5, 6])  # finds the cubes of edge >= 3
-    pred[30:33, 30:33, 30:33] = True       # two false calls, one outside the inspected mask
+    pred[30:33, 30:33, 30:33] = True  # two false calls, one outside the inspected mask
     pred[2, 35, 35] = True
     inspected = np.ones(labels.shape, dtype=bool)
     inspected[:5] = False
@@ -167,8 +173,7 @@ def test_probability_of_detection_on_a_volume():
     assert table_hits["hit"].tolist() == expected.tolist() == [False, False, True, True, True, True]
     assert table_hits["size"].tolist() == pytest.approx(table["equivalent_diameter_vox"].tolist())
 
-    result = probability_of_detection(pred, labels, table, voxel_size=(0.1, 0.1, 0.1),
-                                      inspected_mask=inspected)
+    result = probability_of_detection(pred, labels, table, voxel_size=(0.1, 0.1, 0.1), inspected_mask=inspected)
     assert result.status is PODStatus.SEPARATED  # a size splits misses from hits exactly
     assert (result.n_pores, result.n_hits) == (6, 4)
     assert result.false_calls == 1

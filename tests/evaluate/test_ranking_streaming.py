@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import (average_precision_score, f1_score, jaccard_score,
-                             precision_recall_curve, roc_auc_score, roc_curve)
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    jaccard_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from porelab.errors import ConfigError
 from porelab.evaluate import ScoreHistogram
@@ -40,9 +46,9 @@ def test_ap_and_auc_inside_the_mask_match_scikit_learn(scored, histogram):
     scores, labels, mask = scored
     assert histogram.positives.sum() + histogram.negatives.sum() == mask.sum()
     assert histogram.average_precision() == pytest.approx(
-        average_precision_score(labels[mask], scores[mask]), abs=TOLERANCE)
-    assert histogram.roc_auc() == pytest.approx(roc_auc_score(labels[mask], scores[mask]),
-                                                abs=TOLERANCE)
+        average_precision_score(labels[mask], scores[mask]), abs=TOLERANCE
+    )
+    assert histogram.roc_auc() == pytest.approx(roc_auc_score(labels[mask], scores[mask]), abs=TOLERANCE)
 
 
 def test_dice_and_iou_at_a_fixed_threshold_match_scikit_learn(scored, histogram):

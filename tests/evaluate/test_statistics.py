@@ -53,9 +53,12 @@ def test_welch_rejects_what_it_cannot_test():
 
 def _long_results() -> pd.DataFrame:
     rng = np.random.default_rng(5)
-    rows = [{"model": model, "fold": fold, "metric": metric, "value": rng.normal(centre, 0.02)}
-            for model, centre in [("unet", 0.8), ("cevae", 0.7)]
-            for fold in range(5) for metric in ["ap", "dice"]]
+    rows = [
+        {"model": model, "fold": fold, "metric": metric, "value": rng.normal(centre, 0.02)}
+        for model, centre in [("unet", 0.8), ("cevae", 0.7)]
+        for fold in range(5)
+        for metric in ["ap", "dice"]
+    ]
     return pd.DataFrame(rows)
 
 
@@ -74,8 +77,12 @@ def test_summarise_folds_on_a_wide_table():
     wide = _long_results().pivot_table(index=["model", "fold"], columns="metric", values="value").reset_index()
     table = summarise_folds(wide, by=["model"], metric_cols=["ap", "dice"])
     assert list(table.columns) == ["model", "metric", "mean", "ci_low", "ci_high", "n", "std"]
-    assert table[["model", "metric"]].values.tolist() == [["cevae", "ap"], ["cevae", "dice"],
-                                                         ["unet", "ap"], ["unet", "dice"]]
+    assert table[["model", "metric"]].values.tolist() == [
+        ["cevae", "ap"],
+        ["cevae", "dice"],
+        ["unet", "ap"],
+        ["unet", "dice"],
+    ]
 
 
 def test_summarise_folds_names_missing_columns():

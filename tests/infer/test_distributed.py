@@ -29,10 +29,16 @@ def test_ray_actors_match_one_pass(tmp_path, ray_session):
     model = small_net().eval()
 
     def sink(z0, block):
-        reference[:, z0:z0 + block.shape[1]] = block
+        reference[:, z0 : z0 + block.shape[1]] = block
 
     sliding_window(data, model, sink, config)
     with NpyBlockWriter(tmp_path / "score.npy", data.shape) as writer:
-        sliding_window_on_ray(path, data.shape, ShippedModel(small_net()), writer, config,
-                              RayInferenceConfig(actors=2, cpus_per_actor=0.5, slices_per_task=12))
+        sliding_window_on_ray(
+            path,
+            data.shape,
+            ShippedModel(small_net()),
+            writer,
+            config,
+            RayInferenceConfig(actors=2, cpus_per_actor=0.5, slices_per_task=12),
+        )
     np.testing.assert_allclose(np.load(tmp_path / "score.npy"), reference[0], rtol=1e-5, atol=1e-6)

@@ -29,20 +29,31 @@ from porelab.train import LoopConfig, SegmentationTask, run_training
 
 from synthetic import sphere_scan, trained_tiny_unet
 
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="torch.cuda.is_available() is False: no CUDA GPU on this machine")
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="torch.cuda.is_available() is False: no CUDA GPU on this machine"
+)
 
 
 def test_gpu_code_paths_import_without_ray_or_zarr():
     """The GPU machines have no Ray and no zarr: the modules these tests use must not import them."""
-    code = ("import sys; sys.path.insert(0, 'tests'); import synthetic, porelab.infer.predict, porelab.infer.sliding, "
-            "porelab.infer.runtime, porelab.train.loop, porelab.data, porelab.models, "
-            "porelab.simulate.scanner.acquire, porelab.simulate.scanner.reconstruction; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'zarr')))")
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); import synthetic, porelab.infer.predict, porelab.infer.sliding, "
+        "porelab.infer.runtime, porelab.train.loop, porelab.data, porelab.models, "
+        "porelab.simulate.scanner.acquire, porelab.simulate.scanner.reconstruction; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'zarr')))"
+    )
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=300,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "platform"),
-                                                                                     os.environ.get("PYTHONPATH")]))})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "platform"), os.environ.get("PYTHONPATH")])),
+        },
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -61,7 +72,7 @@ def _sliding(model: torch.nn.Module, vol: np.ndarray, device: str, config: Slidi
     out = np.full((1,) + vol.shape, np.nan, np.float32)
 
     def sink(z0, block):
-        out[:, z0:z0 + block.shape[1]] = block
+        out[:, z0 : z0 + block.shape[1]] = block
 
     sliding_window(vol, lambda batch: model(input_layout(batch, model)), sink, config, device=device)
     assert np.isfinite(out).all()
@@ -85,18 +96,24 @@ def test_sliding_window_on_cuda_matches_the_cpu(tf32):
 def tiny_makers(tiny_dataset):
     scans = load_scans(tiny_dataset)
     config = PatchConfig(patch=(16, 16, 16), sampler=SamplerConfig("balanced", 0.5), augment=AugmentConfig.off())
-    return (PatchMaker(scans[:2], scan_pores(scans[:2]), config),
-            PatchMaker(scans[2:], scan_pores(scans[2:]), replace(config, seed=99), train=False))
+    return (
+        PatchMaker(scans[:2], scan_pores(scans[:2]), config),
+        PatchMaker(scans[2:], scan_pores(scans[2:]), replace(config, seed=99), train=False),
+    )
 
 
 def _train(makers, device: str) -> tuple[torch.nn.Module, list[dict[str, float]]]:
     train, val = makers
     torch.manual_seed(0)
     model = build_model("unet", channels=(4, 8), norm="batch").to(device)
-    state = run_training(model, SegmentationTask(loss="dice"),
-                         lambda e: local_batches(train, range(e * 24, e * 24 + 24), 4),
-                         lambda e: local_batches(val, range(16), 4),
-                         LoopConfig(max_epochs=4, lr=3e-3), device=device)
+    state = run_training(
+        model,
+        SegmentationTask(loss="dice"),
+        lambda e: local_batches(train, range(e * 24, e * 24 + 24), 4),
+        lambda e: local_batches(val, range(16), 4),
+        LoopConfig(max_epochs=4, lr=3e-3),
+        device=device,
+    )
     return model, state.history
 
 
@@ -141,7 +158,10 @@ def test_predict_on_cuda_writes_the_cpu_pore_table(tmp_path, checkpoint):
     assert float(np.abs(scores["cuda"] - scores["cpu"]).max()) <= 5e-3
     cpu, gpu = tables["cpu"], tables["cuda"]
     assert list(gpu.columns) == list(cpu.columns)
-    np.testing.assert_allclose(gpu[["centroid_z", "centroid_y", "centroid_x"]].to_numpy(),
-                               cpu[["centroid_z", "centroid_y", "centroid_x"]].to_numpy(), atol=0.1)
+    np.testing.assert_allclose(
+        gpu[["centroid_z", "centroid_y", "centroid_x"]].to_numpy(),
+        cpu[["centroid_z", "centroid_y", "centroid_x"]].to_numpy(),
+        atol=0.1,
+    )
     np.testing.assert_allclose(gpu["voxels"].to_numpy(), cpu["voxels"].to_numpy(), rtol=0.02, atol=2)
     assert summaries["cuda"]["porosity_percent"] == pytest.approx(summaries["cpu"]["porosity_percent"], rel=0.02)

@@ -23,7 +23,7 @@ class _Collect:
         self.out = np.zeros(shape, np.float32)
 
     def __call__(self, z0, block):
-        self.out[z0:z0 + block.shape[1]] = block[0]
+        self.out[z0 : z0 + block.shape[1]] = block[0]
 
 
 def _toy_forward(calls):
@@ -32,7 +32,7 @@ def _toy_forward(calls):
 
     def forward(batch):
         calls.append(len(batch))
-        return torch.sin(3 * batch) + batch ** 2
+        return torch.sin(3 * batch) + batch**2
 
     return forward
 
@@ -48,8 +48,11 @@ def test_pooled_windows_give_each_volume_its_own_sliding_window_result():
         alone.append(sink.out)
     calls = []
     sinks = [_Collect(data.shape) for data in volumes]
-    passes = pooled_sliding_window([PooledVolume(d, s, config, lambda x: 2 * x) for d, s in zip(volumes, sinks)],
-                                   _toy_forward(calls), max_windows=16)
+    passes = pooled_sliding_window(
+        [PooledVolume(d, s, config, lambda x: 2 * x) for d, s in zip(volumes, sinks)],
+        _toy_forward(calls),
+        max_windows=16,
+    )
     windows = sum(config.grid(d.shape).count for d in volumes)
     assert passes == len(calls) == -(-windows // 16) and max(calls) == 16 and sum(calls) == windows
     for sink, expected in zip(sinks, alone):
@@ -71,21 +74,30 @@ def checkpoint(tmp_path_factory):
 
 
 def test_predict_many_writes_what_predict_writes(tmp_path, checkpoint):
-    scans = [sphere_scan((32, 32, 32), [(10, 10, 12), (22, 21, 20)], 4, seed=1)[0],
-             sphere_scan((24, 30, 20), [(12, 14, 10)], 4, seed=2)[0],
-             sphere_scan((12, 12, 12), [(6, 6, 6)], 3, seed=3)[0]]  # smaller than the 16^3 window
+    scans = [
+        sphere_scan((32, 32, 32), [(10, 10, 12), (22, 21, 20)], 4, seed=1)[0],
+        sphere_scan((24, 30, 20), [(12, 14, 10)], 4, seed=2)[0],
+        sphere_scan((12, 12, 12), [(6, 6, 6)], 3, seed=3)[0],
+    ]  # smaller than the 16^3 window
     jobs = []
     for i, scan in enumerate(scans):
         volume.write(scan, tmp_path / f"in{i}.npy", voxel_size=0.02)
         jobs.append(PredictJob(tmp_path / f"in{i}.npy", tmp_path / f"many{i}", threshold=0.4 if i == 1 else None))
     summaries = predict_many(checkpoint, jobs, PredictConfig(max_memory=2**28), max_windows=8)
     for i, (job, summary) in enumerate(zip(jobs, summaries)):
-        alone = predict(checkpoint, job.input_path, tmp_path / f"alone{i}",
-                        PredictConfig(max_memory=2**28, verdict=VerdictConfig(threshold=job.threshold)))
+        alone = predict(
+            checkpoint,
+            job.input_path,
+            tmp_path / f"alone{i}",
+            PredictConfig(max_memory=2**28, verdict=VerdictConfig(threshold=job.threshold)),
+        )
         assert summary["pooled"]["volumes"] == 3 and summary["pooled"]["forward_passes"] > 1
         assert summary["threshold"] == alone["threshold"] == (0.4 if i == 1 else 0.5)
         assert summary["pore_count"] == alone["pore_count"] >= 1
-        np.testing.assert_allclose(np.load(tmp_path / f"many{i}" / "score.npy"),
-                                   np.load(tmp_path / f"alone{i}" / "score.npy"), atol=1e-5)
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"many{i}" / "pores.parquet"),
-                                      pd.read_parquet(tmp_path / f"alone{i}" / "pores.parquet"))
+        np.testing.assert_allclose(
+            np.load(tmp_path / f"many{i}" / "score.npy"), np.load(tmp_path / f"alone{i}" / "score.npy"), atol=1e-5
+        )
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / f"many{i}" / "pores.parquet"),
+            pd.read_parquet(tmp_path / f"alone{i}" / "pores.parquet"),
+        )

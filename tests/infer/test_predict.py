@@ -69,16 +69,20 @@ print(json.dumps({"grown": (kib("VmHWM") - before) * 1024, "pores": summary["por
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc to reset peak RSS")
 @pytest.mark.slow
-@pytest.mark.parametrize("engine, depth, budget_mib, margin", [
-    ("windows", 480, 64, 16),  # the file holds 67.5 MiB
-    ("tiles", 960, 128, 4),  # 135 MiB; a tile's activations need about 100 MiB of the budget
-])
-def test_predict_on_a_file_bigger_than_its_budget_stays_within_it(tmp_path, checkpoint, engine, depth, budget_mib,
-                                                                 margin):
+@pytest.mark.parametrize(
+    "engine, depth, budget_mib, margin",
+    [
+        ("windows", 480, 64, 16),  # the file holds 67.5 MiB
+        ("tiles", 960, 128, 4),  # 135 MiB; a tile's activations need about 100 MiB of the budget
+    ],
+)
+def test_predict_on_a_file_bigger_than_its_budget_stays_within_it(
+    tmp_path, checkpoint, engine, depth, budget_mib, margin
+):
     big = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(depth, 192, 192))
     slab, _ = sphere_scan((40, 192, 192), [(20, 96, 96)], 6, seed=1)
     for z0 in range(0, depth, 40):
-        big[z0:z0 + 40] = slab
+        big[z0 : z0 + 40] = slab
     big.flush()
     del big
     budget = budget_mib * 2**20
@@ -89,9 +93,22 @@ def test_predict_on_a_file_bigger_than_its_budget_stays_within_it(tmp_path, chec
     # Measured in a process of its own, as a user's `porelab predict` runs: in the test process
     # the growth depended on what earlier tests had left running (Ray and Serve threads of the
     # session: 64.5-67.1 MiB, once 74.4 MiB), not on predict.
-    measured = subprocess.run([sys.executable, "-c", _MEASURE_IN_A_FRESH_PROCESS, str(checkpoint), str(tmp_path),
-                               str(budget), engine, str(margin)], capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+    measured = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEASURE_IN_A_FRESH_PROCESS,
+            str(checkpoint),
+            str(tmp_path),
+            str(budget),
+            engine,
+            str(margin),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert measured.returncode == 0, measured.stderr[-3000:]
     result = json.loads(measured.stdout.strip().splitlines()[-1])
     assert result["pores"] >= 10 and result["engine"] == engine
@@ -101,8 +118,10 @@ def test_predict_on_a_file_bigger_than_its_budget_stays_within_it(tmp_path, chec
     # (67.5 or 135 MiB) would still fail it.
     allowance = 16 * 2**20
     grown = result["grown"]
-    assert grown <= budget + allowance, (f"peak RSS grew by {grown / 2**20:.1f} MiB for a {budget / 2**20:.0f} MiB "
-                                         "budget and 16 MiB of torch's fixed cost")
+    assert grown <= budget + allowance, (
+        f"peak RSS grew by {grown / 2**20:.1f} MiB for a {budget / 2**20:.0f} MiB "
+        "budget and 16 MiB of torch's fixed cost"
+    )
 
 
 def test_too_small_a_budget_is_refused_up_front(tmp_path, checkpoint):
@@ -115,8 +134,23 @@ def test_too_small_a_budget_is_refused_up_front(tmp_path, checkpoint):
 def test_cli_predict_json(tmp_path, checkpoint, capsys):
     scan, _ = sphere_scan((24, 24, 24), [(12, 12, 12)], 4, seed=3)
     volume.write(scan, tmp_path / "s.npy")
-    assert cli.main(["predict", "--model", str(checkpoint), "--input", str(tmp_path / "s.npy"),
-                     "--out", str(tmp_path / "o"), "--max-memory", "64MB", "--json"]) == 0
+    assert (
+        cli.main(
+            [
+                "predict",
+                "--model",
+                str(checkpoint),
+                "--input",
+                str(tmp_path / "s.npy"),
+                "--out",
+                str(tmp_path / "o"),
+                "--max-memory",
+                "64MB",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["pore_count"] == 1
 
 
@@ -126,8 +160,11 @@ def test_anomaly_model_scores_are_postprocessed(tmp_path):
     from porelab.models import default_config
 
     config = profile("demo", model="vae")
-    config = replace(config, model=default_config("vae", patch_size=16, channels=(4, 8), latent_dim=8),
-                     patches=replace(config.patches, patch=(16, 16, 16)))
+    config = replace(
+        config,
+        model=default_config("vae", patch_size=16, channels=(4, 8), latent_dim=8),
+        patches=replace(config.patches, patch=(16, 16, 16)),
+    )
     torch.manual_seed(0)
     checkpoint = save_checkpoint(tmp_path / "vae.pt", build_model(config.model), config.to_dict(), epoch=1, metrics={})
     scan, _ = sphere_scan((32, 32, 32), [(16, 16, 16)], 4, seed=1)

@@ -27,8 +27,10 @@ def test_identity_network_reproduces_the_input(shape, weighting):
 def test_constant_network_shows_no_seams(weighting):
     shape = (40, 33, 27)
     out, sink = collect(shape, channels=2)
+
     def constant(t):
         return torch.stack([torch.full_like(t[:, 0], 0.25), torch.full_like(t[:, 0], -3.0)], dim=1)
+
     sliding_window(np.zeros(shape, np.float32), constant, sink, SlidingWindowConfig(window=16, weighting=weighting))
     np.testing.assert_allclose(out[0], 0.25, rtol=1e-6)
     np.testing.assert_allclose(out[1], -3.0, rtol=1e-6)
@@ -52,9 +54,9 @@ def test_blending_matches_a_dense_reference():
     for z in grid.starts(0):
         for y in grid.starts(1):
             for x in grid.starts(2):
-                crop = volume[z:z + 12, y:y + 12, x:x + 12]
-                num[z:z + 12, y:y + 12, x:x + 12] += weight * crop * ramp
-                den[z:z + 12, y:y + 12, x:x + 12] += weight
+                crop = volume[z : z + 12, y : y + 12, x : x + 12]
+                num[z : z + 12, y : y + 12, x : x + 12] += weight * crop * ramp
+                den[z : z + 12, y : y + 12, x : x + 12] += weight
     out, sink = collect(shape)
     sliding_window(volume, forward, sink, SlidingWindowConfig(window=window, batch_size=5))
     np.testing.assert_allclose(out[0], num / den, rtol=1e-5, atol=1e-6)
@@ -64,8 +66,10 @@ def test_blending_matches_a_dense_reference():
 def test_z_ranges_give_the_same_result_as_one_pass():
     shape = (45, 20, 20)
     volume = np.random.default_rng(3).random(shape, dtype=np.float32)
+
     def forward(t):
         return torch.tanh(3 * t) + t.mean(dim=(2, 3, 4), keepdim=True)  # window-dependent
+
     whole, sink = collect(shape)
     config = SlidingWindowConfig(window=(16, 16, 16))
     sliding_window(volume, forward, sink, config)
@@ -77,8 +81,9 @@ def test_z_ranges_give_the_same_result_as_one_pass():
 
 def test_deep_supervision_output_uses_the_main_head():
     out, sink = collect((8, 8, 8))
-    sliding_window(np.ones((8, 8, 8), np.float32), lambda t: [t * 2, t[:, :, ::2, ::2, ::2]], sink,
-                   SlidingWindowConfig(window=8))
+    sliding_window(
+        np.ones((8, 8, 8), np.float32), lambda t: [t * 2, t[:, :, ::2, ::2, ::2]], sink, SlidingWindowConfig(window=8)
+    )
     np.testing.assert_allclose(out, 2.0, rtol=1e-6)
 
 

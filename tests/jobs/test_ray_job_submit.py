@@ -30,16 +30,29 @@ from synthetic import tiny_cv_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-TINY = ("loop.max_epochs=2", "stream.patches_per_epoch=16", "stream.val_patches=8", "patches.patch=[16,16,16]",
-        "model.channels=[4,8]")
+TINY = (
+    "loop.max_epochs=2",
+    "stream.patches_per_epoch=16",
+    "stream.val_patches=8",
+    "patches.patch=[16,16,16]",
+    "model.channels=[4,8]",
+)
 _SIGTERM, _PR_SET_PDEATHSIG = int(signal.SIGTERM), 1
 try:
     _LIBC = ctypes.CDLL(None, use_errno=True)
 except OSError:
     _LIBC = None
-_HEAD_PORTS = ("port", "dashboard-port", "ray-client-server-port", "node-manager-port", "object-manager-port",
-               "dashboard-agent-listen-port", "dashboard-agent-grpc-port", "runtime-env-agent-port",
-               "metrics-export-port")
+_HEAD_PORTS = (
+    "port",
+    "dashboard-port",
+    "ray-client-server-port",
+    "node-manager-port",
+    "object-manager-port",
+    "dashboard-agent-listen-port",
+    "dashboard-agent-grpc-port",
+    "runtime-env-agent-port",
+    "metrics-export-port",
+)
 
 
 def _free_ports(n: int) -> list[int]:
@@ -58,9 +71,13 @@ def _isolated_env() -> dict[str, str]:
     the job's `python` is the one with porelab, token auth off on both the head and the CLI (whether
     `ray start` turns it on depends on ~/.ray/auth_token existing, which an earlier ray.init creates)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", OMP_NUM_THREADS="1",
-               RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0",  # SIGTERM: stop now, not after a 30 s drain
-               PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
+    env.update(
+        RAY_AUTH_MODE="disabled",
+        RAY_USAGE_STATS_ENABLED="0",
+        OMP_NUM_THREADS="1",
+        RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0",  # SIGTERM: stop now, not after a 30 s drain
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
     return env
 
 
@@ -143,34 +160,79 @@ def test_ray_job_submit_runs_the_cv_job_on_a_local_head(tmp_path):
     # Ray's socket paths must stay under ~107 characters: a short temp dir, not tmp_path.
     temp_dir = tempfile.mkdtemp(prefix="rj", dir="/tmp" if os.path.isdir("/tmp") else None)
     head_log = tmp_path / "head.log"
-    command = [str(ray_cli), "start", "--head", "--block",
-               "--dashboard-host=127.0.0.1", "--include-dashboard=true", "--num-cpus=2",
-               f"--object-store-memory={200 * 1024**2}", f"--temp-dir={temp_dir}", "--disable-usage-stats",
-               *(f"--{name}={port}" for name, port in ports.items())]
+    command = [
+        str(ray_cli),
+        "start",
+        "--head",
+        "--block",
+        "--dashboard-host=127.0.0.1",
+        "--include-dashboard=true",
+        "--num-cpus=2",
+        f"--object-store-memory={200 * 1024**2}",
+        f"--temp-dir={temp_dir}",
+        "--disable-usage-stats",
+        *(f"--{name}={port}" for name, port in ports.items()),
+    ]
     with open(head_log, "wb") as log:
-        head = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        head = subprocess.Popen(
+            command,
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
     address = f"http://127.0.0.1:{ports['dashboard-port']}"
     job_id = "porelab-cv-submit-test"
     try:
         _wait_for_job_api(address, head, head_log)
-        submit = [str(ray_cli), "job", "submit", "--address", address, "--submission-id", job_id,
-                  "--working-dir", ".", "--", "python", "jobs/cv.py", "--data", str(data), "--out", str(out),
-                  "--registry", str(registry), "--profile", "demo", "--models", "unet", "--folds", "2",
-                  *(a for o in TINY for a in ("--set", o))]
+        submit = [
+            str(ray_cli),
+            "job",
+            "submit",
+            "--address",
+            address,
+            "--submission-id",
+            job_id,
+            "--working-dir",
+            ".",
+            "--",
+            "python",
+            "jobs/cv.py",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--registry",
+            str(registry),
+            "--profile",
+            "demo",
+            "--models",
+            "unet",
+            "--folds",
+            "2",
+            *(a for o in TINY for a in ("--set", o)),
+        ]
         try:
             done = subprocess.run(submit, env=env, cwd=REPO, capture_output=True, text=True, timeout=360)
         except subprocess.TimeoutExpired:
-            subprocess.run([str(ray_cli), "job", "stop", "--address", address, job_id], env=env,
-                           capture_output=True, timeout=60)
+            subprocess.run(
+                [str(ray_cli), "job", "stop", "--address", address, job_id], env=env, capture_output=True, timeout=60
+            )
             pytest.fail("the submitted job did not finish within 360 s")
         assert done.returncode == 0, f"ray job submit failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
 
         with urllib.request.urlopen(f"{address}/api/jobs/{job_id}", timeout=30) as reply:
             info = json.load(reply)
         assert info["status"] == "SUCCEEDED", info
-        logs = subprocess.run([str(ray_cli), "job", "logs", "--address", address, job_id], env=env,
-                              capture_output=True, text=True, timeout=60).stdout
+        logs = subprocess.run(
+            [str(ray_cli), "job", "logs", "--address", address, job_id],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
         report = out / "report.html"
         assert f"report: {report}" in logs, logs[-4000:]  # the job's summary lines end with the report path
         assert "Connecting to existing Ray cluster" in logs  # the job joined this head, not a Ray of its own

@@ -12,8 +12,8 @@ from porelab.evaluate import dice, hits
 from porelab.label import drop_thin, otsu_pores
 from porelab.simulate.phantoms import PorePopulation, am_cube
 
-GOOD_SNR = 20.0   # metal attenuation / noise standard deviation
-GOOD_BLUR = 0.7   # Gaussian sigma in voxels (detector and focal-spot blur)
+GOOD_SNR = 20.0  # metal attenuation / noise standard deviation
+GOOD_BLUR = 0.7  # Gaussian sigma in voxels (detector and focal-spot blur)
 
 
 def good_scan(phantom, seed: int) -> np.ndarray:
@@ -65,9 +65,9 @@ def test_object_mask_is_filled_and_labels_are_consecutive(good_scans):
 
 def test_components_thinner_than_two_voxels_are_dropped():
     labels = np.zeros((10, 10, 10), dtype=np.int32)
-    labels[1, 1:6, 1:6] = 1          # a one-voxel-thick plate
-    labels[5:7, 5:7, 5:7] = 2        # a 2x2x2 cube
-    labels[8:10, 1:3, 8] = 3         # flat in x
+    labels[1, 1:6, 1:6] = 1  # a one-voxel-thick plate
+    labels[5:7, 5:7, 5:7] = 2  # a 2x2x2 cube
+    labels[8:10, 1:3, 8] = 3  # flat in x
     kept = drop_thin(labels, min_extent=2)
     assert np.array_equal(np.unique(kept), [0, 1])
     assert np.array_equal(kept == 1, labels == 2)
@@ -83,11 +83,14 @@ def test_a_sphere_in_a_block_is_found_as_one_pore():
     assert result.pore_mask.sum() == ((z - 20) ** 2 + (y - 18) ** 2 + (x - 22) ** 2 <= 16).sum()
 
 
-@pytest.mark.parametrize("volume, words", [
-    (np.zeros((4, 4)), "3D"),
-    (np.ones((4, 4, 4)), "constant"),
-    (np.full((4, 4, 4), np.nan), "NaN"),
-])
+@pytest.mark.parametrize(
+    "volume, words",
+    [
+        (np.zeros((4, 4)), "3D"),
+        (np.ones((4, 4, 4)), "constant"),
+        (np.full((4, 4, 4), np.nan), "NaN"),
+    ],
+)
 def test_bad_volumes_raise_clear_errors(volume, words):
     with pytest.raises(VolumeError, match=words):
         otsu_pores(volume)

@@ -22,16 +22,14 @@ def phantom():
 
 def test_pore_table_matches_regionprops(phantom):
     spacing = (0.02, 0.03, 0.05)
-    table = pore_table(phantom.pore_labels, voxel_size=spacing,
-                       object_mask=phantom.materials > 0).table.set_index("id")
+    table = pore_table(phantom.pore_labels, voxel_size=spacing, object_mask=phantom.materials > 0).table.set_index("id")
     props = {p.label: p for p in regionprops(phantom.pore_labels)}
     scaled = {p.label: p for p in regionprops(phantom.pore_labels, spacing=spacing)}
     assert sorted(props) == list(table.index)
     for pore_id, prop in props.items():
         row = table.loc[pore_id]
         assert np.allclose([row.centroid_z, row.centroid_y, row.centroid_x], prop.centroid)
-        assert [row.bbox_z0, row.bbox_y0, row.bbox_x0, row.bbox_z1, row.bbox_y1,
-                row.bbox_x1] == list(prop.bbox)
+        assert [row.bbox_z0, row.bbox_y0, row.bbox_x0, row.bbox_z1, row.bbox_y1, row.bbox_x1] == list(prop.bbox)
         assert row.voxels == prop.area
         assert row.equivalent_diameter_vox == pytest.approx(prop.equivalent_diameter_area)
         assert row.volume_mm3 == pytest.approx(scaled[pore_id].area)
@@ -74,8 +72,8 @@ def test_distance_to_surface_touching_and_porosity_closed_form():
     part = np.zeros((30, 30, 30), dtype=bool)
     part[5:25, 5:25, 5:25] = True
     pores = np.zeros((30, 30, 30), dtype=np.int32)
-    pores[10:12, 12:14, 12:14] = 1     # 5 voxels from the face at z=4 (outside)
-    pores[5:7, 15:17, 15:17] = 2       # on the face z=5: touches the surface
+    pores[10:12, 12:14, 12:14] = 1  # 5 voxels from the face at z=4 (outside)
+    pores[5:7, 15:17, 15:17] = 2  # on the face z=5: touches the surface
     result = pore_table(pores, voxel_size=(0.5, 0.5, 0.5), object_mask=part)
     table = result.table.set_index("id")
     assert table.loc[1, "distance_to_surface_mm"] == pytest.approx(6 * 0.5)

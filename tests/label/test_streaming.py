@@ -14,10 +14,18 @@ def test_matches_regionprops_for_any_slab_thickness(slab):
     table = streaming_pore_table(mask, voxel_size=(0.5, 0.1, 0.1), slab=slab)
     regions = measure.regionprops(measure.label(mask, connectivity=1))
     assert len(table) == len(regions)
-    got = sorted(zip(table.voxels, table.bbox_z0, table.bbox_y0, table.bbox_x0, table.bbox_z1,
-                     table.centroid_z.round(6), table.centroid_x.round(6)))
-    want = sorted((r.area, *r.bbox[:3], r.bbox[3], round(r.centroid[0], 6), round(r.centroid[2], 6))
-                  for r in regions)
+    got = sorted(
+        zip(
+            table.voxels,
+            table.bbox_z0,
+            table.bbox_y0,
+            table.bbox_x0,
+            table.bbox_z1,
+            table.centroid_z.round(6),
+            table.centroid_x.round(6),
+        )
+    )
+    want = sorted((r.area, *r.bbox[:3], r.bbox[3], round(r.centroid[0], 6), round(r.centroid[2], 6)) for r in regions)
     assert got == want
     np.testing.assert_allclose(table.volume_mm3.sum(), mask.sum() * 0.005)
 

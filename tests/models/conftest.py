@@ -11,8 +11,7 @@ from porelab.models import model_spec
 TINY_CHANNELS = (4, 8, 16)
 
 
-def _tiny_overrides(name: str, spatial_dims: int | None = None,
-                    deep_supervision: bool | None = None) -> dict:
+def _tiny_overrides(name: str, spatial_dims: int | None = None, deep_supervision: bool | None = None) -> dict:
     """Config overrides that make model `name` small; deep supervision on where supported."""
     spec = model_spec(name)
     overrides: dict = {"channels": TINY_CHANNELS}
@@ -28,14 +27,18 @@ def _tiny_overrides(name: str, spatial_dims: int | None = None,
     return overrides
 
 
-def _sphere_patch(size: int = 16, dims: int = 3, radius: float = 4.0, seed: int = 0,
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def _sphere_patch(
+    size: int = 16,
+    dims: int = 3,
+    radius: float = 4.0,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(image, mask), each (1, 1, *[size]*dims): a dark pore (0.3) in bright metal (1.0)
     with Gaussian noise of std 0.05; the pore centre is one voxel off-centre on axis 0."""
     axes = [torch.arange(size, dtype=torch.float32)] * dims
     grid = torch.stack(torch.meshgrid(*axes, indexing="ij"))
     centre = torch.tensor([size / 2 + 0.5] + [size / 2 - 0.5] * (dims - 1)).view(-1, *[1] * dims)
-    mask = ((grid - centre) ** 2).sum(0) <= radius ** 2
+    mask = ((grid - centre) ** 2).sum(0) <= radius**2
     noise = torch.randn(mask.shape, generator=torch.Generator().manual_seed(seed))
     image = torch.where(mask, 0.3, 1.0) + 0.05 * noise
     return image[None, None], mask[None, None].float()

@@ -10,14 +10,23 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from porelab.errors import ConfigError
-from porelab.models import (ModelInputError, VectorQuantizerEMA, build_model, mask_boxes, model_names,
-                            model_spec, random_boxes)
+from porelab.models import (
+    ModelInputError,
+    VectorQuantizerEMA,
+    build_model,
+    mask_boxes,
+    model_names,
+    model_spec,
+    random_boxes,
+)
 
-TINY = {"vae": {"channels": (4, 8), "patch_size": 16, "latent_dim": 8},
-        "cevae": {"channels": (4, 8), "patch_size": 16, "latent_dim": 8},
-        "gmvae": {"channels": (4, 8), "patch_size": 16, "latent_dim": 8, "mixture_components": 3},
-        "vqvae": {"channels": (4, 8), "codebook_size": 16, "codebook_dim": 4},
-        "ood_autoencoder": {"channels": (4, 8), "latent_dim": 4}}
+TINY = {
+    "vae": {"channels": (4, 8), "patch_size": 16, "latent_dim": 8},
+    "cevae": {"channels": (4, 8), "patch_size": 16, "latent_dim": 8},
+    "gmvae": {"channels": (4, 8), "patch_size": 16, "latent_dim": 8, "mixture_components": 3},
+    "vqvae": {"channels": (4, 8), "codebook_size": 16, "codebook_dim": 4},
+    "ood_autoencoder": {"channels": (4, 8), "latent_dim": 4},
+}
 
 
 def test_families_keep_the_supervised_listing_and_add_the_new_models():
@@ -78,8 +87,9 @@ def test_gmvae_prior_matches_scipy_mixture_density():
     ours = model.prior_log_prob(z).detach().numpy()
     weights = torch.softmax(model.prior_logits, 0).detach().numpy()
     means, variances = model.prior_means.detach().numpy(), model.prior_log_vars.exp().detach().numpy()
-    per_component = np.stack([stats.multivariate_normal(means[k], np.diag(variances[k])).logpdf(z.numpy())
-                              for k in range(3)], axis=1)
+    per_component = np.stack(
+        [stats.multivariate_normal(means[k], np.diag(variances[k])).logpdf(z.numpy()) for k in range(3)], axis=1
+    )
     reference = logsumexp(per_component + np.log(weights), axis=1)
     np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-4)
 

@@ -31,8 +31,7 @@ def _cases():
 @pytest.mark.parametrize("classes", [1, 3])
 def test_output_has_the_input_size_for_odd_sizes(tiny_overrides, name, dims, classes):
     torch.manual_seed(0)
-    model = build_model(name, **tiny_overrides(name, dims, deep_supervision=False),
-                        out_channels=classes).eval()
+    model = build_model(name, **tiny_overrides(name, dims, deep_supervision=False), out_channels=classes).eval()
     x = torch.randn(2, 1, *ODD_SIZE[dims])
     out = model(x)
     assert isinstance(out, torch.Tensor)
@@ -61,8 +60,7 @@ def test_deep_supervision_heads_in_training_main_head_in_eval(tiny_overrides, na
     assert isinstance(main, torch.Tensor) and main.shape == (1, 2, *ODD_SIZE[dims])
 
 
-@pytest.mark.parametrize("channels, heads",
-                         [((4, 8), 1), ((4, 8, 16, 16), 3), ((2, 2, 2, 2, 2), 4)])
+@pytest.mark.parametrize("channels, heads", [((4, 8), 1), ((4, 8, 16, 16), 3), ((2, 2, 2, 2, 2), 4)])
 def test_unetpp_has_one_head_per_nested_column(channels, heads):
     """Heads on X0,1 .. X0,depth: X0,1..X0,4 with five levels."""
     model = build_model("unetpp", spatial_dims=2, channels=channels, deep_supervision=True)
@@ -78,8 +76,7 @@ def test_without_deep_supervision_the_training_output_is_one_tensor(tiny_overrid
 
 def test_modular_unet_25d_takes_a_slice_stack_and_segments_the_centre(tiny_overrides):
     torch.manual_seed(0)
-    model = build_model("modular_unet", **tiny_overrides("modular_unet", 2), context_slices=5,
-                        input_noise=0.2).eval()
+    model = build_model("modular_unet", **tiny_overrides("modular_unet", 2), context_slices=5, input_noise=0.2).eval()
     stack = torch.randn(2, 1, 5, 19, 14)
     out = model(stack)
     assert out.shape == (2, 1, 19, 14)
@@ -108,8 +105,7 @@ def test_boundary_band_is_the_morphological_gradient():
     mask = np.zeros((9, 9, 9), dtype=np.float32)
     mask[2:6, 3:7, 3:8] = 1
     band = boundary_band(torch.from_numpy(mask)[None, None])[0, 0].numpy()
-    reference = (ndimage.grey_dilation(mask, size=3, mode="nearest")
-                 - ndimage.grey_erosion(mask, size=3, mode="nearest"))
+    reference = ndimage.grey_dilation(mask, size=3, mode="nearest") - ndimage.grey_erosion(mask, size=3, mode="nearest")
     np.testing.assert_array_equal(band, reference)
 
 
@@ -129,8 +125,9 @@ def test_deep_defect_refines_only_on_the_boundary(tiny_overrides):
 
 def test_dilated_detector_receptive_field_is_one_plus_twice_the_dilations():
     torch.manual_seed(0)
-    model = build_model("dilated_defect", spatial_dims=2, channels=(4,), dilations=(1, 2, 3),
-                        norm="none", activation="leaky_relu").eval()
+    model = build_model(
+        "dilated_defect", spatial_dims=2, channels=(4,), dilations=(1, 2, 3), norm="none", activation="leaky_relu"
+    ).eval()
     x = torch.randn(1, 1, 31, 31, requires_grad=True)
     model(x)[0, 0, 15, 15].backward()
     rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)

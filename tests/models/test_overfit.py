@@ -13,8 +13,9 @@ MAX_STEPS = 150
 LEARNING_RATE = 0.03
 
 
-def _fit(model: torch.nn.Module, loss_fn, x: torch.Tensor, target: torch.Tensor,
-         lr: float = LEARNING_RATE) -> tuple[float, float, int]:
+def _fit(
+    model: torch.nn.Module, loss_fn, x: torch.Tensor, target: torch.Tensor, lr: float = LEARNING_RATE
+) -> tuple[float, float, int]:
     """Adam steps until the loss is below 10 % of its first value (or MAX_STEPS)."""
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     first = last = None
@@ -42,8 +43,7 @@ def test_segmenter_overfits_a_3d_patch_with_one_pore(tiny_overrides, sphere_patc
     assert last <= 0.1 * first, f"{name}: Dice loss {first:.3f} -> {last:.3f} in {steps} steps"
 
 
-@pytest.mark.parametrize("name, extra", [("unet", {}), ("unetpp", {}),
-                                         ("modular_unet", {"context_slices": 5})])
+@pytest.mark.parametrize("name, extra", [("unet", {}), ("unetpp", {}), ("modular_unet", {"context_slices": 5})])
 def test_segmenter_overfits_a_2d_image_with_one_pore(tiny_overrides, sphere_patch, name, extra):
     torch.manual_seed(0)
     model = build_model(name, **tiny_overrides(name, 2), **extra).train()
@@ -72,8 +72,7 @@ def test_patch_classifier_overfits_pore_and_clean_patches(tiny_overrides, sphere
     clean = 1.0 + 0.05 * torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(2))
     x = torch.cat([with_pore, clean])
     # dropout off: with four channels, dropping whole feature maps stalls the fit
-    model = build_model("patch_classifier", **tiny_overrides("patch_classifier", 2),
-                        dropout=0.0).train()
+    model = build_model("patch_classifier", **tiny_overrides("patch_classifier", 2), dropout=0.0).train()
     # no normalisation in this network (as in the paper): a smaller step keeps ReLUs alive
     first, last, steps = _fit(model, CrossEntropy(), x, torch.tensor([[1.0], [0.0]]), lr=3e-3)
     assert last <= 0.1 * first, f"cross-entropy {first:.3f} -> {last:.3f} in {steps} steps"

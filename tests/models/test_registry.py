@@ -18,8 +18,17 @@ from porelab.models import (
 )
 from porelab.models import registry
 
-EXPECTED_NAMES = ("unet", "unetpp", "unet3plus", "mss_unet", "modular_unet", "slicewise",
-                  "deep_defect", "dilated_defect", "patch_classifier")
+EXPECTED_NAMES = (
+    "unet",
+    "unetpp",
+    "unet3plus",
+    "mss_unet",
+    "modular_unet",
+    "slicewise",
+    "deep_defect",
+    "dilated_defect",
+    "patch_classifier",
+)
 
 
 def test_every_architecture_is_registered_in_table_order():
@@ -71,19 +80,22 @@ def test_unknown_field_lists_the_valid_ones():
         build_model({"channels": (4, 8)})
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("spatial_dims", 4, "spatial_dims must be one of 2, 3"),
-    ("norm", "group", "norm must be one of"),
-    ("activation", "tanh", "activation must be one of"),
-    ("down_mode", "stride", "down_mode must be one of"),
-    ("up_mode", "shuffle", "up_mode must be one of"),
-    ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
-    ("channels", (), "channels must be a non-empty sequence"),
-    ("channels", (8, 0), "channels must be"),
-    ("out_channels", 0, "out_channels must be a positive integer"),
-    ("context_slices", 4, "context_slices must be odd"),
-    ("input_noise", -0.1, "input_noise must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("spatial_dims", 4, "spatial_dims must be one of 2, 3"),
+        ("norm", "group", "norm must be one of"),
+        ("activation", "tanh", "activation must be one of"),
+        ("down_mode", "stride", "down_mode must be one of"),
+        ("up_mode", "shuffle", "up_mode must be one of"),
+        ("dropout", 1.0, r"dropout must be in \[0, 1\)"),
+        ("channels", (), "channels must be a non-empty sequence"),
+        ("channels", (8, 0), "channels must be"),
+        ("out_channels", 0, "out_channels must be a positive integer"),
+        ("context_slices", 4, "context_slices must be odd"),
+        ("input_noise", -0.1, "input_noise must be >= 0"),
+    ],
+)
 def test_invalid_values_name_the_field(field, value, message):
     with pytest.raises(ConfigError, match=message):
         ModelConfig(name="unet", **{field: value})

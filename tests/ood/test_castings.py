@@ -16,8 +16,9 @@ SIZE = 32
 
 
 def _sound(rng: np.random.Generator, count: int) -> np.ndarray:
-    return np.stack([np.clip(0.5 + ndimage.gaussian_filter(rng.normal(0, 0.2, (SIZE, SIZE)), 1.5), 0, 1)
-                     for _ in range(count)]).astype(np.float32)
+    return np.stack(
+        [np.clip(0.5 + ndimage.gaussian_filter(rng.normal(0, 0.2, (SIZE, SIZE)), 1.5), 0, 1) for _ in range(count)]
+    ).astype(np.float32)
 
 
 def _with_disc(patches: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from porelab.ood.synthetic import raster
-from porelab.ood.check import (InterpolationCheck, RasterCheck, RingCheck, neighbour_correlation, ring_spikes,
-                                scan_check)
+from porelab.ood.check import InterpolationCheck, RasterCheck, RingCheck, neighbour_correlation, ring_spikes, scan_check
 from porelab.ood.volume_sets import resampled, with_rings
 
 from synthetic import sphere_scan
@@ -50,8 +49,13 @@ def test_a_model_folder_without_its_own_detector_gets_the_texture_check(tmp_path
     assert check.detector_path is None
     texture, rings, interpolation = (check(_scan(0)) for check in (RasterCheck(), RingCheck(), InterpolationCheck()))
     without_reasons = lambda result: {k: v for k, v in result.items() if k != "reasons"}  # noqa: E731
-    assert check(_scan(0), None) == {**texture, "truncated_sides": [], "texture": without_reasons(texture),
-                                     "rings": without_reasons(rings), "interpolation": without_reasons(interpolation)}
+    assert check(_scan(0), None) == {
+        **texture,
+        "truncated_sides": [],
+        "texture": without_reasons(texture),
+        "rings": without_reasons(rings),
+        "interpolation": without_reasons(interpolation),
+    }
 
 
 def test_a_part_cut_by_the_field_of_view_is_flagged_with_its_sides():

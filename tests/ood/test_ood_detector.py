@@ -10,9 +10,23 @@ from scipy import ndimage
 
 from porelab.errors import ConfigError
 from porelab.models import build_model
-from porelab.ood import (CONTRASTS, OOD_TYPES, EvaluationConfig, OODAutoencoderTask, OODDetector, OODTrainingConfig,
-                         build_test_sets, markdown_table, ood_loss, ood_score, repeat_trainings, summarise,
-                         synthetic_ood, train_detector, weld_ood_data)
+from porelab.ood import (
+    CONTRASTS,
+    OOD_TYPES,
+    EvaluationConfig,
+    OODAutoencoderTask,
+    OODDetector,
+    OODTrainingConfig,
+    build_test_sets,
+    markdown_table,
+    ood_loss,
+    ood_score,
+    repeat_trainings,
+    summarise,
+    synthetic_ood,
+    train_detector,
+    weld_ood_data,
+)
 
 SIZE = 32
 
@@ -25,8 +39,9 @@ def welds():
 
 @pytest.fixture(scope="module")
 def detector(welds):
-    config = OODTrainingConfig(perturbation="natural", epochs=2, steps_per_epoch=60, batch_size=16,
-                               model={"channels": (4, 8), "latent_dim": 4})
+    config = OODTrainingConfig(
+        perturbation="natural", epochs=2, steps_per_epoch=60, batch_size=16, model={"channels": (4, 8), "latent_dim": 4}
+    )
     return train_detector(welds.train_ok, config, welds.train_cutouts)
 
 
@@ -71,8 +86,14 @@ def test_ood_score_takes_an_image_or_a_volume(detector, welds):
 def test_a_3d_detector_flags_a_bright_box_in_a_volume():
     rng = np.random.default_rng(0)
     accepted = np.stack([ndimage.gaussian_filter(rng.normal(0.5, 0.05, (12, 12, 12)), 1.0) for _ in range(200)])
-    config = OODTrainingConfig(perturbation="none", epochs=1, steps_per_epoch=40, batch_size=8, kernel=3,
-                               model={"channels": (4, 8), "latent_dim": 2})
+    config = OODTrainingConfig(
+        perturbation="none",
+        epochs=1,
+        steps_per_epoch=40,
+        batch_size=8,
+        kernel=3,
+        model={"channels": (4, 8), "latent_dim": 2},
+    )
     detector = train_detector(accepted.astype(np.float32), config)
     assert detector.spatial_dims == 3
     volume = ndimage.gaussian_filter(rng.normal(0.5, 0.05, (12, 12, 12)), 1.0)
@@ -99,8 +120,9 @@ def test_loss_has_the_perturbed_terms_only_with_a_perturbed_batch():
 
 def test_repeated_trainings_take_consecutive_seeds_and_report_progress():
     done = []
-    runs = repeat_trainings(lambda seed: {"ae": {"seed": float(seed)}}, 3, seed=5,
-                            progress=lambda count, _seconds: done.append(count))
+    runs = repeat_trainings(
+        lambda seed: {"ae": {"seed": float(seed)}}, 3, seed=5, progress=lambda count, _seconds: done.append(count)
+    )
     assert [run["ae"]["seed"] for run in runs] == [5.0, 6.0, 7.0] and done == [1, 2, 3]
 
 
@@ -121,8 +143,9 @@ def test_the_autoencoder_sees_standardised_grey_values(detector, welds, tmp_path
     assert detector.input_gain == pytest.approx(1.0 / float(welds.train_ok.std()), rel=1e-5)
     patches = torch.from_numpy(welds.test_ok[:4, None])
     expected = patches - detector.input_offset
-    np.testing.assert_allclose(detector.standardise(patches).numpy(), (expected * detector.input_gain).numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        detector.standardise(patches).numpy(), (expected * detector.input_gain).numpy(), rtol=1e-6
+    )
     saved = torch.load(detector.save(tmp_path / "d.pt"), weights_only=True)
     del saved["input_offset"], saved["input_gain"]
     torch.save(saved, tmp_path / "old.pt")
@@ -135,8 +158,11 @@ def test_the_autoencoder_sees_standardised_grey_values(detector, welds, tmp_path
 def test_test_sets_hold_each_ood_type_at_each_amplitude(welds):
     config = EvaluationConfig(per_set=3, ood_amplitudes=(0.1, 0.05))
     sets = build_test_sets(welds, config, seed=0)
-    assert set(sets) == {"accepted", *(f"defect_contrast_{c:g}" for c in CONTRASTS),
-                         *(f"{kind}@{a:g}" for kind in OOD_TYPES for a in (0.1, 0.05))}
+    assert set(sets) == {
+        "accepted",
+        *(f"defect_contrast_{c:g}" for c in CONTRASTS),
+        *(f"{kind}@{a:g}" for kind in OOD_TYPES for a in (0.1, 0.05)),
+    }
     for name in ("circular_indication@0.1", "raster@0.05"):
         amplitude = float(name.split("@")[1])
         for patch in sets[name]:

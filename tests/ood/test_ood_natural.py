@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 
 from porelab.errors import ConfigError
-from porelab.ood import (NATURAL_IMAGES, NaturalIndicationConfig, grow_region, lorentzian_kernel, natural_image,
-                         natural_indication)
+from porelab.ood import (
+    NATURAL_IMAGES,
+    NaturalIndicationConfig,
+    grow_region,
+    lorentzian_kernel,
+    natural_image,
+    natural_indication,
+)
 
 
 def test_every_listed_image_is_bundled_with_scikit_image(monkeypatch):

@@ -15,13 +15,14 @@ def test_local_mean_and_std_match_scipy_uniform_filters():
     x = np.random.default_rng(0).normal(size=(20, 23)).astype(np.float64)
     mean, std = local_mean_std(torch.from_numpy(x)[None, None], 9)
     ref_mean = ndimage.uniform_filter(x, 9)[4:-4, 4:-4]
-    ref_std = np.sqrt(np.maximum(ndimage.uniform_filter(x * x, 9)[4:-4, 4:-4] - ref_mean ** 2, 0))
+    ref_std = np.sqrt(np.maximum(ndimage.uniform_filter(x * x, 9)[4:-4, 4:-4] - ref_mean**2, 0))
     np.testing.assert_allclose(mean[0, 0].numpy(), ref_mean, atol=1e-10)
     np.testing.assert_allclose(std[0, 0].numpy(), ref_std, atol=1e-7)
     volume = torch.randn(1, 1, 10, 10, 10, dtype=torch.float64)
     mean3, _ = local_mean_std(volume, 3)
-    np.testing.assert_allclose(mean3[0, 0].numpy(), ndimage.uniform_filter(volume[0, 0].numpy(), 3)[1:-1, 1:-1, 1:-1],
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        mean3[0, 0].numpy(), ndimage.uniform_filter(volume[0, 0].numpy(), 3)[1:-1, 1:-1, 1:-1], atol=1e-10
+    )
 
 
 def test_kernel_term_is_the_largest_squared_local_mean():

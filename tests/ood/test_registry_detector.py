@@ -8,16 +8,22 @@ import numpy as np
 import pytest
 
 from porelab.data.normalise import fit_normaliser
-from porelab.ood.registry_detector import (OOD_FILE, RegistryDetectorConfig, registry_detector, save_atomic,
-                                           train_registry_detector)
+from porelab.ood.registry_detector import (
+    OOD_FILE,
+    RegistryDetectorConfig,
+    registry_detector,
+    save_atomic,
+    train_registry_detector,
+)
 from porelab.ood.synthetic import raster
 from porelab.ood.check import OODCheck, scan_check
 
 from synthetic import sphere_scan, write_dataset
 
 # a few steps: for the bookkeeping tests, not the detector's skill
-_QUICK = RegistryDetectorConfig(copies=0, training=replace(RegistryDetectorConfig().training, epochs=1,
-                                                           steps_per_epoch=3))
+_QUICK = RegistryDetectorConfig(
+    copies=0, training=replace(RegistryDetectorConfig().training, epochs=1, steps_per_epoch=3)
+)
 
 
 def _scan(seed, pores=3, radius=4, shape=(32, 32, 32)):
@@ -61,14 +67,18 @@ def test_the_detector_is_kept_for_the_same_selection_and_retrained_for_another(d
     other = registry_detector(tmp_path, dataset, ["scan-2", "scan-3"], {"model": "unet", "fold": 0}, first, _QUICK)
     assert other["fold"] == 0 and other["scans"] == ["scan-2", "scan-3"] and path.stat().st_mtime_ns != stamp
     path.unlink()  # a record without its file: retrained
-    assert registry_detector(tmp_path, dataset, ["scan-2", "scan-3"], {"model": "unet", "fold": 0}, other,
-                             _QUICK)["fold"] == 0 and path.is_file()
+    assert (
+        registry_detector(tmp_path, dataset, ["scan-2", "scan-3"], {"model": "unet", "fold": 0}, other, _QUICK)["fold"]
+        == 0
+        and path.is_file()
+    )
 
 
 def test_scans_whose_pores_normalise_far_below_zero_are_left_out_among_ordinary_ones(tmp_path):
     few = _scan(7, pores=1, radius=2)  # 0.1 % pore: the 0.5 % percentile falls inside the part
-    root = write_dataset(tmp_path / "ds", [("ordinary-0", "good", *_scan(0)), ("few", "good", *few),
-                                           ("ordinary-1", "good", *_scan(1))])
+    root = write_dataset(
+        tmp_path / "ds", [("ordinary-0", "good", *_scan(0)), ("few", "good", *few), ("ordinary-1", "good", *_scan(1))]
+    )
     _, trained_on = train_registry_detector(root, ["ordinary-0", "few", "ordinary-1"], _QUICK)
     assert trained_on["scans"] == ["ordinary-0", "ordinary-1"] and list(trained_on["left_out"]) == ["few"]
     _, alone = train_registry_detector(root, ["few"], _QUICK)  # nothing else to learn from: it trains

@@ -5,15 +5,24 @@ import pandas as pd
 import pytest
 
 from porelab.ood.check import OODCheck
-from porelab.ood.volume_sets import (IN_DISTRIBUTION, TestVolume, judge_all, rates, resampled, truncated,
-                                     with_raster, with_rings)
+from porelab.ood.volume_sets import (
+    IN_DISTRIBUTION,
+    TestVolume,
+    judge_all,
+    rates,
+    resampled,
+    truncated,
+    with_raster,
+    with_rings,
+)
 
 from synthetic import in_air, sphere_scan
 
 
 def _part(seed, side=40):
-    return in_air(sphere_scan((24, side, side), [(12, side // 2, side // 2)], 4, seed=seed)[0], border=side // 5,
-                  seed=seed)
+    return in_air(
+        sphere_scan((24, side, side), [(12, side // 2, side // 2)], 4, seed=seed)[0], border=side // 5, seed=seed
+    )
 
 
 def test_transformations_change_only_what_they_name():
@@ -32,11 +41,17 @@ def test_transformations_change_only_what_they_name():
 
 def test_held_out_parts_pass_and_rasters_and_cut_parts_are_flagged():
     volumes = [TestVolume(IN_DISTRIBUTION, f"part {i}", lambda i=i: _part(i)) for i in range(3)]
-    volumes += [TestVolume("raster artefact", "raster", lambda: with_raster(_part(5, side=96), 0.3, seed=5)),
-                TestVolume("truncated field of view", "cut", lambda: truncated(_part(6), 0.6))]
+    volumes += [
+        TestVolume("raster artefact", "raster", lambda: with_raster(_part(5, side=96), 0.3, seed=5)),
+        TestVolume("truncated field of view", "cut", lambda: truncated(_part(6), 0.6)),
+    ]
     rows = pd.DataFrame(list(judge_all(OODCheck(), volumes)))
     assert rows.is_ood.tolist() == [False, False, False, True, True]
     assert rows.truncated.tolist() == [False, False, False, False, True]
     table = rates(rows).set_index("kind")
     assert table.loc[IN_DISTRIBUTION, "flagged_percent"] == 0 and table.loc[IN_DISTRIBUTION, "volumes"] == 3
-    assert table.loc["raster artefact", "flagged_percent"] == table.loc["truncated field of view", "flagged_percent"] == 100
+    assert (
+        table.loc["raster artefact", "flagged_percent"]
+        == table.loc["truncated field of view", "flagged_percent"]
+        == 100
+    )

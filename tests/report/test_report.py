@@ -15,8 +15,7 @@ from scipy import stats
 
 from synthetic_report import METRICS, MODELS, build_report_data
 from porelab.errors import ConfigError, PorelabError
-from porelab.report import (ReportData, SliceOverlay, mean_ci, median_curve, render_report,
-                            write_report)
+from porelab.report import ReportData, SliceOverlay, mean_ci, median_curve, render_report, write_report
 
 SECTION_TITLES = {
     "summary": "Headline results",
@@ -28,8 +27,16 @@ SECTION_TITLES = {
     "resources": "Time and resources",
     "config": "Run configuration",
 }
-OPTIONAL_PARTS = {"pr_curves", "roc_curves", "pod_curves", "ftl_grid", "gamma_curve",
-                  "degradation", "overlays", "resources"}
+OPTIONAL_PARTS = {
+    "pr_curves",
+    "roc_curves",
+    "pod_curves",
+    "ftl_grid",
+    "gamma_curve",
+    "degradation",
+    "overlays",
+    "resources",
+}
 VOID = {"img", "meta", "br", "hr", "input", "link"}
 
 
@@ -120,7 +127,7 @@ def test_every_image_is_an_inline_png_that_decodes(page):
         for source in sources:
             prefix = "data:image/png;base64,"
             assert source.startswith(prefix)
-            png = base64.b64decode(source[len(prefix):], validate=True)
+            png = base64.b64decode(source[len(prefix) :], validate=True)
             assert png[:8] == b"\x89PNG\r\n\x1a\n"
             with Image.open(io.BytesIO(png)) as image:
                 assert image.format == "PNG"
@@ -162,14 +169,17 @@ def test_findings_come_before_the_tables(report_path):
     assert text.index('<ul class="findings">') < text.index('<table class="headline"')
 
 
-@pytest.mark.parametrize("mean, half, metric, n, expected", [
-    (0.990, 0.030, "dice", 5, "0.990 (0.960–1.000)"),   # clipped at 1
-    (0.020, 0.050, "ap", 5, "0.020 (0.000–0.070)"),     # clipped at 0
-    (1.500, 2.000, "false_calls_per_128c", 4, "1.500 (0.000–3.500)"),
-    (-0.300, 0.500, "porosity_error_pp", 5, "-0.300 ± 0.500"),  # signed: not clipped
-    (0.800, 0.300, "Dice", 2, "0.800 (0.500–1.000) †"),  # two folds: marked
-    (0.700, float("nan"), "dice", 1, "0.700 †"),
-])
+@pytest.mark.parametrize(
+    "mean, half, metric, n, expected",
+    [
+        (0.990, 0.030, "dice", 5, "0.990 (0.960–1.000)"),  # clipped at 1
+        (0.020, 0.050, "ap", 5, "0.020 (0.000–0.070)"),  # clipped at 0
+        (1.500, 2.000, "false_calls_per_128c", 4, "1.500 (0.000–3.500)"),
+        (-0.300, 0.500, "porosity_error_pp", 5, "-0.300 ± 0.500"),  # signed: not clipped
+        (0.800, 0.300, "Dice", 2, "0.800 (0.500–1.000) †"),  # two folds: marked
+        (0.700, float("nan"), "dice", 1, "0.700 †"),
+    ],
+)
 def test_intervals_are_clipped_to_the_metric_range_and_few_folds_marked(mean, half, metric, n, expected):
     from porelab.report.tables import format_mean_ci
 
@@ -179,8 +189,9 @@ def test_intervals_are_clipped_to_the_metric_range_and_few_folds_marked(mean, ha
 def test_summary_table_clips_its_interval_columns():
     from porelab.report.tables import summary_table
 
-    results = pd.DataFrame({"model": "unet", "split": "validation", "metric": "dice",
-                            "value": [0.99, 1.0, 0.97], "fold": [0, 1, 2]})
+    results = pd.DataFrame(
+        {"model": "unet", "split": "validation", "metric": "dice", "value": [0.99, 1.0, 0.97], "fold": [0, 1, 2]}
+    )
     row = summary_table(results).iloc[0]
     low, high = stats.t.interval(0.95, 2, loc=np.mean([0.99, 1.0, 0.97]), scale=stats.sem([0.99, 1.0, 0.97]))
     assert high > 1 and row["ci_high"] == 1.0 and row["ci_low"] == pytest.approx(low)
@@ -238,9 +249,12 @@ def test_one_missing_part_of_a_section_is_noted_beside_the_other():
 
 def test_text_from_the_data_is_escaped():
     results = _minimal().results.replace({"model": {"UNet": "<b>U&Net</b>"}})
-    data = _minimal(run_name='<script>alert("x")</script> & co', results=results,
-                    findings=["<img src=x onerror=alert(1)>"],
-                    config={"note": "</pre></details><script>bad()</script>"})
+    data = _minimal(
+        run_name='<script>alert("x")</script> & co',
+        results=results,
+        findings=["<img src=x onerror=alert(1)>"],
+        config={"note": "</pre></details><script>bad()</script>"},
+    )
     text = render_report(data)
     page = _parse(text)
     assert [tag for tag, _ in page.tags].count("script") == 1
@@ -281,8 +295,9 @@ def test_write_report_replaces_the_file_whole(tmp_path):
 def test_a_pod_size_not_reached_in_any_fold_reads_not_reached():
     from porelab.report.tables import format_mean_ci, summary_table
 
-    results = pd.DataFrame({"model": "vae", "split": "validation", "metric": "pod_a90",
-                            "value": [3.1, np.inf, 3.3], "fold": [0, 1, 2]})
+    results = pd.DataFrame(
+        {"model": "vae", "split": "validation", "metric": "pod_a90", "value": [3.1, np.inf, 3.3], "fold": [0, 1, 2]}
+    )
     row = summary_table(results).iloc[0]
     assert row["mean"] == np.inf and row["n"] == 3  # the folds that reached it do not hide the one that did not
     assert format_mean_ci(row["mean"], row["half_width"]) == "not reached"

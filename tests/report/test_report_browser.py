@@ -13,14 +13,22 @@ from PIL import Image
 
 CHROMIUM = Path("/usr/bin/chromium")
 WINDOW = (1280, 3000)
-HEADINGS = ["Headline results", "Precision-recall and ROC curves", "Probability of detection",
-            "Focal Tversky loss sweeps", "Degraded scans", "Slice overlays", "Time and resources",
-            "Run configuration"]
+HEADINGS = [
+    "Headline results",
+    "Precision-recall and ROC curves",
+    "Probability of detection",
+    "Focal Tversky loss sweeps",
+    "Degraded scans",
+    "Slice overlays",
+    "Time and resources",
+    "Run configuration",
+]
 FIGURES = 8  # PR, ROC, POD, FTL grid, gamma, degradation, two slice overlays
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason=f"needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium) to render the report")
+    reason=f"needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium) to render the report",
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +36,23 @@ def browser(report_path, tmp_path_factory) -> tuple[str, Path]:
     """One chromium run: the DOM after load (stdout) and a screenshot of the first 3000 px."""
     out = tmp_path_factory.mktemp("chromium")
     screenshot = out / "report.png"
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", f"--user-data-dir={out / 'profile'}", f"--screenshot={screenshot}",
-               f"--window-size={WINDOW[0]},{WINDOW[1]}", "--virtual-time-budget=5000", "--dump-dom",
-               report_path.as_uri()]
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={out / 'profile'}",
+        f"--screenshot={screenshot}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        report_path.as_uri(),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, screenshot

@@ -30,8 +30,15 @@ def _accepted_slices(scans=8, seed=100):
 def save_tiny_ood_detector(path):
     """A 2-D autoencoder detector (~10 s of training) saved with `OODDetector.save`, as ood.pt is
     (normalised slices, not standardised again: `porelab.ood.registry_detector`)."""
-    config = OODTrainingConfig(perturbation="none", epochs=2, steps_per_epoch=100, batch_size=16, lr=3e-3,
-                               standardise=False, model={"channels": (16, 32), "latent_dim": 16})
+    config = OODTrainingConfig(
+        perturbation="none",
+        epochs=2,
+        steps_per_epoch=100,
+        batch_size=16,
+        lr=3e-3,
+        standardise=False,
+        model={"channels": (16, 32), "latent_dim": 16},
+    )
     return train_detector(_accepted_slices(), config).save(path)
 
 
@@ -43,11 +50,13 @@ def registry(tmp_path_factory):
     folder = root / "registry" / "unet"
     folder.mkdir(parents=True)
     _, config = trained_tiny_unet(root, folder / "model.pt")
-    (folder / "config.json").write_text(json.dumps({"model": "unet", "threshold": 0.5,
-                                                    "train_config": config.to_dict()}))
+    (folder / "config.json").write_text(
+        json.dumps({"model": "unet", "threshold": 0.5, "train_config": config.to_dict()})
+    )
     (folder / "metrics.json").write_text(json.dumps({"validation/ap": {"mean": 0.9}}))
-    (folder / "model_card.md").write_text("# unet\n\n- input: a CT volume (z, y, x), grey values normalised per "
-                                          "volume\n")
+    (folder / "model_card.md").write_text(
+        "# unet\n\n- input: a CT volume (z, y, x), grey values normalised per volume\n"
+    )
     shutil.copytree(folder, root / "registry" / "ood-unet")
     save_tiny_ood_detector(root / "registry" / "ood-unet" / "ood.pt")
     shutil.copytree(bundled_root() / "porelab-am", root / "registry" / "porelab-am")  # an AM model with its ood.pt

@@ -19,8 +19,16 @@ def test_batching_flags_reach_the_deployment_config(tmp_path):
     default = _parse("--registry", str(tmp_path)).deployment.batching
     assert default == BatchConfig() and (default.max_batch_size, default.batch_wait_timeout_s) == (8, 0.01)
     assert default.max_voxels is None  # one inference window of the model
-    config = _parse("--registry", str(tmp_path), "--max-batch-size", "16", "--batch-wait-timeout-s", "0.2",
-                    "--batch-max-voxels", "262144")
+    config = _parse(
+        "--registry",
+        str(tmp_path),
+        "--max-batch-size",
+        "16",
+        "--batch-wait-timeout-s",
+        "0.2",
+        "--batch-max-voxels",
+        "262144",
+    )
     assert config.deployment.batching == BatchConfig(16, 0.2, 262144)
     assert config.deployment.ongoing_requests == 16  # a replica takes a full batch
 

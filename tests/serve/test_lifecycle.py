@@ -44,13 +44,28 @@ def server(tmp_path):
     port = _free_port()
     log = open(tmp_path / "serve.log", "w+")
     porelab = Path(sys.executable).parent / "porelab"
-    process = subprocess.Popen([str(porelab), "serve", "--port", str(port), "--results-dir",
-                                str(tmp_path / "results"), "--grace-period-s", "120"],
-                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = subprocess.Popen(
+        [
+            str(porelab),
+            "serve",
+            "--port",
+            str(port),
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--grace-period-s",
+            "120",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(lambda: "serving" in (tmp_path / "serve.log").read_text() or process.poll() is not None, 240,
-                  "the service to start")
+        _wait_for(
+            lambda: "serving" in (tmp_path / "serve.log").read_text() or process.poll() is not None,
+            240,
+            "the service to start",
+        )
         assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
         yield process, base, tmp_path / "serve.log"
     finally:
@@ -67,16 +82,17 @@ def test_sigterm_drains_in_flight_requests_and_exits_cleanly(server):
 
     scan = in_air(sphere_scan((112, 112, 112), [(40, 50, 60), (70, 60, 50)], 5, seed=7)[0], seed=7)
     answers = []
-    upload = threading.Thread(target=lambda: answers.append(
-        call(base, "/v1/models/porelab-am/segment", _npy(scan), token=None)))
+    upload = threading.Thread(
+        target=lambda: answers.append(call(base, "/v1/models/porelab-am/segment", _npy(scan), token=None))
+    )
     upload.start()
-    _wait_for(lambda: call(base, "/v1/health/ready", token=None)[1].get("in_flight", 0) >= 1, 60,
-              "the upload to be in flight")
+    _wait_for(
+        lambda: call(base, "/v1/health/ready", token=None)[1].get("in_flight", 0) >= 1, 60, "the upload to be in flight"
+    )
     process.send_signal(signal.SIGTERM)
 
     _wait_for(lambda: call(base, "/v1/health/ready", token=None)[0] == 503, 30, "readiness to turn 503")
-    late = urllib.request.Request(base + "/v1/models/porelab-am/segment", data=_npy(scan[:32, :32, :32]),
-                                  method="POST")
+    late = urllib.request.Request(base + "/v1/models/porelab-am/segment", data=_npy(scan[:32, :32, :32]), method="POST")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(late, timeout=60)
     assert refused.value.code == 503 and int(refused.value.headers["Retry-After"]) > 0
@@ -87,8 +103,13 @@ def test_sigterm_drains_in_flight_requests_and_exits_cleanly(server):
     assert answers[0][1]["pore_count"] >= 1
     assert process.wait(120) == 0
     output = log.read_text()
-    for step in ("stopping: new uploads get 503", "request(s) in flight", "no request in flight", "Serve stopped",
-                 "Ray stopped"):
+    for step in (
+        "stopping: new uploads get 503",
+        "request(s) in flight",
+        "no request in flight",
+        "Serve stopped",
+        "Ray stopped",
+    ):
         assert step in output, output[-3000:]
     for noise in ("Traceback", "Aborted", "SIGTERM received", "stack trace"):
         assert noise not in output, output[-3000:]

@@ -20,7 +20,7 @@ def _npy_bytes(array):
 
 async def _chunks(data, size=1000):
     for i in range(0, len(data), size):
-        yield data[i:i + size]
+        yield data[i : i + size]
 
 
 def test_npy_and_tiff_are_told_apart_by_their_magic_bytes(tmp_path):
@@ -49,13 +49,16 @@ def test_a_chunked_body_over_the_limit_is_cut_off(tmp_path):
     assert asyncio.run(spool(_chunks(b"x" * 2500), tmp_path / "ok", 2500)).stat().st_size == 2500
 
 
-@pytest.mark.parametrize("array, match", [
-    (np.zeros((16, 16, 16), np.complex64), "dtype complex64"),
-    (np.zeros((16, 16), np.float32), "2 dimensions; expected a 3-D"),
-    (np.zeros((4, 16, 16), np.float32), "too small"),
-    (np.where(np.arange(16**3) == 7, np.nan, 1.0).reshape(16, 16, 16), "NaN"),
-    (np.zeros((16, 16, 16), bool), "dtype bool"),
-])
+@pytest.mark.parametrize(
+    "array, match",
+    [
+        (np.zeros((16, 16, 16), np.complex64), "dtype complex64"),
+        (np.zeros((16, 16), np.float32), "2 dimensions; expected a 3-D"),
+        (np.zeros((4, 16, 16), np.float32), "too small"),
+        (np.where(np.arange(16**3) == 7, np.nan, 1.0).reshape(16, 16, 16), "NaN"),
+        (np.zeros((16, 16, 16), bool), "dtype bool"),
+    ],
+)
 def test_bad_volumes_get_a_422_naming_the_problem(array, match):
     with pytest.raises(RequestError, match=match) as err:
         validate(array, 8)

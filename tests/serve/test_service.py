@@ -47,9 +47,15 @@ def service(ray_session, registry, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("service")
     (tmp / "token").write_text(TOKEN + "\n")
-    config = ServeConfig(registry=registry, port=_free_port(), token_file=tmp / "token", max_body_bytes=MAX_BODY,
-                         results_dir=tmp / "results", result_ttl_s=600,
-                         deployment=DeploymentConfig(batching=BATCHING))
+    config = ServeConfig(
+        registry=registry,
+        port=_free_port(),
+        token_file=tmp / "token",
+        max_body_bytes=MAX_BODY,
+        results_dir=tmp / "results",
+        result_ttl_s=600,
+        deployment=DeploymentConfig(batching=BATCHING),
+    )
     urls = start(config)
     yield urls["url"]
     serve.shutdown()
@@ -57,9 +63,12 @@ def service(ray_session, registry, tmp_path_factory):
 
 def call(base, path, body=None, token=TOKEN, headers=None):
     """(status, parsed JSON or raw bytes) for one request; errors are answers too."""
-    request = urllib.request.Request(base + path, data=body, method="POST" if body is not None else "GET",
-                                     headers={**({"Authorization": f"Bearer {token}"} if token else {}),
-                                              **(headers or {})})
+    request = urllib.request.Request(
+        base + path,
+        data=body,
+        method="POST" if body is not None else "GET",
+        headers={**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=120) as reply:
             status, raw, kind = reply.status, reply.read(), reply.headers.get("content-type", "")
@@ -81,7 +90,10 @@ def _predicted(model, scan, folder, voxel_size=1.0):
 
 
 def test_health_is_open_and_models_need_the_token(service):
-    assert call(service, "/v1/health", token=None) == (200, {"status": "ok", "models": ["ood-unet", "porelab-am", "unet"]})
+    assert call(service, "/v1/health", token=None) == (
+        200,
+        {"status": "ok", "models": ["ood-unet", "porelab-am", "unet"]},
+    )
     status, body = call(service, "/v1/models", token=None)
     assert status == 401 and "bearer token" in body["error"]["message"]
     assert call(service, "/v1/models", token="wrong-token-0123456789")[0] == 401
@@ -111,8 +123,7 @@ def test_segment_returns_the_pore_table_predict_writes(service, registry, tmp_pa
     status, mask = call(service, f"/v1/results/{body['id']}/mask?format=npy")
     np.testing.assert_array_equal(np.load(io.BytesIO(mask)), tifffile.imread(tmp_path / "out" / "mask.tif"))
     status, score = call(service, f"/v1/results/{body['id']}/score?format=tiff")
-    np.testing.assert_allclose(tifffile.imread(io.BytesIO(score)),
-                               np.load(tmp_path / "out" / "score.npy"), atol=1e-5)
+    np.testing.assert_allclose(tifffile.imread(io.BytesIO(score)), np.load(tmp_path / "out" / "score.npy"), atol=1e-5)
 
 
 def _post_together(base, bodies):
@@ -133,8 +144,10 @@ def _post_together(base, bodies):
 
 def test_concurrent_small_volumes_share_forward_passes_and_get_their_own_pores(service, registry, tmp_path):
     shapes = [(32, 32, 32), (24, 32, 28), (32, 20, 32), (16, 26, 24)]  # shapes differ within a batch
-    scans = [sphere_scan(shape, [tuple(n // 3 for n in shape), tuple(2 * n // 3 for n in shape)], 4, seed=20 + i)[0]
-             for i, shape in enumerate(shapes)]
+    scans = [
+        sphere_scan(shape, [tuple(n // 3 for n in shape), tuple(2 * n // 3 for n in shape)], 4, seed=20 + i)[0]
+        for i, shape in enumerate(shapes)
+    ]
     answers = _post_together(service, [_npy(scan) for scan in scans])
     assert [status for status, _ in answers] == [200] * len(scans), answers
     assert max(body["timings"]["batch_size"] for _, body in answers) > 1
@@ -182,17 +195,20 @@ def test_an_am_model_judges_an_am_scan_and_flags_a_composite_block(service):
     assert any(reason.startswith("truncated") for reason in odd["ood"]["reasons"])
 
 
-@pytest.mark.parametrize("path, payload, status, message", [
-    ("/v1/models/nope/segment", _npy(np.zeros((16, 16, 16), np.float32)), 404, "unknown model 'nope'"),
-    ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), np.complex64)), 422, "dtype complex64"),
-    ("/v1/models/unet/segment", _npy(np.zeros((32, 32), np.float32)), 422, "expected a 3-D volume"),
-    ("/v1/models/unet/segment", _npy(np.zeros((4, 32, 32), np.float32)), 422, "too small"),
-    ("/v1/models/unet/segment", _npy(np.full((16, 16, 16), np.nan, np.float32)), 422, "NaN"),
-    ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), np.float32))[:200], 400, "corrupted npy"),
-    ("/v1/models/unet/segment", b"not a volume at all", 415, "expected a .npy file"),
-    ("/v1/models/unet/segment?voxel_size=-1", _npy(np.zeros((16, 16, 16), np.float32)), 422, "voxel_size"),
-    ("/v1/results/" + "0" * 32 + "/mask", None, 404, "not found"),
-])
+@pytest.mark.parametrize(
+    "path, payload, status, message",
+    [
+        ("/v1/models/nope/segment", _npy(np.zeros((16, 16, 16), np.float32)), 404, "unknown model 'nope'"),
+        ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), np.complex64)), 422, "dtype complex64"),
+        ("/v1/models/unet/segment", _npy(np.zeros((32, 32), np.float32)), 422, "expected a 3-D volume"),
+        ("/v1/models/unet/segment", _npy(np.zeros((4, 32, 32), np.float32)), 422, "too small"),
+        ("/v1/models/unet/segment", _npy(np.full((16, 16, 16), np.nan, np.float32)), 422, "NaN"),
+        ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), np.float32))[:200], 400, "corrupted npy"),
+        ("/v1/models/unet/segment", b"not a volume at all", 415, "expected a .npy file"),
+        ("/v1/models/unet/segment?voxel_size=-1", _npy(np.zeros((16, 16, 16), np.float32)), 422, "voxel_size"),
+        ("/v1/results/" + "0" * 32 + "/mask", None, 404, "not found"),
+    ],
+)
 def test_bad_requests_get_a_json_4xx_naming_the_problem(service, path, payload, status, message):
     answer = call(service, path, payload)
     assert answer[0] == status and message in answer[1]["error"]["message"]
@@ -204,8 +220,11 @@ def test_a_body_over_the_limit_is_refused_from_its_content_length(service):
 
 
 def _replica_names(ray):
-    return [(a["name"], a["namespace"]) for a in ray.util.list_named_actors(all_namespaces=True)
-            if "SERVE_REPLICA" in a["name"] and "model-unet" in a["name"]]
+    return [
+        (a["name"], a["namespace"])
+        for a in ray.util.list_named_actors(all_namespaces=True)
+        if "SERVE_REPLICA" in a["name"] and "model-unet" in a["name"]
+    ]
 
 
 def test_a_killed_replica_is_replaced_and_later_requests_succeed(service, ray_session):
@@ -214,11 +233,13 @@ def test_a_killed_replica_is_replaced_and_later_requests_succeed(service, ray_se
     ray = ray_session
     body = _npy(_scan())
     during = []
-    clients = [threading.Thread(target=lambda: during.append(call(service, "/v1/models/unet/segment", body)[0]))
-               for _ in range(3)]
+    clients = [
+        threading.Thread(target=lambda: during.append(call(service, "/v1/models/unet/segment", body)[0]))
+        for _ in range(3)
+    ]
     for client in clients:
         client.start()
-    (name, namespace), = _replica_names(ray)
+    ((name, namespace),) = _replica_names(ray)
     ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)
     for client in clients:
         client.join()

@@ -21,7 +21,11 @@ MONO_100KEV = (0.0, 0.0, 0.0, 1.0, 0.0)  # one energy bin: no beam hardening, so
 CLEAN = dict(spectrum_weights=MONO_100KEV, exposure=1e6, gain_spread=0.0, scatter_fraction=0.0, blur_px=0.0)
 CONE = dict(geometry="cone", n_projections=240, source_object_mm=10.0, source_detector_mm=40.0)  # ~8 deg half-angle
 N = 48
-PORES = ((22, 16, 28), (24, 31, 20), (26, 22, 13))  # (z, y, x) voxel centres: no symmetry of the grid maps one onto another
+PORES = (
+    (22, 16, 28),
+    (24, 31, 20),
+    (26, 22, 13),
+)  # (z, y, x) voxel centres: no symmetry of the grid maps one onto another
 PORE_RADIUS = 4
 CENTRAL = slice(20, 28)  # slices within 4 voxels (0.2 mm) of the mid-plane, where FDK is nearly exact
 
@@ -40,12 +44,13 @@ def cylinder_phantom() -> CylinderPhantom:
     0.05 mm voxels, with three empty spherical pores of radius 4 voxels near the mid-plane."""
     zz, yy, xx = np.mgrid[:N, :N, :N]
     centre = (N - 1) / 2
-    inside = ((yy - centre) ** 2 + (xx - centre) ** 2 <= 17 ** 2) & (zz >= 8) & (zz < 40)
+    inside = ((yy - centre) ** 2 + (xx - centre) ** 2 <= 17**2) & (zz >= 8) & (zz < 40)
     pores = np.zeros((N, N, N), np.float32)
     for z, y, x in PORES:
-        pores[(zz - z) ** 2 + (yy - y) ** 2 + (xx - x) ** 2 <= PORE_RADIUS ** 2] = 1.0
-    return CylinderPhantom("cylinder", inside.astype(np.uint8), {0: "air", 1: "Ti6Al4V"}, pores * inside,
-                           (0.05, 0.05, 0.05))
+        pores[(zz - z) ** 2 + (yy - y) ** 2 + (xx - x) ** 2 <= PORE_RADIUS**2] = 1.0
+    return CylinderPhantom(
+        "cylinder", inside.astype(np.uint8), {0: "air", 1: "Ti6Al4V"}, pores * inside, (0.05, 0.05, 0.05)
+    )
 
 
 def attenuation_truth(phantom: CylinderPhantom) -> np.ndarray:
@@ -69,20 +74,22 @@ def assert_pores_visible(rec: np.ndarray) -> None:
     material's mean (an H100 measured |core| < 0.01 of it) (the material core: inside radius 14, 2+ voxels away from every pore)."""
     zz, yy, xx = np.mgrid[:N, :N, :N]
     centre = (N - 1) / 2
-    material = ((yy - centre) ** 2 + (xx - centre) ** 2 <= 14 ** 2) & (zz >= 16) & (zz < 32)
+    material = ((yy - centre) ** 2 + (xx - centre) ** 2 <= 14**2) & (zz >= 16) & (zz < 32)
     for z, y, x in PORES:
         material &= (zz - z) ** 2 + (yy - y) ** 2 + (xx - x) ** 2 > (PORE_RADIUS + 2) ** 2
     solid = float(rec[material].mean())
     for z, y, x in PORES:
-        core = (zz - z) ** 2 + (yy - y) ** 2 + (xx - x) ** 2 <= 2 ** 2
+        core = (zz - z) ** 2 + (yy - y) ** 2 + (xx - x) ** 2 <= 2**2
         assert float(rec[core].mean()) < 0.1 * solid, f"pore at {(z, y, x)} not visible"
 
 
 @pytest.fixture(scope="module")
 def gpu():
     if not scanner_gpu.cuda_available():
-        pytest.skip("no usable CUDA GPU for ASTRA: porelab.simulate.scanner.gpu.cuda_available() is False "
-                    "(its subprocess probe could not run a 3D cone projection)")
+        pytest.skip(
+            "no usable CUDA GPU for ASTRA: porelab.simulate.scanner.gpu.cuda_available() is False "
+            "(its subprocess probe could not run a 3D cone projection)"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +159,7 @@ def test_gpu_mid_plane_matches_the_cpu_fan_path(gpu_volume, phantom):
 
 
 # --- every machine: a GPU request that the probe cannot honour is a ConfigError, never a crash ---
+
 
 def _small_phantom() -> CylinderPhantom:
     full = cylinder_phantom()

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from porelab.errors import ConfigError
-from porelab.simulate.materials import (BIN_ENERGIES_KEV, MATERIALS, Material, attenuation_per_mm,
-                                        tungsten_spectrum)
+from porelab.simulate.materials import BIN_ENERGIES_KEV, MATERIALS, Material, attenuation_per_mm, tungsten_spectrum
 
 
 def test_denser_higher_z_materials_attenuate_more_at_every_energy():
@@ -25,8 +24,9 @@ def test_mixture_rule_and_units():
     # NIST: iron mu/rho at 100 keV = 0.3717 cm^2/g -> mu = 0.3717 * 7.874 / 10 per mm
     assert iron.linear_attenuation_per_mm()[BIN_ENERGIES_KEV.index(100.0)] == pytest.approx(0.3717 * 0.7874)
     half = Material("mix", 1.0, {"Fe": 1.0, "Ti": 1.0}).mass_attenuation()
-    assert half == pytest.approx(0.5 * (Material("a", 1, {"Fe": 1}).mass_attenuation()
-                                        + Material("b", 1, {"Ti": 1}).mass_attenuation()))
+    assert half == pytest.approx(
+        0.5 * (Material("a", 1, {"Fe": 1}).mass_attenuation() + Material("b", 1, {"Ti": 1}).mass_attenuation())
+    )
     glass = MATERIALS["E-glass"].composition
     assert sum(glass.values()) == pytest.approx(1.0, abs=1e-3)
     assert glass["O"] == pytest.approx(0.47, abs=0.02)  # E-glass is ~47 % oxygen by mass

@@ -48,20 +48,24 @@ def test_draws_are_seeded_per_scan():
     assert draw_scan(config, 5, "paper").side == 4 * draw_scan(config, 5, "demo").side
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"exposre": [0.1, 1]}, r"unknown settings \['exposre'\]"),
-    ({"blur_px": [1.0, 0.5]}, r"blur_px=\[1.0, 0.5\]: expected \[low, high\]"),
-    ({"parts": ["sphere"]}, r"parts=\['sphere'\]: expected a non-empty subset"),
-    ({"scans": 4, "validation_scans": 4}, r"validation_scans=4"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"exposre": [0.1, 1]}, r"unknown settings \['exposre'\]"),
+        ({"blur_px": [1.0, 0.5]}, r"blur_px=\[1.0, 0.5\]: expected \[low, high\]"),
+        ({"parts": ["sphere"]}, r"parts=\['sphere'\]: expected a non-empty subset"),
+        ({"scans": 4, "validation_scans": 4}, r"validation_scans=4"),
+    ],
+)
 def test_bad_ranges_are_named(settings, message):
     with pytest.raises(ConfigError, match=message):
         RandomizedConfig.from_dict(settings)
 
 
 def test_a_tiny_randomized_set_is_built_recorded_and_resumed(tmp_path):
-    sampling = RandomizedConfig(scans=2, validation_scans=1, grid_sides=(32,), parts=("cube", "thin-wall"),
-                                projections=(0.25, 0.3))
+    sampling = RandomizedConfig(
+        scans=2, validation_scans=1, grid_sides=(32,), parts=("cube", "thin-wall"), projections=(0.25, 0.3)
+    )
     messages = []
     manifest = build_dataset(tmp_path, "am-randomized", sampling=sampling, report=messages.append)
     assert manifest["sampling"] == json.loads(json.dumps(sampling.to_dict()))

@@ -20,9 +20,11 @@ def test_each_finished_trial_gets_one_line_with_its_figures_and_count():
     console.on_trial_complete(0, [], _trial("unet", 0, {"val_dice": 0.8125, "val_ap": 0.5, "time_total_s": 33.6}))
     console.on_trial_error(0, [], _trial("vae", 1))
     console.on_trial_complete(0, [], _trial("vae", 0, {"val_dice": 0.25}))
-    assert lines == ["[1/3] unet fold 0: Dice 0.812, AP 0.500, 34 s",
-                     "[2/3] vae fold 1: FAILED (its error is in /runs/cv/tune/trial_0)",
-                     "[3/3] vae fold 0: Dice 0.250"]
+    assert lines == [
+        "[1/3] unet fold 0: Dice 0.812, AP 0.500, 34 s",
+        "[2/3] vae fold 1: FAILED (its error is in /runs/cv/tune/trial_0)",
+        "[3/3] vae fold 0: Dice 0.250",
+    ]
     assert (console.done, console.failed, console.running) == (2, 1, 0)
 
 

@@ -34,12 +34,35 @@ REPO = Path(__file__).resolve().parents[2]
 SCAN_ID = "cube-tiny-Ti6Al4V"
 N_PROJECTIONS = 120
 MODELS = {"unet", "otsu"}
-METRICS = {"ap", "auc", "dice_best", "threshold_best", "dice", "iou", "precision", "recall", "false_calls",
-           "false_calls_per_cm3", "false_calls_per_128c", "pod_a50", "pod_a90", "pod_a90_95", "porosity_reported",
-           "porosity_true", "porosity_error_pp", "pore_voxels_outside_part", "part_volume_error_percent",
-           "pores_reported", "surface_pores_reported", "indications", "indications_on_rotation_axis", "pores_found_percent",
-           "threshold", "low_threshold",
-           "min_diameter_vox"}
+METRICS = {
+    "ap",
+    "auc",
+    "dice_best",
+    "threshold_best",
+    "dice",
+    "iou",
+    "precision",
+    "recall",
+    "false_calls",
+    "false_calls_per_cm3",
+    "false_calls_per_128c",
+    "pod_a50",
+    "pod_a90",
+    "pod_a90_95",
+    "porosity_reported",
+    "porosity_true",
+    "porosity_error_pp",
+    "pore_voxels_outside_part",
+    "part_volume_error_percent",
+    "pores_reported",
+    "surface_pores_reported",
+    "indications",
+    "indications_on_rotation_axis",
+    "pores_found_percent",
+    "threshold",
+    "low_threshold",
+    "min_diameter_vox",
+}
 # Otsu's Dice may rise by up to this much from one setting to a worse one (Poisson noise of
 # two independent thinnings); it must fall by at least _DROP from the best to the worst setting.
 _TOLERANCE = 0.05
@@ -48,10 +71,23 @@ _DROP = 0.3
 
 def _plan() -> ScanPlan:
     pores = PorePopulation(porosity_percent=5.0, diameter_median_vox=5.0, diameter_min_vox=3.0)
-    spec = ScanSpec(name="tiny-parallel", geometry="parallel", n_projections=N_PROJECTIONS, exposure=2000.0,
-                    spectrum_weights=AM_CYLINDER_PAPER.spectrum_weights, seed=1)
-    return ScanPlan(SCAN_ID, "challenging", "cube", "Ti6Al4V", "cube-tiny",
-                    partial(am_cube, shape=(40, 40, 40), material="Ti6Al4V", seed=3, pores=pores), spec)
+    spec = ScanSpec(
+        name="tiny-parallel",
+        geometry="parallel",
+        n_projections=N_PROJECTIONS,
+        exposure=2000.0,
+        spectrum_weights=AM_CYLINDER_PAPER.spectrum_weights,
+        seed=1,
+    )
+    return ScanPlan(
+        SCAN_ID,
+        "challenging",
+        "cube",
+        "Ti6Al4V",
+        "cube-tiny",
+        partial(am_cube, shape=(40, 40, 40), material="Ti6Al4V", seed=3, pores=pores),
+        spec,
+    )
 
 
 def _untrained_unet(registry: Path) -> Path:
@@ -60,12 +96,14 @@ def _untrained_unet(registry: Path) -> Path:
     from porelab.train.config import profile
 
     config = profile("demo")
-    config = replace(config, model=replace(config.model, channels=(4, 8)),
-                     patches=replace(config.patches, patch=(16, 16, 16)))
+    config = replace(
+        config, model=replace(config.model, channels=(4, 8)), patches=replace(config.patches, patch=(16, 16, 16))
+    )
     torch.manual_seed(0)
     (registry / "unet").mkdir(parents=True)
-    return save_checkpoint(registry / "unet" / "model.pt", build_model(config.model), config.to_dict(), epoch=0,
-                           metrics={})
+    return save_checkpoint(
+        registry / "unet" / "model.pt", build_model(config.model), config.to_dict(), epoch=0, metrics={}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +131,9 @@ def swept(tiny, tmp_path_factory):
 def test_points_follow_the_papers_grid_and_fuchs_series():
     points = degradation_points(GridSpec(), 367)  # the demo challenging cube's projection count
     grid = [(p.projections, p.exposure_percent, p.n_projections) for p in points if p.series == GRID]
-    assert grid == [(pct, exp, math.ceil(367 / k)) for k, pct in ((1, 100), (2, 50), (3, 33))
-                    for exp in (100, 75, 50, 25)]
+    assert grid == [
+        (pct, exp, math.ceil(367 / k)) for k, pct in ((1, 100), (2, 50), (3, 33)) for exp in (100, 75, 50, 25)
+    ]
     series = [(p.projections, p.n_projections) for p in points if p.series == SERIES]
     assert series == [(100.0, 367), (10.0, 37), (1.0, 4)]  # 3300 -> 330 -> 33 scaled to 367
     with pytest.raises(ConfigError, match="exposures"):
@@ -109,8 +148,12 @@ def test_grid_is_complete_with_the_parquet_schema(swept):
     assert all(pd.api.types.is_float_dtype(table[c]) for c in ("projections", "exposure", "value"))
     assert pd.api.types.is_integer_dtype(table.n_projections)
     assert all(pd.api.types.is_string_dtype(table[c]) for c in ("series", "model", "metric"))
-    expected = {(p.series, p.projections, p.exposure_percent, model, metric)
-                for p in degradation_points(GridSpec(), N_PROJECTIONS) for model in MODELS for metric in METRICS}
+    expected = {
+        (p.series, p.projections, p.exposure_percent, model, metric)
+        for p in degradation_points(GridSpec(), N_PROJECTIONS)
+        for model in MODELS
+        for metric in METRICS
+    }
     keys = list(table[["series", "projections", "exposure", "model", "metric"]].itertuples(index=False, name=None))
     assert len(keys) == len(set(keys)) and set(keys) == expected
     assert summary["points"] == 15 and summary["model"] == "unet" and summary["scan"] == SCAN_ID
@@ -141,8 +184,13 @@ def test_each_row_scores_its_own_degraded_scan(swept, tiny):
         scan = volume.read(out / "scans" / f"{name}.npy").to_numpy()
         mask = otsu_pores(scan).pore_mask & segment_part(scan).inspected
         reference = 2 * (mask & labels).sum() / (mask.sum() + labels.sum())
-        row = table[(table.series == GRID) & (table.model == "otsu") & (table.metric == "dice")
-                    & (table.projections == projections) & (table.exposure == exposure)]
+        row = table[
+            (table.series == GRID)
+            & (table.model == "otsu")
+            & (table.metric == "dice")
+            & (table.projections == projections)
+            & (table.exposure == exposure)
+        ]
         assert row.value.item() == pytest.approx(reference, abs=1e-6)
     full = volume.read(out / "scans" / "p1-e100.npy").to_numpy()
     np.testing.assert_allclose(full, volume.read(data / SCAN_ID / "scan.tif").to_numpy(), atol=1e-6)
@@ -160,7 +208,11 @@ def test_quick_job_writes_a_two_by_two_grid(tiny, ray_session, tmp_path, capsys)
     assert job.main(["--registry", str(registry), "--data", str(data), "--out", str(tmp_path), "--quick"]) == 0
     table = pd.read_parquet(tmp_path / "degradation.parquet")
     assert set(table.series) == {GRID} and set(zip(table.projections, table.exposure)) == {
-        (100.0, 100.0), (100.0, 50.0), (50.0, 100.0), (50.0, 50.0)}
+        (100.0, 100.0),
+        (100.0, 50.0),
+        (50.0, 100.0),
+        (50.0, 50.0),
+    }
     assert "report:" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:
         job.main(["--help"])

@@ -28,8 +28,15 @@ def _tube(shape=(32, 32, 32)):
 def test_finetuning_a_model_on_a_tiny_part_runs_end_to_end(tmp_path, ray_session):
     base, _ = trained_tiny_unet(tmp_path, tmp_path / "base.pt")
     volume.write(volume.Volume(_tube(), (0.1, 0.1, 0.1)), tmp_path / "part.tif")
-    config = FinetuneConfig(model=str(base), part=str(tmp_path / "part.tif"), out=str(tmp_path / "ft"), scans=1,
-                            epochs=1, patches_per_epoch=8, scan_settings={"n_projections": 60, "tube_kv": 160})
+    config = FinetuneConfig(
+        model=str(base),
+        part=str(tmp_path / "part.tif"),
+        out=str(tmp_path / "ft"),
+        scans=1,
+        epochs=1,
+        patches_per_epoch=8,
+        scan_settings={"n_projections": 60, "tube_kv": 160},
+    )
     record = finetune(config, report=lambda message: None)
     manifest = json.loads((tmp_path / "ft" / "data" / "manifest.json").read_text())
     assert [s["role"] for s in manifest["scans"]] == ["train", "validation", "test"]

@@ -27,8 +27,13 @@ def test_fewer_folds_group_scans():
 def _results():
     rng = np.random.default_rng(0)
     rows = []
-    for model, ap, dice in (("unet", 0.9, 0.7), ("unetpp", 0.8, 0.6), ("vae", 0.3, 0.2),
-                            ("vae (post-processed)", 0.5, 0.3), (BASELINE, 0.4, 0.3)):
+    for model, ap, dice in (
+        ("unet", 0.9, 0.7),
+        ("unetpp", 0.8, 0.6),
+        ("vae", 0.3, 0.2),
+        ("vae (post-processed)", 0.5, 0.3),
+        (BASELINE, 0.4, 0.3),
+    ):
         for fold in range(5):
             for split, shift in (("validation", 0.0), ("challenging", -0.2)):
                 rows.append((model, fold, split, "ap", ap + shift + rng.normal(0, 0.02)))
@@ -62,24 +67,36 @@ def test_findings_state_why_and_the_challenging_verdict_beside_otsu():
 
 def test_model_families_follow_the_catalogue():
     names = ["unet", "vae (post-processed)", "unet3plus@randomized", BASELINE, "not-a-model"]
-    assert model_families(names) == {"unet": "supervised", "vae (post-processed)": "anomaly",
-                                     "unet3plus@randomized": "supervised"}
+    assert model_families(names) == {
+        "unet": "supervised",
+        "vae (post-processed)": "anomaly",
+        "unet3plus@randomized": "supervised",
+    }
 
 
 def test_pod_frame_keeps_the_baseline_curve_beside_the_models():
     """Curves of the challenging scan are averaged per model on one grid; the baseline's is one of them."""
+
     def curve(a50):
         diameter = np.linspace(1.0, 20.0, 30)
         pod = 1 / (1 + (a50 / diameter) ** 4)
-        return {"diameter": diameter.tolist(), "pod": pod.tolist(), "ci_low": (pod * 0.9).tolist(),
-                "ci_high": np.minimum(pod * 1.1, 1).tolist()}
+        return {
+            "diameter": diameter.tolist(),
+            "pod": pod.tolist(),
+            "ci_low": (pod * 0.9).tolist(),
+            "ci_high": np.minimum(pod * 1.1, 1).tolist(),
+        }
 
     curves = [{"model": "unet", "fold": f, "split": "challenging", "pod": curve(a)} for f, a in enumerate((2.0, 3.0))]
-    curves += [{"model": BASELINE, "fold": 0, "split": "challenging", "pod": curve(5.0)},
-               {"model": "unet", "fold": 0, "split": "validation", "pod": curve(9.0)}]  # not the challenging scan
+    curves += [
+        {"model": BASELINE, "fold": 0, "split": "challenging", "pod": curve(5.0)},
+        {"model": "unet", "fold": 0, "split": "validation", "pod": curve(9.0)},
+    ]  # not the challenging scan
     frame = _pod_frame(curves)
     assert sorted(frame.model.unique()) == sorted(["unet", BASELINE])
+
     def at(model, d):
         return float(np.interp(d, frame[frame.model == model].diameter, frame[frame.model == model].pod))
+
     assert at(BASELINE, 5.0) == pytest.approx(0.5, abs=0.01)
     assert at("unet", 2.5) == pytest.approx(np.mean([1 / (1 + (2 / 2.5) ** 4), 1 / (1 + (3 / 2.5) ** 4)]), abs=0.01)

@@ -14,10 +14,21 @@ from porelab.infer.predict import predict, resolve_checkpoint
 from porelab.serve.arguments import _registry
 from porelab.sweep.pretrain import PretrainConfig, bundle_to, findings, model_card, pretrain
 
-TINY = ["loop.max_epochs=1", "stream.patches_per_epoch=8", "stream.val_patches=4", "patches.patch=[16,16,16]",
-        "model.channels=[4,8]", "batch_size=4"]
-SAMPLING = {"scans": 3, "validation_scans": 1, "grid_sides": [32], "parts": ["cube", "bushing"],
-            "projections": [0.25, 0.3]}
+TINY = [
+    "loop.max_epochs=1",
+    "stream.patches_per_epoch=8",
+    "stream.val_patches=4",
+    "patches.patch=[16,16,16]",
+    "model.channels=[4,8]",
+    "batch_size=4",
+]
+SAMPLING = {
+    "scans": 3,
+    "validation_scans": 1,
+    "grid_sides": [32],
+    "parts": ["cube", "bushing"],
+    "projections": [0.25, 0.3],
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +37,7 @@ def trained(tmp_path_factory, ray_session):
 
     root = tmp_path_factory.mktemp("pretrain")
     build_dataset(root / "rand", "am-randomized", sampling=RandomizedConfig.from_dict(SAMPLING))
-    config = PretrainConfig(data=str(root / "rand"), evaluation_data=None, out=str(root / "run"),
-                            overrides=tuple(TINY))
+    config = PretrainConfig(data=str(root / "rand"), evaluation_data=None, out=str(root / "run"), overrides=tuple(TINY))
     record = pretrain(config, report=lambda message: None)
     return root, config, record
 

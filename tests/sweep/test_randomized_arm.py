@@ -16,8 +16,13 @@ from porelab.train.checkpoint import read_checkpoint
 from porelab.train.config import ARTEFACT_AUGMENT, TrainConfig
 from synthetic import sphere_scan, tiny_cv_dataset, write_dataset
 
-TINY = ("loop.max_epochs=1", "stream.patches_per_epoch=8", "stream.val_patches=4", "patches.patch=[16,16,16]",
-        "model.channels=[4,8]")
+TINY = (
+    "loop.max_epochs=1",
+    "stream.patches_per_epoch=8",
+    "stream.val_patches=4",
+    "patches.patch=[16,16,16]",
+    "model.channels=[4,8]",
+)
 
 
 def _randomized(root: Path, roles=("train", "train", "validation")) -> Path:
@@ -55,8 +60,15 @@ def test_arm_trials_train_on_the_randomized_scans_with_the_artefact_model_and_sc
     from porelab.sweep.cv import trial_plans
 
     data, randomized = tiny_cv_dataset(tmp_path / "ds"), _randomized(tmp_path / "rand")
-    config = CVConfig(data=str(data), out=str(tmp_path / "run"), models=("unet", "vae"), folds=3,
-                      randomized=str(randomized), randomized_models=("unet",), overrides=TINY)
+    config = CVConfig(
+        data=str(data),
+        out=str(tmp_path / "run"),
+        models=("unet", "vae"),
+        folds=3,
+        randomized=str(randomized),
+        randomized_models=("unet",),
+        overrides=TINY,
+    )
     paper, arm = trial_plans(config, data), arm_plans(config, data)
     assert sorted(arm) == [f"unet@randomized/{i}" for i in range(3)]
     for fold in range(3):
@@ -73,9 +85,16 @@ def test_arm_trials_train_on_the_randomized_scans_with_the_artefact_model_and_sc
 
 
 def test_arm_findings_put_the_two_arms_side_by_side():
-    rows = [{"model": m, "split": "challenging", "metric": k, "mean": v, "ci_low": v - 0.1, "ci_high": v + 0.1,
-             "n": 5} for m, k, v in [("unet", "ap", 0.2), ("unet@randomized", "ap", 0.6), ("unet", "dice", 0.1),
-                                     ("unet@randomized", "dice", 0.5), ("vae", "ap", 0.05)]]
+    rows = [
+        {"model": m, "split": "challenging", "metric": k, "mean": v, "ci_low": v - 0.1, "ci_high": v + 0.1, "n": 5}
+        for m, k, v in [
+            ("unet", "ap", 0.2),
+            ("unet@randomized", "ap", 0.6),
+            ("unet", "dice", 0.1),
+            ("unet@randomized", "dice", 0.5),
+            ("vae", "ap", 0.05),
+        ]
+    ]
     lines = arm_findings(pd.DataFrame(rows))
     assert len(lines) == 1
     assert "unet: ap 0.200 [0.100, 0.300] -> 0.600 [0.500, 0.700]; dice 0.100" in lines[0]
@@ -86,13 +105,23 @@ def test_arm_findings_put_the_two_arms_side_by_side():
 @pytest.mark.slow
 def test_both_arms_in_one_run_are_scored_on_the_same_scans(tmp_path, ray_session):
     data, randomized = tiny_cv_dataset(tmp_path / "ds"), _randomized(tmp_path / "rand")
-    config = CVConfig(data=str(data), out=str(tmp_path / "run"), registry=str(tmp_path / "registry"),
-                      models=("unet",), folds=2, overrides=TINY, max_concurrent=1, randomized=str(randomized))
+    config = CVConfig(
+        data=str(data),
+        out=str(tmp_path / "run"),
+        registry=str(tmp_path / "registry"),
+        models=("unet",),
+        folds=2,
+        overrides=TINY,
+        max_concurrent=1,
+        randomized=str(randomized),
+    )
     summary = run_cv(config)
     results = pd.read_parquet(tmp_path / "run" / "results.parquet")
     assert set(results.model) == {"unet", "unet@randomized", "otsu"}
-    scored = {m: set(map(tuple, results[results.model == m][["fold", "split", "scan"]].values))
-              for m in ("unet", "unet@randomized")}
+    scored = {
+        m: set(map(tuple, results[results.model == m][["fold", "split", "scan"]].values))
+        for m in ("unet", "unet@randomized")
+    }
     assert scored["unet"] == scored["unet@randomized"]
     trained = read_checkpoint(tmp_path / "run" / "trials" / "unet@randomized-fold1" / "checkpoints" / "best.pt")
     assert trained["train_config"]["train_ids"] == ["rand-0", "rand-1"]

@@ -23,10 +23,18 @@ def _checkpoints(root, folds):
     config = profile("demo")
     config = replace(config, model=replace(config.model, channels=(4, 8)))
     torch.manual_seed(0)
-    return {("unet", f.index): str(save_checkpoint(root / f"fold-{f.index}.pt", build_model(config.model),
-                                                   replace(config, train_ids=f.train_ids, val_ids=f.val_ids).to_dict(),
-                                                   epoch=1, metrics={}))
-            for f in folds}
+    return {
+        ("unet", f.index): str(
+            save_checkpoint(
+                root / f"fold-{f.index}.pt",
+                build_model(config.model),
+                replace(config, train_ids=f.train_ids, val_ids=f.val_ids).to_dict(),
+                epoch=1,
+                metrics={},
+            )
+        )
+        for f in folds
+    }
 
 
 def test_the_registry_holds_an_ood_detector_of_the_selected_folds_training_scans(tmp_path):
@@ -34,8 +42,14 @@ def test_the_registry_holds_an_ood_detector_of_the_selected_folds_training_scans
     folds = make_folds(["scan-0", "scan-1", "scan-2"], 3)
     rows = [("unet", f.index, "validation", f"scan-{f.index}", "ap", ap) for f, ap in zip(folds, (0.5, 0.9, 0.7))]
     results = pd.DataFrame(rows, columns=["model", "fold", "split", "scan", "metric", "value"])
-    config = CVConfig(select_metric="ap", data=str(data), out=str(tmp_path / "run"), registry=str(tmp_path / "registry"),
-                      models=("unet",), folds=3)
+    config = CVConfig(
+        select_metric="ap",
+        data=str(data),
+        out=str(tmp_path / "run"),
+        registry=str(tmp_path / "registry"),
+        models=("unet",),
+        folds=3,
+    )
     checkpoints = _checkpoints(tmp_path, folds)
 
     selected = write_registry(config, summarise(results), results, checkpoints)

@@ -9,28 +9,44 @@ from porelab.sweep.selection import BASELINE, select_model
 
 def _table(values):
     """values: {(model, fold, split, scan): {metric: value}} -> long rows."""
-    return pd.DataFrame([{"model": m, "fold": f, "split": split, "scan": scan, "metric": k, "value": v}
-                         for (m, f, split, scan), metrics in values.items() for k, v in metrics.items()])
+    return pd.DataFrame(
+        [
+            {"model": m, "fold": f, "split": split, "scan": scan, "metric": k, "value": v}
+            for (m, f, split, scan), metrics in values.items()
+            for k, v in metrics.items()
+        ]
+    )
 
 
 def _results():
     rows = {}
     # per fold: one validation scan and two degraded copies of it; the challenging cube beside
-    dice = {"clean-ap-star": ([0.95, 0.95], [0.30, 0.30]),   # best on clean scans, poor degraded
-            "steady": ([0.85, 0.80], [0.70, 0.75]),          # the mean over all six scans is best
-            "test-fitted": ([0.50, 0.50], [0.40, 0.40]),     # best on the challenging scan only
-            "vae": ([0.99, 0.99], [0.99, 0.99]),             # raw score: not what is served
-            "vae (post-processed)": ([0.60, 0.60], [0.50, 0.50]),
-            BASELINE: ([1.0, 1.0], [1.0, 1.0])}
+    dice = {
+        "clean-ap-star": ([0.95, 0.95], [0.30, 0.30]),  # best on clean scans, poor degraded
+        "steady": ([0.85, 0.80], [0.70, 0.75]),  # the mean over all six scans is best
+        "test-fitted": ([0.50, 0.50], [0.40, 0.40]),  # best on the challenging scan only
+        "vae": ([0.99, 0.99], [0.99, 0.99]),  # raw score: not what is served
+        "vae (post-processed)": ([0.60, 0.60], [0.50, 0.50]),
+        BASELINE: ([1.0, 1.0], [1.0, 1.0]),
+    }
     for model, (clean, degraded) in dice.items():
         for fold in range(2):
-            rows[(model, fold, "validation", f"c{fold}")] = {"dice": clean[fold], "ap": clean[fold] + 0.04,
-                                                            "false_calls": 10.0 * (1 - clean[fold])}
+            rows[(model, fold, "validation", f"c{fold}")] = {
+                "dice": clean[fold],
+                "ap": clean[fold] + 0.04,
+                "false_calls": 10.0 * (1 - clean[fold]),
+            }
             for copy in range(2):
-                rows[(model, fold, "degraded", f"c{fold}-d{copy}")] = {"dice": degraded[fold], "ap": degraded[fold],
-                                                                      "false_calls": 10.0 * (1 - degraded[fold])}
-            rows[(model, fold, "challenging", "cube")] = {"dice": 0.99 if model == "test-fitted" else 0.1,
-                                                         "ap": 0.1, "false_calls": 0.0}
+                rows[(model, fold, "degraded", f"c{fold}-d{copy}")] = {
+                    "dice": degraded[fold],
+                    "ap": degraded[fold],
+                    "false_calls": 10.0 * (1 - degraded[fold]),
+                }
+            rows[(model, fold, "challenging", "cube")] = {
+                "dice": 0.99 if model == "test-fitted" else 0.1,
+                "ap": 0.1,
+                "false_calls": 0.0,
+            }
     return _table(rows)
 
 
@@ -66,8 +82,10 @@ def test_selection_scans_of_other_parts_outweigh_easy_cylinders():
 def test_clean_validation_ap_alone_would_pick_another_model():
     results = _results()
     clean_ap = results[(results.split == "validation") & (results.metric == "ap")]
-    assert clean_ap[clean_ap.model.isin(["clean-ap-star", "steady"])].groupby("model").value.mean().idxmax() \
+    assert (
+        clean_ap[clean_ap.model.isin(["clean-ap-star", "steady"])].groupby("model").value.mean().idxmax()
         == "clean-ap-star"
+    )
     assert select_model(results, "ap").model == "steady"
 
 

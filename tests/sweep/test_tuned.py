@@ -32,7 +32,10 @@ def test_the_candidate_keeps_the_bundle_and_takes_the_profile_budget():
     assert config.patches.augment.rings == bundle["patches"]["augment"]["rings"] > 0  # the artefact augmentation
     assert config.init_from == str(bundled_model("porelab-am"))
     assert (config.loop.max_epochs, config.stream.patches_per_epoch, config.stream.val_patches) == (
-        demo.loop.max_epochs, demo.stream.patches_per_epoch, demo.stream.val_patches)
+        demo.loop.max_epochs,
+        demo.stream.patches_per_epoch,
+        demo.stream.val_patches,
+    )
     assert config.loop.lr == pytest.approx(LR_FACTOR * demo.loop.lr) and config.loop.patience == 2
     assert config.scaling == demo.scaling and not config.train_ids and not config.val_ids
 

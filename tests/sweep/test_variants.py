@@ -13,16 +13,32 @@ from scipy import stats
 from porelab.errors import ConfigError
 from porelab.losses import FocalTverskyLoss
 from porelab.sweep.folds import make_folds
-from porelab.sweep.ftl import (FIXED_GAMMA, GAMMAS, GRID, FTLSearchConfig, best_point, ftl_grid_table,
-                               gamma_table, gamma_variants, grid_variants, quick_search, run_ftl_search)
+from porelab.sweep.ftl import (
+    FIXED_GAMMA,
+    GAMMAS,
+    GRID,
+    FTLSearchConfig,
+    best_point,
+    ftl_grid_table,
+    gamma_table,
+    gamma_variants,
+    grid_variants,
+    quick_search,
+    run_ftl_search,
+)
 from porelab.sweep.label_swap import derive_label_dataset, otsu_labeller
 from porelab.sweep.learning_curve import LearningCurveConfig, fraction_variants
 from porelab.sweep.variants import SweepConfig, Variant, summarise_variants, variant_plans
 from porelab.train.config import TrainConfig
 from synthetic import tiny_cv_dataset
 
-TINY = ("loop.max_epochs=1", "stream.patches_per_epoch=16", "stream.val_patches=8", "patches.patch=[16,16,16]",
-        "model.channels=[4,8]")
+TINY = (
+    "loop.max_epochs=1",
+    "stream.patches_per_epoch=16",
+    "stream.val_patches=8",
+    "patches.patch=[16,16,16]",
+    "model.channels=[4,8]",
+)
 
 
 def _dataset(root: Path) -> Path:
@@ -32,8 +48,10 @@ def _dataset(root: Path) -> Path:
 def test_plans_cover_variants_x_folds_with_their_loss_and_fold(tmp_path):
     data = _dataset(tmp_path / "ds")
     sweep = SweepConfig(data=str(data), out=str(tmp_path / "run"), folds=3, overrides=TINY)
-    variants = [Variant("a", ("task_options.alpha=0.1", "task_options.beta=0.9", "task_options.gamma=2.0")),
-                Variant("b", model="unetpp")]
+    variants = [
+        Variant("a", ("task_options.alpha=0.1", "task_options.beta=0.9", "task_options.gamma=2.0")),
+        Variant("b", model="unetpp"),
+    ]
     plans = variant_plans(sweep, variants)
     assert sorted(plans) == ["a/0", "a/1", "a/2", "b/0", "b/1", "b/2"]
     folds = make_folds(["scan-0", "scan-1", "scan-2"], 3)
@@ -81,10 +99,28 @@ def _fake_rows(variants, folds=3, seed=0):
     for i, variant in enumerate(variants):
         for fold in range(folds):
             for scan in ("s1", "s2"):  # two validation scans per fold: averaged within the fold first
-                rows.append({"variant": variant.name, "model": "unet", "fold": fold, "split": "validation",
-                             "scan": scan, "metric": "ap", "value": 0.5 + 0.02 * i + rng.normal(0, 0.01)})
-            rows.append({"variant": variant.name, "model": "otsu", "fold": fold, "split": "validation",
-                         "scan": "s1", "metric": "ap", "value": 0.99})
+                rows.append(
+                    {
+                        "variant": variant.name,
+                        "model": "unet",
+                        "fold": fold,
+                        "split": "validation",
+                        "scan": scan,
+                        "metric": "ap",
+                        "value": 0.5 + 0.02 * i + rng.normal(0, 0.01),
+                    }
+                )
+            rows.append(
+                {
+                    "variant": variant.name,
+                    "model": "otsu",
+                    "fold": fold,
+                    "split": "validation",
+                    "scan": "s1",
+                    "metric": "ap",
+                    "value": 0.99,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -116,8 +152,9 @@ def test_summaries_per_variant():
 
 
 def test_learning_curve_fractions_scale_the_patch_budget():
-    config = LearningCurveConfig(sweep=SweepConfig(overrides=("stream.patches_per_epoch=200", "batch_size=4")),
-                                 fractions=(0.01, 0.1, 1.0))
+    config = LearningCurveConfig(
+        sweep=SweepConfig(overrides=("stream.patches_per_epoch=200", "batch_size=4")), fractions=(0.01, 0.1, 1.0)
+    )
     variants = fraction_variants(config)
     assert [v.params["patches_per_epoch"] for v in variants] == [4, 20, 200]  # never less than a batch
     assert [v.overrides for v in variants][1] == ("stream.patches_per_epoch=20",)
@@ -158,8 +195,12 @@ def test_quick_ftl_search_end_to_end(tmp_path, ray_session):
     assert sorted(zip(grid.alpha, grid.beta)) == [(0.1, 0.5), (0.9, 0.5)]
     assert (grid.n == 2).all() and grid.value.notna().all()  # complete: every point on both folds
     results = pd.read_parquet(out / "results.parquet")
-    grid_rows = results[(results.stage == "grid") & (results.model == "unet") & (results.split == "validation")
-                        & (results.metric == "ap")]
+    grid_rows = results[
+        (results.stage == "grid")
+        & (results.model == "unet")
+        & (results.split == "validation")
+        & (results.metric == "ap")
+    ]
     mean_ap = grid_rows.groupby(["variant", "fold"])["value"].mean().groupby("variant").mean()
     best = grid.set_index("variant").loc[mean_ap.idxmax()]
     assert (summary["best"]["alpha"], summary["best"]["beta"]) == (best.alpha, best.beta)
@@ -188,13 +229,16 @@ def test_cevae_label_set_labels_inside_the_part_from_a_checkpoint(tmp_path):
     torch.manual_seed(0)
     data = _dataset(tmp_path / "ds")
     config = training_config("demo", "cevae", None, list(TINY))
-    checkpoint = save_checkpoint(tmp_path / "cevae.pt", build_model(config.model), config.to_dict(), epoch=0,
-                                 metrics={})
+    checkpoint = save_checkpoint(
+        tmp_path / "cevae.pt", build_model(config.model), config.to_dict(), epoch=0, metrics={}
+    )
     derived = derive_label_dataset(data, tmp_path / "cevae", CevaeLabeller(checkpoint))
     for scan_id in ("scan-0", "scan-1", "scan-2"):
         labels = volume.read(derived / scan_id / "labels.npy").to_numpy()
         grey = volume.read(data / scan_id / "scan.npy").to_numpy()
         assert labels.dtype == np.int32 and labels.shape == grey.shape
         assert not (labels[~object_mask(grey)[0]] > 0).any()
-    assert pd.read_parquet(derived / "scan-0" / "pores.parquet").shape[0] == len(
-        np.unique(volume.read(derived / "scan-0" / "labels.npy").to_numpy())) - 1
+    assert (
+        pd.read_parquet(derived / "scan-0" / "pores.parquet").shape[0]
+        == len(np.unique(volume.read(derived / "scan-0" / "labels.npy").to_numpy())) - 1
+    )

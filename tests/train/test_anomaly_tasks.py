@@ -21,11 +21,15 @@ from porelab.train.anomaly_tasks import gaussian_kl, reconstruction_error
 
 SIZE = 16
 TINY = {"channels": (4, 8), "patch_size": SIZE, "latent_dim": 16}
-MODELS = {"vae": TINY, "cevae": TINY, "gmvae": {**TINY, "mixture_components": 3},
-          # two levels keep the signal without normalisation; the registry's instance norm is for
-          # its deeper default (tests/models: a three-level vqVAE without it does not learn), and
-          # on these 16^3 toy patches it needs many more than the 60 steps this test takes
-          "vqvae": {"channels": (4, 8), "codebook_size": 32, "codebook_dim": 8, "norm": "none"}}
+MODELS = {
+    "vae": TINY,
+    "cevae": TINY,
+    "gmvae": {**TINY, "mixture_components": 3},
+    # two levels keep the signal without normalisation; the registry's instance norm is for
+    # its deeper default (tests/models: a three-level vqVAE without it does not learn), and
+    # on these 16^3 toy patches it needs many more than the 60 steps this test takes
+    "vqvae": {"channels": (4, 8), "codebook_size": 32, "codebook_dim": 8, "norm": "none"},
+}
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +55,7 @@ def _with_pores(patch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     grid = np.stack(np.mgrid[:SIZE, :SIZE, :SIZE], axis=0)
     pores = np.zeros(patch.shape, dtype=bool)
     for centre in ((8, 8, 8), (5, 11, 10)):
-        pores |= ((grid - np.reshape(centre, (3, 1, 1, 1))) ** 2).sum(0) <= 2.5 ** 2
+        pores |= ((grid - np.reshape(centre, (3, 1, 1, 1))) ** 2).sum(0) <= 2.5**2
     return np.where(pores, 0.25, patch).astype(np.float32), pores
 
 
@@ -104,8 +108,9 @@ def test_score_is_higher_inside_pores_than_in_sound_material(name):
     model.eval()
     with torch.no_grad():
         score = task.score(model, batch)[0, 0].numpy()
-    np.testing.assert_allclose(score, reconstruction_error(batch["image"], model(batch["image"]).reconstruction)
-                               [0, 0].detach().numpy())
+    np.testing.assert_allclose(
+        score, reconstruction_error(batch["image"], model(batch["image"]).reconstruction)[0, 0].detach().numpy()
+    )
     inside, outside = score[pores].mean(), score[metal & ~pores].mean()
     assert inside > 3 * outside, f"{name}: pore score {inside:.3f} vs sound {outside:.3f}"
 

@@ -19,11 +19,14 @@ METRICS = ["train_loss", "val_loss", "val_dice", "val_ap"]
 def _config(workers):
     config = profile("demo")
     # one block of rows (rows_per_task >= every epoch's rows): both paths read the stream in one order
-    return replace(config, model=replace(config.model, channels=(4, 8)),
-                   patches=replace(config.patches, patch=(16, 16, 16)),
-                   stream=StreamConfig(patches_per_epoch=16, val_patches=8, rows_per_task=64),
-                   loop=LoopConfig(max_epochs=3, lr=3e-3, patience=10),
-                   scaling=ScalingSpec(workers=workers, cpus_per_worker=0.5))
+    return replace(
+        config,
+        model=replace(config.model, channels=(4, 8)),
+        patches=replace(config.patches, patch=(16, 16, 16)),
+        stream=StreamConfig(patches_per_epoch=16, val_patches=8, rows_per_task=64),
+        loop=LoopConfig(max_epochs=3, lr=3e-3, patience=10),
+        scaling=ScalingSpec(workers=workers, cpus_per_worker=0.5),
+    )
 
 
 @pytest.mark.ray

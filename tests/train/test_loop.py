@@ -18,8 +18,10 @@ from porelab.train.run import split_scans
 def makers(root):
     scans = load_scans(root)
     config = PatchConfig(patch=(16, 16, 16), sampler=SamplerConfig("balanced", 0.5), augment=AugmentConfig.off())
-    return (PatchMaker(scans[:2], scan_pores(scans[:2]), config),
-            PatchMaker(scans[2:], scan_pores(scans[2:]), replace(config, seed=99), train=False))
+    return (
+        PatchMaker(scans[:2], scan_pores(scans[:2]), config),
+        PatchMaker(scans[2:], scan_pores(scans[2:]), replace(config, seed=99), train=False),
+    )
 
 
 def test_loop_improves_validation_dice(tiny_dataset):
@@ -27,10 +29,14 @@ def test_loop_improves_validation_dice(tiny_dataset):
     train, val = makers(tiny_dataset)
     model = build_model("unet", channels=(4, 8), norm="batch")
     epochs = []
-    state = run_training(model, SegmentationTask(loss="dice"),
-                         lambda e: local_batches(train, range(e * 24, e * 24 + 24), 4),
-                         lambda e: local_batches(val, range(16), 4),
-                         LoopConfig(max_epochs=5, lr=3e-3), on_epoch_end=lambda r, s, o: epochs.append(r))
+    state = run_training(
+        model,
+        SegmentationTask(loss="dice"),
+        lambda e: local_batches(train, range(e * 24, e * 24 + 24), 4),
+        lambda e: local_batches(val, range(16), 4),
+        LoopConfig(max_epochs=5, lr=3e-3),
+        on_epoch_end=lambda r, s, o: epochs.append(r),
+    )
     dice = [h["val_dice"] for h in state.history]
     assert len(dice) == 5 and dice[-1] > dice[0] + 0.2 and dice[-1] > 0.5
     assert [r.epoch for r in epochs] == [1, 2, 3, 4, 5] and epochs[-1].stop
@@ -39,9 +45,13 @@ def test_loop_improves_validation_dice(tiny_dataset):
 def test_early_stopping_counts_epochs_without_improvement(tiny_dataset):
     train, val = makers(tiny_dataset)
     model = build_model("unet", channels=(4, 8))
-    state = run_training(model, SegmentationTask(loss="dice"), lambda e: local_batches(train, range(4), 4),
-                         lambda e: local_batches(val, range(4), 4),
-                         LoopConfig(max_epochs=50, lr=1e-3, patience=2, min_delta=10.0))
+    state = run_training(
+        model,
+        SegmentationTask(loss="dice"),
+        lambda e: local_batches(train, range(4), 4),
+        lambda e: local_batches(val, range(4), 4),
+        LoopConfig(max_epochs=50, lr=1e-3, patience=2, min_delta=10.0),
+    )
     assert state.epoch == 3 and state.best_epoch == 0  # no epoch beats the first by min_delta
 
 
@@ -62,9 +72,14 @@ def test_the_loop_sets_each_epochs_rate_and_a_resumed_run_continues_the_curve(ti
     seen = []
     record = lambda r, s, o: seen.append(o.param_groups[0]["lr"])  # noqa: E731
     batches = (lambda e: local_batches(train, range(2), 2), lambda e: local_batches(val, range(2), 2))
-    state = run_training(build_model("unet", channels=(4, 8)), SegmentationTask(loss="dice"), *batches,
-                         replace(config, max_epochs=4), on_epoch_end=record,
-                         state=LoopState(epoch=2))  # resumed after two epochs
+    state = run_training(
+        build_model("unet", channels=(4, 8)),
+        SegmentationTask(loss="dice"),
+        *batches,
+        replace(config, max_epochs=4),
+        on_epoch_end=record,
+        state=LoopState(epoch=2),
+    )  # resumed after two epochs
     assert state.epoch == 4
     assert seen == pytest.approx([epoch_lr(config, 2), epoch_lr(config, 3)])
     with pytest.raises(ConfigError, match="lr_schedule = 'step'"):
@@ -74,8 +89,15 @@ def test_the_loop_sets_each_epochs_rate_and_a_resumed_run_continues_the_curve(ti
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
     config = profile("demo")
     model = build_model(config.model).eval()
-    path = save_checkpoint(tmp_path / "c.pt", model, config.to_dict(), epoch=3, metrics={"val_ap": 0.5},
-                           loop_state=LoopState(epoch=3).to_dict(), threshold=0.4)
+    path = save_checkpoint(
+        tmp_path / "c.pt",
+        model,
+        config.to_dict(),
+        epoch=3,
+        metrics={"val_ap": 0.5},
+        loop_state=LoopState(epoch=3).to_dict(),
+        threshold=0.4,
+    )
     payload = torch.load(path, weights_only=True)
     assert payload["epoch"] == 3 and payload["threshold"] == 0.4
     loaded = load_checkpoint(path)

@@ -16,16 +16,19 @@ from porelab.train.run import fit
 from porelab.train.tensorboard import tensorboard_dir
 
 
-
 @pytest.mark.ray
 @pytest.mark.slow
 def test_two_workers_learn_survive_a_killed_worker_and_resume(tmp_path, tiny_dataset, ray_session):
     config = profile("demo")
-    config = replace(config, model=replace(config.model, channels=(4, 8, 16)),
-                     patches=replace(config.patches, patch=(16, 16, 16)),
-                     stream=StreamConfig(patches_per_epoch=48, val_patches=16, rows_per_task=8),
-                     loop=LoopConfig(max_epochs=4, lr=3e-3, patience=10),
-                     scaling=ScalingSpec(workers=2, cpus_per_worker=0.5, max_failures=2), fail_at_epoch=1)
+    config = replace(
+        config,
+        model=replace(config.model, channels=(4, 8, 16)),
+        patches=replace(config.patches, patch=(16, 16, 16)),
+        stream=StreamConfig(patches_per_epoch=48, val_patches=16, rows_per_task=8),
+        loop=LoopConfig(max_epochs=4, lr=3e-3, patience=10),
+        scaling=ScalingSpec(workers=2, cpus_per_worker=0.5, max_failures=2),
+        fail_at_epoch=1,
+    )
     result = fit(config, tiny_dataset, tmp_path / "run")
 
     assert (tmp_path / "run" / "fault-drill-done").exists()  # a worker really died
@@ -45,10 +48,13 @@ def test_two_workers_learn_survive_a_killed_worker_and_resume(tmp_path, tiny_dat
 @pytest.mark.ray
 def test_rerun_of_an_interrupted_run_resumes_from_its_last_epoch(tmp_path, tiny_dataset, ray_session):
     config = profile("demo")
-    config = replace(config, model=replace(config.model, channels=(4, 8)),
-                     patches=replace(config.patches, patch=(16, 16, 16)),
-                     stream=StreamConfig(patches_per_epoch=16, val_patches=8, rows_per_task=8),
-                     loop=LoopConfig(max_epochs=2, lr=3e-3, patience=10))
+    config = replace(
+        config,
+        model=replace(config.model, channels=(4, 8)),
+        patches=replace(config.patches, patch=(16, 16, 16)),
+        stream=StreamConfig(patches_per_epoch=16, val_patches=8, rows_per_task=8),
+        loop=LoopConfig(max_epochs=2, lr=3e-3, patience=10),
+    )
     fit(config, tiny_dataset, tmp_path / "run")
     (tmp_path / "run" / "summary.json").unlink()  # as if the driver died before writing it
     (tmp_path / "run" / "checkpoints").rename(tmp_path / "lost")

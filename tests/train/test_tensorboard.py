@@ -32,8 +32,15 @@ def train(run_dir, max_epochs: int, state: LoopState | None = None, snapshots: l
             snapshots.append(LoopState.from_dict(loop_state.to_dict()))
 
     try:
-        return run_training(model, SegmentationTask(loss="dice"), lambda e: train_batches, lambda e: val_batches,
-                            LoopConfig(max_epochs=max_epochs, lr=3e-3), state=state, on_epoch_end=on_epoch_end)
+        return run_training(
+            model,
+            SegmentationTask(loss="dice"),
+            lambda e: train_batches,
+            lambda e: val_batches,
+            LoopConfig(max_epochs=max_epochs, lr=3e-3),
+            state=state,
+            on_epoch_end=on_epoch_end,
+        )
     finally:
         writer.close()
 
@@ -83,8 +90,18 @@ def test_a_resumed_run_appends_and_replaces_the_epochs_after_its_checkpoint(tmp_
 
 def test_epoch_scalars_keep_finite_numbers_and_add_the_learning_rate():
     optimiser = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.25)
-    metrics = {"train_loss": 0.5, "val_ap": np.float32(0.75), "train_steps": 4, "val_dice": float("nan"),
-               "stopped": True, "note": "text"}
+    metrics = {
+        "train_loss": 0.5,
+        "val_ap": np.float32(0.75),
+        "train_steps": 4,
+        "val_dice": float("nan"),
+        "stopped": True,
+        "note": "text",
+    }
     assert epoch_scalars(metrics, optimiser) == {"train_loss": 0.5, "val_ap": 0.75, "train_steps": 4.0, "lr": 0.25}
     assert [scalar_tag(k) for k in ("train_loss", "val_ap", "epoch_seconds", "lr")] == [
-        "train/loss", "val/ap", "run/epoch_seconds", "run/lr"]
+        "train/loss",
+        "val/ap",
+        "run/epoch_seconds",
+        "run/lr",
+    ]

@@ -22,8 +22,8 @@ def _phantom(seed=0, noise=0.03):
     centres = np.stack(np.meshgrid(*[np.arange(n) for n in SHAPE], indexing="ij"))
     void_fine, truth = np.zeros(fine.shape[1:], bool), np.zeros(SHAPE, np.int32)
     for label, (centre, radius) in enumerate(PORES, start=1):
-        void_fine |= sum((fine[i] - centre[i]) ** 2 for i in range(3)) <= radius ** 2
-        truth[sum((centres[i] - centre[i]) ** 2 for i in range(3)) <= radius ** 2] = label
+        void_fine |= sum((fine[i] - centre[i]) ** 2 for i in range(3)) <= radius**2
+        truth[sum((centres[i] - centre[i]) ** 2 for i in range(3)) <= radius**2] = label
     void = void_fine.reshape(SHAPE[0], 4, SHAPE[1], 4, SHAPE[2], 4).mean(axis=(1, 3, 5))
     grey = ndimage.gaussian_filter(1.0 - void, 0.7)
     return (grey + np.random.default_rng(seed).normal(0, noise, SHAPE)).astype(np.float32), truth
@@ -84,7 +84,7 @@ def test_the_verdict_streams_refined_boundaries_slab_by_slab():
     point = OperatingPoint(0.5, boundary_radius_vox=2, boundary_iso=0.6)
     mask, whole = class_mask(score, part, point, scan=grey)
     decision = judge(score, part, point, scan=grey, slab=5)
-    np.testing.assert_array_equal(decision[0:SHAPE[0]], mask)
+    np.testing.assert_array_equal(decision[0 : SHAPE[0]], mask)
     pd.testing.assert_frame_equal(decision.verdict.pores, whole.pores)
     assert _iou(mask > 0, truth > 0) >= 0.85
     with pytest.raises(ConfigError, match="boundary_radius_vox=2.*expected the scan"):

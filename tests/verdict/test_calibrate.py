@@ -18,7 +18,7 @@ FACES = ndimage.generate_binary_structure(3, 1)
 
 def _ball(radius):
     r = int(np.ceil(radius))
-    z, y, x = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1]
+    z, y, x = np.mgrid[-r : r + 1, -r : r + 1, -r : r + 1]
     return z**2 + y**2 + x**2 <= radius**2
 
 
@@ -31,10 +31,10 @@ def _scan(big, small=(), specks=(), seed=0):
     for z, y, x in big:
         label += 1
         r = ball.shape[0] // 2
-        truth[z - r:z + r + 1, y - r:y + r + 1, x - r:x + r + 1][ball] = label
+        truth[z - r : z + r + 1, y - r : y + r + 1, x - r : x + r + 1][ball] = label
     for z, y, x in small:
         label += 1
-        truth[z, y:y + 2, x:x + 2] = label
+        truth[z, y : y + 2, x : x + 2] = label
     score = np.random.default_rng(seed).uniform(0.0, 0.2, SHAPE).astype(np.float32)
     score[truth > 0] = 0.9
     for z, y, x in specks:

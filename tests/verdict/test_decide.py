@@ -50,11 +50,12 @@ def test_streamed_slabs_give_the_in_memory_verdict():
 
 def test_small_regions_are_indications_and_porosity_counts_pores_over_the_part():
     score = np.zeros((20, 20, 20), np.float32)
-    score[2:7, 2:7, 2:7] = 0.9        # 125 voxels: equivalent diameter 6.2
-    score[12, 12, 12] = 0.9            # 1 voxel: 1.24
-    score[15:17, 3:5, 3:5] = 0.4       # below the seed threshold: nothing
-    mask, verdict = class_mask(score, _whole(score.shape), OperatingPoint(0.8, 0.3, min_diameter_vox=2.0),
-                               voxel_size=(0.1, 0.1, 0.1))
+    score[2:7, 2:7, 2:7] = 0.9  # 125 voxels: equivalent diameter 6.2
+    score[12, 12, 12] = 0.9  # 1 voxel: 1.24
+    score[15:17, 3:5, 3:5] = 0.4  # below the seed threshold: nothing
+    mask, verdict = class_mask(
+        score, _whole(score.shape), OperatingPoint(0.8, 0.3, min_diameter_vox=2.0), voxel_size=(0.1, 0.1, 0.1)
+    )
     assert len(verdict.pores) == 1 and verdict.pores.voxels.item() == 125
     assert len(verdict.indications) == 1 and verdict.indications.voxels.item() == 1
     assert mask[12, 12, 12] == 0 and (mask[2:7, 2:7, 2:7] == INTERNAL).all()
@@ -67,8 +68,12 @@ def test_small_regions_are_indications_and_porosity_counts_pores_over_the_part()
 @pytest.fixture(scope="module")
 def bushing():
     """A hollow part with internal and surface-breaking pores, its CT-like scan and the part found."""
-    phantom = am_bushing(shape=(96, 96, 96), seed=3, supersample=1,
-                         pores=PorePopulation(porosity_percent=1.5, diameter_median_vox=4.0, diameter_min_vox=2.5))
+    phantom = am_bushing(
+        shape=(96, 96, 96),
+        seed=3,
+        supersample=1,
+        pores=PorePopulation(porosity_percent=1.5, diameter_median_vox=4.0, diameter_min_vox=2.5),
+    )
     scan = ct_like(phantom, seed=4)
     return phantom, scan, segment_part(scan)
 

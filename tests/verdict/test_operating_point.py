@@ -16,13 +16,26 @@ from porelab.verdict import OperatingPoint, stored_operating_point
 
 from synthetic import sphere_scan
 
-POINT = OperatingPoint(threshold=0.7, low_threshold=0.4, min_diameter_vox=2.5, objective="dice",
-                       source="the highest mean Dice on 3 held-out scans (a, a-p2-e50, a-p3-e25)",
-                       metrics={"dice": 0.81, "false_calls_per_cm3": 0.2, "pod_a50": float("nan")})
-CANDIDATES = {"threshold": [0.9, 0.7, 0.5], "low_threshold": [0.9, 0.4, 0.3], "min_diameter_vox": [3.0, 2.5, 2.0],
-              "dice": [0.6, 0.81, 0.7], "worst_dice": [0.5, 0.7, 0.6], "recall": [0.5, 0.8, 0.9],
-              "hit_rate": [0.5, 0.8, 0.9], "false_calls_per_cm3": [0.0, 0.2, 3.0], "pod_a50": [3, 3, 3],
-              "pod_a90": [5, 5, 5]}
+POINT = OperatingPoint(
+    threshold=0.7,
+    low_threshold=0.4,
+    min_diameter_vox=2.5,
+    objective="dice",
+    source="the highest mean Dice on 3 held-out scans (a, a-p2-e50, a-p3-e25)",
+    metrics={"dice": 0.81, "false_calls_per_cm3": 0.2, "pod_a50": float("nan")},
+)
+CANDIDATES = {
+    "threshold": [0.9, 0.7, 0.5],
+    "low_threshold": [0.9, 0.4, 0.3],
+    "min_diameter_vox": [3.0, 2.5, 2.0],
+    "dice": [0.6, 0.81, 0.7],
+    "worst_dice": [0.5, 0.7, 0.6],
+    "recall": [0.5, 0.8, 0.9],
+    "hit_rate": [0.5, 0.8, 0.9],
+    "false_calls_per_cm3": [0.0, 0.2, 3.0],
+    "pod_a50": [3, 3, 3],
+    "pod_a90": [5, 5, 5],
+}
 
 
 def _same(a, b):
@@ -34,10 +47,12 @@ def calibrated(tmp_path_factory):
     from dataclasses import replace
 
     config = profile("demo")
-    config = replace(config, model=replace(config.model, channels=(4, 8)),
-                     patches=replace(config.patches, patch=(16, 16, 16)))
-    path = save_checkpoint(tmp_path_factory.mktemp("op") / "model.pt", build_model(config.model), config.to_dict(),
-                           epoch=1, metrics={})
+    config = replace(
+        config, model=replace(config.model, channels=(4, 8)), patches=replace(config.patches, patch=(16, 16, 16))
+    )
+    path = save_checkpoint(
+        tmp_path_factory.mktemp("op") / "model.pt", build_model(config.model), config.to_dict(), epoch=1, metrics={}
+    )
     store_operating_point(path, POINT.to_dict(), {"scans": ["a", "a-p2-e50", "a-p3-e25"], "candidates": CANDIDATES})
     return path
 
@@ -79,8 +94,23 @@ def test_predict_states_the_stored_point_and_the_user_overrides_it(calibrated, t
     volume.write(scan, tmp_path / "s.npy")
     summary = predict(calibrated, tmp_path / "s.npy", tmp_path / "a")
     assert summary["operating_point"]["source"] == POINT.source and summary["threshold"] == 0.7
-    assert cli.main(["predict", "--model", str(calibrated), "--input", str(tmp_path / "s.npy"), "--out",
-                     str(tmp_path / "b"), "--threshold", "0.6", "--json"]) == 0
+    assert (
+        cli.main(
+            [
+                "predict",
+                "--model",
+                str(calibrated),
+                "--input",
+                str(tmp_path / "s.npy"),
+                "--out",
+                str(tmp_path / "b"),
+                "--threshold",
+                "0.6",
+                "--json",
+            ]
+        )
+        == 0
+    )
     stated = json.loads(capsys.readouterr().out)["operating_point"]
     assert stated["objective"] == "user" and stated["threshold"] == 0.6 and stated["min_diameter_vox"] == 0.0
     assert math.isclose(json.loads((tmp_path / "b" / "summary.json").read_text())["threshold"], 0.6)
@@ -95,8 +125,12 @@ def test_a_training_run_is_calibrated_once_on_its_held_out_scans(tmp_path):
 
     data = tiny_cv_dataset(tmp_path / "ds", selection=True)  # scan-0..2 good, 3 challenging, 4 selection
     manifest = read_manifest(data)
-    copy = {**next(e for e in manifest["scans"] if e["id"] == "scan-2"), "id": "scan-2-p2-e50", "role": "degraded",
-            "source": "scan-2"}
+    copy = {
+        **next(e for e in manifest["scans"] if e["id"] == "scan-2"),
+        "id": "scan-2-p2-e50",
+        "role": "degraded",
+        "source": "scan-2",
+    }
     write_manifest(data, {**manifest, "scans": manifest["scans"] + [copy]})
     assert calibration_scans(data, ["scan-2"]) == ["scan-2", "scan-2-p2-e50", "scan-4"]
     assert calibration_scans(data, ["scan-1"]) == ["scan-1", "scan-4"]

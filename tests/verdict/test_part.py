@@ -62,8 +62,9 @@ def test_hollow_part_bore_and_thread_are_not_part(exposure):
 def test_part_touching_the_volume_border_keeps_its_border_pores():
     full = am_cube(shape=(56, 56, 56), seed=4, pores=PorePopulation(porosity_percent=2.0, diameter_median_vox=4.0))
     crop = (slice(12, 56), slice(0, 56), slice(0, 56))  # the cube leaves the volume through z = 0
-    phantom = replace(full, materials=full.materials[crop], pore_fraction=full.pore_fraction[crop],
-                      pore_labels=full.pore_labels[crop])
+    phantom = replace(
+        full, materials=full.materials[crop], pore_fraction=full.pore_fraction[crop], pore_labels=full.pore_labels[crop]
+    )
     assert (phantom.materials[0] > 0).any()
     found = segment_part(ct_like(phantom, seed=5))
     shift, covered = _agreement(found.part, phantom)
@@ -96,7 +97,7 @@ def test_over_budget_the_part_is_found_on_a_block_averaged_copy():
     full = segment_part(scan)
     coarse = find_part(scan, PartConfig(), max_bytes=40 * scan.size // 8)  # 2^3 blocks fit
     assert isinstance(coarse, CoarsePart) and coarse.factor == 2
-    upsampled = coarse.part[0:scan.shape[0]]
+    upsampled = coarse.part[0 : scan.shape[0]]
     assert upsampled.shape == scan.shape and coarse.part_voxels == int(upsampled.sum())
     assert (upsampled != full.part).mean() < 0.02  # within about a block of the full-resolution surface
     assert not (upsampled & _bore(phantom)).any()

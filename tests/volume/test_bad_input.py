@@ -84,6 +84,6 @@ def test_truncated_tiff_says_it_is_truncated(tmp_path, shape, cut):
     are gone. Both used to fail with unrelated messages (a missing page structure)."""
     tifffile.imwrite(tmp_path / "whole.tif", np.arange(np.prod(shape), dtype=np.uint16).reshape(shape))
     data = (tmp_path / "whole.tif").read_bytes()
-    (tmp_path / "cut.tif").write_bytes(data[:len(data) - cut])
+    (tmp_path / "cut.tif").write_bytes(data[: len(data) - cut])
     with pytest.raises(VolumeError, match=r"cut\.tif: truncated.*expected a complete file"):
         volume.read(tmp_path / "cut.tif").to_numpy()

@@ -44,7 +44,7 @@ def test_interrupted_write_leaves_no_target(tmp_path):
                     os._exit(9)  # the process dies mid-write
                 yield item
         core.Volume.iter_slabs = iter_slabs
-        volume.write(vol, {str(tmp_path / 'out.npy')!r})
+        volume.write(vol, {str(tmp_path / "out.npy")!r})
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True)
     assert result.returncode == 9

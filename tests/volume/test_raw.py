@@ -27,8 +27,10 @@ def _write_pyhst(tmp_path, data, extra=""):
     path = tmp_path / "vol.raw"
     data.tofile(path)
     z, y, x = data.shape
-    (tmp_path / "vol.raw.info").write_text(f"! PyHST_SLAVE VOLUME INFO FILE\nNUM_X = {x}\nNUM_Y = {y}\n"
-                                           f"NUM_Z = {z}\nvoxelSize = 2.5\nBYTEORDER = LOWBYTEFIRST\n{extra}")
+    (tmp_path / "vol.raw.info").write_text(
+        f"! PyHST_SLAVE VOLUME INFO FILE\nNUM_X = {x}\nNUM_Y = {y}\n"
+        f"NUM_Z = {z}\nvoxelSize = 2.5\nBYTEORDER = LOWBYTEFIRST\n{extra}"
+    )
     return path
 
 
@@ -80,8 +82,15 @@ def test_byte_size_mismatch_names_the_sizes(tmp_path, grey_volume):
         volume.read(path)
 
 
-@pytest.mark.parametrize("kind,bits,dtype", [("unsigned integer", 8, "<u1"), ("unsigned integer", 16, "<u2"),
-                                             ("signed integer", 16, "<i2"), ("float", 32, "<f4")])
+@pytest.mark.parametrize(
+    "kind,bits,dtype",
+    [
+        ("unsigned integer", 8, "<u1"),
+        ("unsigned integer", 16, "<u2"),
+        ("signed integer", 16, "<i2"),
+        ("float", 32, "<f4"),
+    ],
+)
 def test_vgi_volume(tmp_path, grey_volume, kind, bits, dtype):
     data = (grey_volume % 200).astype(dtype)
     (tmp_path / "part.vol").write_bytes(b"H" * 64 + data.tobytes())
@@ -96,8 +105,9 @@ def test_vgi_volume(tmp_path, grey_volume, kind, bits, dtype):
 
 def test_vgi_bad_bits(tmp_path, grey_volume):
     (tmp_path / "part.vol").write_bytes(grey_volume.tobytes())
-    (tmp_path / "part.vgi").write_text(VGI.format(x=11, y=9, z=7, skip=0, name="part.vol",
-                                                  kind="unsigned integer", bits=12))
+    (tmp_path / "part.vgi").write_text(
+        VGI.format(x=11, y=9, z=7, skip=0, name="part.vol", kind="unsigned integer", bits=12)
+    )
     with pytest.raises(VolumeError, match=r"BitsPerElement = 12; expected 8, 16 or 32"):
         volume.read(tmp_path / "part.vgi")
 

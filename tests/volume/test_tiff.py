@@ -21,8 +21,13 @@ def test_directory_is_read_in_natural_order(tmp_path, grey_volume):
 
 def test_imagej_metadata_gives_voxel_size(tmp_path, grey_volume):
     path = tmp_path / "ij.tif"
-    tifffile.imwrite(path, grey_volume, imagej=True, resolution=(1 / 20.0, 1 / 10.0),
-                     metadata={"spacing": 30.0, "unit": "micron", "axes": "ZYX"})
+    tifffile.imwrite(
+        path,
+        grey_volume,
+        imagej=True,
+        resolution=(1 / 20.0, 1 / 10.0),
+        metadata={"spacing": 30.0, "unit": "micron", "axes": "ZYX"},
+    )
     vol = volume.read(path)
     assert vol.voxel_size == pytest.approx((0.030, 0.010, 0.020))
     assert vol.metadata["voxel_size_source"] == "imagej"

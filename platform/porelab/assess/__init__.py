@@ -4,12 +4,37 @@ operating point. The one scoring path of `porelab evaluate`, the cross-validatio
 degradation job."""
 
 from porelab.assess.metrics import BASELINE_POINT, HEADLINE_METRICS, Evaluation, baseline_metrics, scan_metrics
-from porelab.assess.model import (BASELINE, ModelEvaluation, calibrate_run, calibrated, evaluate_model, point_for,
-                                  table_text)
+from porelab.assess.model import (
+    BASELINE,
+    ModelEvaluation,
+    calibrate_run,
+    calibrated,
+    evaluate_model,
+    point_for,
+    table_text,
+)
 from porelab.assess.scans import EvaluationScan, dataset_scans, manifest_entries
 from porelab.assess.scores import POSTPROCESSED, RAW, ScoringModel
 from porelab.assess.truth import ScanTruth
 
-__all__ = ["BASELINE", "BASELINE_POINT", "Evaluation", "EvaluationScan", "HEADLINE_METRICS", "ModelEvaluation",
-           "POSTPROCESSED", "RAW", "ScanTruth", "ScoringModel", "baseline_metrics", "dataset_scans",
-           "calibrate_run", "calibrated", "evaluate_model", "manifest_entries", "point_for", "scan_metrics", "table_text"]
+__all__ = [
+    "BASELINE",
+    "BASELINE_POINT",
+    "Evaluation",
+    "EvaluationScan",
+    "HEADLINE_METRICS",
+    "ModelEvaluation",
+    "POSTPROCESSED",
+    "RAW",
+    "ScanTruth",
+    "ScoringModel",
+    "baseline_metrics",
+    "dataset_scans",
+    "calibrate_run",
+    "calibrated",
+    "evaluate_model",
+    "manifest_entries",
+    "point_for",
+    "scan_metrics",
+    "table_text",
+]

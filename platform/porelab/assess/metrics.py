@@ -30,7 +30,7 @@ from porelab.verdict import OperatingPoint, PartSegmentation, class_mask
 
 #: The metrics the report's headline table shows (results.parquet keeps every one).
 HEADLINE_METRICS = ("ap", "dice", "dice_best", "false_calls_per_128c", "porosity_error_pp", "pod_a90")
-_BLOCK_VOXELS = 128 ** 3
+_BLOCK_VOXELS = 128**3
 
 
 @dataclass(frozen=True)
@@ -51,24 +51,39 @@ def _histogram(score: np.ndarray, truth: ScanTruth) -> ScoreHistogram:
 
 def _curves(histogram: ScoreHistogram, pod: Any) -> dict[str, Any]:
     pr, roc = histogram.pr_curve(100), histogram.roc_curve(100)
-    curves: dict[str, Any] = {"pr": {"recall": pr.x.tolist(), "precision": pr.y.tolist()},
-                              "roc": {"fpr": roc.x.tolist(), "tpr": roc.y.tolist()}}
+    curves: dict[str, Any] = {
+        "pr": {"recall": pr.x.tolist(), "precision": pr.y.tolist()},
+        "roc": {"fpr": roc.x.tolist(), "tpr": roc.y.tolist()},
+    }
     if pod.fitted:
         table = pod.curve(50, size_range=(1.0, 20.0))
-        curves["pod"] = {"diameter": table["size"].tolist(), "pod": table["pod"].tolist(),
-                         "ci_low": table["pod_lower"].tolist(), "ci_high": table["pod_upper"].tolist()}
+        curves["pod"] = {
+            "diameter": table["size"].tolist(),
+            "pod": table["pod"].tolist(),
+            "ci_low": table["pod_lower"].tolist(),
+            "ci_high": table["pod_upper"].tolist(),
+        }
     return curves
 
 
-def verdict_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation, operating_point: OperatingPoint,
-                    voxel_size: tuple[float, float, float], *, scan: np.ndarray | None = None
-                    ) -> tuple[dict[str, float], Any, np.ndarray]:
+def verdict_metrics(
+    score: np.ndarray,
+    truth: ScanTruth,
+    part: PartSegmentation,
+    operating_point: OperatingPoint,
+    voxel_size: tuple[float, float, float],
+    *,
+    scan: np.ndarray | None = None,
+) -> tuple[dict[str, float], Any, np.ndarray]:
     """(metrics of the verdict at `operating_point`, its POD result, the class mask); `scan`, the
     grey volume, is needed when the point refines boundaries."""
     mask, verdict = class_mask(score, part, operating_point, voxel_size, scan=scan)
     reported, true = mask > 0, truth.labels > 0
-    tp, called, positives = int(np.count_nonzero(reported & true)), int(np.count_nonzero(reported)), int(
-        np.count_nonzero(true))
+    tp, called, positives = (
+        int(np.count_nonzero(reported & true)),
+        int(np.count_nonzero(reported)),
+        int(np.count_nonzero(true)),
+    )
     pod = probability_of_detection(reported, truth.labels, truth.pores, voxel_size, part.part, PODConfig())
     calls = false_calls(reported, truth.labels)
     part_voxels = max(part.part_voxels, 1)
@@ -83,10 +98,12 @@ def verdict_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation,
         "false_calls_per_cm3": calls / (part_voxels * float(np.prod(voxel_size)) / 1000.0),
         "false_calls_per_128c": calls * _BLOCK_VOXELS / part_voxels,
         # inf: the POD does not reach that level within the pore sizes tested ("not reached")
-        "pod_a50": pod.within_tested(pod.a50), "pod_a90": pod.within_tested(pod.a90),
+        "pod_a50": pod.within_tested(pod.a50),
+        "pod_a90": pod.within_tested(pod.a90),
         "pod_a90_95": pod.within_tested(pod.a90_95),
         "pores_found_percent": 100.0 * pod.n_hits / pod.n_pores if pod.n_pores else float("nan"),
-        "porosity_reported": summary["porosity_percent"], "porosity_true": truth.porosity_percent,
+        "porosity_reported": summary["porosity_percent"],
+        "porosity_true": truth.porosity_percent,
         "porosity_error_pp": summary["porosity_percent"] - truth.porosity_percent,
         "pore_voxels_outside_part": float(np.count_nonzero(reported & ~truth.inside)),
         "part_volume_error_percent": 100.0 * (part.part_voxels - true_part) / max(true_part, 1),
@@ -94,14 +111,22 @@ def verdict_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation,
         "surface_pores_reported": float(summary["pores_by_class"]["surface"]),
         "indications": float(summary["indications_below_detection_limit"]),
         "indications_on_rotation_axis": float(summary["indications_on_rotation_axis"]),
-        "threshold": operating_point.threshold, "low_threshold": operating_point.grow_threshold,
+        "threshold": operating_point.threshold,
+        "low_threshold": operating_point.grow_threshold,
         "min_diameter_vox": operating_point.min_diameter_vox,
     }
     return metrics, pod, mask
 
 
-def scan_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation, operating_point: OperatingPoint,
-                 voxel_size: tuple[float, float, float], *, scan: np.ndarray | None = None) -> Evaluation:
+def scan_metrics(
+    score: np.ndarray,
+    truth: ScanTruth,
+    part: PartSegmentation,
+    operating_point: OperatingPoint,
+    voxel_size: tuple[float, float, float],
+    *,
+    scan: np.ndarray | None = None,
+) -> Evaluation:
     """The verdict's metrics at `operating_point` and the diagnostics (see the module docstring).
 
     A pore-free scan has no ranking to judge: its AP, ROC AUC and best Dice are NaN and it has
@@ -113,8 +138,14 @@ def scan_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation, op
         return Evaluation({k: float(v) for k, v in metrics.items()}, {})
     histogram = _histogram(score, truth)
     best = histogram.best_dice()
-    metrics.update({"ap": histogram.average_precision(), "auc": histogram.roc_auc(), "dice_best": best.dice,
-                    "threshold_best": best.threshold})
+    metrics.update(
+        {
+            "ap": histogram.average_precision(),
+            "auc": histogram.roc_auc(),
+            "dice_best": best.dice,
+            "threshold_best": best.threshold,
+        }
+    )
     return Evaluation({k: float(v) for k, v in metrics.items()}, _curves(histogram, pod))
 
 
@@ -123,8 +154,9 @@ def scan_metrics(score: np.ndarray, truth: ScanTruth, part: PartSegmentation, op
 BASELINE_POINT = OperatingPoint(threshold=0.5, objective="default", source="Otsu's mask as it is")
 
 
-def baseline_metrics(scan: np.ndarray, truth: ScanTruth, part: PartSegmentation,
-                     voxel_size: tuple[float, float, float]) -> Evaluation:
+def baseline_metrics(
+    scan: np.ndarray, truth: ScanTruth, part: PartSegmentation, voxel_size: tuple[float, float, float]
+) -> Evaluation:
     """Iuso et al.'s Otsu baseline on the same footing, inside the same part; a scan it finds no
     part in counts as no pores found."""
     try:

@@ -28,8 +28,21 @@ from porelab.verdict import CalibrationConfig, CalibrationScan, OperatingPoint, 
 BASELINE = "otsu"
 ROW_COLUMNS = ["model", "variant", "scan", "role", "metric", "value"]
 #: What `porelab evaluate` prints per scan, in this order (results keep every metric).
-TABLE_COLUMNS = ("ap", "auc", "dice", "dice_best", "false_calls", "false_calls_per_128c", "porosity_reported",
-                 "porosity_true", "porosity_error_pp", "pore_voxels_outside_part", "pores_found_percent", "pod_a50", "pod_a90")
+TABLE_COLUMNS = (
+    "ap",
+    "auc",
+    "dice",
+    "dice_best",
+    "false_calls",
+    "false_calls_per_128c",
+    "porosity_reported",
+    "porosity_true",
+    "porosity_error_pp",
+    "pore_voxels_outside_part",
+    "pores_found_percent",
+    "pod_a50",
+    "pod_a90",
+)
 Report = Callable[[str], None]
 
 
@@ -46,9 +59,18 @@ class ModelEvaluation:
 
     def rows(self, scans: Sequence[EvaluationScan]) -> pd.DataFrame:
         roles = {s.id: s.role for s in scans}
-        rows = [{"model": self.model if variant != BASELINE else BASELINE, "variant": variant, "scan": scan_id,
-                 "role": roles.get(scan_id, ""), "metric": k, "value": float(v)}
-                for (scan_id, variant), evaluation in self.evaluations.items() for k, v in evaluation.metrics.items()]
+        rows = [
+            {
+                "model": self.model if variant != BASELINE else BASELINE,
+                "variant": variant,
+                "scan": scan_id,
+                "role": roles.get(scan_id, ""),
+                "metric": k,
+                "value": float(v),
+            }
+            for (scan_id, variant), evaluation in self.evaluations.items()
+            for k, v in evaluation.metrics.items()
+        ]
         return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
     def table(self, scans: Sequence[EvaluationScan], variant: str | None = None) -> pd.DataFrame:
@@ -71,16 +93,36 @@ def point_for(model: ScoringModel, score: np.ndarray) -> OperatingPoint:
     return operating_point_for(model.payload, score, model.anomaly)
 
 
-def calibration_set(scores: dict[str, dict[str, np.ndarray]], scans: Sequence[EvaluationScan], variant: str
-                    ) -> list[CalibrationScan]:
-    return [CalibrationScan(s.id, scores[s.id][variant], s.part.part, s.part.inspected, s.truth.labels,
-                            s.truth.sizes, s.voxel_size, s.volume) for s in scans]
+def calibration_set(
+    scores: dict[str, dict[str, np.ndarray]], scans: Sequence[EvaluationScan], variant: str
+) -> list[CalibrationScan]:
+    return [
+        CalibrationScan(
+            s.id,
+            scores[s.id][variant],
+            s.part.part,
+            s.part.inspected,
+            s.truth.labels,
+            s.truth.sizes,
+            s.voxel_size,
+            s.volume,
+        )
+        for s in scans
+    ]
 
 
-def evaluate_model(checkpoint: str | Path, scans: Sequence[EvaluationScan], *,
-                   calibration_ids: Sequence[str] = (), calibration: CalibrationConfig = CalibrationConfig(),
-                   store: bool = False, variants: Sequence[str] | None = None, baseline: bool = True,
-                   name: str | None = None, report: Report = lambda message: None) -> ModelEvaluation:
+def evaluate_model(
+    checkpoint: str | Path,
+    scans: Sequence[EvaluationScan],
+    *,
+    calibration_ids: Sequence[str] = (),
+    calibration: CalibrationConfig = CalibrationConfig(),
+    store: bool = False,
+    variants: Sequence[str] | None = None,
+    baseline: bool = True,
+    name: str | None = None,
+    report: Report = lambda message: None,
+) -> ModelEvaluation:
     """Score `scans` with the checkpoint (see the module docstring).
 
     Args:
@@ -92,8 +134,11 @@ def evaluate_model(checkpoint: str | Path, scans: Sequence[EvaluationScan], *,
         name: the model name the rows carry (default the architecture).
     """
     model = ScoringModel.load(checkpoint)
-    chosen = list(variants) if variants else ([RAW, POSTPROCESSED] if model.anomaly and calibration_ids
-                                              else [model.served_variant])
+    chosen = (
+        list(variants)
+        if variants
+        else ([RAW, POSTPROCESSED] if model.anomaly and calibration_ids else [model.served_variant])
+    )
     result = ModelEvaluation(name or model.name, model.served_variant)
     if calibration_ids:
         by_id = {s.id: s for s in scans}
@@ -107,21 +152,29 @@ def evaluate_model(checkpoint: str | Path, scans: Sequence[EvaluationScan], *,
             from porelab.train.checkpoint import store_operating_point
 
             table = result.tables[model.served_variant]
-            store_operating_point(model.checkpoint, result.points[model.served_variant].to_dict(),
-                                  {"scans": list(calibration_ids), "variant": model.served_variant,
-                                   "objective": calibration.objective,
-                                   "candidates": {c: table[c].astype(float).tolist() for c in table.columns}})
+            store_operating_point(
+                model.checkpoint,
+                result.points[model.served_variant].to_dict(),
+                {
+                    "scans": list(calibration_ids),
+                    "variant": model.served_variant,
+                    "objective": calibration.objective,
+                    "candidates": {c: table[c].astype(float).tolist() for c in table.columns},
+                },
+            )
     else:
         scores = {}
     for scan in scans:
         maps = scores.pop(scan.id, None) or model.score_maps(scan.volume, scan.normaliser)
         for variant in chosen:
             point = result.points.get(variant) or point_for(model, maps[variant])
-            result.evaluations[(scan.id, variant)] = scan_metrics(maps[variant], scan.truth, scan.part, point,
-                                                                  scan.voxel_size, scan=scan.volume)
+            result.evaluations[(scan.id, variant)] = scan_metrics(
+                maps[variant], scan.truth, scan.part, point, scan.voxel_size, scan=scan.volume
+            )
         if baseline:
-            result.evaluations[(scan.id, BASELINE)] = baseline_metrics(scan.volume, scan.truth, scan.part,
-                                                                       scan.voxel_size)
+            result.evaluations[(scan.id, BASELINE)] = baseline_metrics(
+                scan.volume, scan.truth, scan.part, scan.voxel_size
+            )
         report(f"{result.model}: scored {scan.id}")
     for variant in chosen:
         result.points.setdefault(variant, model.operating_point)
@@ -149,15 +202,20 @@ def calibrate_run(result: Any, data: str | Path, report: Report = lambda message
     return calibrated(result.best_checkpoint, data, ids=ids)
 
 
-def calibrated(checkpoint: str | Path, data: str | Path, role: str = "validation",
-               report: Report = lambda message: None, ids: Sequence[str] = ()) -> OperatingPoint:
+def calibrated(
+    checkpoint: str | Path,
+    data: str | Path,
+    role: str = "validation",
+    report: Report = lambda message: None,
+    ids: Sequence[str] = (),
+) -> OperatingPoint:
     """The checkpoint's operating point; when it has none yet, calibrated on the scans `ids` (or,
     without them, the scans of `role`) in the dataset `data` and stored in the checkpoint first."""
     model = ScoringModel.load(checkpoint)
     if "operating_point" in model.payload:
         return model.operating_point
     scans = dataset_scans(data, ids=list(ids)) if ids else dataset_scans(data, roles=[role])
-    result = evaluate_model(checkpoint, scans, calibration_ids=[s.id for s in scans], store=True, baseline=False,
-                            report=report)
+    result = evaluate_model(
+        checkpoint, scans, calibration_ids=[s.id for s in scans], store=True, baseline=False, report=report
+    )
     return result.points[result.served_variant]
-

@@ -71,7 +71,7 @@ class ScoringModel:
             out = np.zeros(scan.shape, np.float32)
 
             def sink(z0: int, block: np.ndarray) -> None:
-                out[z0:z0 + block.shape[1]] = block[0]
+                out[z0 : z0 + block.shape[1]] = block[0]
 
             model = self.model
             plan = plan_inference(model, scan.shape, self.window, PredictConfig().max_memory, batch_size=4)

@@ -57,8 +57,10 @@ def bundled_model(name: str) -> Path:
 def _check(path: Path, expected: str | None, field: str, name: str) -> None:
     actual = sha256(path) if path.is_file() else "missing"
     if expected != actual:
-        raise ConfigError(f"{path}: sha256 {actual}; expected {expected} (field {field!r} of "
-                          f"{BUNDLED_ROOT / name / CONFIG}): the bundled files are damaged or replaced")
+        raise ConfigError(
+            f"{path}: sha256 {actual}; expected {expected} (field {field!r} of "
+            f"{BUNDLED_ROOT / name / CONFIG}): the bundled files are damaged or replaced"
+        )
 
 
 def is_bundled_name(text: str) -> bool:

@@ -34,16 +34,17 @@ class AugmentConfig:
     gaussian_std: float = 0.03
     poisson_noise: float = 0.0
     poisson_counts: float = 200.0
-    noise_levels: tuple[float, float] = (1.0, 1.0)   # gaussian_std times a log-uniform draw in this range
+    noise_levels: tuple[float, float] = (1.0, 1.0)  # gaussian_std times a log-uniform draw in this range
     gamma: float = 0.0
     gamma_range: tuple[float, float] = (0.7, 1.4)
     rings: float = 0.0
-    ring_amplitude: float = 0.05                     # of the patch's intensity range, at most
+    ring_amplitude: float = 0.05  # of the patch's intensity range, at most
 
     @classmethod
     def off(cls) -> "AugmentConfig":
-        return cls(flip=0, rotate90=0, elastic=0, intensity=0, blur=0, gaussian_noise=0, poisson_noise=0, gamma=0,
-                   rings=0)
+        return cls(
+            flip=0, rotate90=0, elastic=0, intensity=0, blur=0, gaussian_noise=0, poisson_noise=0, gamma=0, rings=0
+        )
 
 
 def _geometric(image: np.ndarray, label: np.ndarray, config: AugmentConfig, rng: np.random.Generator):
@@ -58,8 +59,13 @@ def _geometric(image: np.ndarray, label: np.ndarray, config: AugmentConfig, rng:
 
 def _elastic(image: np.ndarray, label: np.ndarray, config: AugmentConfig, rng: np.random.Generator):
     grid = np.meshgrid(*[np.arange(n, dtype=np.float32) for n in image.shape], indexing="ij")
-    coords = [g + config.elastic_magnitude * ndimage.gaussian_filter(
-        rng.standard_normal(image.shape).astype(np.float32), config.elastic_sigma) * 3.0 for g in grid]
+    coords = [
+        g
+        + config.elastic_magnitude
+        * ndimage.gaussian_filter(rng.standard_normal(image.shape).astype(np.float32), config.elastic_sigma)
+        * 3.0
+        for g in grid
+    ]
     warped = ndimage.map_coordinates(image, coords, order=1, mode="nearest")
     warped_label = ndimage.map_coordinates(label, coords, order=0, mode="nearest")
     return warped.astype(np.float32), warped_label.astype(label.dtype)
@@ -85,7 +91,7 @@ def _rings(image: np.ndarray, config: AugmentConfig, rng: np.random.Generator) -
     _, ny, nx = image.shape
     centre = rng.uniform(-ny, 2 * ny), rng.uniform(-nx, 2 * nx)
     yy, xx = np.meshgrid(np.arange(ny) - centre[0], np.arange(nx) - centre[1], indexing="ij")
-    radius = np.sqrt(yy ** 2 + xx ** 2).astype(int)
+    radius = np.sqrt(yy**2 + xx**2).astype(int)
     scale = config.ring_amplitude * float(np.ptp(image) or 1.0)
     profile = rng.normal(0.0, scale / 2.0, radius.max() + 1) * (rng.random(radius.max() + 1) < 0.3)
     return (image + profile[radius][None].astype(np.float32)).astype(np.float32)
@@ -110,8 +116,9 @@ def _intensity(image: np.ndarray, config: AugmentConfig, rng: np.random.Generato
     return image
 
 
-def augment(image: np.ndarray, label: np.ndarray, config: AugmentConfig,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def augment(
+    image: np.ndarray, label: np.ndarray, config: AugmentConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Augmented copies of one (image, label) patch pair."""
     image, label = _geometric(image, label, config, rng)
     if rng.random() < config.elastic:

@@ -12,8 +12,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from porelab.data.augment import AugmentConfig, augment
-from porelab.data.sampling import (SamplerConfig, balanced_corner, grid_corners, read_patch, row_rng, surface_voxels,
-                                   uniform_corner)
+from porelab.data.sampling import (
+    SamplerConfig,
+    balanced_corner,
+    grid_corners,
+    read_patch,
+    row_rng,
+    surface_voxels,
+    uniform_corner,
+)
 from porelab.data.scans import ScanRecord
 
 
@@ -34,15 +41,19 @@ class PatchMaker:
     in-process. `pores[i]` holds pore-voxel coordinates of scan i for balanced sampling.
     """
 
-    def __init__(self, scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig,
-                 train: bool = True) -> None:
+    def __init__(
+        self, scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig, train: bool = True
+    ) -> None:
         self.scans, self.pores, self.config, self.train = list(scans), list(pores), config, train
         self._volumes: dict[int, tuple[Any, Any]] = {}
         self._edges: dict[int, np.ndarray] = {}
         weights = np.array([np.prod(s.shape, dtype=np.float64) for s in self.scans])
         self._scan_weights = weights / weights.sum()
-        self._grid = [(i, c) for i, s in enumerate(self.scans)
-                      for c in grid_corners(s.shape, config.patch, config.sampler.overlap)]
+        self._grid = [
+            (i, c)
+            for i, s in enumerate(self.scans)
+            for c in grid_corners(s.shape, config.patch, config.sampler.overlap)
+        ]
 
     def _volume_pair(self, index: int) -> tuple[Any, Any]:
         if index not in self._volumes:
@@ -61,8 +72,9 @@ class PatchMaker:
         if sampler.kind == "uniform":
             return index, uniform_corner(shape, self.config.patch, rng)
         edges = self._surface(index) if sampler.edge_fraction > 0 else None
-        return index, balanced_corner(shape, self.config.patch, self.pores[index], sampler.pore_fraction, rng,
-                                      edges, sampler.edge_fraction)
+        return index, balanced_corner(
+            shape, self.config.patch, self.pores[index], sampler.pore_fraction, rng, edges, sampler.edge_fraction
+        )
 
     def _surface(self, index: int) -> np.ndarray:
         """The part's surface voxels of scan `index` (found once per maker; none without materials)."""
@@ -70,8 +82,11 @@ class PatchMaker:
             from porelab import volume
 
             scan = self.scans[index]
-            self._edges[index] = (surface_voxels(volume.read(scan.materials_path), volume.read(scan.label_path),
-                                                 seed=index) if scan.materials_path else np.zeros((0, 3), np.int32))
+            self._edges[index] = (
+                surface_voxels(volume.read(scan.materials_path), volume.read(scan.label_path), seed=index)
+                if scan.materials_path
+                else np.zeros((0, 3), np.int32)
+            )
         return self._edges[index]
 
     def make(self, row: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,5 +101,7 @@ class PatchMaker:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         pairs = [self.make(int(row)) for row in batch["id"]]
-        return {"image": np.stack([p[0] for p in pairs])[:, None].astype(np.float32),
-                "label": np.stack([p[1] for p in pairs])[:, None].astype(np.float32)}
+        return {
+            "image": np.stack([p[0] for p in pairs])[:, None].astype(np.float32),
+            "label": np.stack([p[1] for p in pairs])[:, None].astype(np.float32),
+        }

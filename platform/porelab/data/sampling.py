@@ -38,8 +38,10 @@ class SamplerConfig:
         if not 0.0 <= self.pore_fraction <= 1.0:
             raise ConfigError(f"sampler pore_fraction = {self.pore_fraction}; expected a fraction in [0, 1]")
         if not 0.0 <= self.edge_fraction <= 1.0 - self.pore_fraction:
-            raise ConfigError(f"sampler edge_fraction = {self.edge_fraction}; expected a fraction in [0, 1 - "
-                              f"pore_fraction = {1.0 - self.pore_fraction:g}]")
+            raise ConfigError(
+                f"sampler edge_fraction = {self.edge_fraction}; expected a fraction in [0, 1 - "
+                f"pore_fraction = {1.0 - self.pore_fraction:g}]"
+            )
 
 
 def row_rng(seed: int, row: int) -> np.random.Generator:
@@ -50,7 +52,7 @@ def pore_voxels(labels: Any, seed: int = 0, limit: int = _MAX_PORE_VOXELS) -> np
     """(N, 3) coordinates of labelled voxels (a random subset of at most `limit`), read slab by slab."""
     found = []
     for z in range(0, labels.shape[0], 16):
-        zz, yy, xx = np.nonzero(np.asarray(labels[z:z + 16]))
+        zz, yy, xx = np.nonzero(np.asarray(labels[z : z + 16]))
         found.append(np.stack([zz + z, yy, xx], axis=1).astype(np.int32))
         if hasattr(labels, "release_pages"):
             labels.release_pages()
@@ -74,7 +76,7 @@ def surface_voxels(materials: Any, labels: Any = None, seed: int = 0, limit: int
         if labels is not None:
             solid |= np.asarray(labels[lo:hi]) > 0
         edge = solid & ~ndimage.binary_erosion(solid, border_value=1)
-        zz, yy, xx = np.nonzero(edge[z - lo:z - lo + min(_SLAB, depth - z)])
+        zz, yy, xx = np.nonzero(edge[z - lo : z - lo + min(_SLAB, depth - z)])
         found.append(np.stack([zz + z, yy, xx], axis=1).astype(np.int32))
     coords = np.concatenate(found) if found else np.zeros((0, 3), np.int32)
     if len(coords) > limit:
@@ -82,8 +84,9 @@ def surface_voxels(materials: Any, labels: Any = None, seed: int = 0, limit: int
     return coords
 
 
-def _corner_around(centre: np.ndarray, shape: Sequence[int], patch: Sequence[int],
-                   rng: np.random.Generator) -> tuple[int, int, int]:
+def _corner_around(
+    centre: np.ndarray, shape: Sequence[int], patch: Sequence[int], rng: np.random.Generator
+) -> tuple[int, int, int]:
     jitter = rng.integers(-np.asarray(patch) // 4, np.asarray(patch) // 4 + 1)
     corner = centre - np.asarray(patch) // 2 + jitter
     high = np.maximum(np.asarray(shape) - np.asarray(patch), 0)
@@ -95,9 +98,15 @@ def uniform_corner(shape: Sequence[int], patch: Sequence[int], rng: np.random.Ge
     return tuple(int(rng.integers(0, h + 1)) for h in high)  # type: ignore[return-value]
 
 
-def balanced_corner(shape: Sequence[int], patch: Sequence[int], pores: np.ndarray, pore_fraction: float,
-                    rng: np.random.Generator, edges: np.ndarray | None = None,
-                    edge_fraction: float = 0.0) -> tuple[int, int, int]:
+def balanced_corner(
+    shape: Sequence[int],
+    patch: Sequence[int],
+    pores: np.ndarray,
+    pore_fraction: float,
+    rng: np.random.Generator,
+    edges: np.ndarray | None = None,
+    edge_fraction: float = 0.0,
+) -> tuple[int, int, int]:
     """Centred on a random pore voxel with probability `pore_fraction`, on a random surface voxel
     with probability `edge_fraction`, else uniform (without edges the draws are those of a
     pore/uniform sampler)."""
@@ -118,6 +127,6 @@ def read_patch(vol: Any, corner: Sequence[int], patch: Sequence[int]) -> np.ndar
     """The patch at `corner`, edge-padded where the volume is smaller than the patch."""
     z, y, x = corner
     pz, py, px = patch
-    out = np.asarray(vol[z:z + pz, y:y + py, x:x + px])
+    out = np.asarray(vol[z : z + pz, y : y + py, x : x + px])
     pad = [(0, p - n) for p, n in zip(patch, out.shape)]
     return np.pad(out, pad, mode="edge") if any(after for _, after in pad) else out

@@ -34,11 +34,18 @@ def require_dataset(root: str | Path) -> Path:
     root = Path(root)
     if (root / "manifest.json").exists():
         return root
-    where = "" if root.is_absolute() else (f" (relative to {os.getcwd()}; a job sent with `ray job submit "
-                                           "--working-dir` runs in Ray's copy of that directory, without its "
-                                           "git-ignored files: pass an absolute path the cluster can read)")
-    raise ConfigError(f"{root}: no manifest.json{where}; expected a dataset directory "
-                      f"(`porelab simulate --out {root}`)")
+    where = (
+        ""
+        if root.is_absolute()
+        else (
+            f" (relative to {os.getcwd()}; a job sent with `ray job submit "
+            "--working-dir` runs in Ray's copy of that directory, without its "
+            "git-ignored files: pass an absolute path the cluster can read)"
+        )
+    )
+    raise ConfigError(
+        f"{root}: no manifest.json{where}; expected a dataset directory (`porelab simulate --out {root}`)"
+    )
 
 
 def _manifest(root: Path) -> dict[str, Any]:
@@ -72,8 +79,9 @@ def store_intensity_stats(root: str | Path) -> None:
         write_manifest(root, manifest)
 
 
-def load_scans(root: str | Path, *, roles: Sequence[str] | None = None,
-               ids: Sequence[str] | None = None) -> list[ScanRecord]:
+def load_scans(
+    root: str | Path, *, roles: Sequence[str] | None = None, ids: Sequence[str] | None = None
+) -> list[ScanRecord]:
     """Scans of the dataset at `root`, filtered by role and/or id, in manifest order."""
     from porelab import volume
 
@@ -91,10 +99,20 @@ def load_scans(root: str | Path, *, roles: Sequence[str] | None = None,
         scan_path = root / entry["files"]["scan"]
         vol = volume.read(scan_path)
         materials = entry["files"].get("materials")
-        records.append(ScanRecord(entry["id"], entry["role"], str(scan_path), str(root / entry["files"]["labels"]),
-                                  vol.shape, PercentileNormaliser.from_dict(entry["intensity"]), vol.voxel_size,
-                                  str(root / materials) if materials else ""))
+        records.append(
+            ScanRecord(
+                entry["id"],
+                entry["role"],
+                str(scan_path),
+                str(root / entry["files"]["labels"]),
+                vol.shape,
+                PercentileNormaliser.from_dict(entry["intensity"]),
+                vol.voxel_size,
+                str(root / materials) if materials else "",
+            )
+        )
     if not records:
-        raise ConfigError(f"{root}: no scans with roles {list(roles or [])} / ids {list(ids or [])}; "
-                          f"the manifest has {known}")
+        raise ConfigError(
+            f"{root}: no scans with roles {list(roles or [])} / ids {list(ids or [])}; the manifest has {known}"
+        )
     return records

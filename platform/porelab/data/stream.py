@@ -70,8 +70,9 @@ def validation_config(config: PatchConfig) -> PatchConfig:
 _MAKERS: dict[tuple[Any, ...], PatchMaker] = {}
 
 
-def _task_patches(batch: dict[str, np.ndarray], scans: list[ScanRecord], pores: list[np.ndarray],
-                  config: PatchConfig, train: bool) -> dict[str, np.ndarray]:
+def _task_patches(
+    batch: dict[str, np.ndarray], scans: list[ScanRecord], pores: list[np.ndarray], config: PatchConfig, train: bool
+) -> dict[str, np.ndarray]:
     """Ray Data task function: the patches of a batch of rows, with one `PatchMaker` per
     pooled worker process and stream, so volumes stay open across tasks and trials."""
     key = (tuple(s.scan_path for s in scans), config, train)
@@ -81,8 +82,16 @@ def _task_patches(batch: dict[str, np.ndarray], scans: list[ScanRecord], pores: 
     return _MAKERS[key](batch)
 
 
-def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig,
-                      rows: int, stream: StreamConfig, *, train: bool, first_row: int = 0) -> Any:
+def ray_patch_dataset(
+    scans: Sequence[ScanRecord],
+    pores: Sequence[np.ndarray],
+    config: PatchConfig,
+    rows: int,
+    stream: StreamConfig,
+    *,
+    train: bool,
+    first_row: int = 0,
+) -> Any:
     """A Ray Dataset of patches `first_row` .. `rows` - 1 with columns image, label: (1, *patch)
     float32 each, in row order: a patch is made from its row number alone, so a run gets the
     same patches in the same order wherever its tasks run, and a resumed run (`first_row` = the
@@ -97,16 +106,25 @@ def ray_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], 
     maker_args = (list(scans), list(pores), maker_config, train)
     ids = _local_rows({"id": np.arange(first_row, rows, dtype=np.int64)})
     if stream.readers == 0:
-        return ids.map_batches(_task_patches, fn_args=maker_args, batch_size=stream.rows_per_task,
-                               num_cpus=stream.reader_cpus, compute=ray.data.TaskPoolStrategy(size=stream.tasks))
+        return ids.map_batches(
+            _task_patches,
+            fn_args=maker_args,
+            batch_size=stream.rows_per_task,
+            num_cpus=stream.reader_cpus,
+            compute=ray.data.TaskPoolStrategy(size=stream.tasks),
+        )
     return ids.map_batches(
-        PatchMaker, fn_constructor_args=maker_args, batch_size=stream.rows_per_task, num_cpus=stream.reader_cpus,
+        PatchMaker,
+        fn_constructor_args=maker_args,
+        batch_size=stream.rows_per_task,
+        num_cpus=stream.reader_cpus,
         compute=ray.data.ActorPoolStrategy(size=stream.readers),
     )
 
 
-def in_memory_patch_dataset(scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig,
-                            rows: int, *, train: bool) -> Any:
+def in_memory_patch_dataset(
+    scans: Sequence[ScanRecord], pores: Sequence[np.ndarray], config: PatchConfig, rows: int, *, train: bool
+) -> Any:
     """The same patches as `ray_patch_dataset`, made here and handed to Ray Data from memory: for
     a small set read every epoch (validation), no reader process is worth starting."""
     maker = PatchMaker(scans, pores, config if train else validation_config(config), train)

@@ -12,19 +12,16 @@ DEFAULT_BINS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 12.0, 20.0, np.inf)
 MIN_OVERLAP = 0.5
 
 
-def _checked(pred_mask: np.ndarray, true_labels: np.ndarray, name: str
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _checked(pred_mask: np.ndarray, true_labels: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     pred, labels = np.asarray(pred_mask), np.asarray(true_labels)
     if pred.shape != labels.shape:
-        raise VolumeError(f"{name}: pred_mask shape {pred.shape} differs from true_labels "
-                          f"{labels.shape}")
+        raise VolumeError(f"{name}: pred_mask shape {pred.shape} differs from true_labels {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise VolumeError(f"{name}: true_labels must be integer instance ids, got {labels.dtype}")
     return pred.astype(bool, copy=False), labels
 
 
-def hits(pred_mask: np.ndarray, true_labels: np.ndarray,
-         min_overlap: float = MIN_OVERLAP) -> pd.Series:
+def hits(pred_mask: np.ndarray, true_labels: np.ndarray, min_overlap: float = MIN_OVERLAP) -> pd.Series:
     """Per true pore id: True when the predicted mask covers at least `min_overlap` (default
     half) of the pore's labelled voxels. Pores count by their voxels, not by their pieces, so
     a lack-of-fusion pore in several pieces is one pore."""
@@ -35,13 +32,16 @@ def hits(pred_mask: np.ndarray, true_labels: np.ndarray,
     size = np.bincount(flat)
     covered = np.bincount(flat, weights=pred.ravel(), minlength=len(size))
     ids = np.flatnonzero(size[1:]) + 1
-    return pd.Series(covered[ids] >= min_overlap * size[ids], index=pd.Index(ids, name="id"),
-                     name="hit")
+    return pd.Series(covered[ids] >= min_overlap * size[ids], index=pd.Index(ids, name="id"), name="hit")
 
 
-def detection_by_size(pred_mask: np.ndarray, true_labels: np.ndarray, true_table: pd.DataFrame,
-                      bins: tuple[float, ...] = DEFAULT_BINS,
-                      min_overlap: float = MIN_OVERLAP) -> pd.DataFrame:
+def detection_by_size(
+    pred_mask: np.ndarray,
+    true_labels: np.ndarray,
+    true_table: pd.DataFrame,
+    bins: tuple[float, ...] = DEFAULT_BINS,
+    min_overlap: float = MIN_OVERLAP,
+) -> pd.DataFrame:
     """Hit rate (probability of detection) per equivalent-diameter bin [low, high) in voxels.
 
     `true_table` needs `id` and `equivalent_diameter_vox` (a pore table of `true_labels`); a
@@ -61,8 +61,15 @@ def detection_by_size(pred_mask: np.ndarray, true_labels: np.ndarray, true_table
     for b in range(len(edges) - 1):
         in_bin = which == b
         n_true, n_hit = int(in_bin.sum()), int(found[in_bin].sum())
-        rows.append({"bin_low": edges[b], "bin_high": edges[b + 1], "n_true": n_true,
-                     "n_hit": n_hit, "hit_rate": n_hit / n_true if n_true else np.nan})
+        rows.append(
+            {
+                "bin_low": edges[b],
+                "bin_high": edges[b + 1],
+                "n_true": n_true,
+                "n_hit": n_hit,
+                "hit_rate": n_hit / n_true if n_true else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -71,9 +71,18 @@ class OperatingPoint:
         return float("nan") if negatives == 0 else self.fp / negatives
 
     def to_dict(self) -> dict[str, float | int]:
-        return {"threshold": self.threshold, "tp": self.tp, "fp": self.fp, "fn": self.fn,
-                "tn": self.tn, "dice": self.dice, "iou": self.iou, "precision": self.precision,
-                "recall": self.recall, "fpr": self.fpr}
+        return {
+            "threshold": self.threshold,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
+            "dice": self.dice,
+            "iou": self.iou,
+            "precision": self.precision,
+            "recall": self.recall,
+            "fpr": self.fpr,
+        }
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays, which a generated == cannot compare
@@ -88,14 +97,12 @@ class Curve:
     y_name: str
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {self.x_name: self.x.tolist(), self.y_name: self.y.tolist(),
-                "threshold": self.thresholds.tolist()}
+        return {self.x_name: self.x.tolist(), self.y_name: self.y.tolist(), "threshold": self.thresholds.tolist()}
 
 
 def point_at(counts: Counts, k: int) -> OperatingPoint:
     tp, fp = int(counts.tp[k]), int(counts.fp[k])
-    return OperatingPoint(float(counts.thresholds[k]), tp, fp, counts.positives - tp,
-                          counts.negatives - fp)
+    return OperatingPoint(float(counts.thresholds[k]), tp, fp, counts.positives - tp, counts.negatives - fp)
 
 
 def best_dice(counts: Counts) -> OperatingPoint:
@@ -112,8 +119,10 @@ def tpr_at_fpr(counts: Counts, max_fpr: float) -> OperatingPoint:
     if not 0.0 <= max_fpr <= 1.0:
         raise ConfigError(f"TPR at FPR: max_fpr must lie in [0, 1], got {max_fpr!r}")
     if counts.negatives == 0 or counts.positives == 0:
-        raise ConfigError("TPR at FPR: needs both positive and negative voxels, got "
-                          f"{counts.positives} positive and {counts.negatives} negative")
+        raise ConfigError(
+            "TPR at FPR: needs both positive and negative voxels, got "
+            f"{counts.positives} positive and {counts.negatives} negative"
+        )
     allowed = np.flatnonzero(counts.fp <= max_fpr * counts.negatives)
     # tp falls as the threshold rises, so the lowest allowed threshold has the highest TPR
     return point_at(counts, int(allowed[0]))
@@ -132,8 +141,7 @@ def roc_curve(counts: Counts, points: int = 200) -> Curve:
     return _downsampled(fpr, tpr, counts.thresholds, points, ("fpr", "tpr"))
 
 
-def _downsampled(x: np.ndarray, y: np.ndarray, thresholds: np.ndarray, points: int,
-                 names: tuple[str, str]) -> Curve:
+def _downsampled(x: np.ndarray, y: np.ndarray, thresholds: np.ndarray, points: int, names: tuple[str, str]) -> Curve:
     """Distinct points from the highest threshold down, thinned evenly to at most `points`
     (the first and last kept)."""
     if points < 2:

@@ -54,15 +54,15 @@ class BinZeroOC:
     n_classes: int
 
     @classmethod
-    def fit(cls, image: np.ndarray, truth: np.ndarray, n_classes: int = len(PHASES),
-            bins: int = 256) -> BinZeroOC:
+    def fit(cls, image: np.ndarray, truth: np.ndarray, n_classes: int = len(PHASES), bins: int = 256) -> BinZeroOC:
         image, labels = _image_and_labels(image, truth, n_classes)
         if bins < 1:
             raise ConfigError(f"Bin-ZeroOC bins: expected at least 1, got {bins!r}")
         low, high = float(image.min()), float(image.max())
         edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
-        counts = np.bincount(_bin_index(image, edges) * n_classes + labels,
-                             minlength=bins * n_classes).reshape(bins, n_classes)
+        counts = np.bincount(_bin_index(image, edges) * n_classes + labels, minlength=bins * n_classes).reshape(
+            bins, n_classes
+        )
         majority = int(np.argmax(counts.sum(axis=0)))
         decision = np.where(counts.sum(axis=1) > 0, np.argmax(counts, axis=1), majority)
         return cls(edges, decision.astype(np.int64), n_classes)
@@ -95,10 +95,15 @@ def per_class_jaccard(pred: np.ndarray, truth: np.ndarray, n_classes: int = len(
     return jaccard_from_confusion(confusion_counts(pred, truth, n_classes))
 
 
-def phase_baselines(image: np.ndarray, truth: np.ndarray, n_classes: int = len(PHASES),
-                    bins: int = 256, fit_image: np.ndarray | None = None,
-                    fit_truth: np.ndarray | None = None,
-                    class_names: tuple[str, ...] = PHASES) -> pd.DataFrame:
+def phase_baselines(
+    image: np.ndarray,
+    truth: np.ndarray,
+    n_classes: int = len(PHASES),
+    bins: int = 256,
+    fit_image: np.ndarray | None = None,
+    fit_truth: np.ndarray | None = None,
+    class_names: tuple[str, ...] = PHASES,
+) -> pd.DataFrame:
     """Per-class Jaccard of ZeroOC and Bin-ZeroOC on (`image`, `truth`), fitted on
     (`fit_image`, `fit_truth`) (default: the same volume, as in the paper's tables).
     Columns: baseline, class, name, jaccard; plus a `mean` row per baseline (macro average)."""
@@ -106,13 +111,16 @@ def phase_baselines(image: np.ndarray, truth: np.ndarray, n_classes: int = len(P
         raise ConfigError(f"phase_baselines class_names: {len(class_names)} names for {n_classes} classes")
     fit_image = image if fit_image is None else fit_image
     fit_truth = truth if fit_truth is None else fit_truth
-    models = {"ZeroOC": ZeroOC.fit(fit_truth, n_classes),
-              "Bin-ZeroOC": BinZeroOC.fit(fit_image, fit_truth, n_classes, bins)}
+    models = {
+        "ZeroOC": ZeroOC.fit(fit_truth, n_classes),
+        "Bin-ZeroOC": BinZeroOC.fit(fit_image, fit_truth, n_classes, bins),
+    }
     rows = []
     for name, model in models.items():
         scores = per_class_jaccard(model.predict(image), truth, n_classes)
-        rows += [{"baseline": name, "class": c, "name": class_names[c], "jaccard": float(s)}
-                 for c, s in enumerate(scores)]
+        rows += [
+            {"baseline": name, "class": c, "name": class_names[c], "jaccard": float(s)} for c, s in enumerate(scores)
+        ]
         rows.append({"baseline": name, "class": -1, "name": "mean", "jaccard": float(np.nanmean(scores))})
     return pd.DataFrame(rows)
 
@@ -122,13 +130,11 @@ def _classes(labels: np.ndarray, n_classes: int, name: str) -> np.ndarray:
     if not np.issubdtype(flat.dtype, np.integer):
         raise VolumeError(f"{name}: expected integer class labels, got {flat.dtype}")
     if flat.size and (flat.min() < 0 or flat.max() >= n_classes):
-        raise VolumeError(f"{name}: class labels must lie in 0..{n_classes - 1}, got "
-                          f"{flat.min()}..{flat.max()}")
+        raise VolumeError(f"{name}: class labels must lie in 0..{n_classes - 1}, got {flat.min()}..{flat.max()}")
     return flat.astype(np.int64, copy=False)
 
 
-def _image_and_labels(image: np.ndarray, truth: np.ndarray, n_classes: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _image_and_labels(image: np.ndarray, truth: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     image = np.asarray(image, dtype=np.float64)
     if image.shape != np.shape(truth):
         raise VolumeError(f"Bin-ZeroOC: image shape {image.shape} differs from truth {np.shape(truth)}")

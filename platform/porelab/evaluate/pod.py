@@ -55,13 +55,12 @@ class PODStatus(str, enum.Enum):
 _MESSAGES = {
     PODStatus.OK: "fitted",
     PODStatus.A90_95_NOT_REACHED: "fitted, but the lower confidence bound never reaches 0.9: "
-                                  "the data cannot demonstrate a90/95",
+    "the data cannot demonstrate a90/95",
     PODStatus.TOO_FEW: "fewer than two pores or a single pore size: no curve can be fitted",
-    PODStatus.ALL_HIT: "every pore was found: the POD curve is not identifiable (all sizes "
-                       "tested are above a90)",
+    PODStatus.ALL_HIT: "every pore was found: the POD curve is not identifiable (all sizes tested are above a90)",
     PODStatus.NONE_HIT: "no pore was found: the POD curve is not identifiable",
     PODStatus.SEPARATED: "one size separates all misses from all hits: the maximum-likelihood "
-                         "slope is infinite; test pores near that size",
+    "slope is infinite; test pores near that size",
     PODStatus.DECREASING: "the fitted POD falls as pores grow: a50/a90 are not meaningful",
     PODStatus.NOT_CONVERGED: "the maximum-likelihood fit did not converge",
 }
@@ -149,30 +148,42 @@ class PODResult:
         z = norm.ppf(self.confidence)
         return expit(eta - z * se), expit(eta + z * se)
 
-    def curve(self, points: int = 100, size_range: tuple[float, float] | None = None
-              ) -> pd.DataFrame:
+    def curve(self, points: int = 100, size_range: tuple[float, float] | None = None) -> pd.DataFrame:
         """POD and its confidence band at `points` log-spaced sizes (default: the tested range
         widened to include a90/95), for plots. Columns: size, pod, pod_lower, pod_upper."""
         if not self.fitted:
-            raise ConfigError(f"POD curve: no curve to draw, the fit has status "
-                              f"'{self.status.value}' ({self.message})")
+            raise ConfigError(f"POD curve: no curve to draw, the fit has status '{self.status.value}' ({self.message})")
         low, high = size_range or (self.size_min, _finite_max(self.size_max, self.a90_95))
         sizes = np.geomspace(low, high, points)
         lower, upper = self.bounds(sizes)
-        return pd.DataFrame({"size": sizes, "pod": self.pod(sizes), "pod_lower": lower,
-                             "pod_upper": upper})
+        return pd.DataFrame({"size": sizes, "pod": self.pod(sizes), "pod_lower": lower, "pod_upper": upper})
 
     def to_dict(self) -> dict[str, object]:
-        numbers = {"n_pores": self.n_pores, "n_hits": self.n_hits, "size_min": self.size_min,
-                   "size_max": self.size_max, "intercept": self.intercept, "slope": self.slope,
-                   "mu": self.mu, "sigma": self.sigma, "a50": self.a50, "a90": self.a90,
-                   "a90_95": self.a90_95, "confidence": self.confidence,
-                   "false_calls": self.false_calls, "inspected_mm3": self.inspected_mm3,
-                   "false_calls_per_cm3": self.false_calls_per_cm3}
-        return {"status": self.status.value, "message": self.message, "size_unit": self.size_unit,
-                "extrapolated": self.extrapolated,
-                "covariance": [[_json_number(v) for v in row] for row in self.covariance.tolist()],
-                **{name: _json_number(value) for name, value in numbers.items()}}
+        numbers = {
+            "n_pores": self.n_pores,
+            "n_hits": self.n_hits,
+            "size_min": self.size_min,
+            "size_max": self.size_max,
+            "intercept": self.intercept,
+            "slope": self.slope,
+            "mu": self.mu,
+            "sigma": self.sigma,
+            "a50": self.a50,
+            "a90": self.a90,
+            "a90_95": self.a90_95,
+            "confidence": self.confidence,
+            "false_calls": self.false_calls,
+            "inspected_mm3": self.inspected_mm3,
+            "false_calls_per_cm3": self.false_calls_per_cm3,
+        }
+        return {
+            "status": self.status.value,
+            "message": self.message,
+            "size_unit": self.size_unit,
+            "extrapolated": self.extrapolated,
+            "covariance": [[_json_number(v) for v in row] for row in self.covariance.tolist()],
+            **{name: _json_number(value) for name, value in numbers.items()},
+        }
 
     def _eta(self, sizes: np.ndarray) -> np.ndarray:
         return self.intercept + self.slope * np.log(_positive(sizes, "POD sizes"))
@@ -183,30 +194,43 @@ class PODResult:
         return np.sqrt(np.maximum(c[0, 0] + 2.0 * c[0, 1] * x + c[1, 1] * x * x, 0.0))
 
 
-def hit_miss(pred_mask: np.ndarray, true_labels: np.ndarray, true_table: pd.DataFrame,
-             size_column: str = "equivalent_diameter_vox",
-             min_overlap: float = MIN_OVERLAP) -> pd.DataFrame:
+def hit_miss(
+    pred_mask: np.ndarray,
+    true_labels: np.ndarray,
+    true_table: pd.DataFrame,
+    size_column: str = "equivalent_diameter_vox",
+    min_overlap: float = MIN_OVERLAP,
+) -> pd.DataFrame:
     """One row per pore of `true_table`: id, size (from `size_column`) and hit."""
     missing = {"id", size_column} - set(true_table.columns)
     if missing:
         raise ConfigError(f"hit_miss true_table: missing columns {sorted(missing)}")
     found = hits(pred_mask, true_labels, min_overlap)
     ids = true_table["id"].to_numpy()
-    return pd.DataFrame({"id": ids, "size": true_table[size_column].to_numpy(dtype=float),
-                         "hit": found.reindex(ids, fill_value=False).to_numpy(dtype=bool)})
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "size": true_table[size_column].to_numpy(dtype=float),
+            "hit": found.reindex(ids, fill_value=False).to_numpy(dtype=bool),
+        }
+    )
 
 
-def fit_pod(sizes: np.ndarray, hit: np.ndarray, confidence: float = 0.95,
-            size_unit: str = "vox") -> PODResult:
+def fit_pod(sizes: np.ndarray, hit: np.ndarray, confidence: float = 0.95, size_unit: str = "vox") -> PODResult:
     """Maximum-likelihood logistic POD on ln(size), with a50, a90 and a90/95."""
     sizes = _positive(np.asarray(sizes, dtype=float).ravel(), "POD sizes")
     hit = np.asarray(hit).ravel().astype(bool)
     _check_confidence(confidence)
     if hit.shape != sizes.shape:
         raise ConfigError(f"fit_pod: {sizes.size} sizes but {hit.size} hit/miss values")
-    base = {"n_pores": int(sizes.size), "n_hits": int(hit.sum()), "confidence": confidence,
-            "size_min": float(sizes.min()) if sizes.size else math.nan,
-            "size_max": float(sizes.max()) if sizes.size else math.nan, "size_unit": size_unit}
+    base = {
+        "n_pores": int(sizes.size),
+        "n_hits": int(hit.sum()),
+        "confidence": confidence,
+        "size_min": float(sizes.min()) if sizes.size else math.nan,
+        "size_max": float(sizes.max()) if sizes.size else math.nan,
+        "size_unit": size_unit,
+    }
     status = _degenerate(sizes, hit)
     if status is not None:
         return PODResult(status, **base)
@@ -214,24 +238,27 @@ def fit_pod(sizes: np.ndarray, hit: np.ndarray, confidence: float = 0.95,
     if not converged:
         return PODResult(PODStatus.NOT_CONVERGED, **base)
     if beta[1] <= 0:
-        return PODResult(PODStatus.DECREASING, intercept=float(beta[0]), slope=float(beta[1]),
-                         covariance=covariance, **base)
+        return PODResult(
+            PODStatus.DECREASING, intercept=float(beta[0]), slope=float(beta[1]), covariance=covariance, **base
+        )
     return _sized(beta, covariance, base)
 
 
-def probability_of_detection(pred_mask: np.ndarray, true_labels: np.ndarray,
-                             true_table: pd.DataFrame,
-                             voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
-                             inspected_mask: np.ndarray | None = None,
-                             config: PODConfig = PODConfig()) -> PODResult:
+def probability_of_detection(
+    pred_mask: np.ndarray,
+    true_labels: np.ndarray,
+    true_table: pd.DataFrame,
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    inspected_mask: np.ndarray | None = None,
+    config: PODConfig = PODConfig(),
+) -> PODResult:
     """Hit/miss POD of a predicted mask against labelled pores, plus its false calls per
     inspected volume (`inspected_mask`, e.g. the object mask; default the whole array)."""
     pred = np.asarray(pred_mask).astype(bool, copy=False)
     if inspected_mask is not None:
         inspected = np.asarray(inspected_mask).astype(bool, copy=False)
         if inspected.shape != pred.shape:
-            raise ConfigError(f"POD inspected_mask shape {inspected.shape} differs from "
-                              f"pred_mask {pred.shape}")
+            raise ConfigError(f"POD inspected_mask shape {inspected.shape} differs from pred_mask {pred.shape}")
         pred, n_inspected = pred & inspected, int(inspected.sum())
     else:
         n_inspected = pred.size
@@ -281,8 +308,9 @@ def _information(design: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return design.T @ (design * (p * (1.0 - p))[:, None])
 
 
-def _halved_step(design: np.ndarray, y: np.ndarray, beta: np.ndarray, step: np.ndarray,
-                 loglik: float) -> tuple[np.ndarray, float, bool]:
+def _halved_step(
+    design: np.ndarray, y: np.ndarray, beta: np.ndarray, step: np.ndarray, loglik: float
+) -> tuple[np.ndarray, float, bool]:
     for _ in range(30):
         candidate = beta + step
         value = _log_likelihood(design, y, candidate)
@@ -313,8 +341,16 @@ def _sized(beta: np.ndarray, covariance: np.ndarray, base: dict) -> PODResult:
     x90_95 = _lower_bound_crossing(b0, b1, covariance, norm.ppf(base["confidence"]))
     a90_95 = _size(x90_95) if math.isfinite(x90_95) else math.inf
     reached = math.isfinite(a90_95)
-    return PODResult(PODStatus.OK if reached else PODStatus.A90_95_NOT_REACHED, intercept=b0, slope=b1,
-                     covariance=covariance, a50=a50, a90=a90, a90_95=a90_95 if reached else math.nan, **base)
+    return PODResult(
+        PODStatus.OK if reached else PODStatus.A90_95_NOT_REACHED,
+        intercept=b0,
+        slope=b1,
+        covariance=covariance,
+        a50=a50,
+        a90=a90,
+        a90_95=a90_95 if reached else math.nan,
+        **base,
+    )
 
 
 def _lower_bound_crossing(b0: float, b1: float, covariance: np.ndarray, z: float) -> float:
@@ -337,8 +373,10 @@ def _lower_bound_crossing(b0: float, b1: float, covariance: np.ndarray, z: float
 def _positive(values: np.ndarray, name: str) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     if values.size and not (np.all(np.isfinite(values)) and np.all(values > 0)):
-        raise ConfigError(f"{name}: expected finite sizes > 0 (the fit is on log size), "
-                          f"got values from {np.nanmin(values)} to {np.nanmax(values)}")
+        raise ConfigError(
+            f"{name}: expected finite sizes > 0 (the fit is on log size), "
+            f"got values from {np.nanmin(values)} to {np.nanmax(values)}"
+        )
     return values
 
 

@@ -78,8 +78,10 @@ class ScoreHistogram:
 
     def __post_init__(self) -> None:
         if not self.high > self.low or self.bins < 2:
-            raise ConfigError(f"score histogram: range [{self.low}, {self.high}] with {self.bins} bins; "
-                              "expected low < high and at least 2 bins")
+            raise ConfigError(
+                f"score histogram: range [{self.low}, {self.high}] with {self.bins} bins; "
+                "expected low < high and at least 2 bins"
+            )
         self.positives = np.zeros(self.bins, np.int64)
         self.negatives = np.zeros(self.bins, np.int64)
 
@@ -88,17 +90,18 @@ class ScoreHistogram:
         if mask is not None:
             keep = np.asarray(mask).ravel() > 0
             scores, labels = scores[keep], labels[keep]
-        index = np.clip(((scores - self.low) / (self.high - self.low) * self.bins).astype(np.int64), 0,
-                        self.bins - 1)
+        index = np.clip(((scores - self.low) / (self.high - self.low) * self.bins).astype(np.int64), 0, self.bins - 1)
         self.positives += np.bincount(index[labels], minlength=self.bins)
         self.negatives += np.bincount(index[~labels], minlength=self.bins)
 
     def merge(self, other: ScoreHistogram) -> None:
         """Add the counts of a histogram with the same range and bins (e.g. from another slab)."""
         if (other.low, other.high, other.bins) != (self.low, self.high, self.bins):
-            raise ConfigError(f"score histogram merge: range [{other.low}, {other.high}] with "
-                              f"{other.bins} bins differs from [{self.low}, {self.high}] with "
-                              f"{self.bins} bins")
+            raise ConfigError(
+                f"score histogram merge: range [{other.low}, {other.high}] with "
+                f"{other.bins} bins differs from [{self.low}, {self.high}] with "
+                f"{self.bins} bins"
+            )
         self.positives += other.positives
         self.negatives += other.negatives
 

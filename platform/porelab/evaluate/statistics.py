@@ -67,27 +67,29 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> M
     return MeanCI(mean, mean - half, mean + half, int(x.size), std, confidence)
 
 
-def welch_t_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
-                 alternative: str = "two-sided") -> WelchTest:
+def welch_t_test(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, alternative: str = "two-sided"
+) -> WelchTest:
     """Welch's unequal-variance t-test: t = (mean_a - mean_b) / sqrt(s_a^2/n_a + s_b^2/n_b),
     dof = (v_a + v_b)^2 / (v_a^2/(n_a-1) + v_b^2/(n_b-1)) with v = s^2/n."""
     if alternative not in _ALTERNATIVES:
         raise ConfigError(f"Welch t-test alternative: expected one of {_ALTERNATIVES}, got {alternative!r}")
     x, y = _finite(a), _finite(b)
     if x.size < 2 or y.size < 2:
-        raise ConfigError(f"Welch t-test: needs at least two finite values per model, got "
-                          f"{x.size} and {y.size}")
+        raise ConfigError(f"Welch t-test: needs at least two finite values per model, got {x.size} and {y.size}")
     va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
     if va + vb == 0:
         raise ConfigError("Welch t-test: both samples have zero variance, the statistic is undefined")
     statistic = float((x.mean() - y.mean()) / math.sqrt(va + vb))
     dof = float((va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1)))
-    return WelchTest(statistic, dof, _p_value(statistic, dof, alternative), float(x.mean()),
-                     float(y.mean()), alternative)
+    return WelchTest(
+        statistic, dof, _p_value(statistic, dof, alternative), float(x.mean()), float(y.mean()), alternative
+    )
 
 
-def summarise_folds(df: pd.DataFrame, by: Sequence[str], metric_cols: Sequence[str],
-                    confidence: float = 0.95) -> pd.DataFrame:
+def summarise_folds(
+    df: pd.DataFrame, by: Sequence[str], metric_cols: Sequence[str], confidence: float = 0.95
+) -> pd.DataFrame:
     """One row per group of `by` and metric column: the `by` values, `metric` (the column
     name), mean, ci_low, ci_high, n and std over the group's rows (one per fold).
 
@@ -97,25 +99,29 @@ def summarise_folds(df: pd.DataFrame, by: Sequence[str], metric_cols: Sequence[s
     by, metric_cols = list(by), list(metric_cols)
     missing = sorted(set(by + metric_cols) - set(df.columns))
     if missing:
-        raise ConfigError(f"summarise_folds: columns {missing} not in the table "
-                          f"(it has {sorted(map(str, df.columns))})")
+        raise ConfigError(
+            f"summarise_folds: columns {missing} not in the table (it has {sorted(map(str, df.columns))})"
+        )
     if "metric" in by and len(metric_cols) > 1:
-        raise ConfigError("summarise_folds: with 'metric' in by (a long table) give one value "
-                          f"column, got metric_cols={metric_cols}")
-    rows = [_summary_row(keys, group[column], by, column, confidence)
-            for keys, group in df.groupby(by, sort=True, dropna=False) for column in metric_cols]
-    return pd.DataFrame(rows, columns=[*by, *(["metric"] if "metric" not in by else []),
-                                       "mean", "ci_low", "ci_high", "n", "std"])
+        raise ConfigError(
+            f"summarise_folds: with 'metric' in by (a long table) give one value column, got metric_cols={metric_cols}"
+        )
+    rows = [
+        _summary_row(keys, group[column], by, column, confidence)
+        for keys, group in df.groupby(by, sort=True, dropna=False)
+        for column in metric_cols
+    ]
+    return pd.DataFrame(
+        rows, columns=[*by, *(["metric"] if "metric" not in by else []), "mean", "ci_low", "ci_high", "n", "std"]
+    )
 
 
-def _summary_row(keys: object, values: pd.Series, by: list[str], column: str,
-                 confidence: float) -> dict[str, object]:
+def _summary_row(keys: object, values: pd.Series, by: list[str], column: str, confidence: float) -> dict[str, object]:
     keys = keys if isinstance(keys, tuple) else (keys,)
     summary = mean_ci(values.to_numpy(dtype=float), confidence)
     row: dict[str, object] = dict(zip(by, keys))
     row.setdefault("metric", column)
-    row.update(mean=summary.mean, ci_low=summary.ci_low, ci_high=summary.ci_high, n=summary.n,
-               std=summary.std)
+    row.update(mean=summary.mean, ci_low=summary.ci_low, ci_high=summary.ci_high, n=summary.n, std=summary.std)
     return row
 
 

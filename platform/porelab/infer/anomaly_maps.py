@@ -14,9 +14,13 @@ from porelab.infer.sliding import SlidingWindowConfig, sliding_window
 ANOMALY_WINDOWS = SlidingWindowConfig(window=(64, 64, 64), overlap=0.5, weighting="average")
 
 
-def reconstruction_maps(volume: np.ndarray, model: nn.Module, config: SlidingWindowConfig = ANOMALY_WINDOWS,
-                        transform: Callable[[np.ndarray], np.ndarray] | None = None,
-                        device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray]:
+def reconstruction_maps(
+    volume: np.ndarray,
+    model: nn.Module,
+    config: SlidingWindowConfig = ANOMALY_WINDOWS,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    device: str | torch.device = "cpu",
+) -> tuple[np.ndarray, np.ndarray]:
     """(A, V_hat) for a volume (z, y, x): the reconstruction error and the reconstruction.
 
     `model(x)` must return an output whose `reconstruction` has the input's shape (the
@@ -31,8 +35,8 @@ def reconstruction_maps(volume: np.ndarray, model: nn.Module, config: SlidingWin
         return torch.cat([(x - x_hat).abs(), x_hat], dim=1)
 
     def sink(z0: int, block: np.ndarray) -> None:
-        error[z0:z0 + block.shape[1]] = block[0]
-        reconstruction[z0:z0 + block.shape[1]] = block[1]
+        error[z0 : z0 + block.shape[1]] = block[0]
+        reconstruction[z0 : z0 + block.shape[1]] = block[1]
 
     sliding_window(volume, forward, sink, config, transform=transform, device=device)
     return error, reconstruction

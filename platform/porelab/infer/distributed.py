@@ -51,8 +51,9 @@ def z_ranges(depth: int, slices: int) -> list[tuple[int, int]]:
 class _SlabWorker:
     """Ray actor body: loads the model once, then runs z ranges of one volume."""
 
-    def __init__(self, model_factory: ModelFactory, config: InferencePlan, transform: Transform | None,
-                 threads: int) -> None:
+    def __init__(
+        self, model_factory: ModelFactory, config: InferencePlan, transform: Transform | None, threads: int
+    ) -> None:
         import torch
 
         from porelab.infer.runtime import pick_device, prepare_for_inference
@@ -68,9 +69,15 @@ class _SlabWorker:
 
         vol = volume.read(path, **read_options)
         blocks: list[np.ndarray] = []
-        run_inference(vol, lambda batch: self.model(input_layout(batch, self.model)),
-                       lambda z0, block: blocks.append(block.copy()), self.config, transform=self.transform,
-                       z_range=z_range, device=self.device)
+        run_inference(
+            vol,
+            lambda batch: self.model(input_layout(batch, self.model)),
+            lambda z0, block: blocks.append(block.copy()),
+            self.config,
+            transform=self.transform,
+            z_range=z_range,
+            device=self.device,
+        )
         return z_range[0], np.concatenate(blocks, axis=1)
 
 
@@ -80,10 +87,17 @@ def _results_in_completion_order(pending: list[Any], ray: Any) -> Iterator[tuple
         yield ray.get(done[0])
 
 
-def sliding_window_on_ray(path: str | Path, shape: tuple[int, int, int], model_factory: ModelFactory, sink: Sink,
-                          config: InferencePlan = SlidingWindowConfig(),
-                          ray_config: RayInferenceConfig = RayInferenceConfig(), *,
-                          transform: Transform | None = None, read_options: dict[str, Any] | None = None) -> None:
+def sliding_window_on_ray(
+    path: str | Path,
+    shape: tuple[int, int, int],
+    model_factory: ModelFactory,
+    sink: Sink,
+    config: InferencePlan = SlidingWindowConfig(),
+    ray_config: RayInferenceConfig = RayInferenceConfig(),
+    *,
+    transform: Transform | None = None,
+    read_options: dict[str, Any] | None = None,
+) -> None:
     """Like `run_inference` on `porelab.volume.read(path)`, with z ranges run by Ray actors.
 
     Needs a running Ray (`ray.init()` or a cluster address); blocks reach `sink` in
@@ -92,13 +106,16 @@ def sliding_window_on_ray(path: str | Path, shape: tuple[int, int, int], model_f
     import ray
 
     # SPREAD: one actor per node before a second on any, so a volume's z ranges use every node
-    actor_class = ray.remote(num_cpus=ray_config.cpus_per_actor, num_gpus=ray_config.gpus_per_actor,
-                             scheduling_strategy="SPREAD")(_SlabWorker)
+    actor_class = ray.remote(
+        num_cpus=ray_config.cpus_per_actor, num_gpus=ray_config.gpus_per_actor, scheduling_strategy="SPREAD"
+    )(_SlabWorker)
     threads = max(1, int(round(ray_config.cpus_per_actor)))
     # at least one z range per actor, and no actor without one (an idle actor only holds resources)
     ranges = z_ranges(shape[0], min(ray_config.slices_per_task, -(-shape[0] // max(1, ray_config.actors))))
-    actors = [actor_class.remote(model_factory, config, transform, threads)
-              for _ in range(min(ray_config.actors, len(ranges)))]
+    actors = [
+        actor_class.remote(model_factory, config, transform, threads)
+        for _ in range(min(ray_config.actors, len(ranges)))
+    ]
     max_in_flight = 2 * len(actors)
     pending: list[Any] = []
     try:

@@ -36,9 +36,18 @@ _ACTIVATION_BYTES_PER_VOXEL = 16
 _ACTIVATION_BYTES_PER_CHANNEL = 20
 
 
-def plan_inference(model: nn.Module, shape: Sequence[int], window: tuple[int, int, int], budget: int,
-                   *, engine: Engine = "windows", margin: int = 16, overlap: float = 0.5,
-                   weighting: str = "gaussian", batch_size: int = 4) -> InferencePlan:
+def plan_inference(
+    model: nn.Module,
+    shape: Sequence[int],
+    window: tuple[int, int, int],
+    budget: int,
+    *,
+    engine: Engine = "windows",
+    margin: int = 16,
+    overlap: float = 0.5,
+    weighting: str = "gaussian",
+    batch_size: int = 4,
+) -> InferencePlan:
     """engine "tiles" (or "auto" for a tile-safe network, `porelab.infer.tiles.tile_stride`): tiles
     with the largest core that fits `budget` bytes. Otherwise (engine "windows", or "auto" when
     no tile fits) the sliding windows of `window`, with the largest batch (<= `batch_size`)
@@ -47,24 +56,39 @@ def plan_inference(model: nn.Module, shape: Sequence[int], window: tuple[int, in
         raise ConfigError(f"engine = {engine!r}; expected one of {', '.join(ENGINES)}")
     stride = tile_stride(model)
     if engine == "tiles" and stride is None:
-        raise ConfigError(f"engine = 'tiles' for a {type(model).__name__}: its result depends on the crop "
-                          "(instance norm, dense layers or a reconstruction score); expected engine 'windows'")
+        raise ConfigError(
+            f"engine = 'tiles' for a {type(model).__name__}: its result depends on the crop "
+            "(instance norm, dense layers or a reconstruction score); expected engine 'windows'"
+        )
     if engine != "windows" and stride is not None:
         tiles = _fit_tiles(shape, TileConfig(margin=margin, multiple=stride), _first_channels(model), budget)
         if tiles is not None:
             return tiles
         if engine == "tiles":
-            raise ConfigError(f"max_memory = {budget / 2**20:.0f} MiB; tiles of {TILE_SIZES[-1]} voxels over "
-                              f"slices of {shape[1]} x {shape[2]} do not fit; expected a larger --max-memory "
-                              "or engine 'windows'")
-    windows = SlidingWindowConfig(window=window, overlap=overlap, weighting=weighting,  # type: ignore[arg-type]
-                                  batch_size=batch_size)
+            raise ConfigError(
+                f"max_memory = {budget / 2**20:.0f} MiB; tiles of {TILE_SIZES[-1]} voxels over "
+                f"slices of {shape[1]} x {shape[2]} do not fit; expected a larger --max-memory "
+                "or engine 'windows'"
+            )
+    windows = SlidingWindowConfig(
+        window=window,
+        overlap=overlap,
+        weighting=weighting,  # type: ignore[arg-type]
+        batch_size=batch_size,
+    )
     return _fit_windows(shape, windows, budget)
 
 
-def run_inference(source: Any, forward: Forward, sink: Sink, plan: InferencePlan, *,
-                  transform: Transform | None = None, z_range: tuple[int, int] | None = None,
-                  device: str | torch.device = "cpu") -> None:
+def run_inference(
+    source: Any,
+    forward: Forward,
+    sink: Sink,
+    plan: InferencePlan,
+    *,
+    transform: Transform | None = None,
+    z_range: tuple[int, int] | None = None,
+    device: str | torch.device = "cpu",
+) -> None:
     """`tiled_inference` or `sliding_window`, as `plan` says (same sink contract)."""
     if isinstance(plan, TileConfig):
         tiled_inference(source, forward, sink, plan, transform=transform, z_range=z_range, device=device)
@@ -76,8 +100,13 @@ def describe(plan: InferencePlan) -> dict[str, Any]:
     """The plan as summary.json shows it."""
     if isinstance(plan, TileConfig):
         return {"engine": "tiles", "tile": list(plan.tile), "margin": plan.margin, "stride": plan.multiple}
-    return {"engine": "windows", "window": list(plan.window), "overlap": plan.overlap,
-            "weighting": plan.weighting, "batch_size": plan.batch_size}
+    return {
+        "engine": "windows",
+        "window": list(plan.window),
+        "overlap": plan.overlap,
+        "weighting": plan.weighting,
+        "batch_size": plan.batch_size,
+    }
 
 
 def _first_channels(model: nn.Module) -> int:
@@ -105,6 +134,8 @@ def _fit_windows(shape: Sequence[int], sliding: SlidingWindowConfig, budget: int
         if working_memory_bytes(shape, candidate) <= budget // 2:  # half left for the network's activations
             return candidate
     need = working_memory_bytes(shape, replace(sliding, batch_size=1))
-    raise ConfigError(f"max_memory = {budget / 2**20:.0f} MiB; a {sliding.window} window over slices of "
-                      f"{shape[1]} x {shape[2]} needs at least {2 * need / 2**20:.0f} MiB; expected a larger "
-                      "--max-memory or a smaller --window")
+    raise ConfigError(
+        f"max_memory = {budget / 2**20:.0f} MiB; a {sliding.window} window over slices of "
+        f"{shape[1]} x {shape[2]} needs at least {2 * need / 2**20:.0f} MiB; expected a larger "
+        "--max-memory or a smaller --window"
+    )

@@ -24,9 +24,15 @@ class NpyBlockWriter:
     written and the context exits cleanly.
     """
 
-    def __init__(self, path: Path, shape: tuple[int, int, int], channels: int = 1,
-                 voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), overwrite: bool = True,
-                 metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        shape: tuple[int, int, int],
+        channels: int = 1,
+        voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        overwrite: bool = True,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         self.path, self.shape, self.channels = Path(path), tuple(shape), int(channels)
         self.voxel_size, self.overwrite, self.metadata = voxel_size, overwrite, metadata or {}
         self.full_shape = self.shape if self.channels == 1 else (self.channels,) + self.shape

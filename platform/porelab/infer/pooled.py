@@ -55,12 +55,14 @@ def _replayer(outputs: Iterator[torch.Tensor]) -> Forward:
 
 def _forward_all(forward: Forward, windows: torch.Tensor, max_windows: int, device: torch.device) -> torch.Tensor:
     with torch.inference_mode():
-        return torch.cat([first_output(forward(chunk.to(device))).float().cpu()
-                          for chunk in windows.split(max_windows)])
+        return torch.cat(
+            [first_output(forward(chunk.to(device))).float().cpu() for chunk in windows.split(max_windows)]
+        )
 
 
-def pooled_sliding_window(volumes: Sequence[PooledVolume], forward: Forward, max_windows: int,
-                          device: str | torch.device = "cpu") -> int:
+def pooled_sliding_window(
+    volumes: Sequence[PooledVolume], forward: Forward, max_windows: int, device: str | torch.device = "cpu"
+) -> int:
     """Score every volume as `sliding_window` would, running at most `max_windows` windows of
     any of the volumes per call of `forward`; returns the number of forward passes."""
     if max_windows < 1:
@@ -76,7 +78,7 @@ def pooled_sliding_window(volumes: Sequence[PooledVolume], forward: Forward, max
     start = 0
     for volume, batches in zip(volumes, recorded):
         sizes = [len(batch) for batch in batches]
-        mine = outputs[start:start + sum(sizes)].split(sizes)
+        mine = outputs[start : start + sum(sizes)].split(sizes)
         start += sum(sizes)
         sliding_window(volume.source, _replayer(iter(mine)), volume.sink, volume.config, transform=volume.transform)
     return -(-len(inputs) // max_windows)

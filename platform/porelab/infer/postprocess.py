@@ -51,12 +51,15 @@ class PostprocessConfig:
     def __post_init__(self) -> None:
         low, high = self.sigma_range
         if not 0 < low < high:
-            raise ConfigError(f"PostprocessConfig.sigma_range must be (low, high) with 0 < low < high, "
-                              f"got {self.sigma_range}")
+            raise ConfigError(
+                f"PostprocessConfig.sigma_range must be (low, high) with 0 < low < high, got {self.sigma_range}"
+            )
         if self.grid_points < 3 or self.search_block < 1 or self.sigma_tolerance <= 0:
-            raise ConfigError("PostprocessConfig: grid_points must be >= 3, search_block >= 1 and "
-                              f"sigma_tolerance > 0, got {self.grid_points}, {self.search_block}, "
-                              f"{self.sigma_tolerance}")
+            raise ConfigError(
+                "PostprocessConfig: grid_points must be >= 3, search_block >= 1 and "
+                f"sigma_tolerance > 0, got {self.grid_points}, {self.search_block}, "
+                f"{self.sigma_tolerance}"
+            )
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,7 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][index])
 
 
-def fit_edge_model(anomaly: np.ndarray, v_hat: np.ndarray,
-                   config: PostprocessConfig = PostprocessConfig()) -> EdgeFit:
+def fit_edge_model(anomaly: np.ndarray, v_hat: np.ndarray, config: PostprocessConfig = PostprocessConfig()) -> EdgeFit:
     """(lambda, sigma) minimising sum |A - lambda * G_sigma(|grad V_hat|_1)| (see the module doc)."""
     anomaly, v_hat = _checked(anomaly, v_hat)
     block = config.search_block
@@ -140,8 +142,9 @@ def suppress_edges(anomaly: np.ndarray, v_hat: np.ndarray, fit: EdgeFit) -> np.n
     return np.maximum(anomaly - np.float32(fit.lam) * edge_map(v_hat, fit.sigma), 0.0)
 
 
-def postprocess(anomaly: np.ndarray, v_hat: np.ndarray,
-                config: PostprocessConfig = PostprocessConfig()) -> tuple[np.ndarray, EdgeFit]:
+def postprocess(
+    anomaly: np.ndarray, v_hat: np.ndarray, config: PostprocessConfig = PostprocessConfig()
+) -> tuple[np.ndarray, EdgeFit]:
     """Fit (lambda, sigma) on this volume, then subtract the edge model: (A_pores, fit)."""
     fit = fit_edge_model(anomaly, v_hat, config)
     return suppress_edges(anomaly, v_hat, fit), fit
@@ -152,8 +155,9 @@ def _search_sigma(objective, config: PostprocessConfig) -> float:
     values = [objective(x) for x in grid]
     best = int(np.argmin(values))
     low, high = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-    result = optimize.minimize_scalar(objective, bounds=(low, high), method="bounded",
-                                      options={"xatol": config.sigma_tolerance})
+    result = optimize.minimize_scalar(
+        objective, bounds=(low, high), method="bounded", options={"xatol": config.sigma_tolerance}
+    )
     chosen = result.x if result.fun <= values[best] else grid[best]
     return float(np.exp(chosen))
 
@@ -175,8 +179,10 @@ def _checked(anomaly: np.ndarray, v_hat: np.ndarray) -> tuple[np.ndarray, np.nda
     anomaly = np.asarray(anomaly, dtype=np.float32)
     v_hat = np.asarray(v_hat, dtype=np.float32)
     if anomaly.shape != v_hat.shape or anomaly.ndim not in (2, 3):
-        raise VolumeError(f"post-processing: the anomaly map {anomaly.shape} and the reconstruction "
-                          f"{v_hat.shape} must be 2D or 3D arrays of the same shape")
+        raise VolumeError(
+            f"post-processing: the anomaly map {anomaly.shape} and the reconstruction "
+            f"{v_hat.shape} must be 2D or 3D arrays of the same shape"
+        )
     if not (np.isfinite(anomaly).all() and np.isfinite(v_hat).all()):
         raise VolumeError("post-processing: the anomaly map and the reconstruction must be finite")
     return anomaly, v_hat

@@ -63,8 +63,10 @@ def resolve_checkpoint(path: str | Path) -> Path:
     for candidate in (path, path / "checkpoints" / "best.pt", path / "model.pt"):
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"{path}: no checkpoint; expected a .pt file, a run directory with checkpoints/best.pt, "
-                      f"a registry model folder with model.pt, or a bundled detector ({', '.join(bundled_names())})")
+    raise ConfigError(
+        f"{path}: no checkpoint; expected a .pt file, a run directory with checkpoints/best.pt, "
+        f"a registry model folder with model.pt, or a bundled detector ({', '.join(bundled_names())})"
+    )
 
 
 class ScoreModel(nn.Module):
@@ -126,16 +128,24 @@ def _score(run: Prediction, config: PredictConfig) -> None:
 
             ensure_ray()
             ray_config = RayInferenceConfig(actors=config.actors, cpus_per_actor=config.cpus_per_actor)
-            sliding_window_on_ray(run.input_path, run.vol.shape, CheckpointModel(str(run.checkpoint)), sink,
-                                  run.plan, ray_config, transform=run.normaliser)
+            sliding_window_on_ray(
+                run.input_path,
+                run.vol.shape,
+                CheckpointModel(str(run.checkpoint)),
+                sink,
+                run.plan,
+                ray_config,
+                transform=run.normaliser,
+            )
             return
         device = pick_device(config.device)
         model = prepare_for_inference(run.model, device)
         run_inference(run.vol, _forward(model), sink, run.plan, transform=run.normaliser, device=device)
 
 
-def _postprocess_anomaly(vol: Any, checkpoint: Path, out_dir: Path, sliding: Any, normaliser: Any,
-                         config: PredictConfig) -> dict[str, Any]:
+def _postprocess_anomaly(
+    vol: Any, checkpoint: Path, out_dir: Path, sliding: Any, normaliser: Any, config: PredictConfig
+) -> dict[str, Any]:
     """Iuso et al.'s post-processing of an anomaly model's score, written as score_postprocessed.npy.
 
     It fits (lambda, sigma) on the whole volume, so it runs in memory: skipped (and said so in
@@ -180,8 +190,9 @@ class Prediction:
         return NpyBlockWriter(self.out_dir / _SCORE, self.vol.shape, voxel_size=self.vol.voxel_size)
 
 
-def prepare_prediction(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
-                       config: PredictConfig) -> Prediction:
+def prepare_prediction(
+    checkpoint: str | Path, input_path: str | Path, out_dir: str | Path, config: PredictConfig
+) -> Prediction:
     """Open the volume, fit its normaliser and the sliding-window settings to `max_memory`."""
     from porelab import volume
     from porelab.data.normalise import fit_normaliser
@@ -196,11 +207,29 @@ def prepare_prediction(checkpoint: str | Path, input_path: str | Path, out_dir: 
     normaliser = fit_normaliser(vol)
     # anomaly maps are reconstruction errors post-processed window by window
     engine = "windows" if _family(payload) == "anomaly" else config.engine
-    plan = plan_inference(model, vol.shape, inference_window(payload, config), config.max_memory,
-                          engine=engine, margin=config.margin,  # type: ignore[arg-type]
-                          overlap=config.overlap, weighting=config.weighting, batch_size=config.batch_size)
-    return Prediction(checkpoint, model, input_path, out_dir, payload, vol, normaliser, plan, start,
-                      {"prepare_s": time.perf_counter() - start})
+    plan = plan_inference(
+        model,
+        vol.shape,
+        inference_window(payload, config),
+        config.max_memory,
+        engine=engine,
+        margin=config.margin,  # type: ignore[arg-type]
+        overlap=config.overlap,
+        weighting=config.weighting,
+        batch_size=config.batch_size,
+    )
+    return Prediction(
+        checkpoint,
+        model,
+        input_path,
+        out_dir,
+        payload,
+        vol,
+        normaliser,
+        plan,
+        start,
+        {"prepare_s": time.perf_counter() - start},
+    )
 
 
 def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
@@ -230,22 +259,37 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     timings["total_s"] = time.perf_counter() - run.start
 
     summary = {
-        "model": run.payload["model_config"]["name"], "checkpoint": str(run.checkpoint), "input": str(run.input_path),
-        "shape_zyx": list(vol.shape), "voxel_size_mm_zyx": list(vol.voxel_size), "threshold": point.threshold,
-        **verdict, "normaliser": run.normaliser.to_dict(),
+        "model": run.payload["model_config"]["name"],
+        "checkpoint": str(run.checkpoint),
+        "input": str(run.input_path),
+        "shape_zyx": list(vol.shape),
+        "voxel_size_mm_zyx": list(vol.voxel_size),
+        "threshold": point.threshold,
+        **verdict,
+        "normaliser": run.normaliser.to_dict(),
         "inference": describe(run.plan),
-        "max_memory_bytes": config.max_memory, "timings": timings,
+        "max_memory_bytes": config.max_memory,
+        "timings": timings,
         "voxels_per_s": float(np.prod(vol.shape)) / max(timings["score_s"], 1e-9),
-        "files": {"score": _SCORE, "mask": MASK, "part": PART, "pores": PORES, "indications": INDICATIONS,
-                  "mask_from": score_file},
-        "postprocessing": postprocessing, "pooled": run.pooled, "ood": ood,
+        "files": {
+            "score": _SCORE,
+            "mask": MASK,
+            "part": PART,
+            "pores": PORES,
+            "indications": INDICATIONS,
+            "mask_from": score_file,
+        },
+        "postprocessing": postprocessing,
+        "pooled": run.pooled,
+        "ood": ood,
     }
     write_text_atomic(out_dir / _SUMMARY, json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def predict(checkpoint: str | Path, input_path: str | Path, out_dir: str | Path,
-            config: PredictConfig = PredictConfig()) -> dict[str, Any]:
+def predict(
+    checkpoint: str | Path, input_path: str | Path, out_dir: str | Path, config: PredictConfig = PredictConfig()
+) -> dict[str, Any]:
     """Segment `input_path` with a trained model; returns the summary also written to summary.json."""
     from porelab.infer.memory import release_large_blocks
 
@@ -266,8 +310,9 @@ class PredictJob:
     threshold: float | None = None
 
 
-def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: PredictConfig = PredictConfig(),
-                 max_windows: int = 8) -> list[dict[str, Any]]:
+def predict_many(
+    checkpoint: str | Path, jobs: Sequence[PredictJob], config: PredictConfig = PredictConfig(), max_windows: int = 8
+) -> list[dict[str, Any]]:
     """`predict` for several volumes in one call, each with the score `predict` gives it alone; one
     summary per job, each with "pooled": {"volumes", "forward_passes", "max_windows"}.
 
@@ -295,6 +340,7 @@ def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: Pre
     tiled = [run for run in runs if isinstance(run.plan, TileConfig)]
     passes = 0
     for run in tiled:
+
         def counted(batch: torch.Tensor) -> Any:
             nonlocal passes
             passes += 1
@@ -303,15 +349,21 @@ def predict_many(checkpoint: str | Path, jobs: Sequence[PredictJob], config: Pre
         with run.score_writer() as sink:
             run_inference(run.vol, counted, sink, run.plan, transform=run.normaliser, device=device)
     with ExitStack() as stack:
-        volumes = [PooledVolume(run.vol, stack.enter_context(run.score_writer()), run.plan, run.normaliser)
-                   for run in runs if not isinstance(run.plan, TileConfig)]
+        volumes = [
+            PooledVolume(run.vol, stack.enter_context(run.score_writer()), run.plan, run.normaliser)
+            for run in runs
+            if not isinstance(run.plan, TileConfig)
+        ]
         passes += pooled_sliding_window(volumes, forward, max_windows, device)
     elapsed = time.perf_counter() - t
     summaries = []
     for run, job in zip(runs, jobs):
         run.timings["score_s"] = elapsed
         run.pooled = {"volumes": len(runs), "forward_passes": passes, "max_windows": max_windows}
-        own = (replace(config, verdict=replace(config.verdict, threshold=job.threshold))
-               if job.threshold is not None else config)
+        own = (
+            replace(config, verdict=replace(config.verdict, threshold=job.threshold))
+            if job.threshold is not None
+            else config
+        )
         summaries.append(finish_prediction(run, own))
     return summaries

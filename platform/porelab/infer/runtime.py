@@ -18,8 +18,9 @@ def pick_device(requested: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device = {requested!r}, but torch sees no CUDA GPU on this machine; expected "
-                          "'cpu' or 'auto'")
+        raise ConfigError(
+            f"device = {requested!r}, but torch sees no CUDA GPU on this machine; expected 'cpu' or 'auto'"
+        )
     return device
 
 

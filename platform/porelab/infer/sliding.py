@@ -36,8 +36,12 @@ class SlidingWindowConfig:
     pad_mode: str = "edge"
 
     def grid(self, shape: Sequence[int]) -> WindowGrid:
-        return WindowGrid(tuple(int(n) for n in shape), as_window(self.window), self.overlap,  # type: ignore[arg-type]
-                          self.weighting)
+        return WindowGrid(
+            tuple(int(n) for n in shape),
+            as_window(self.window),
+            self.overlap,  # type: ignore[arg-type]
+            self.weighting,
+        )
 
 
 def first_output(result: Any) -> torch.Tensor:
@@ -57,8 +61,14 @@ def working_memory_bytes(shape: Sequence[int], config: SlidingWindowConfig, chan
 class _Pass:
     """State of one sliding-window pass over `source` (see the module docstring)."""
 
-    def __init__(self, source: Any, forward: Forward, config: SlidingWindowConfig,
-                 transform: Transform | None, device: torch.device) -> None:
+    def __init__(
+        self,
+        source: Any,
+        forward: Forward,
+        config: SlidingWindowConfig,
+        transform: Transform | None,
+        device: torch.device,
+    ) -> None:
         self.source, self.forward, self.config = source, forward, config
         self.transform, self.device = transform, device
         self.shape = tuple(int(n) for n in source.shape)
@@ -74,9 +84,12 @@ class _Pass:
 
     def read_slab(self, z0: int) -> np.ndarray:
         wz = self.grid.window[0]
-        raw = self.source[z0:min(z0 + wz, self.shape[0])]
-        slab = (np.asarray(self.transform(raw), dtype=np.float32) if self.transform is not None
-                else np.array(raw, dtype=np.float32))
+        raw = self.source[z0 : min(z0 + wz, self.shape[0])]
+        slab = (
+            np.asarray(self.transform(raw), dtype=np.float32)
+            if self.transform is not None
+            else np.array(raw, dtype=np.float32)
+        )
         del raw
         if hasattr(self.source, "release_pages"):
             self.source.release_pages()
@@ -87,8 +100,8 @@ class _Pass:
         _, wy, wx = self.grid.window
         size = max(1, self.config.batch_size)
         for i in range(0, len(self.yx_starts), size):
-            starts = self.yx_starts[i:i + size]
-            crops = [slab[:, y:y + wy, x:x + wx] for y, x in starts]
+            starts = self.yx_starts[i : i + size]
+            crops = [slab[:, y : y + wy, x : x + wx] for y, x in starts]
             yield starts, torch.from_numpy(np.stack(crops)[:, None])
 
     def run_row(self, z0: int, accumulator: Accumulator | None) -> Accumulator:
@@ -98,14 +111,16 @@ class _Pass:
             with torch.inference_mode():
                 out = first_output(self.forward(batch.to(self.device))).float()
                 if out.ndim != 5 or tuple(out.shape[2:]) != self.grid.window:
-                    raise ConfigError(f"model output of shape {tuple(out.shape)} for windows of "
-                                      f"{self.grid.window}; expected (batch, channels, *window)")
+                    raise ConfigError(
+                        f"model output of shape {tuple(out.shape)} for windows of "
+                        f"{self.grid.window}; expected (batch, channels, *window)"
+                    )
                 weighted = out * self.weight
             if accumulator is None:
                 accumulator = self.new_accumulator(out.shape[1])
             blocks = weighted if self.on_device else weighted.cpu().numpy()
             for (y, x), window_out in zip(starts, blocks):
-                accumulator[:, :, y:y + wy, x:x + wx] += window_out
+                accumulator[:, :, y : y + wy, x : x + wx] += window_out
         assert accumulator is not None
         return accumulator
 
@@ -120,15 +135,22 @@ class _Pass:
         dz = block.shape[1]
         ny, nx = self.shape[1:]
         block = block[:, :, :ny, :nx]
-        block /= self.norm[0][z0:z0 + dz, None, None].astype(np.float32)
+        block /= self.norm[0][z0 : z0 + dz, None, None].astype(np.float32)
         block /= self.norm[1][None, :ny, None].astype(np.float32)
         block /= self.norm[2][None, None, :nx].astype(np.float32)
         return block
 
 
-def sliding_window(source: Any, forward: Forward, sink: Sink, config: SlidingWindowConfig = SlidingWindowConfig(),
-                   *, transform: Transform | None = None, z_range: tuple[int, int] | None = None,
-                   device: str | torch.device = "cpu") -> None:
+def sliding_window(
+    source: Any,
+    forward: Forward,
+    sink: Sink,
+    config: SlidingWindowConfig = SlidingWindowConfig(),
+    *,
+    transform: Transform | None = None,
+    z_range: tuple[int, int] | None = None,
+    device: str | torch.device = "cpu",
+) -> None:
     """Run `forward` on every window of `source` (z, y, x) and stream the blended result to `sink`.
 
     `forward` maps a (B, 1, *window) float tensor to (B, C, *window) (or a list whose first
@@ -149,8 +171,8 @@ def sliding_window(source: Any, forward: Forward, sink: Sink, config: SlidingWin
             done = _emit(run, sink, accumulator, previous, done, min(z0, end))
             shift = z0 - previous  # slide the buffer so that it starts at z0
             kept = accumulator[:, shift:]
-            accumulator[:, :wz - shift] = kept.clone() if isinstance(kept, torch.Tensor) else kept
-            accumulator[:, wz - shift:] = 0
+            accumulator[:, : wz - shift] = kept.clone() if isinstance(kept, torch.Tensor) else kept
+            accumulator[:, wz - shift :] = 0
         accumulator = run.run_row(z0, accumulator)
     assert accumulator is not None
     _emit(run, sink, accumulator, rows[-1], done, end)
@@ -159,7 +181,7 @@ def sliding_window(source: Any, forward: Forward, sink: Sink, config: SlidingWin
 def _emit(run: _Pass, sink: Sink, accumulator: Accumulator, buffer_z0: int, start: int, stop: int) -> int:
     """Normalise and hand over z in [start, stop), which no later window reaches; return the new start."""
     if stop > start:
-        block = accumulator[:, start - buffer_z0:stop - buffer_z0]  # final: safe to divide in place
+        block = accumulator[:, start - buffer_z0 : stop - buffer_z0]  # final: safe to divide in place
         if isinstance(block, torch.Tensor):
             block = block.cpu().numpy()
         sink(start, run.normalise_in_place(block, start))

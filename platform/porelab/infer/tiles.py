@@ -42,8 +42,9 @@ class TileConfig:
         if len(self.tile) != 3 or min(self.tile) < 1:
             raise ConfigError(f"tile = {self.tile}; expected three positive sizes (z, y, x)")
         if self.margin < 0 or self.multiple < 1:
-            raise ConfigError(f"margin = {self.margin}, multiple = {self.multiple}; expected margin >= 0 "
-                              "and multiple >= 1")
+            raise ConfigError(
+                f"margin = {self.margin}, multiple = {self.multiple}; expected margin >= 0 and multiple >= 1"
+            )
 
     def aligned(self) -> tuple[tuple[int, int, int], int]:
         """Tile and margin rounded up to the stride, so every crop starts on the pooling grid."""
@@ -75,9 +76,16 @@ def tile_stride(model: nn.Module) -> int | None:
     return max(strides)
 
 
-def tiled_inference(source: Any, forward: Forward, sink: Sink, config: TileConfig = TileConfig(),
-                    *, transform: Transform | None = None, z_range: tuple[int, int] | None = None,
-                    device: str | torch.device = "cpu") -> None:
+def tiled_inference(
+    source: Any,
+    forward: Forward,
+    sink: Sink,
+    config: TileConfig = TileConfig(),
+    *,
+    transform: Transform | None = None,
+    z_range: tuple[int, int] | None = None,
+    device: str | torch.device = "cpu",
+) -> None:
     """Run `forward` once per core tile of `source` (z, y, x) and stream the result to `sink`.
 
     The contract is `sliding_window`'s: `forward` maps (1, 1, *crop) to (1, C, *crop) (or a
@@ -109,28 +117,35 @@ def tiled_inference(source: Any, forward: Forward, sink: Sink, config: TileConfi
                 row[:, :, core[1], core[2]] = out
         assert row is not None
         first, last = max(begin, z0), min(end, z1)
-        sink(first, row[:, first - z0:last - z0])
+        sink(first, row[:, first - z0 : last - z0])
 
 
 def _read(source: Any, lo: int, hi: int, transform: Transform | None) -> np.ndarray:
     raw = source[lo:hi]
-    slab = (np.asarray(transform(raw), dtype=np.float32) if transform is not None
-            else np.array(raw, dtype=np.float32))
+    slab = np.asarray(transform(raw), dtype=np.float32) if transform is not None else np.array(raw, dtype=np.float32)
     if hasattr(source, "release_pages"):
         source.release_pages()
     return slab
 
 
-def _run_tile(slab: np.ndarray, slab_z0: int, core: tuple[slice, slice, slice], margin: int,
-              shape: tuple[int, ...], forward: Forward, device: torch.device) -> np.ndarray:
+def _run_tile(
+    slab: np.ndarray,
+    slab_z0: int,
+    core: tuple[slice, slice, slice],
+    margin: int,
+    shape: tuple[int, ...],
+    forward: Forward,
+    device: torch.device,
+) -> np.ndarray:
     """The network on the core plus its margin (clipped at the volume's faces); the core's output."""
     crop = tuple(slice(max(0, s.start - margin), min(n, s.stop + margin)) for s, n in zip(core, shape))
-    tile = slab[crop[0].start - slab_z0:crop[0].stop - slab_z0, crop[1], crop[2]]
+    tile = slab[crop[0].start - slab_z0 : crop[0].stop - slab_z0, crop[1], crop[2]]
     with torch.inference_mode():
         out = first_output(forward(torch.from_numpy(np.ascontiguousarray(tile))[None, None].to(device))).float()
     expected = tuple(s.stop - s.start for s in crop)
     if out.ndim != 5 or tuple(out.shape[2:]) != expected:
-        raise ConfigError(f"model output of shape {tuple(out.shape)} for a tile of {expected}; "
-                          "expected (1, channels, *tile)")
+        raise ConfigError(
+            f"model output of shape {tuple(out.shape)} for a tile of {expected}; expected (1, channels, *tile)"
+        )
     keep = tuple(slice(s.start - c.start, s.stop - c.start) for s, c in zip(core, crop))
     return out[0][(slice(None),) + keep].cpu().numpy()

@@ -57,23 +57,29 @@ class VerdictConfig:
 def _uncalibrated_anomaly_point(score: Any) -> OperatingPoint:
     """An anomaly checkpoint from before calibration: Otsu's threshold of this volume's positive
     scores (reconstruction errors have no fixed scale)."""
-    return OperatingPoint(threshold=anomaly_threshold(strided_sample(score)), objective="default",
-                          source="Otsu's threshold of this volume's positive scores (anomaly model, not calibrated)")
+    return OperatingPoint(
+        threshold=anomaly_threshold(strided_sample(score)),
+        objective="default",
+        source="Otsu's threshold of this volume's positive scores (anomaly model, not calibrated)",
+    )
 
 
 def _calibrated_for_rate(payload: dict[str, Any], rate: float) -> OperatingPoint:
     candidates = (payload.get("calibration") or {}).get("candidates")
     if not candidates:
-        raise ConfigError(f"--false-calls-per-cm3 {rate:g}: the checkpoint holds no calibration table; "
-                          "expected a model calibrated by the cross-validation or `porelab evaluate --calibrate`")
+        raise ConfigError(
+            f"--false-calls-per-cm3 {rate:g}: the checkpoint holds no calibration table; "
+            "expected a model calibrated by the cross-validation or `porelab evaluate --calibrate`"
+        )
     scans = ", ".join(payload["calibration"].get("scans", []))
     point = pick(pd.DataFrame(candidates), CalibrationConfig("false_calls", rate), f"the calibration scans ({scans})")
     stored = stored_operating_point(payload)
     return replace(point, boundary_radius_vox=stored.boundary_radius_vox, boundary_iso=stored.boundary_iso)
 
 
-def operating_point_for(payload: dict[str, Any], score: Any, anomaly: bool,
-                        config: VerdictConfig = VerdictConfig()) -> OperatingPoint:
+def operating_point_for(
+    payload: dict[str, Any], score: Any, anomaly: bool, config: VerdictConfig = VerdictConfig()
+) -> OperatingPoint:
     """The operating point a model's score map is judged at: the checkpoint's calibrated one (or
     the one for a false-call rate), overridden by what the user set."""
     if config.false_calls_per_cm3 is not None:
@@ -82,8 +88,13 @@ def operating_point_for(payload: dict[str, Any], score: Any, anomaly: bool,
         point = _uncalibrated_anomaly_point(score)
     else:
         point = stored_operating_point(payload)
-    return point.overridden(config.threshold, config.low_threshold, config.min_diameter_vox,
-                            config.boundary_radius_vox, config.axis_guard_vox)
+    return point.overridden(
+        config.threshold,
+        config.low_threshold,
+        config.min_diameter_vox,
+        config.boundary_radius_vox,
+        config.axis_guard_vox,
+    )
 
 
 def region_of_interest(vol: Any, config: VerdictConfig, max_bytes: int) -> Any:
@@ -92,8 +103,10 @@ def region_of_interest(vol: Any, config: VerdictConfig, max_bytes: int) -> Any:
         return find_part(vol, config.part, max_bytes)
     mask = volume.read(config.part_mask)
     if tuple(mask.shape) != tuple(vol.shape):
-        raise VolumeError(f"{config.part_mask}: part mask of shape {tuple(mask.shape)}; expected the scan's shape "
-                          f"{tuple(vol.shape)} (z, y, x)")
+        raise VolumeError(
+            f"{config.part_mask}: part mask of shape {tuple(mask.shape)}; expected the scan's shape "
+            f"{tuple(vol.shape)} (z, y, x)"
+        )
     return part_from_mask(mask.to_numpy())
 
 
@@ -107,15 +120,21 @@ class _PartView:
         return np.asarray(self.source[key]).astype(np.uint8)
 
 
-def write_verdict(score: Any, scan: Any, part: Any, point: OperatingPoint, voxel_size: tuple[float, float, float],
-                  out_dir: Path, slab_bytes: int) -> dict[str, Any]:
+def write_verdict(
+    score: Any,
+    scan: Any,
+    part: Any,
+    point: OperatingPoint,
+    voxel_size: tuple[float, float, float],
+    out_dir: Path,
+    slab_bytes: int,
+) -> dict[str, Any]:
     """Judge `score` (of the grey `scan`) within `part` at `point`; write the verdict files; the
     summary's fields."""
     slab = max(1, slab_bytes // max(int(np.prod(score.shape[1:])) * 4, 1))
     decision = judge(score, part, point, voxel_size, scan=scan, slab=slab)
     volume.write(volume.Volume(decision, voxel_size), out_dir / MASK, overwrite=True, slab_bytes=slab_bytes)
-    volume.write(volume.Volume(_PartView(part.part), voxel_size), out_dir / PART, overwrite=True,
-                 slab_bytes=slab_bytes)
+    volume.write(volume.Volume(_PartView(part.part), voxel_size), out_dir / PART, overwrite=True, slab_bytes=slab_bytes)
     decision.verdict.pores.to_parquet(out_dir / PORES, index=False)
     decision.verdict.indications.to_parquet(out_dir / INDICATIONS, index=False)
     return {**decision.verdict.summary(), "part": part.describe(voxel_size)}

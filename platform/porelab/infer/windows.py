@@ -75,7 +75,7 @@ class WindowGrid:
         total = np.zeros(self.padded_shape[axis])
         prof = self.profiles()[axis]
         for start in self.starts(axis):
-            total[start:start + self.window[axis]] += prof
+            total[start : start + self.window[axis]] += prof
         return total
 
     def window_weight(self) -> np.ndarray:

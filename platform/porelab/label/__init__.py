@@ -8,5 +8,20 @@ from porelab.label.sphericity import surface_and_sphericity
 from porelab.label.streaming import STREAMING_COLUMNS, streaming_pore_table
 from porelab.label.table import COLUMNS, PoreTable, pore_table
 
-__all__ = ["AnomalyLabelConfig", "AnomalyLabels", "COLUMNS", "OtsuResult", "anomaly_labels", "anomaly_threshold", "PoreTable", "drop_thin", "label_components", "object_mask",
-           "otsu_pores", "pore_table", "STREAMING_COLUMNS", "streaming_pore_table", "surface_and_sphericity"]
+__all__ = [
+    "AnomalyLabelConfig",
+    "AnomalyLabels",
+    "COLUMNS",
+    "OtsuResult",
+    "anomaly_labels",
+    "anomaly_threshold",
+    "PoreTable",
+    "drop_thin",
+    "label_components",
+    "object_mask",
+    "otsu_pores",
+    "pore_table",
+    "STREAMING_COLUMNS",
+    "streaming_pore_table",
+    "surface_and_sphericity",
+]

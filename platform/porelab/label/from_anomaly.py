@@ -33,14 +33,15 @@ class AnomalyLabelConfig:
         if self.connectivity not in CONNECTIVITY:
             raise ConfigError(f"AnomalyLabelConfig.connectivity: expected 6, 18 or 26, got {self.connectivity!r}")
         if self.min_extent < 1 or self.min_voxels < 1:
-            raise ConfigError(f"AnomalyLabelConfig: min_extent and min_voxels must be >= 1, got "
-                              f"{self.min_extent}, {self.min_voxels}")
+            raise ConfigError(
+                f"AnomalyLabelConfig: min_extent and min_voxels must be >= 1, got {self.min_extent}, {self.min_voxels}"
+            )
 
 
 @dataclass
 class AnomalyLabels:
-    mask: np.ndarray     # bool: kept pore voxels
-    labels: np.ndarray   # int32: pore ids 1..n, 0 elsewhere
+    mask: np.ndarray  # bool: kept pore voxels
+    labels: np.ndarray  # int32: pore ids 1..n, 0 elsewhere
     threshold: float
 
     @property
@@ -53,13 +54,16 @@ def anomaly_threshold(anomaly: np.ndarray) -> float:
     which would otherwise dominate the histogram)."""
     positive = anomaly[anomaly > 0]
     if positive.size < 2 or positive.min() == positive.max():
-        raise VolumeError("anomaly_labels: the anomaly map needs at least two distinct positive "
-                          "scores for an automatic threshold; give AnomalyLabelConfig.threshold")
+        raise VolumeError(
+            "anomaly_labels: the anomaly map needs at least two distinct positive "
+            "scores for an automatic threshold; give AnomalyLabelConfig.threshold"
+        )
     return float(threshold_otsu(positive))
 
 
-def anomaly_labels(anomaly: np.ndarray, config: AnomalyLabelConfig = AnomalyLabelConfig(),
-                   object_mask: np.ndarray | None = None) -> AnomalyLabels:
+def anomaly_labels(
+    anomaly: np.ndarray, config: AnomalyLabelConfig = AnomalyLabelConfig(), object_mask: np.ndarray | None = None
+) -> AnomalyLabels:
     """Pore labels from `anomaly` (z, y, x); voxels outside `object_mask` are never pores."""
     anomaly = check_3d(np.asarray(anomaly, dtype=np.float32), "anomaly_labels anomaly")
     if not np.isfinite(anomaly).all():
@@ -69,8 +73,9 @@ def anomaly_labels(anomaly: np.ndarray, config: AnomalyLabelConfig = AnomalyLabe
     if object_mask is not None:
         object_mask = check_3d(np.asarray(object_mask, dtype=bool), "anomaly_labels object_mask")
         if object_mask.shape != anomaly.shape:
-            raise VolumeError(f"anomaly_labels: object_mask shape {object_mask.shape} differs from the "
-                              f"anomaly map's {anomaly.shape}")
+            raise VolumeError(
+                f"anomaly_labels: object_mask shape {object_mask.shape} differs from the anomaly map's {anomaly.shape}"
+            )
         candidates &= object_mask
     labels = drop_thin(label_components(candidates, config.connectivity), config.min_extent)
     labels = _drop_small(labels, config.min_voxels)

@@ -14,9 +14,9 @@ from porelab.label.components import check_3d, drop_thin, label_components
 
 @dataclass
 class OtsuResult:
-    object_mask: np.ndarray   # bool: the part, holes filled (pores included)
-    pore_mask: np.ndarray     # bool: kept pore voxels
-    pore_labels: np.ndarray   # int32: pore ids 1..n, 0 elsewhere
+    object_mask: np.ndarray  # bool: the part, holes filled (pores included)
+    pore_mask: np.ndarray  # bool: kept pore voxels
+    pore_labels: np.ndarray  # int32: pore ids 1..n, 0 elsewhere
     object_threshold: float
     pore_threshold: float
 
@@ -31,8 +31,7 @@ def object_mask(volume: np.ndarray) -> tuple[np.ndarray, float]:
     return ndimage.binary_fill_holes(volume > threshold), threshold
 
 
-def otsu_pores(volume: np.ndarray, min_extent: int = 2, connectivity: int = 6,
-               boundary_layers: int = 1) -> OtsuResult:
+def otsu_pores(volume: np.ndarray, min_extent: int = 2, connectivity: int = 6, boundary_layers: int = 1) -> OtsuResult:
     """Algorithm 1 of Iuso et al.
 
     1. object mask: Otsu threshold of the volume, holes filled by flood fill from outside;
@@ -52,8 +51,7 @@ def otsu_pores(volume: np.ndarray, min_extent: int = 2, connectivity: int = 6,
     if boundary_layers < 0:
         raise VolumeError(f"otsu_pores boundary_layers: expected >= 0, got {boundary_layers}")
     solid, object_threshold = object_mask(volume)
-    inside = (ndimage.binary_erosion(solid, iterations=boundary_layers, border_value=0)
-              if boundary_layers else solid)
+    inside = ndimage.binary_erosion(solid, iterations=boundary_layers, border_value=0) if boundary_layers else solid
     if not inside.any():
         raise VolumeError("otsu_pores: the object mask is empty (the volume has no bright part)")
     pore_threshold = float(threshold_otsu(volume[inside]))
@@ -64,13 +62,14 @@ def otsu_pores(volume: np.ndarray, min_extent: int = 2, connectivity: int = 6,
 
 def _checked(volume: np.ndarray) -> np.ndarray:
     volume = check_3d(volume, "otsu_pores volume")
-    real = np.issubdtype(volume.dtype, np.number) and not np.issubdtype(volume.dtype,
-                                                                         np.complexfloating)
+    real = np.issubdtype(volume.dtype, np.number) and not np.issubdtype(volume.dtype, np.complexfloating)
     if not real:
         raise VolumeError(f"otsu_pores volume: expected real numbers, got dtype {volume.dtype}")
     if not np.isfinite(volume).all():
         raise VolumeError("otsu_pores volume: contains NaN or infinite values")
     if volume.min() == volume.max():
-        raise VolumeError(f"otsu_pores volume: constant (every voxel is {volume.min()}); "
-                          "expected a part brighter than its surroundings")
+        raise VolumeError(
+            f"otsu_pores volume: constant (every voxel is {volume.min()}); "
+            "expected a part brighter than its surroundings"
+        )
     return volume

@@ -12,8 +12,7 @@ def mesh_volume(verts: np.ndarray, faces: np.ndarray) -> float:
     return float(abs(np.einsum("ij,ij->i", a, np.cross(b, c)).sum()) / 6.0)
 
 
-def surface_and_sphericity(instance: np.ndarray, spacing: tuple[float, float, float]
-                           ) -> tuple[float, float]:
+def surface_and_sphericity(instance: np.ndarray, spacing: tuple[float, float, float]) -> tuple[float, float]:
     """Mesh area (mm2) and sphericity pi^(1/3) (6 V)^(2/3) / A of one binary instance.
 
     The mesh is the 0.5 iso-surface of the instance padded with one empty voxel, so it is

@@ -25,9 +25,22 @@ from scipy import ndimage
 from porelab.errors import ConfigError
 
 _FACES = ndimage.generate_binary_structure(3, 1)
-STREAMING_COLUMNS = ("id", "centroid_z", "centroid_y", "centroid_x", "bbox_z0", "bbox_y0", "bbox_x0",
-                     "bbox_z1", "bbox_y1", "bbox_x1", "voxels", "volume_mm3", "equivalent_diameter_vox",
-                     "equivalent_diameter_mm")
+STREAMING_COLUMNS = (
+    "id",
+    "centroid_z",
+    "centroid_y",
+    "centroid_x",
+    "bbox_z0",
+    "bbox_y0",
+    "bbox_x0",
+    "bbox_z1",
+    "bbox_y1",
+    "bbox_x1",
+    "voxels",
+    "volume_mm3",
+    "equivalent_diameter_vox",
+    "equivalent_diameter_mm",
+)
 
 
 class _UnionFind:
@@ -60,18 +73,32 @@ class _Stats:
     peak: list[np.ndarray] = field(default_factory=list)
     flags: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
-    def add_slab(self, labels: np.ndarray, count: int, z0: int, value: np.ndarray | None,
-                 flags: dict[str, np.ndarray]) -> None:
+    def add_slab(
+        self, labels: np.ndarray, count: int, z0: int, value: np.ndarray | None, flags: dict[str, np.ndarray]
+    ) -> None:
         coords = np.nonzero(labels)  # pores are sparse: memory follows the pore voxels, not the slab
         owner = labels[coords]
         self.voxels.append(np.bincount(owner, minlength=count + 1)[1:].astype(np.int64))
-        self.sums.append(np.stack([np.bincount(owner, weights=c + (z0 if axis == 0 else 0), minlength=count + 1)[1:]
-                                   for axis, c in enumerate(coords)], axis=1).reshape(-1, 3))
+        self.sums.append(
+            np.stack(
+                [
+                    np.bincount(owner, weights=c + (z0 if axis == 0 else 0), minlength=count + 1)[1:]
+                    for axis, c in enumerate(coords)
+                ],
+                axis=1,
+            ).reshape(-1, 3)
+        )
         boxes = ndimage.find_objects(labels, max_label=count)
-        self.low.append(np.array([[s.start + (z0 if a == 0 else 0) for a, s in enumerate(b)] for b in boxes],
-                                 dtype=np.int64).reshape(-1, 3))
-        self.high.append(np.array([[s.stop + (z0 if a == 0 else 0) for a, s in enumerate(b)] for b in boxes],
-                                  dtype=np.int64).reshape(-1, 3))
+        self.low.append(
+            np.array(
+                [[s.start + (z0 if a == 0 else 0) for a, s in enumerate(b)] for b in boxes], dtype=np.int64
+            ).reshape(-1, 3)
+        )
+        self.high.append(
+            np.array(
+                [[s.stop + (z0 if a == 0 else 0) for a, s in enumerate(b)] for b in boxes], dtype=np.int64
+            ).reshape(-1, 3)
+        )
         peak = np.full(count + 1, -np.inf)
         if value is not None:
             np.maximum.at(peak, owner, np.asarray(value)[coords].astype(np.float64))
@@ -141,8 +168,7 @@ class SlabComponents:
         _, component = np.unique(roots, return_inverse=True)
         n = int(component.max()) + 1
         voxels = np.bincount(component, weights=np.concatenate(stats.voxels), minlength=n)
-        sums = np.stack([np.bincount(component, weights=col, minlength=n)
-                         for col in np.concatenate(stats.sums).T], 1)
+        sums = np.stack([np.bincount(component, weights=col, minlength=n) for col in np.concatenate(stats.sums).T], 1)
         low, high = np.full((n, 3), np.iinfo(np.int64).max), np.zeros((n, 3), np.int64)
         np.minimum.at(low, component, np.concatenate(stats.low))
         np.maximum.at(high, component, np.concatenate(stats.high))
@@ -185,10 +211,11 @@ class SlabComponents:
         return list(self._z0)
 
 
-def streaming_pore_table(mask: Any, voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
-                         slab: int = 32) -> pd.DataFrame:
+def streaming_pore_table(
+    mask: Any, voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), slab: int = 32
+) -> pd.DataFrame:
     """One row per 6-connected component of `mask` (array-like, indexed slab by slab)."""
     parts = SlabComponents()
     for z0 in range(0, int(mask.shape[0]), slab):
-        parts.add(mask[z0:z0 + slab])
+        parts.add(mask[z0 : z0 + slab])
     return parts.finish(voxel_size)[list(STREAMING_COLUMNS)]

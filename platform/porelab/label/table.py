@@ -13,10 +13,26 @@ from porelab.label.components import check_3d, label_components
 from porelab.label.otsu import object_mask as otsu_object_mask
 from porelab.label.sphericity import surface_and_sphericity
 
-COLUMNS = ("id", "centroid_z", "centroid_y", "centroid_x",
-           "bbox_z0", "bbox_y0", "bbox_x0", "bbox_z1", "bbox_y1", "bbox_x1",
-           "voxels", "volume_mm3", "equivalent_diameter_vox", "equivalent_diameter_mm",
-           "surface_area_mm2", "sphericity", "distance_to_surface_mm", "touches_surface")
+COLUMNS = (
+    "id",
+    "centroid_z",
+    "centroid_y",
+    "centroid_x",
+    "bbox_z0",
+    "bbox_y0",
+    "bbox_x0",
+    "bbox_z1",
+    "bbox_y1",
+    "bbox_x1",
+    "voxels",
+    "volume_mm3",
+    "equivalent_diameter_vox",
+    "equivalent_diameter_mm",
+    "surface_area_mm2",
+    "sphericity",
+    "distance_to_surface_mm",
+    "touches_surface",
+)
 _FACES = ndimage.generate_binary_structure(3, 1)
 
 
@@ -26,9 +42,13 @@ class PoreTable:
     porosity_percent: float
 
 
-def pore_table(mask_or_labels: np.ndarray, volume: np.ndarray | None = None,
-               voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
-               object_mask: np.ndarray | None = None, connectivity: int = 6) -> PoreTable:
+def pore_table(
+    mask_or_labels: np.ndarray,
+    volume: np.ndarray | None = None,
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    object_mask: np.ndarray | None = None,
+    connectivity: int = 6,
+) -> PoreTable:
     """Describe every pore of a binary mask (split into `connectivity`-connected components,
     scipy.ndimage) or of an integer instance-label volume (ids kept, pieces of one id stay one
     pore).
@@ -56,8 +76,9 @@ def pore_table(mask_or_labels: np.ndarray, volume: np.ndarray | None = None,
     table = pd.concat([table, _placement(labels, ids, solid, spacing)], axis=1)
     table["surface_area_mm2"], table["sphericity"] = _shape(labels, ids, spacing)
     if volume is not None:
-        table["mean_intensity"] = (np.asarray(ndimage.mean(volume, labels, ids), dtype=float)
-                                   if len(ids) else np.zeros(0))
+        table["mean_intensity"] = (
+            np.asarray(ndimage.mean(volume, labels, ids), dtype=float) if len(ids) else np.zeros(0)
+        )
     columns = [c for c in COLUMNS if c in table] + [c for c in table if c not in COLUMNS]
     porosity = 100.0 * float((labels > 0).sum()) / max(int(solid.sum()), 1)
     return PoreTable(table[columns].reset_index(drop=True), porosity)
@@ -68,8 +89,7 @@ def _instance_labels(mask_or_labels: np.ndarray, connectivity: int) -> np.ndarra
     if array.dtype == bool:
         return label_components(array, connectivity)
     if not np.issubdtype(array.dtype, np.integer):
-        raise VolumeError(f"pore_table mask_or_labels: expected a bool mask or integer labels, "
-                          f"got dtype {array.dtype}")
+        raise VolumeError(f"pore_table mask_or_labels: expected a bool mask or integer labels, got dtype {array.dtype}")
     if array.size and array.min() < 0:
         raise VolumeError("pore_table mask_or_labels: instance labels must be >= 0")
     return array.astype(np.int64, copy=False)
@@ -78,17 +98,16 @@ def _instance_labels(mask_or_labels: np.ndarray, connectivity: int) -> np.ndarra
 def _spacing(voxel_size: tuple[float, float, float]) -> tuple[float, float, float]:
     spacing = tuple(float(v) for v in voxel_size)
     if len(spacing) != 3 or min(spacing) <= 0:
-        raise VolumeError(f"pore_table voxel_size: expected 3 positive sizes in mm (z, y, x), "
-                          f"got {voxel_size!r}")
+        raise VolumeError(f"pore_table voxel_size: expected 3 positive sizes in mm (z, y, x), got {voxel_size!r}")
     return spacing
 
 
-def _object(labels: np.ndarray, volume: np.ndarray | None,
-            object_mask: np.ndarray | None) -> np.ndarray:
+def _object(labels: np.ndarray, volume: np.ndarray | None, object_mask: np.ndarray | None) -> np.ndarray:
     for name, array in (("volume", volume), ("object_mask", object_mask)):
         if array is not None and np.shape(array) != labels.shape:
-            raise VolumeError(f"pore_table {name}: shape {np.shape(array)} differs from the "
-                              f"pore labels' {labels.shape}")
+            raise VolumeError(
+                f"pore_table {name}: shape {np.shape(array)} differs from the pore labels' {labels.shape}"
+            )
     if object_mask is not None:
         solid = np.asarray(object_mask, dtype=bool)
     elif volume is not None:
@@ -118,8 +137,7 @@ def _geometry(labels: np.ndarray, ids: np.ndarray, spacing: tuple[float, ...]) -
     return pd.DataFrame(data)
 
 
-def _placement(labels: np.ndarray, ids: np.ndarray, solid: np.ndarray,
-               spacing: tuple[float, ...]) -> pd.DataFrame:
+def _placement(labels: np.ndarray, ids: np.ndarray, solid: np.ndarray, spacing: tuple[float, ...]) -> pd.DataFrame:
     """Distance to the outside of the object and face contact with it; the array's border
     counts as outside. The distance transform runs on the object's bounding box only."""
     crop = _grown_box(solid)
@@ -132,14 +150,15 @@ def _placement(labels: np.ndarray, ids: np.ndarray, solid: np.ndarray,
     outside_next = np.zeros(len(pore_flat), dtype=bool)
     for step in (*strides, *(-strides)):
         outside_next |= ~padded.ravel()[pore_flat + step]
-    return pd.DataFrame({
-        "distance_to_surface_mm": _per_id(np.minimum, distance, owner, ids, np.inf),
-        "touches_surface": _per_id(np.maximum, outside_next, owner, ids, False).astype(bool),
-    })
+    return pd.DataFrame(
+        {
+            "distance_to_surface_mm": _per_id(np.minimum, distance, owner, ids, np.inf),
+            "touches_surface": _per_id(np.maximum, outside_next, owner, ids, False).astype(bool),
+        }
+    )
 
 
-def _distance_to_outside(padded: np.ndarray, flat: np.ndarray,
-                         spacing: tuple[float, ...]) -> np.ndarray:
+def _distance_to_outside(padded: np.ndarray, flat: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
     """Euclidean distance (mm) from the voxels `flat` of the object to the nearest voxel
     outside it. A box-shaped object (a cube part, or a block with no air) takes the closed
     form, the distance to its nearest face, instead of a distance transform of the volume."""
@@ -156,16 +175,14 @@ def _grown_box(mask: np.ndarray) -> tuple[slice, ...]:
     return boxes[0] if boxes and boxes[0] is not None else (slice(0, 0),) * 3
 
 
-def _per_id(ufunc: np.ufunc, values: np.ndarray, owner: np.ndarray, ids: np.ndarray,
-            empty: float) -> np.ndarray:
+def _per_id(ufunc: np.ufunc, values: np.ndarray, owner: np.ndarray, ids: np.ndarray, empty: float) -> np.ndarray:
     """`ufunc` reduction of `values` grouped by `owner`, one result per id in `ids`."""
     out = np.full(int(ids.max(initial=0)) + 1, empty, dtype=np.asarray(values).dtype)
     ufunc.at(out, owner, values)
     return out[ids]
 
 
-def _shape(labels: np.ndarray, ids: np.ndarray, spacing: tuple[float, float, float]
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _shape(labels: np.ndarray, ids: np.ndarray, spacing: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
     boxes = ndimage.find_objects(labels)
     area = np.zeros(len(ids))
     sphericity = np.zeros(len(ids))

@@ -64,8 +64,10 @@ def bottleneck_edge(config: ModelConfig) -> int:
     stride-2 levels cannot halve exactly."""
     stride = 2 ** len(config.channels)
     if config.patch_size % stride:
-        raise ConfigError(f"model {config.name!r}: patch_size must be a multiple of 2^levels = "
-                          f"{stride} (channels={config.channels}), got {config.patch_size}")
+        raise ConfigError(
+            f"model {config.name!r}: patch_size must be a multiple of 2^levels = "
+            f"{stride} (channels={config.channels}), got {config.patch_size}"
+        )
     return config.patch_size // stride
 
 
@@ -73,15 +75,19 @@ def check_patch(config: ModelConfig, x: torch.Tensor) -> None:
     """Models with a dense latent take exactly (N, in_channels, patch_size, ...)."""
     expected = (config.in_channels, *[config.patch_size] * config.spatial_dims)
     if x.ndim != config.spatial_dims + 2 or tuple(x.shape[1:]) != expected:
-        raise ModelInputError(f"model {config.name!r}: input must be (N, {', '.join(map(str, expected))})"
-                              f" (patch_size={config.patch_size}), got shape {tuple(x.shape)}")
+        raise ModelInputError(
+            f"model {config.name!r}: input must be (N, {', '.join(map(str, expected))})"
+            f" (patch_size={config.patch_size}), got shape {tuple(x.shape)}"
+        )
 
 
 def check_any_size(config: ModelConfig, x: torch.Tensor) -> None:
     """Fully convolutional models take (N, in_channels, *any spatial size)."""
     if x.ndim != config.spatial_dims + 2 or x.shape[1] != config.in_channels:
-        raise ModelInputError(f"model {config.name!r}: input must be (N, {config.in_channels}, "
-                              f"{config.spatial_dims} spatial axes), got shape {tuple(x.shape)}")
+        raise ModelInputError(
+            f"model {config.name!r}: input must be (N, {config.in_channels}, "
+            f"{config.spatial_dims} spatial axes), got shape {tuple(x.shape)}"
+        )
 
 
 def flat_size(channels: int, edge: int, dims: int) -> int:

@@ -80,14 +80,22 @@ class Segmenter(nn.Module, abc.ABC):
         if x.ndim != self.input_ndim:
             raise ModelInputError(
                 f"model {name!r}: input must have {self.input_ndim} axes (batch, channel, "
-                f"{self.input_ndim - 2} spatial), got shape {tuple(x.shape)}")
+                f"{self.input_ndim - 2} spatial), got shape {tuple(x.shape)}"
+            )
         if x.shape[1] != self.input_channels:
-            raise ModelInputError(f"model {name!r}: input must have {self.input_channels} "
-                                  f"channel(s) on axis 1, got shape {tuple(x.shape)}")
+            raise ModelInputError(
+                f"model {name!r}: input must have {self.input_channels} "
+                f"channel(s) on axis 1, got shape {tuple(x.shape)}"
+            )
         return x
 
 
 def block_options(config: ModelConfig) -> dict:
     """Keyword arguments of `ConvBlock` taken from a config."""
-    return {"dims": config.spatial_dims, "norm": config.norm, "activation": config.activation,
-            "dropout": config.dropout, "residual": config.residual}
+    return {
+        "dims": config.spatial_dims,
+        "norm": config.norm,
+        "activation": config.activation,
+        "dropout": config.dropout,
+        "residual": config.residual,
+    }

@@ -29,9 +29,20 @@ class ConvBlock(nn.Module):
     there is no normalisation, whose shift would cancel it.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, dims: int, norm: str = "batch",
-                 activation: str = "relu", dropout: float = 0.0, residual: bool = False,
-                 convs: int = 2, kernel_size: int = 3, dilation: int = 1) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        dims: int,
+        norm: str = "batch",
+        activation: str = "relu",
+        dropout: float = 0.0,
+        residual: bool = False,
+        convs: int = 2,
+        kernel_size: int = 3,
+        dilation: int = 1,
+    ) -> None:
         super().__init__()
         if convs < 1:
             raise ConfigError(f"ConvBlock: convs must be >= 1, got {convs}")
@@ -80,14 +91,14 @@ class Up(nn.Module):
     order does not change the result, and convolving the small map is cheaper.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, dims: int,
-                 mode: str = "transpose", factor: int = 2) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, *, dims: int, mode: str = "transpose", factor: int = 2
+    ) -> None:
         super().__init__()
         self.factor = factor
         self.interpolation = linear_interpolation_mode(dims)
         if mode == "transpose":
-            self.conv = conv_transpose_class(dims)(in_channels, out_channels,
-                                                   kernel_size=factor, stride=factor)
+            self.conv = conv_transpose_class(dims)(in_channels, out_channels, kernel_size=factor, stride=factor)
         elif mode == "interpolate":
             self.conv = conv_class(dims)(in_channels, out_channels, kernel_size=1)
         else:
@@ -97,8 +108,7 @@ class Up(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
         if self.mode == "interpolate":
-            y = nn.functional.interpolate(y, scale_factor=self.factor, mode=self.interpolation,
-                                          align_corners=False)
+            y = nn.functional.interpolate(y, scale_factor=self.factor, mode=self.interpolation, align_corners=False)
         return y
 
 
@@ -120,11 +130,13 @@ def logits_to_probabilities(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits, dim=1)
 
 
-def _conv_unit(in_channels: int, out_channels: int, dims: int, norm: str,
-               kernel_size: int, dilation: int) -> list[nn.Module]:
+def _conv_unit(
+    in_channels: int, out_channels: int, dims: int, norm: str, kernel_size: int, dilation: int
+) -> list[nn.Module]:
     padding = dilation * (kernel_size - 1) // 2
-    conv = conv_class(dims)(in_channels, out_channels, kernel_size=kernel_size,
-                            padding=padding, dilation=dilation, bias=norm == "none")
+    conv = conv_class(dims)(
+        in_channels, out_channels, kernel_size=kernel_size, padding=padding, dilation=dilation, bias=norm == "none"
+    )
     return [conv, make_norm(norm, dims, out_channels)]
 
 

@@ -79,9 +79,19 @@ class ModelConfig:
         for name in ("channels", "dilations", "hidden"):
             object.__setattr__(self, name, _as_tuple(self, name))
         _check_choice(self, "spatial_dims", (2, 3))
-        _check_positive_ints(self, ("in_channels", "out_channels", "context_slices", "latent_dim",
-                                    "patch_size", "mixture_components", "codebook_size",
-                                    "codebook_dim"))
+        _check_positive_ints(
+            self,
+            (
+                "in_channels",
+                "out_channels",
+                "context_slices",
+                "latent_dim",
+                "patch_size",
+                "mixture_components",
+                "codebook_size",
+                "codebook_dim",
+            ),
+        )
         _check_positive_tuple(self, "channels")
         _check_positive_tuple(self, "dilations")
         _check_positive_tuple(self, "hidden", allow_empty=True)
@@ -92,14 +102,14 @@ class ModelConfig:
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model {self.name!r}: dropout must be in [0, 1), got {self.dropout}")
         if not isinstance(self.input_noise, (int, float)) or self.input_noise < 0:
-            raise ConfigError(f"model {self.name!r}: input_noise must be >= 0, "
-                              f"got {self.input_noise!r}")
+            raise ConfigError(f"model {self.name!r}: input_noise must be >= 0, got {self.input_noise!r}")
         if not isinstance(self.codebook_decay, (int, float)) or not 0.0 < self.codebook_decay < 1.0:
-            raise ConfigError(f"model {self.name!r}: codebook_decay must be in (0, 1), "
-                              f"got {self.codebook_decay!r}")
+            raise ConfigError(f"model {self.name!r}: codebook_decay must be in (0, 1), got {self.codebook_decay!r}")
         if self.context_slices % 2 == 0:
-            raise ConfigError(f"model {self.name!r}: context_slices must be odd (a centre slice "
-                              f"with neighbours on both sides), got {self.context_slices}")
+            raise ConfigError(
+                f"model {self.name!r}: context_slices must be odd (a centre slice "
+                f"with neighbours on both sides), got {self.context_slices}"
+            )
 
     @property
     def depth(self) -> int:
@@ -129,8 +139,9 @@ def field_names() -> tuple[str, ...]:
 def _check_field_names(values: Mapping[str, Any]) -> None:
     unknown = sorted(set(values) - set(field_names()))
     if unknown:
-        raise ConfigError(f"model config: unknown field(s) {', '.join(unknown)}; "
-                          f"valid fields are {', '.join(field_names())}")
+        raise ConfigError(
+            f"model config: unknown field(s) {', '.join(unknown)}; valid fields are {', '.join(field_names())}"
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -140,8 +151,7 @@ def _jsonable(value: Any) -> Any:
 def _as_tuple(config: ModelConfig, name: str) -> tuple:
     value = getattr(config, name)
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ConfigError(f"model {config.name!r}: {name} must be a sequence of positive "
-                          f"integers, got {value!r}")
+        raise ConfigError(f"model {config.name!r}: {name} must be a sequence of positive integers, got {value!r}")
     return tuple(value)
 
 
@@ -156,14 +166,15 @@ def _check_positive_ints(config: ModelConfig, names: tuple[str, ...]) -> None:
     for name in names:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"model {config.name!r}: {name} must be a positive integer, "
-                              f"got {value!r}")
+            raise ConfigError(f"model {config.name!r}: {name} must be a positive integer, got {value!r}")
 
 
 def _check_positive_tuple(config: ModelConfig, name: str, allow_empty: bool = False) -> None:
     values = getattr(config, name)
     bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or v < 1]
     if bad or (not values and not allow_empty):
-        raise ConfigError(f"model {config.name!r}: {name} must be a "
-                          f"{'' if allow_empty else 'non-empty '}sequence of positive integers, "
-                          f"got {values!r}")
+        raise ConfigError(
+            f"model {config.name!r}: {name} must be a "
+            f"{'' if allow_empty else 'non-empty '}sequence of positive integers, "
+            f"got {values!r}"
+        )

@@ -22,8 +22,9 @@ def boundary_band(probabilities: torch.Tensor) -> torch.Tensor:
     return (dilated - eroded).amax(dim=1, keepdim=True)
 
 
-@register_model("deep_defect", summary="3D U-Net + boundary refinement stage (Fuchs et al.)",
-                dims=(2, 3), deep_supervision=True)
+@register_model(
+    "deep_defect", summary="3D U-Net + boundary refinement stage (Fuchs et al.)", dims=(2, 3), deep_supervision=True
+)
 class DeepDefectDetector(Segmenter):
     """Stage 1 is a U-Net; stage 2 sees the input and the stage-1 probabilities and
     predicts a logit correction that is applied only on the boundary band of stage 1
@@ -38,7 +39,8 @@ class DeepDefectDetector(Segmenter):
         width = config.channels[0]
         self.refine = nn.Sequential(
             ConvBlock(config.in_channels + config.out_channels, width, **block_options(config)),
-            OutputHead(width, config.out_channels, dims=config.spatial_dims))
+            OutputHead(width, config.out_channels, dims=config.spatial_dims),
+        )
 
     def _heads(self, x: torch.Tensor) -> list[torch.Tensor]:
         coarse = self.coarse(x)

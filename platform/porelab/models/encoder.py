@@ -20,10 +20,10 @@ class Encoder(nn.Module):
         super().__init__()
         options = block_options(config)
         widths = (in_channels or config.in_channels, *config.channels)
-        self.blocks = nn.ModuleList(
-            ConvBlock(widths[i], widths[i + 1], **options) for i in range(len(config.channels)))
+        self.blocks = nn.ModuleList(ConvBlock(widths[i], widths[i + 1], **options) for i in range(len(config.channels)))
         self.downs = nn.ModuleList(
-            Down(c, dims=config.spatial_dims, mode=config.down_mode) for c in config.channels[:-1])
+            Down(c, dims=config.spatial_dims, mode=config.down_mode) for c in config.channels[:-1]
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features = [self.blocks[0](x)]

@@ -16,9 +16,14 @@ from porelab.models.registry import register_model
 from porelab.models.vae import VAE, VAE_DEFAULTS, VAE_FIELDS
 
 
-@register_model("gmvae", summary="VAE with a K-component Gaussian-mixture latent prior",
-                dims=(2, 3), uses=(*VAE_FIELDS, "mixture_components"), defaults=VAE_DEFAULTS,
-                family="anomaly")
+@register_model(
+    "gmvae",
+    summary="VAE with a K-component Gaussian-mixture latent prior",
+    dims=(2, 3),
+    uses=(*VAE_FIELDS, "mixture_components"),
+    defaults=VAE_DEFAULTS,
+    family="anomaly",
+)
 class GaussianMixtureVAE(VAE):
     """Prior p(z) = sum_k pi_k N(z; mu_k, diag(sigma_k^2)) with learned pi, mu, sigma."""
 
@@ -33,8 +38,7 @@ class GaussianMixtureVAE(VAE):
     def prior_log_prob(self, latent: torch.Tensor) -> torch.Tensor:
         """log p(z) for latent vectors (N, latent_dim): log-sum-exp over the components."""
         log_weights = torch.log_softmax(self.prior_logits, dim=0)
-        per_component = gaussian_log_prob(latent[:, None, :], self.prior_means[None],
-                                          self.prior_log_vars[None])
+        per_component = gaussian_log_prob(latent[:, None, :], self.prior_means[None], self.prior_log_vars[None])
         return torch.logsumexp(log_weights[None] + per_component, dim=1)
 
 

@@ -54,7 +54,7 @@ def dropout_class(dims: int) -> type[nn.Module]:
 
 
 def linear_interpolation_mode(dims: int) -> str:
-    """"bilinear" or "trilinear", for `torch.nn.functional.interpolate`."""
+    """ "bilinear" or "trilinear", for `torch.nn.functional.interpolate`."""
     return _LINEAR_MODE[_check_dims(dims)]
 
 

@@ -35,7 +35,10 @@ def input_layout(batch: torch.Tensor, model: nn.Module) -> torch.Tensor:
     """Match a 5-D batch's memory layout to the model's (see `fast_layout`)."""
     if batch.ndim == 5:
         weight = _volume_weight(model)
-        if weight is not None and weight.is_contiguous(memory_format=torch.channels_last_3d) \
-                and not weight.is_contiguous():
+        if (
+            weight is not None
+            and weight.is_contiguous(memory_format=torch.channels_last_3d)
+            and not weight.is_contiguous()
+        ):
             return batch.contiguous(memory_format=torch.channels_last_3d)
     return batch

@@ -13,11 +13,15 @@ from porelab.models.unet import UNet
 
 def channel_ladder(f0: int, depth: int) -> tuple[int, ...]:
     """Channels f0, 2 f0, 4 f0, ... for `depth` down-samplings: Bertoldo et al.'s f0 and depth."""
-    return tuple(f0 * 2 ** level for level in range(depth + 1))
+    return tuple(f0 * 2**level for level in range(depth + 1))
 
 
-@register_model("modular_unet", summary="Modular U-Net, 2D / 2.5D / 3D (Bertoldo et al.)",
-                dims=(2, 3), uses=("context_slices", "input_noise"))
+@register_model(
+    "modular_unet",
+    summary="Modular U-Net, 2D / 2.5D / 3D (Bertoldo et al.)",
+    dims=(2, 3),
+    uses=("context_slices", "input_noise"),
+)
 class ModularUNet(UNet):
     """The U-Net with the Modular U-Net's switches.
 
@@ -32,8 +36,10 @@ class ModularUNet(UNet):
 
     def __init__(self, config: ModelConfig) -> None:
         if config.context_slices > 1 and config.spatial_dims != 2:
-            raise ConfigError(f"model {config.name!r}: context_slices > 1 (2.5D) needs "
-                              f"spatial_dims=2, got spatial_dims={config.spatial_dims}")
+            raise ConfigError(
+                f"model {config.name!r}: context_slices > 1 (2.5D) needs "
+                f"spatial_dims=2, got spatial_dims={config.spatial_dims}"
+            )
         super().__init__(config, in_channels=config.in_channels * config.context_slices)
 
     @property
@@ -44,9 +50,11 @@ class ModularUNet(UNet):
         slices = self.config.context_slices
         if slices > 1 and x.ndim == 5:
             if x.shape[2] != slices:
-                raise ModelInputError(f"model {self.config.name!r}: a 2.5D input (N, C, S, H, W) "
-                                      f"needs S = context_slices = {slices}, got shape "
-                                      f"{tuple(x.shape)}")
+                raise ModelInputError(
+                    f"model {self.config.name!r}: a 2.5D input (N, C, S, H, W) "
+                    f"needs S = context_slices = {slices}, got shape "
+                    f"{tuple(x.shape)}"
+                )
             x = x.flatten(1, 2)  # (N, C, S, H, W) -> (N, C*S, H, W)
         if self.training and self.config.input_noise > 0:
             x = x + self.config.input_noise * torch.randn_like(x)

@@ -26,10 +26,14 @@ class AutoencoderOutput(NamedTuple):
     latent: torch.Tensor
 
 
-@register_model("ood_autoencoder", summary="autoencoder for out-of-distribution detection "
-                "(Lindgren & Zach)", dims=(2, 3), uses=("latent_dim",),
-                defaults={"spatial_dims": 2, "channels": (16, 32), "latent_dim": 16,
-                          "norm": "none"}, family="ood")
+@register_model(
+    "ood_autoencoder",
+    summary="autoencoder for out-of-distribution detection (Lindgren & Zach)",
+    dims=(2, 3),
+    uses=("latent_dim",),
+    defaults={"spatial_dims": 2, "channels": (16, 32), "latent_dim": 16, "norm": "none"},
+    family="ood",
+)
 class OODAutoencoder(nn.Module):
     """`ConvEncoder` (len(channels) blocks) -> 1x1 to latent_dim channels -> `ConvDecoder`."""
 

@@ -27,8 +27,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, pads, mode="replicate")
 
 
-def crop_to(output: torch.Tensor, original: tuple[int, ...],
-            padded: tuple[int, ...]) -> torch.Tensor:
+def crop_to(output: torch.Tensor, original: tuple[int, ...], padded: tuple[int, ...]) -> torch.Tensor:
     """Crop `output` to the part that covers the unpadded input.
 
     Works for outputs at a lower resolution than the input too (a coarse deep-supervision

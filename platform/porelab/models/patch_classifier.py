@@ -15,13 +15,16 @@ from porelab.models.registry import register_model
 POOLED_SIZE = 8
 
 
-@register_model("patch_classifier",
-                summary="CNN patch classifier, about 220k parameters (Lindgren & Zach)",
-                dims=(2, 3), uses=("hidden",),
-                defaults={"spatial_dims": 2, "channels": (24, 30, 34, 40), "norm": "none",
-                          "dropout": 0.1},
-                reference_parameters=220_000, reference_source="Lindgren & Zach, 2D: about 220k",
-                reference_dims=2)
+@register_model(
+    "patch_classifier",
+    summary="CNN patch classifier, about 220k parameters (Lindgren & Zach)",
+    dims=(2, 3),
+    uses=("hidden",),
+    defaults={"spatial_dims": 2, "channels": (24, 30, 34, 40), "norm": "none", "dropout": 0.1},
+    reference_parameters=220_000,
+    reference_source="Lindgren & Zach, 2D: about 220k",
+    reference_dims=2,
+)
 class PatchClassifier(nn.Module):
     """Per `channels` entry a block of two (convolution, activation, dropout) and a 2x
     max pooling; then an adaptive max pooling to a `POOLED_SIZE`^d grid, so any patch
@@ -40,7 +43,7 @@ class PatchClassifier(nn.Module):
             layers.append(Down(widths[i + 1], dims=dims, mode=config.down_mode))
         pool = nn.AdaptiveMaxPool2d if dims == 2 else nn.AdaptiveMaxPool3d
         layers += [pool(POOLED_SIZE), nn.Flatten()]
-        features = config.channels[-1] * POOLED_SIZE ** dims
+        features = config.channels[-1] * POOLED_SIZE**dims
         for width in config.hidden:
             layers += [nn.Linear(features, width), nn.ReLU(inplace=True)]
             features = width
@@ -52,5 +55,6 @@ class PatchClassifier(nn.Module):
         if x.ndim != expected or x.shape[1] != self.config.in_channels:
             raise ModelInputError(
                 f"model {self.config.name!r}: input must be (N, {self.config.in_channels} "
-                f"channel(s), {self.config.spatial_dims} spatial axes), got shape {tuple(x.shape)}")
+                f"channel(s), {self.config.spatial_dims} spatial axes), got shape {tuple(x.shape)}"
+            )
         return self.net(pad_to_multiple(x, 2 ** len(self.config.channels)))

@@ -20,8 +20,18 @@ from porelab.errors import ConfigError
 from porelab.models.config import ModelConfig
 
 # Fields only some architectures read; setting one for a model that ignores it is an error.
-SPECIFIC_FIELDS = ("context_slices", "input_noise", "dilations", "hidden", "latent_dim", "patch_size",
-                   "mixture_components", "codebook_size", "codebook_dim", "codebook_decay")
+SPECIFIC_FIELDS = (
+    "context_slices",
+    "input_noise",
+    "dilations",
+    "hidden",
+    "latent_dim",
+    "patch_size",
+    "mixture_components",
+    "codebook_size",
+    "codebook_dim",
+    "codebook_decay",
+)
 
 # What a model is trained for: supervised segmenters and classifiers (the default), unsupervised
 # anomaly models scored by reconstruction error, and out-of-distribution autoencoders.
@@ -55,13 +65,19 @@ class ModelSpec:
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register_model(name: str, *, summary: str, dims: tuple[int, ...] = (2, 3),
-                   deep_supervision: bool = False, uses: tuple[str, ...] = (),
-                   defaults: Mapping[str, Any] | None = None,
-                   reference_parameters: int | None = None,
-                   reference_source: str | None = None,
-                   reference_dims: int | None = None,
-                   family: str = "supervised") -> Callable[[ModelClass], ModelClass]:
+def register_model(
+    name: str,
+    *,
+    summary: str,
+    dims: tuple[int, ...] = (2, 3),
+    deep_supervision: bool = False,
+    uses: tuple[str, ...] = (),
+    defaults: Mapping[str, Any] | None = None,
+    reference_parameters: int | None = None,
+    reference_source: str | None = None,
+    reference_dims: int | None = None,
+    family: str = "supervised",
+) -> Callable[[ModelClass], ModelClass]:
     """Class decorator adding an architecture to the registry under `name`.
 
     dims: spatial dimensions it supports; deep_supervision: whether it has auxiliary
@@ -71,18 +87,29 @@ def register_model(name: str, *, summary: str, dims: tuple[int, ...] = (2, 3),
     """
     unknown = sorted(set(uses) - set(SPECIFIC_FIELDS))
     if unknown:
-        raise ConfigError(f"register_model({name!r}): uses lists unknown field(s) {unknown}; "
-                          f"architecture-specific fields are {', '.join(SPECIFIC_FIELDS)}")
+        raise ConfigError(
+            f"register_model({name!r}): uses lists unknown field(s) {unknown}; "
+            f"architecture-specific fields are {', '.join(SPECIFIC_FIELDS)}"
+        )
     if family not in FAMILIES:
-        raise ConfigError(f"register_model({name!r}): family must be one of {', '.join(FAMILIES)}, "
-                          f"got {family!r}")
+        raise ConfigError(f"register_model({name!r}): family must be one of {', '.join(FAMILIES)}, got {family!r}")
 
     def decorate(cls: ModelClass) -> ModelClass:
         if name in _REGISTRY:
             raise ConfigError(f"register_model: the name {name!r} is already registered")
-        _REGISTRY[name] = ModelSpec(name, cls, summary, tuple(dims), deep_supervision,
-                                    tuple(uses), dict(defaults or {}), reference_parameters,
-                                    reference_source, reference_dims, family)
+        _REGISTRY[name] = ModelSpec(
+            name,
+            cls,
+            summary,
+            tuple(dims),
+            deep_supervision,
+            tuple(uses),
+            dict(defaults or {}),
+            reference_parameters,
+            reference_source,
+            reference_dims,
+            family,
+        )
         return cls
 
     return decorate
@@ -95,8 +122,7 @@ def model_names(family: str | None = "supervised") -> tuple[str, ...]:
     output conventions of `porelab.models.base`.
     """
     if family is not None and family not in FAMILIES:
-        raise ConfigError(f"model_names: family must be one of {', '.join(FAMILIES)} or None, "
-                          f"got {family!r}")
+        raise ConfigError(f"model_names: family must be one of {', '.join(FAMILIES)} or None, got {family!r}")
     return tuple(name for name, spec in _REGISTRY.items() if family is None or spec.family == family)
 
 
@@ -126,8 +152,7 @@ def build_model(config: ModelConfig | Mapping[str, Any] | str, **overrides: Any)
     return spec.factory(config)
 
 
-def _resolve_config(config: ModelConfig | Mapping[str, Any] | str,
-                    overrides: Mapping[str, Any]) -> ModelConfig:
+def _resolve_config(config: ModelConfig | Mapping[str, Any] | str, overrides: Mapping[str, Any]) -> ModelConfig:
     if isinstance(config, ModelConfig):
         return config.replace(**overrides) if overrides else config
     if isinstance(config, str):
@@ -135,22 +160,20 @@ def _resolve_config(config: ModelConfig | Mapping[str, Any] | str,
     if isinstance(config, Mapping):
         values = {**config, **overrides}
         if "name" not in values:
-            raise ConfigError(f"model config: the field 'name' is missing; valid models are "
-                              f"{', '.join(_REGISTRY)}")
+            raise ConfigError(f"model config: the field 'name' is missing; valid models are {', '.join(_REGISTRY)}")
         return default_config(values.pop("name"), **values)
-    raise ConfigError(f"build_model: expected a ModelConfig, a dict or a model name, "
-                      f"got {type(config).__name__}")
+    raise ConfigError(f"build_model: expected a ModelConfig, a dict or a model name, got {type(config).__name__}")
 
 
 def _check_supported(spec: ModelSpec, config: ModelConfig) -> None:
     if config.spatial_dims not in spec.dims:
-        raise ConfigError(f"model {spec.name!r}: spatial_dims must be one of {spec.dims}, "
-                          f"got {config.spatial_dims}")
+        raise ConfigError(f"model {spec.name!r}: spatial_dims must be one of {spec.dims}, got {config.spatial_dims}")
     if config.deep_supervision and not spec.deep_supervision:
-        raise ConfigError(f"model {spec.name!r} has no auxiliary heads: deep_supervision "
-                          f"must be False")
+        raise ConfigError(f"model {spec.name!r} has no auxiliary heads: deep_supervision must be False")
     baseline = ModelConfig()
     for name in SPECIFIC_FIELDS:
         if name not in spec.uses and getattr(config, name) != getattr(baseline, name):
-            raise ConfigError(f"model {spec.name!r} does not use the field {name!r} (it is "
-                              f"read by other architectures); leave it at its default")
+            raise ConfigError(
+                f"model {spec.name!r} does not use the field {name!r} (it is "
+                f"read by other architectures); leave it at its default"
+            )

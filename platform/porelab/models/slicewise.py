@@ -10,8 +10,7 @@ from porelab.models.registry import register_model
 from porelab.models.unet import UNet
 
 
-@register_model("slicewise", summary="2D U-Net along z, y, x, voxel-wise max (Fuchs et al.)",
-                dims=(3,))
+@register_model("slicewise", summary="2D U-Net along z, y, x, voxel-wise max (Fuchs et al.)", dims=(3,))
 class SliceWiseDetector(Segmenter):
     """One 2D U-Net (shared weights) segments every slice along each of the three axes;
     the three logit volumes are combined by a voxel-wise maximum.

@@ -73,10 +73,16 @@ def summarize(name: str, size: int | None = None, **overrides: Any) -> ModelSumm
         model = build_model(config)
     shape = example_input_shape(config, size)
     same_dims = spec.reference_dims == config.spatial_dims
-    return ModelSummary(name, spec.summary, config.spatial_dims, shape, count_parameters(model),
-                        count_gflops(model, shape),
-                        spec.reference_parameters if same_dims else None,
-                        spec.reference_source if same_dims else None)
+    return ModelSummary(
+        name,
+        spec.summary,
+        config.spatial_dims,
+        shape,
+        count_parameters(model),
+        count_gflops(model, shape),
+        spec.reference_parameters if same_dims else None,
+        spec.reference_source if same_dims else None,
+    )
 
 
 def summarize_all(spatial_dims: int | None = None, family: str | None = "supervised") -> list[ModelSummary]:
@@ -98,11 +104,19 @@ def format_summary_table(rows: list[ModelSummary]) -> str:
     header = ("model", "dims", "input", "params", "GFLOPs", "reference params", "description")
     lines = [header]
     for row in rows:
-        reference = (f"{row.reference_parameters / 1e6:.2f} M ({row.reference_source})"
-                     if row.reference_parameters else "-")
-        lines.append((row.name, f"{row.spatial_dims}D", "x".join(map(str, row.input_shape[2:])),
-                      f"{row.parameters / 1e6:.3f} M", f"{row.gflops:.2f}", reference,
-                      row.description))
+        reference = (
+            f"{row.reference_parameters / 1e6:.2f} M ({row.reference_source})" if row.reference_parameters else "-"
+        )
+        lines.append(
+            (
+                row.name,
+                f"{row.spatial_dims}D",
+                "x".join(map(str, row.input_shape[2:])),
+                f"{row.parameters / 1e6:.3f} M",
+                f"{row.gflops:.2f}",
+                reference,
+                row.description,
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
-                     for line in lines)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)

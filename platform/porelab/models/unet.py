@@ -23,10 +23,9 @@ class UNetDecoder(nn.Module):
         channels = config.channels
         options = block_options(config)
         self.ups = nn.ModuleList(
-            Up(channels[i + 1], channels[i], dims=config.spatial_dims, mode=config.up_mode)
-            for i in range(config.depth))
-        self.blocks = nn.ModuleList(
-            ConvBlock(2 * channels[i], channels[i], **options) for i in range(config.depth))
+            Up(channels[i + 1], channels[i], dims=config.spatial_dims, mode=config.up_mode) for i in range(config.depth)
+        )
+        self.blocks = nn.ModuleList(ConvBlock(2 * channels[i], channels[i], **options) for i in range(config.depth))
 
     def forward(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
         x = features[-1]
@@ -37,15 +36,19 @@ class UNetDecoder(nn.Module):
         return outputs[::-1]
 
 
-@register_model("unet", summary="U-Net (Iuso et al.; Fuchs et al.)", dims=(2, 3),
-                reference_parameters=1_330_000,
-                reference_source="Iuso et al. code, 3D, channels 16/32/64/128",
-                reference_dims=3)
+@register_model(
+    "unet",
+    summary="U-Net (Iuso et al.; Fuchs et al.)",
+    dims=(2, 3),
+    reference_parameters=1_330_000,
+    reference_source="Iuso et al. code, 3D, channels 16/32/64/128",
+    reference_dims=3,
+)
 class UNet(Segmenter):
     """Encoder, decoder with skip connections, one 1x1 head at full resolution."""
 
     def __init__(self, config: ModelConfig, in_channels: int | None = None) -> None:
-        super().__init__(config, size_multiple=2 ** config.depth)
+        super().__init__(config, size_multiple=2**config.depth)
         self.encoder = Encoder(config, in_channels)
         self.decoder = UNetDecoder(config)
         self.head = OutputHead(config.channels[0], config.out_channels, dims=config.spatial_dims)

@@ -29,9 +29,9 @@ class _FullScaleStage(nn.Module):
         skip = config.channels[0]
         self.level = level
         self.downs = nn.ModuleList(
-            Down(source_channels[j], dims=config.spatial_dims, mode="maxpool",
-                 factor=2 ** (level - j))
-            for j in range(level))
+            Down(source_channels[j], dims=config.spatial_dims, mode="maxpool", factor=2 ** (level - j))
+            for j in range(level)
+        )
         self.adapters = nn.ModuleList(ConvBlock(c, skip, **options) for c in source_channels)
         self.fuse = ConvBlock(skip * len(source_channels), skip * len(source_channels), **options)
         self.interpolation = linear_interpolation_mode(config.spatial_dims)
@@ -43,16 +43,20 @@ class _FullScaleStage(nn.Module):
             if j < self.level:
                 source = self.downs[j](source)
             elif j > self.level:
-                source = F.interpolate(source, size=target, mode=self.interpolation,
-                                       align_corners=False)
+                source = F.interpolate(source, size=target, mode=self.interpolation, align_corners=False)
             parts.append(adapter(source))
         return self.fuse(torch.cat(parts, dim=1))
 
 
-@register_model("unet3plus", summary="UNet 3+ with full-scale skips (Iuso et al.)", dims=(2, 3),
-                deep_supervision=True, reference_parameters=1_670_000,
-                reference_source="Iuso et al. code, 3D, channels 16/32/64/128",
-                reference_dims=3)
+@register_model(
+    "unet3plus",
+    summary="UNet 3+ with full-scale skips (Iuso et al.)",
+    dims=(2, 3),
+    deep_supervision=True,
+    reference_parameters=1_670_000,
+    reference_source="Iuso et al. code, 3D, channels 16/32/64/128",
+    reference_dims=3,
+)
 class UNet3Plus(Segmenter):
     """Encoder as the U-Net; decoder stage i combines all scales (see `_FullScaleStage`).
 
@@ -62,31 +66,28 @@ class UNet3Plus(Segmenter):
     """
 
     def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config, size_multiple=2 ** config.depth)
+        super().__init__(config, size_multiple=2**config.depth)
         depth, dims = config.depth, config.spatial_dims
         stage_channels = config.channels[0] * (depth + 1)
         self.encoder = Encoder(config)
         self.stages = nn.ModuleList()
         for level in range(depth):
-            sources = [*config.channels[:level + 1], *[stage_channels] * (depth - level - 1),
-                       config.channels[-1]]
+            sources = [*config.channels[: level + 1], *[stage_channels] * (depth - level - 1), config.channels[-1]]
             self.stages.append(_FullScaleStage(config, level, sources))
         levels = depth if config.deep_supervision else 1
-        self.heads = nn.ModuleList(
-            OutputHead(stage_channels, config.out_channels, dims=dims) for _ in range(levels))
+        self.heads = nn.ModuleList(OutputHead(stage_channels, config.out_channels, dims=dims) for _ in range(levels))
         self.interpolation = linear_interpolation_mode(dims)
 
     def _heads(self, x: torch.Tensor) -> list[torch.Tensor]:
         encoded = self.encoder(x)
         decoded: list[torch.Tensor] = [encoded[-1]]
         for level in reversed(range(self.config.depth)):
-            decoded.insert(0, self.stages[level]([*encoded[:level + 1], *decoded]))
+            decoded.insert(0, self.stages[level]([*encoded[: level + 1], *decoded]))
         size = x.shape[2:]
         outputs = []
         for head, features in zip(self.heads, decoded):
             logits = head(features)
             if logits.shape[2:] != size:
-                logits = F.interpolate(logits, size=size, mode=self.interpolation,
-                                       align_corners=False)
+                logits = F.interpolate(logits, size=size, mode=self.interpolation, align_corners=False)
             outputs.append(logits)
         return outputs

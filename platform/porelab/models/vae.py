@@ -15,16 +15,14 @@ import torch
 from torch import nn
 
 from porelab.errors import ConfigError
-from porelab.models.autoencoder import (ConvDecoder, ConvEncoder, bottleneck_edge, check_patch,
-                                        flat_size)
+from porelab.models.autoencoder import ConvDecoder, ConvEncoder, bottleneck_edge, check_patch, flat_size
 from porelab.models.config import ModelConfig
 from porelab.models.registry import register_model
 
 VAE_FIELDS = ("latent_dim", "patch_size")
 # No normalisation layers: with batch norm the reconstructions of short CPU trainings converged
 # several times slower (the running statistics lag the quickly moving decoder).
-VAE_DEFAULTS = {"channels": (16, 32, 64, 128), "down_mode": "conv", "latent_dim": 512, "patch_size": 64,
-                "norm": "none"}
+VAE_DEFAULTS = {"channels": (16, 32, 64, 128), "down_mode": "conv", "latent_dim": 512, "patch_size": 64, "norm": "none"}
 
 
 class VAEOutput(NamedTuple):
@@ -36,8 +34,14 @@ class VAEOutput(NamedTuple):
     latent: torch.Tensor
 
 
-@register_model("vae", summary="variational autoencoder, dense 512 latent (Zimmerer et al.)",
-                dims=(2, 3), uses=VAE_FIELDS, defaults=VAE_DEFAULTS, family="anomaly")
+@register_model(
+    "vae",
+    summary="variational autoencoder, dense 512 latent (Zimmerer et al.)",
+    dims=(2, 3),
+    uses=VAE_FIELDS,
+    defaults=VAE_DEFAULTS,
+    family="anomaly",
+)
 class VAE(nn.Module):
     """Encoder -> (mean, log-variance) -> sampled latent (the mean in eval mode) -> decoder."""
 
@@ -70,8 +74,14 @@ class VAE(nn.Module):
         return VAEOutput(self.decode(latent), mean, log_var, latent)
 
 
-@register_model("cevae", summary="context-encoding VAE: VAE + masked-box inpainting (Zimmerer et al.)",
-                dims=(2, 3), uses=VAE_FIELDS, defaults=VAE_DEFAULTS, family="anomaly")
+@register_model(
+    "cevae",
+    summary="context-encoding VAE: VAE + masked-box inpainting (Zimmerer et al.)",
+    dims=(2, 3),
+    uses=VAE_FIELDS,
+    defaults=VAE_DEFAULTS,
+    family="anomaly",
+)
 class ContextEncodingVAE(VAE):
     """The VAE network with a second, deterministic path for masked inputs."""
 
@@ -81,15 +91,18 @@ class ContextEncodingVAE(VAE):
         return self.decode(mean)
 
 
-def random_boxes(shape: tuple[int, ...], generator: torch.Generator, count: tuple[int, int] = (1, 3),
-                 size: tuple[int, int] = (4, 16)) -> torch.Tensor:
+def random_boxes(
+    shape: tuple[int, ...], generator: torch.Generator, count: tuple[int, int] = (1, 3), size: tuple[int, int] = (4, 16)
+) -> torch.Tensor:
     """Boolean mask (N, 1, *spatial) with `count` boxes per sample, each edge drawn in `size`.
 
     Boxes are clipped to the patch, so a patch smaller than the largest box still works.
     """
     if not (1 <= count[0] <= count[1] and 1 <= size[0] <= size[1]):
-        raise ConfigError(f"random_boxes: count {count} and size {size} must be (low, high) "
-                          f"ranges of positive integers with low <= high")
+        raise ConfigError(
+            f"random_boxes: count {count} and size {size} must be (low, high) "
+            f"ranges of positive integers with low <= high"
+        )
     batch, spatial = shape[0], tuple(shape[2:])
     mask = torch.zeros((batch, 1, *spatial), dtype=torch.bool)
     for sample in range(batch):

@@ -36,7 +36,7 @@ class VQOutput(NamedTuple):
 
     reconstruction: torch.Tensor
     commitment: torch.Tensor  # mean squared distance of encoder outputs to their codes
-    codes: torch.Tensor       # (N, *latent spatial) index of the code at each latent position
+    codes: torch.Tensor  # (N, *latent spatial) index of the code at each latent position
 
 
 class VectorQuantizerEMA(nn.Module):
@@ -47,8 +47,9 @@ class VectorQuantizerEMA(nn.Module):
     encoder outputs.
     """
 
-    def __init__(self, codebook_size: int, code_dim: int, decay: float = 0.99, restart_after: int = 16,
-                 initialised: bool = False) -> None:
+    def __init__(
+        self, codebook_size: int, code_dim: int, decay: float = 0.99, restart_after: int = 16, initialised: bool = False
+    ) -> None:
         super().__init__()
         self.decay = decay
         self.restart_after = restart_after
@@ -133,9 +134,14 @@ def _broadcast(tensor: torch.Tensor) -> None:
         dist.broadcast(tensor, src=0)
 
 
-@register_model("vqvae", summary="vector-quantised VAE, EMA codebook 512 x 64, commitment 0.25",
-                dims=(2, 3), uses=("codebook_size", "codebook_dim", "codebook_decay"),
-                defaults={"channels": (16, 32, 64), "down_mode": "conv", "norm": "instance"}, family="anomaly")
+@register_model(
+    "vqvae",
+    summary="vector-quantised VAE, EMA codebook 512 x 64, commitment 0.25",
+    dims=(2, 3),
+    uses=("codebook_size", "codebook_dim", "codebook_decay"),
+    defaults={"channels": (16, 32, 64), "down_mode": "conv", "norm": "instance"},
+    family="anomaly",
+)
 class VQVAE(nn.Module):
     """Encoder -> 1x1 projection to codebook_dim -> quantiser -> decoder; any input size.
 
@@ -151,8 +157,7 @@ class VQVAE(nn.Module):
         dims = config.spatial_dims
         self.encoder = ConvEncoder(config)
         self.to_code = OutputHead(config.channels[-1], config.codebook_dim, dims=dims)
-        self.quantiser = VectorQuantizerEMA(config.codebook_size, config.codebook_dim,
-                                            config.codebook_decay)
+        self.quantiser = VectorQuantizerEMA(config.codebook_size, config.codebook_dim, config.codebook_decay)
         self.decoder = ConvDecoder(config, in_channels=config.codebook_dim)
 
     def forward(self, x: torch.Tensor) -> VQOutput:

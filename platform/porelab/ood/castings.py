@@ -44,13 +44,15 @@ class CastingPatches:
 def read_casting_patches(root: str | Path) -> CastingPatches:
     """The four folders of `root` (see the module docstring), each read in name order."""
     root = Path(root)
-    found = {(split, label): _read_folder(root / split / folder)
-             for split in SPLITS for folder, label in CLASSES.items()}
+    found = {
+        (split, label): _read_folder(root / split / folder) for split in SPLITS for folder, label in CLASSES.items()
+    }
     shapes = {array.shape[1:] for array in found.values()}
     if len(shapes) != 1:
         raise ConfigError(f"casting patches {root}: every patch must have one size, got sizes {sorted(shapes)}")
-    return CastingPatches(found["train", "sound"], found["train", "defect"], found["test", "sound"],
-                          found["test", "defect"])
+    return CastingPatches(
+        found["train", "sound"], found["train", "defect"], found["test", "sound"], found["test", "defect"]
+    )
 
 
 def _read_folder(folder: Path) -> np.ndarray:
@@ -66,21 +68,24 @@ def _read_folder(folder: Path) -> np.ndarray:
             raise ConfigError(f"casting patch {path}: expected a grey 2D image, got shape {image.shape}")
         images.append(image)
     if len({image.shape for image in images}) != 1:
-        raise ConfigError(f"casting patches {folder}: every patch must have one size, got "
-                          f"{sorted({image.shape for image in images})}")
+        raise ConfigError(
+            f"casting patches {folder}: every patch must have one size, got {sorted({image.shape for image in images})}"
+        )
     scale = 65535.0 if max(float(image.max()) for image in images) > 255 else 255.0
     return (np.stack(images).astype(np.float32) / np.float32(scale)).astype(np.float32)
 
 
-def evaluate_castings(patches: CastingPatches, training: OODTrainingConfig, classifier: ClassifierConfig,
-                      seed: int) -> dict[str, dict[str, float]]:
+def evaluate_castings(
+    patches: CastingPatches, training: OODTrainingConfig, classifier: ClassifierConfig, seed: int
+) -> dict[str, dict[str, float]]:
     """{detector: {"sound (FPR)", "defect (TPR)", "auroc"}} for one training of each detector:
     fractions of test patches flagged, and the test ROC AUC of its score."""
     table: dict[str, dict[str, float]] = {}
     for perturbation in CASTING_PERTURBATIONS:
         detector = train_detector(patches.train_sound, replace(training, perturbation=perturbation, seed=seed))
-        sound, defect = (detector.decide(torch.from_numpy(p[:, None])).scores
-                         for p in (patches.test_sound, patches.test_defect))
+        sound, defect = (
+            detector.decide(torch.from_numpy(p[:, None])).scores for p in (patches.test_sound, patches.test_defect)
+        )
         table[f"ae_{perturbation}"] = _row(sound, defect, 1.0)
     model = train_labelled_classifier(patches.train_sound, patches.train_defect, replace(classifier, seed=seed))
     sound, defect = (model.probabilities(p) for p in (patches.test_sound, patches.test_defect))
@@ -90,6 +95,8 @@ def evaluate_castings(patches: CastingPatches, training: OODTrainingConfig, clas
 
 def _row(sound_scores: np.ndarray, defect_scores: np.ndarray, threshold: float) -> dict[str, float]:
     labels = np.r_[np.zeros(len(sound_scores)), np.ones(len(defect_scores))]
-    return {"sound (FPR)": float((sound_scores > threshold).mean()),
-            "defect (TPR)": float((defect_scores > threshold).mean()),
-            "auroc": roc_auc(np.r_[sound_scores, defect_scores], labels)}
+    return {
+        "sound (FPR)": float((sound_scores > threshold).mean()),
+        "defect (TPR)": float((defect_scores > threshold).mean()),
+        "auroc": roc_auc(np.r_[sound_scores, defect_scores], labels),
+    }

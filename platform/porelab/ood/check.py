@@ -48,10 +48,22 @@ class RasterCheck:
         power = _slice_power(data, self.slices, self.crop)
         ratio = _peak_ratio(power)
         score = float(ratio / self.threshold)
-        reasons = [f"periodic texture: a spectral peak {ratio:.0f} x its surroundings (at most {self.threshold:g} "
-                   "in CT scans of parts): a raster, screen or detector pattern"] if score > 1.0 else []
-        return {"score": score, "is_ood": score > 1.0, "method": "raster-spectrum",
-                "peak_ratio": float(ratio), "threshold": self.threshold, "reasons": reasons}
+        reasons = (
+            [
+                f"periodic texture: a spectral peak {ratio:.0f} x its surroundings (at most {self.threshold:g} "
+                "in CT scans of parts): a raster, screen or detector pattern"
+            ]
+            if score > 1.0
+            else []
+        )
+        return {
+            "score": score,
+            "is_ood": score > 1.0,
+            "method": "raster-spectrum",
+            "peak_ratio": float(ratio),
+            "threshold": self.threshold,
+            "reasons": reasons,
+        }
 
 
 @dataclass(frozen=True)
@@ -87,11 +99,22 @@ class RingCheck:
         spikes = ring_spikes(images.mean(axis=0), centre) / _grey_span(images)
         strength = float(np.sort(spikes)[-self.rank]) if spikes.size >= self.rank else 0.0
         score = strength / self.threshold
-        reasons = [f"ring artefacts: rings about the rotation axis of {100 * strength:.1f} % of the grey range (at "
-                   f"most {100 * self.threshold:g} % in CT scans of parts): detector gains left uncorrected"
-                   ] if score > 1.0 else []
-        return {"score": score, "is_ood": score > 1.0, "method": "ring-profile", "ring_strength": strength,
-                "threshold": self.threshold, "reasons": reasons}
+        reasons = (
+            [
+                f"ring artefacts: rings about the rotation axis of {100 * strength:.1f} % of the grey range (at "
+                f"most {100 * self.threshold:g} % in CT scans of parts): detector gains left uncorrected"
+            ]
+            if score > 1.0
+            else []
+        )
+        return {
+            "score": score,
+            "is_ood": score > 1.0,
+            "method": "ring-profile",
+            "ring_strength": strength,
+            "threshold": self.threshold,
+            "reasons": reasons,
+        }
 
 
 @dataclass(frozen=True)
@@ -118,11 +141,23 @@ class InterpolationCheck:
 
         correlation = neighbour_correlation(volume_slices(data, None, self.slices, self.crop))
         score = max(correlation, 0.0) / self.threshold
-        reasons = [f"interpolated: neighbouring voxels' noise correlates at {correlation:.2f} (at most "
-                   f"{self.threshold:g} in CT reconstructions of parts): the volume looks resampled to a finer "
-                   "voxel size or smoothed, so pores span more voxels than the model learned"] if score > 1.0 else []
-        return {"score": score, "is_ood": score > 1.0, "method": "neighbour-correlation",
-                "neighbour_correlation": correlation, "threshold": self.threshold, "reasons": reasons}
+        reasons = (
+            [
+                f"interpolated: neighbouring voxels' noise correlates at {correlation:.2f} (at most "
+                f"{self.threshold:g} in CT reconstructions of parts): the volume looks resampled to a finer "
+                "voxel size or smoothed, so pores span more voxels than the model learned"
+            ]
+            if score > 1.0
+            else []
+        )
+        return {
+            "score": score,
+            "is_ood": score > 1.0,
+            "method": "neighbour-correlation",
+            "neighbour_correlation": correlation,
+            "threshold": self.threshold,
+            "reasons": reasons,
+        }
 
 
 def neighbour_correlation(images: np.ndarray, sigma: float = 1.5) -> float:
@@ -137,8 +172,10 @@ def neighbour_correlation(images: np.ndarray, sigma: float = 1.5) -> float:
     residual = images - smooth
     gradient = np.hypot(ndimage.sobel(smooth, 1), ndimage.sobel(smooth, 2))
     flat = gradient < np.median(gradient)
-    pairs = ((residual[:, :, 1:], residual[:, :, :-1], flat[:, :, 1:] & flat[:, :, :-1]),
-             (residual[:, 1:], residual[:, :-1], flat[:, 1:] & flat[:, :-1]))
+    pairs = (
+        (residual[:, :, 1:], residual[:, :, :-1], flat[:, :, 1:] & flat[:, :, :-1]),
+        (residual[:, 1:], residual[:, :-1], flat[:, 1:] & flat[:, :-1]),
+    )
     return float(np.mean([_pearson(a[m], b[m]) for a, b, m in pairs]))
 
 
@@ -158,7 +195,7 @@ def ring_spikes(image: np.ndarray, centre: tuple[float, float], skip: int = 3) -
     inside = int(min(centre[0], centre[1], image.shape[0] - centre[0], image.shape[1] - centre[1]))
     profile = profile[:inside]
     spike = np.abs(profile[1:-1] - (profile[:-2] + profile[2:]) / 2) - np.abs(profile[2:] - profile[:-2]) / 2
-    return spike[max(0, skip - 1):]
+    return spike[max(0, skip - 1) :]
 
 
 def _grey_span(images: np.ndarray) -> float:
@@ -216,8 +253,11 @@ class OODCheck:
         result = self._score(data, normaliser)
         sides = [] if part is None else truncated_sides(part)
         if sides:
-            result["reasons"] = [*result["reasons"], f"truncated: the part covers the volume's side faces "
-                                 f"({', '.join(sides)}); the scan's field of view cuts its cross-section"]
+            result["reasons"] = [
+                *result["reasons"],
+                f"truncated: the part covers the volume's side faces "
+                f"({', '.join(sides)}); the scan's field of view cuts its cross-section",
+            ]
             result["is_ood"] = True
         result["truncated_sides"] = sides
         return result
@@ -229,23 +269,40 @@ class OODCheck:
         main = texture if self._detector is None else self._learned(data, normaliser)
         parts = [main, texture] if self._detector is not None else [main]
         parts += [rings, interpolation]
-        return {**main, "score": max(p["score"] for p in parts), "is_ood": any(p["is_ood"] for p in parts),
-                "reasons": [r for p in parts for r in p["reasons"]],
-                "texture": _without_reasons(texture), "rings": _without_reasons(rings),
-                "interpolation": _without_reasons(interpolation)}
+        return {
+            **main,
+            "score": max(p["score"] for p in parts),
+            "is_ood": any(p["is_ood"] for p in parts),
+            "reasons": [r for p in parts for r in p["reasons"]],
+            "texture": _without_reasons(texture),
+            "rings": _without_reasons(rings),
+            "interpolation": _without_reasons(interpolation),
+        }
 
     def _learned(self, data: Any, normaliser: Any) -> dict[str, Any]:
         from porelab.ood import ood_score
         from porelab.ood.volumes import volume_slices
 
-        result = ood_score(volume_slices(data, normaliser, self.raster.slices, self.raster.crop),
-                           self._detector).to_dict()
+        result = ood_score(
+            volume_slices(data, normaliser, self.raster.slices, self.raster.crop), self._detector
+        ).to_dict()
         cells = int(np.prod(result["cells_shape"]))
-        reasons = [f"unlike the model's training scans: {result['flagged_cells']} of {cells} image cells of "
-                   f"{result['cells_shape'][0]} slices reconstruct worse than any accepted training slice did "
-                   f"(score {result['score']:.2f}; above 1 is out of distribution)"] if result["is_ood"] else []
-        return {"score": result["score"], "is_ood": result["is_ood"], "method": "autoencoder",
-                "flagged_cells": result["flagged_cells"], "reasons": reasons}
+        reasons = (
+            [
+                f"unlike the model's training scans: {result['flagged_cells']} of {cells} image cells of "
+                f"{result['cells_shape'][0]} slices reconstruct worse than any accepted training slice did "
+                f"(score {result['score']:.2f}; above 1 is out of distribution)"
+            ]
+            if result["is_ood"]
+            else []
+        )
+        return {
+            "score": result["score"],
+            "is_ood": result["is_ood"],
+            "method": "autoencoder",
+            "flagged_cells": result["flagged_cells"],
+            "reasons": reasons,
+        }
 
 
 def _without_reasons(result: dict[str, Any]) -> dict[str, Any]:
@@ -257,7 +314,7 @@ def truncated_sides(part: Any, share: float = TRUNCATED_SHARE) -> list[str]:
     depth, rows, cols = (int(n) for n in part.shape)
     covered = np.zeros(4)
     for z in range(0, depth, _SLAB):
-        block = np.asarray(part[z:min(z + _SLAB, depth)]).astype(bool)
+        block = np.asarray(part[z : min(z + _SLAB, depth)]).astype(bool)
         covered += [block[:, 0].sum(), block[:, -1].sum(), block[:, :, 0].sum(), block[:, :, -1].sum()]
     sizes = np.array([cols, cols, rows, rows]) * depth
     names = ("y = 0", f"y = {rows - 1}", "x = 0", f"x = {cols - 1}")

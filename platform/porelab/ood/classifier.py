@@ -44,8 +44,9 @@ class ClassifierConfig:
     lr: float = 1e-3
     target_fpr: float = 1e-3
     seed: int = 0
-    model: dict[str, Any] = field(default_factory=lambda: {"channels": (8, 12, 16, 16), "hidden": (32,),
-                                                           "norm": "batch", "dropout": 0.0})
+    model: dict[str, Any] = field(
+        default_factory=lambda: {"channels": (8, 12, 16, 16), "hidden": (32,), "norm": "batch", "dropout": 0.0}
+    )
 
 
 @dataclass
@@ -75,8 +76,9 @@ def _batch(accepted: np.ndarray, defect: DefectSource, size: int, rng: np.random
     return {"image": image, "label": torch.zeros_like(image), "target": torch.from_numpy(target)}
 
 
-def train_defect_classifier(accepted: np.ndarray, cutouts: list[np.ndarray],
-                            config: ClassifierConfig = ClassifierConfig()) -> DefectClassifier:
+def train_defect_classifier(
+    accepted: np.ndarray, cutouts: list[np.ndarray], config: ClassifierConfig = ClassifierConfig()
+) -> DefectClassifier:
     """Train on half accepted, half defect patches (a cut-out pasted into an accepted one);
     threshold at `target_fpr` on `accepted`."""
     if len(accepted) < 2 or not cutouts:
@@ -88,14 +90,17 @@ def train_defect_classifier(accepted: np.ndarray, cutouts: list[np.ndarray],
     return _train(accepted, pasted, config)
 
 
-def train_labelled_classifier(accepted: np.ndarray, defects: np.ndarray,
-                              config: ClassifierConfig = ClassifierConfig()) -> DefectClassifier:
+def train_labelled_classifier(
+    accepted: np.ndarray, defects: np.ndarray, config: ClassifierConfig = ClassifierConfig()
+) -> DefectClassifier:
     """Train on half accepted, half labelled defect patches of the same size; threshold at
     `target_fpr` on `accepted`."""
     defects = np.asarray(defects, dtype=np.float32)
     if len(accepted) < 2 or len(defects) < 1 or defects.shape[1:] != accepted.shape[1:]:
-        raise ConfigError(f"train_labelled_classifier: needs at least 2 accepted and 1 defect patch of one size, "
-                          f"got {np.shape(accepted)} and {defects.shape}")
+        raise ConfigError(
+            f"train_labelled_classifier: needs at least 2 accepted and 1 defect patch of one size, "
+            f"got {np.shape(accepted)} and {defects.shape}"
+        )
     return _train(accepted, lambda _patch, rng: defects[int(rng.integers(len(defects)))], config)
 
 
@@ -109,8 +114,9 @@ def _train(accepted: np.ndarray, defect: DefectSource, config: ClassifierConfig)
         for _ in range(config.steps_per_epoch):
             yield _batch(accepted, defect, config.batch_size, rng)
 
-    loop = LoopConfig(max_epochs=config.epochs, lr=config.lr, patience=config.epochs,
-                      steps_per_epoch=config.steps_per_epoch)
+    loop = LoopConfig(
+        max_epochs=config.epochs, lr=config.lr, patience=config.epochs, steps_per_epoch=config.steps_per_epoch
+    )
     run_training(model, DefectPatchTask(), batches, lambda _epoch: validation, loop)
     classifier = DefectClassifier(model.eval(), 0.0)
     scores = classifier.probabilities(accepted)

@@ -24,8 +24,9 @@ def cut_indications(radiograph: WeldRadiograph, margin: int = 1) -> list[np.ndar
     return cutouts
 
 
-def paste(patch: np.ndarray, cutout: np.ndarray, rng: np.random.Generator,
-          contrast: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def paste(
+    patch: np.ndarray, cutout: np.ndarray, rng: np.random.Generator, contrast: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """(patch + contrast * cutout at a random position, mask of the pasted box).
 
     A cut-out larger than the patch is cropped around its centre.
@@ -50,4 +51,4 @@ def _border_mean(box: np.ndarray) -> float:
 
 def _crop_centre(cutout: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     starts = [max((n - s) // 2, 0) for n, s in zip(cutout.shape, shape)]
-    return cutout[starts[0]:starts[0] + shape[0], starts[1]:starts[1] + shape[1]]
+    return cutout[starts[0] : starts[0] + shape[0], starts[1] : starts[1] + shape[1]]

@@ -52,9 +52,17 @@ class OODDetector:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"format": FORMAT, "state_dict": self.model.state_dict(),
-                    "model_config": self.config.to_dict(), "thresholds": self.thresholds.to_dict(),
-                    "input_offset": self.input_offset, "input_gain": self.input_gain}, path)
+        torch.save(
+            {
+                "format": FORMAT,
+                "state_dict": self.model.state_dict(),
+                "model_config": self.config.to_dict(),
+                "thresholds": self.thresholds.to_dict(),
+                "input_offset": self.input_offset,
+                "input_gain": self.input_gain,
+            },
+            path,
+        )
         return path
 
     @classmethod
@@ -64,13 +72,20 @@ class OODDetector:
             raise ConfigError(f"OOD detector {path}: no such file")
         saved = torch.load(path, weights_only=True, map_location="cpu")
         if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-            raise ConfigError(f"OOD detector {path}: field 'format' must be {FORMAT!r}, got "
-                              f"{saved.get('format') if isinstance(saved, dict) else type(saved).__name__!r}")
+            raise ConfigError(
+                f"OOD detector {path}: field 'format' must be {FORMAT!r}, got "
+                f"{saved.get('format') if isinstance(saved, dict) else type(saved).__name__!r}"
+            )
         config = ModelConfig.from_dict(saved["model_config"])
         model = build_model(config)
         model.load_state_dict(saved["state_dict"])
-        return cls(model.eval(), config, ResidualThresholds(**saved["thresholds"]),
-                   float(saved.get("input_offset", 0.0)), float(saved.get("input_gain", 1.0)))
+        return cls(
+            model.eval(),
+            config,
+            ResidualThresholds(**saved["thresholds"]),
+            float(saved.get("input_offset", 0.0)),
+            float(saved.get("input_gain", 1.0)),
+        )
 
 
 def standardised(patches: Any, offset: float, gain: float) -> Any:
@@ -98,8 +113,12 @@ class OODResult:
     cells: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "is_ood": self.is_ood, "flagged_cells": int(self.cells.sum()),
-                "cells_shape": list(self.cells.shape)}
+        return {
+            "score": self.score,
+            "is_ood": self.is_ood,
+            "flagged_cells": int(self.cells.sum()),
+            "cells_shape": list(self.cells.shape),
+        }
 
 
 def ood_score(data: np.ndarray | torch.Tensor, detector: OODDetector, batch_size: int = 16) -> OODResult:
@@ -113,8 +132,10 @@ def ood_score(data: np.ndarray | torch.Tensor, detector: OODDetector, batch_size
     if array.ndim not in (2, 3) or not torch.isfinite(array).all():
         raise ConfigError(f"ood_score: expected a finite 2D image or 3D volume, got shape {tuple(array.shape)}")
     if array.ndim < detector.spatial_dims:
-        raise ConfigError(f"ood_score: a {detector.spatial_dims}D detector needs a "
-                          f"{detector.spatial_dims}D input, got shape {tuple(array.shape)}")
+        raise ConfigError(
+            f"ood_score: a {detector.spatial_dims}D detector needs a "
+            f"{detector.spatial_dims}D input, got shape {tuple(array.shape)}"
+        )
     batch = array[:, None] if array.ndim > detector.spatial_dims else array[None, None]
     decision = detector.decide(batch, batch_size)
     cells = decision.cells if array.ndim > detector.spatial_dims else decision.cells[0]

@@ -31,7 +31,7 @@ CLASSIFIER = "supervised_classifier"
 
 @dataclass(frozen=True)
 class EvaluationConfig:
-    per_set: int = 500           # patches per defect / OOD test set
+    per_set: int = 500  # patches per defect / OOD test set
     ood_amplitudes: tuple[float, ...] = (0.1, 0.05)  # peaks of the synthetic OOD indications (grey values)
     contrasts: tuple[float, ...] = CONTRASTS
     training: OODTrainingConfig = OODTrainingConfig()
@@ -44,8 +44,9 @@ def build_test_sets(data: WeldOODData, config: EvaluationConfig, seed: int = 0) 
     sets = {"accepted": data.test_ok}
     for contrast in config.contrasts:
         base = data.test_ok[rng.integers(0, len(data.test_ok), size=config.per_set)]
-        sets[f"defect_contrast_{contrast:g}"] = np.stack([
-            paste(p, data.test_cutouts[int(rng.integers(len(data.test_cutouts)))], rng, contrast)[0] for p in base])
+        sets[f"defect_contrast_{contrast:g}"] = np.stack(
+            [paste(p, data.test_cutouts[int(rng.integers(len(data.test_cutouts)))], rng, contrast)[0] for p in base]
+        )
     for amplitude in config.ood_amplitudes:
         for kind in OOD_TYPES:
             base = data.test_ok[rng.integers(0, len(data.test_ok), size=config.per_set)]
@@ -60,8 +61,9 @@ def evaluate_once(data: WeldOODData, config: EvaluationConfig, seed: int) -> dic
     for perturbation in PERTURBATIONS:
         training = replace(config.training, perturbation=perturbation, seed=seed)
         detector = train_detector(data.train_ok, training, data.train_cutouts)
-        table[f"ae_{perturbation}"] = {name: float(detector.decide(torch.from_numpy(p[:, None])).flagged.mean())
-                                       for name, p in sets.items()}
+        table[f"ae_{perturbation}"] = {
+            name: float(detector.decide(torch.from_numpy(p[:, None])).flagged.mean()) for name, p in sets.items()
+        }
     classifier = train_defect_classifier(data.train_ok, data.train_cutouts, replace(config.classifier, seed=seed))
     table[CLASSIFIER] = {name: float(classifier.flags(p).mean()) for name, p in sets.items()}
     return table
@@ -70,16 +72,19 @@ def evaluate_once(data: WeldOODData, config: EvaluationConfig, seed: int) -> dic
 Table = dict[str, dict[str, float]]  # {detector: {test set: value}} of one training
 
 
-def detector_configs(epochs: int, steps_per_epoch: int, channels: Sequence[int],
-                     latent_dim: int = 8) -> tuple[OODTrainingConfig, ClassifierConfig]:
+def detector_configs(
+    epochs: int, steps_per_epoch: int, channels: Sequence[int], latent_dim: int = 8
+) -> tuple[OODTrainingConfig, ClassifierConfig]:
     """The autoencoder's and the classifier's training settings, one training length for both."""
-    training = OODTrainingConfig(epochs=epochs, steps_per_epoch=steps_per_epoch,
-                                 model={"channels": tuple(channels), "latent_dim": latent_dim})
+    training = OODTrainingConfig(
+        epochs=epochs, steps_per_epoch=steps_per_epoch, model={"channels": tuple(channels), "latent_dim": latent_dim}
+    )
     return training, ClassifierConfig(epochs=epochs, steps_per_epoch=steps_per_epoch)
 
 
-def repeat_trainings(run_once: Callable[[int], Table], trainings: int, seed: int,
-                     progress: Callable[[int, float], None] | None = None) -> list[Table]:
+def repeat_trainings(
+    run_once: Callable[[int], Table], trainings: int, seed: int, progress: Callable[[int, float], None] | None = None
+) -> list[Table]:
     """`run_once(seed + i)` for i < `trainings`; `progress(done, seconds)` after each."""
     start = time.perf_counter()
     runs = []
@@ -97,8 +102,12 @@ def summarise(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, di
         summary[detector] = {}
         for name in runs[0][detector]:
             values = np.array([run[detector][name] for run in runs])
-            summary[detector][name] = {"mean": float(values.mean()), "std": float(values.std()),
-                                       "min": float(values.min()), "max": float(values.max())}
+            summary[detector][name] = {
+                "mean": float(values.mean()),
+                "std": float(values.std()),
+                "min": float(values.min()),
+                "max": float(values.max()),
+            }
     return summary
 
 
@@ -116,6 +125,9 @@ def markdown_table(summary: dict[str, dict[str, dict[str, float]]], runs: int, n
         label = f"{name} (FPR)" if name == "accepted" else name
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(note or f"Percent of patches flagged, mean ± std over {runs} trainings; thresholds at "
-                         f"0.1 % FPR on the accepted training patches.")
+    lines.append(
+        note
+        or f"Percent of patches flagged, mean ± std over {runs} trainings; thresholds at "
+        f"0.1 % FPR on the accepted training patches."
+    )
     return "\n".join(lines)

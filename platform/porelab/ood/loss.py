@@ -33,24 +33,29 @@ class OODLossConfig:
 
     def __post_init__(self) -> None:
         if self.kernel < 1 or self.kernel_weight < 0 or self.reg_weight < 0:
-            raise ConfigError(f"OODLossConfig: kernel must be >= 1 and weights >= 0, got "
-                              f"{self.kernel}, {self.kernel_weight}, {self.reg_weight}")
+            raise ConfigError(
+                f"OODLossConfig: kernel must be >= 1 and weights >= 0, got "
+                f"{self.kernel}, {self.kernel_weight}, {self.reg_weight}"
+            )
 
 
-def ood_loss(model: nn.Module, clean: torch.Tensor, perturbed: torch.Tensor | None,
-             config: OODLossConfig = OODLossConfig()) -> tuple[torch.Tensor, dict[str, float]]:
+def ood_loss(
+    model: nn.Module, clean: torch.Tensor, perturbed: torch.Tensor | None, config: OODLossConfig = OODLossConfig()
+) -> tuple[torch.Tensor, dict[str, float]]:
     """The loss on accepted patches `clean` and, when given, their perturbed copies."""
     out = model(clean)
     residual = clean - out.reconstruction
-    parts = {"ok": F.mse_loss(out.reconstruction, clean),
-             "kern_ok": config.kernel_weight * kernel_mean_max(residual, config.kernel).mean(),
-             "reg": config.reg_weight * (out.latent ** 2).mean()}
+    parts = {
+        "ok": F.mse_loss(out.reconstruction, clean),
+        "kern_ok": config.kernel_weight * kernel_mean_max(residual, config.kernel).mean(),
+        "reg": config.reg_weight * (out.latent**2).mean(),
+    }
     if perturbed is not None:
         repaired = model(perturbed)
         residual = clean - repaired.reconstruction
         parts["per"] = F.mse_loss(repaired.reconstruction, clean)
         parts["kern_per"] = config.kernel_weight * kernel_mean_max(residual, config.kernel).mean()
-        parts["reg"] = parts["reg"] + config.reg_weight * (repaired.latent ** 2).mean()
+        parts["reg"] = parts["reg"] + config.reg_weight * (repaired.latent**2).mean()
     total = torch.stack(list(parts.values())).sum()
     return total, {"loss": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
 

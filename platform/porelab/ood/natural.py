@@ -17,8 +17,23 @@ from scipy import ndimage
 from porelab.errors import ConfigError
 
 # skimage.data images shipped inside the wheel (the others are fetched with pooch on demand)
-NATURAL_IMAGES = ("astronaut", "brick", "camera", "cat", "chelsea", "coffee", "coins", "grass",
-                  "gravel", "moon", "page", "rocket", "text", "clock", "hubble_deep_field")
+NATURAL_IMAGES = (
+    "astronaut",
+    "brick",
+    "camera",
+    "cat",
+    "chelsea",
+    "coffee",
+    "coins",
+    "grass",
+    "gravel",
+    "moon",
+    "page",
+    "rocket",
+    "text",
+    "clock",
+    "hubble_deep_field",
+)
 _LORENTZ_RADIUS = 8  # kernel half-width in pixels: the 1/r^2 tail is cut there
 
 
@@ -38,19 +53,19 @@ class NaturalIndicationConfig:
     images: tuple[str, ...] = NATURAL_IMAGES
 
     def __post_init__(self) -> None:
-        for name in ("regions", "region_pixels", "elongation", "intensity", "gaussian_sigma",
-                     "lorentzian_hwhm"):
+        for name in ("regions", "region_pixels", "elongation", "intensity", "gaussian_sigma", "lorentzian_hwhm"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
-                raise ConfigError(f"NaturalIndicationConfig.{name}: expected (low, high) with "
-                                  f"0 < low <= high, got {(low, high)}")
+                raise ConfigError(
+                    f"NaturalIndicationConfig.{name}: expected (low, high) with 0 < low <= high, got {(low, high)}"
+                )
         unknown = sorted(set(self.images) - set(NATURAL_IMAGES))
         if unknown or not self.images:
-            raise ConfigError(f"NaturalIndicationConfig.images: expected names from {NATURAL_IMAGES}, "
-                              f"got unknown {unknown}")
+            raise ConfigError(
+                f"NaturalIndicationConfig.images: expected names from {NATURAL_IMAGES}, got unknown {unknown}"
+            )
         if not 0.0 <= self.gaussian_share <= 1.0:
-            raise ConfigError(f"NaturalIndicationConfig.gaussian_share must be in [0, 1], "
-                              f"got {self.gaussian_share}")
+            raise ConfigError(f"NaturalIndicationConfig.gaussian_share must be in [0, 1], got {self.gaussian_share}")
 
 
 @lru_cache(maxsize=None)
@@ -66,8 +81,7 @@ def natural_image(name: str) -> np.ndarray:
     return util.img_as_float32(image)
 
 
-def grow_region(shape: tuple[int, int], pixels: int, elongation: float,
-                rng: np.random.Generator) -> np.ndarray:
+def grow_region(shape: tuple[int, int], pixels: int, elongation: float, rng: np.random.Generator) -> np.ndarray:
     """Boolean region of `pixels` pixels grown from a random seed.
 
     A growth front advancing at a speed that depends on the direction (`elongation` times
@@ -75,7 +89,7 @@ def grow_region(shape: tuple[int, int], pixels: int, elongation: float,
     of the anisotropic, noise-scaled distance computed here; the region is the first
     `pixels` it reaches, so no pixel-by-pixel loop is needed.
     """
-    rows, cols = np.mgrid[:shape[0], :shape[1]].astype(np.float32)
+    rows, cols = np.mgrid[: shape[0], : shape[1]].astype(np.float32)
     seed = rng.uniform(0, shape[0]), rng.uniform(0, shape[1])
     angle = rng.uniform(0, np.pi)
     along = (rows - seed[0]) * np.cos(angle) + (cols - seed[1]) * np.sin(angle)
@@ -89,8 +103,9 @@ def grow_region(shape: tuple[int, int], pixels: int, elongation: float,
     return distance <= threshold
 
 
-def natural_indication(shape: tuple[int, int], rng: np.random.Generator,
-                       config: NaturalIndicationConfig = NaturalIndicationConfig()) -> np.ndarray:
+def natural_indication(
+    shape: tuple[int, int], rng: np.random.Generator, config: NaturalIndicationConfig = NaturalIndicationConfig()
+) -> np.ndarray:
     """An additive indication map (float32, >= 0) of `shape` with 1-4 textured regions.
 
     Region sizes are capped at half the patch. The peak after the PSF is the drawn
@@ -109,15 +124,14 @@ def natural_indication(shape: tuple[int, int], rng: np.random.Generator,
     return total
 
 
-def _texture(shape: tuple[int, int], config: NaturalIndicationConfig,
-             rng: np.random.Generator) -> np.ndarray:
+def _texture(shape: tuple[int, int], config: NaturalIndicationConfig, rng: np.random.Generator) -> np.ndarray:
     """A random crop of a random photograph (tiled if smaller), rescaled to [0, 1]."""
     image = natural_image(config.images[int(rng.integers(len(config.images)))])
     reps = (-(-shape[0] // image.shape[0]), -(-shape[1] // image.shape[1]))
     image = np.tile(image, reps) if max(reps) > 1 else image
     r = int(rng.integers(0, image.shape[0] - shape[0] + 1))
     c = int(rng.integers(0, image.shape[1] - shape[1] + 1))
-    crop = image[r:r + shape[0], c:c + shape[1]]
+    crop = image[r : r + shape[0], c : c + shape[1]]
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     span = float(crop.max() - crop.min())
@@ -132,8 +146,8 @@ def _blur(image: np.ndarray, config: NaturalIndicationConfig, rng: np.random.Gen
 
 def lorentzian_kernel(hwhm: float, radius: int = _LORENTZ_RADIUS) -> np.ndarray:
     """2D Lorentzian (Cauchy) point-spread function 1 / (r^2 + hwhm^2), normalised to sum 1."""
-    r2 = np.sum(np.mgrid[-radius:radius + 1, -radius:radius + 1].astype(np.float32) ** 2, axis=0)
-    kernel = 1.0 / (r2 + hwhm ** 2)
+    r2 = np.sum(np.mgrid[-radius : radius + 1, -radius : radius + 1].astype(np.float32) ** 2, axis=0)
+    kernel = 1.0 / (r2 + hwhm**2)
     return (kernel / kernel.sum()).astype(np.float32)
 
 

@@ -40,15 +40,23 @@ from porelab.ood.training import OODTrainingConfig, train_detector
 from porelab.ood.volumes import CROP, volume_slices
 
 DETECTOR_VERSION = 2  # 2: scans of other sizes give tiles covering their slices (1: central crops only)
-FAR_BELOW = -0.5     # normalised grey value no pore or air voxel reaches when >= 0.5 % of a scan is dark
+FAR_BELOW = -0.5  # normalised grey value no pore or air voxel reaches when >= 0.5 % of a scan is dark
 FAR_BELOW_SHARE = 1e-4
 
 
 def _training() -> OODTrainingConfig:
     """Slices are already normalised grey values (the scan's air-to-material scale), so they
     are not standardised again; the shipped detectors were trained so."""
-    return OODTrainingConfig(perturbation="none", epochs=4, steps_per_epoch=150, batch_size=8, lr=3e-3, kernel=13,
-                             standardise=False, model={"channels": (16,), "latent_dim": 8})
+    return OODTrainingConfig(
+        perturbation="none",
+        epochs=4,
+        steps_per_epoch=150,
+        batch_size=8,
+        lr=3e-3,
+        kernel=13,
+        standardise=False,
+        model={"channels": (16,), "latent_dim": 8},
+    )
 
 
 @dataclass(frozen=True)
@@ -69,12 +77,15 @@ class RegistryDetectorConfig:
 
     def __post_init__(self) -> None:
         if self.max_slices < 1 or self.crop < 16 or self.copies < 0 or not 0 <= self.gain < 1:
-            raise ConfigError(f"RegistryDetectorConfig: expected max_slices >= 1, crop >= 16, copies >= 0 and "
-                              f"0 <= gain < 1, got {self.max_slices}, {self.crop}, {self.copies}, {self.gain}")
+            raise ConfigError(
+                f"RegistryDetectorConfig: expected max_slices >= 1, crop >= 16, copies >= 0 and "
+                f"0 <= gain < 1, got {self.max_slices}, {self.crop}, {self.copies}, {self.gain}"
+            )
 
 
-def scan_slices(root: str | Path, scan_ids: Sequence[str], max_slices: int = 128,
-                crop: int = CROP) -> dict[str, np.ndarray]:
+def scan_slices(
+    root: str | Path, scan_ids: Sequence[str], max_slices: int = 128, crop: int = CROP
+) -> dict[str, np.ndarray]:
     """Per scan of the dataset at `root`: float32 (n, rows, cols), up to `max_slices` z slices,
     centre-cropped and normalised per volume as the service does with an upload."""
     from porelab import volume
@@ -84,8 +95,9 @@ def scan_slices(root: str | Path, scan_ids: Sequence[str], max_slices: int = 128
     root = Path(root)
     entries = {e["id"]: e for e in read_manifest(root)["scans"]}
     if not scan_ids or any(i not in entries for i in scan_ids):
-        raise ConfigError(f"{root / 'manifest.json'}: training scans {list(scan_ids)}; expected one or more of "
-                          f"{sorted(entries)}")
+        raise ConfigError(
+            f"{root / 'manifest.json'}: training scans {list(scan_ids)}; expected one or more of {sorted(entries)}"
+        )
     slices = {}
     for scan_id in scan_ids:
         vol = volume.read(root / entries[scan_id]["files"]["scan"])
@@ -100,8 +112,12 @@ def accepted_slices(parts: Sequence[np.ndarray]) -> np.ndarray:
     from porelab.infer.windows import window_starts
 
     rows, cols = min(p.shape[1] for p in parts), min(p.shape[2] for p in parts)
-    tiles = [p[:, r:r + rows, c:c + cols] for p in parts
-             for r in window_starts(p.shape[1], rows, rows) for c in window_starts(p.shape[2], cols, cols)]
+    tiles = [
+        p[:, r : r + rows, c : c + cols]
+        for p in parts
+        for r in window_starts(p.shape[1], rows, rows)
+        for c in window_starts(p.shape[2], cols, cols)
+    ]
     return np.concatenate(tiles)
 
 
@@ -122,15 +138,18 @@ def _augmented(accepted: np.ndarray, config: RegistryDetectorConfig) -> np.ndarr
     return np.concatenate(copies)
 
 
-def train_registry_detector(root: str | Path, scan_ids: Sequence[str],
-                            config: RegistryDetectorConfig = RegistryDetectorConfig()
-                            ) -> tuple[OODDetector, dict[str, Any]]:
+def train_registry_detector(
+    root: str | Path, scan_ids: Sequence[str], config: RegistryDetectorConfig = RegistryDetectorConfig()
+) -> tuple[OODDetector, dict[str, Any]]:
     """(detector, what it was trained on) for a model trained on `scan_ids` of the dataset at
     `root`. Seeded: the same scans and config give the same detector on one machine."""
     per_scan = scan_slices(root, scan_ids, config.max_slices, config.crop)
     shares = {i: far_below_share(s) for i, s in per_scan.items()}
-    left_out = {i: f"{100 * v:.3f} % of its voxels normalise below {FAR_BELOW} (under ~0.5 % of the scan is pore "
-                   "or air)" for i, v in shares.items() if v > FAR_BELOW_SHARE}
+    left_out = {
+        i: f"{100 * v:.3f} % of its voxels normalise below {FAR_BELOW} (under ~0.5 % of the scan is pore or air)"
+        for i, v in shares.items()
+        if v > FAR_BELOW_SHARE
+    }
     if len(left_out) == len(per_scan):
         left_out = {}  # every scan is like that: the detector learns that representation
     used = [i for i in scan_ids if i not in left_out]
@@ -138,8 +157,13 @@ def train_registry_detector(root: str | Path, scan_ids: Sequence[str],
     unseen = used[-1:] if config.calibration_scan and len(used) > 1 else []
     fitted = accepted_slices([per_scan[i] for i in used if i not in unseen])
     detector = train_detector(_augmented(fitted, config), config.training, calibration=accepted)
-    return detector, {"scans": used, "calibration_only": unseen, "left_out": left_out,
-                      "slices": int(len(accepted)), "slice_shape": list(accepted.shape[1:])}
+    return detector, {
+        "scans": used,
+        "calibration_only": unseen,
+        "left_out": left_out,
+        "slices": int(len(accepted)),
+        "slice_shape": list(accepted.shape[1:]),
+    }
 
 
 def save_atomic(detector: OODDetector, path: str | Path) -> Path:
@@ -152,9 +176,14 @@ def save_atomic(detector: OODDetector, path: str | Path) -> Path:
     return path
 
 
-def registry_detector(folder: str | Path, root: str | Path, scan_ids: Sequence[str], identity: dict[str, Any],
-                      previous: dict[str, Any] | None = None,
-                      config: RegistryDetectorConfig = RegistryDetectorConfig()) -> dict[str, Any]:
+def registry_detector(
+    folder: str | Path,
+    root: str | Path,
+    scan_ids: Sequence[str],
+    identity: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+    config: RegistryDetectorConfig = RegistryDetectorConfig(),
+) -> dict[str, Any]:
     """Make `folder/ood.pt` for the model trained on `scan_ids` of the dataset at `root`; returns
     the record for the folder's config.json. `identity` names the model (e.g. {"model": "unet",
     "fold": 2}); `previous` is the "ood_detector" record of the folder's config.json before this
@@ -164,13 +193,24 @@ def registry_detector(folder: str | Path, root: str | Path, scan_ids: Sequence[s
 
     folder = Path(folder)
     path = folder / OOD_FILE
-    wanted = {**identity, "data": str(Path(root).resolve()), "training_scans": list(scan_ids),
-              "settings": to_dict(config), "version": DETECTOR_VERSION}
+    wanted = {
+        **identity,
+        "data": str(Path(root).resolve()),
+        "training_scans": list(scan_ids),
+        "settings": to_dict(config),
+        "version": DETECTOR_VERSION,
+    }
     if previous and path.is_file() and all(previous.get(k) == v for k, v in wanted.items()):
         return previous
     path.unlink(missing_ok=True)  # a detector of other scans must not outlive its model meanwhile
     start = time.perf_counter()
     detector, trained_on = train_registry_detector(root, scan_ids, config)
     save_atomic(detector, path)
-    return {"file": OOD_FILE, "method": "autoencoder (Lindgren & Zach)", **wanted, **trained_on,
-            "threshold": detector.thresholds.threshold, "seconds": round(time.perf_counter() - start, 1)}
+    return {
+        "file": OOD_FILE,
+        "method": "autoencoder (Lindgren & Zach)",
+        **wanted,
+        **trained_on,
+        "threshold": detector.thresholds.threshold,
+        "seconds": round(time.perf_counter() - start, 1),
+    }

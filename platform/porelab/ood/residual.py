@@ -41,9 +41,9 @@ class ResidualThresholds:
 
 @dataclass
 class PatchDecision:
-    scores: np.ndarray    # (N,) patch maximum of the combined statistic / threshold (> 1: flagged)
-    flagged: np.ndarray   # (N,) bool
-    cells: np.ndarray     # (N, *coarse) bool: k x k cells holding a flagged position
+    scores: np.ndarray  # (N,) patch maximum of the combined statistic / threshold (> 1: flagged)
+    flagged: np.ndarray  # (N,) bool
+    cells: np.ndarray  # (N, *coarse) bool: k x k cells holding a flagged position
 
 
 def local_mean_std(residual: torch.Tensor, kernel: int = KERNEL) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,8 +56,7 @@ def local_mean_std(residual: torch.Tensor, kernel: int = KERNEL) -> tuple[torch.
     return mean, (square - mean * mean).clamp_min(0.0).sqrt()
 
 
-def combined_statistic(residual: torch.Tensor, kernel: int, mean_scale: float,
-                       std_scale: float) -> torch.Tensor:
+def combined_statistic(residual: torch.Tensor, kernel: int, mean_scale: float, std_scale: float) -> torch.Tensor:
     """max(|local mean| / mean_scale, local std / std_scale) at every valid position."""
     mean, std = local_mean_std(residual, kernel)
     return torch.maximum(mean.abs() / mean_scale, std / std_scale)
@@ -70,8 +69,7 @@ def kernel_mean_max(residual: torch.Tensor, kernel: int = KERNEL) -> torch.Tenso
     return (mean * mean).flatten(1).amax(1)
 
 
-def fit_thresholds(residuals: torch.Tensor, target_fpr: float = 1e-3,
-                   kernel: int = KERNEL) -> ResidualThresholds:
+def fit_thresholds(residuals: torch.Tensor, target_fpr: float = 1e-3, kernel: int = KERNEL) -> ResidualThresholds:
     """Thresholds from the residuals (N, 1, *patch) of accepted training patches."""
     if not 0 < target_fpr < 1:
         raise ConfigError(f"fit_thresholds: target_fpr must be in (0, 1), got {target_fpr}")
@@ -87,8 +85,10 @@ def fit_thresholds(residuals: torch.Tensor, target_fpr: float = 1e-3,
 
 def decide(residuals: torch.Tensor, thresholds: ResidualThresholds) -> PatchDecision:
     """Patch decisions and coarse maps for residuals (N, 1, *patch)."""
-    statistic = combined_statistic(residuals, thresholds.kernel, thresholds.mean_scale,
-                                   thresholds.std_scale) / thresholds.threshold
+    statistic = (
+        combined_statistic(residuals, thresholds.kernel, thresholds.mean_scale, thresholds.std_scale)
+        / thresholds.threshold
+    )
     scores = statistic.flatten(1).amax(1)
     pool = F.max_pool2d if residuals.ndim == 4 else F.max_pool3d
     cell = min(thresholds.kernel, *statistic.shape[2:])

@@ -18,7 +18,7 @@ Drawer = Callable[[tuple[int, int], np.random.Generator], np.ndarray]
 
 def _grid(shape: tuple[int, int], rng: np.random.Generator, margin: float) -> tuple[np.ndarray, np.ndarray]:
     """Pixel offsets (dy, dx) from a random centre at least `margin` from the borders."""
-    rows, cols = np.mgrid[:shape[0], :shape[1]].astype(np.float32)
+    rows, cols = np.mgrid[: shape[0], : shape[1]].astype(np.float32)
     centre = [rng.uniform(min(margin, n / 2), max(n - margin, n / 2)) for n in shape]
     return rows - centre[0], cols - centre[1]
 
@@ -93,8 +93,7 @@ OOD_TYPES: dict[str, Drawer] = {
 }
 
 
-def synthetic_ood(kind: str, shape: tuple[int, int], rng: np.random.Generator,
-                  amplitude: float = 0.1) -> np.ndarray:
+def synthetic_ood(kind: str, shape: tuple[int, int], rng: np.random.Generator, amplitude: float = 0.1) -> np.ndarray:
     """An additive map of type `kind` (see `OOD_TYPES`) with peak `amplitude`, float32."""
     if kind not in OOD_TYPES:
         raise ConfigError(f"synthetic_ood: kind {kind!r} is not one of {', '.join(OOD_TYPES)}")

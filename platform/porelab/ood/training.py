@@ -51,14 +51,16 @@ class OODTrainingConfig:
 
     def __post_init__(self) -> None:
         if self.perturbation not in PERTURBATIONS:
-            raise ConfigError(f"OODTrainingConfig.perturbation must be one of {PERTURBATIONS}, "
-                              f"got {self.perturbation!r}")
+            raise ConfigError(
+                f"OODTrainingConfig.perturbation must be one of {PERTURBATIONS}, got {self.perturbation!r}"
+            )
         if min(self.epochs, self.steps_per_epoch, self.batch_size) < 1:
             raise ConfigError("OODTrainingConfig: epochs, steps_per_epoch and batch_size must be >= 1")
 
 
-def perturb(patch: np.ndarray, config: OODTrainingConfig, rng: np.random.Generator,
-            cutouts: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+def perturb(
+    patch: np.ndarray, config: OODTrainingConfig, rng: np.random.Generator, cutouts: list[np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(perturbed patch, perturbation mask) for one 2D accepted patch."""
     if config.perturbation == "real":
         if not cutouts:
@@ -68,8 +70,14 @@ def perturb(patch: np.ndarray, config: OODTrainingConfig, rng: np.random.Generat
     return patch + indication, indication > 0.1 * indication.max()
 
 
-def training_batch(patches: np.ndarray, config: OODTrainingConfig, rng: np.random.Generator,
-                   cutouts: list[np.ndarray] | None = None, offset: float = 0.0, gain: float = 1.0) -> Batch:
+def training_batch(
+    patches: np.ndarray,
+    config: OODTrainingConfig,
+    rng: np.random.Generator,
+    cutouts: list[np.ndarray] | None = None,
+    offset: float = 0.0,
+    gain: float = 1.0,
+) -> Batch:
     """A batch of `config.batch_size` accepted patches (with perturbed copies unless "none"),
     perturbed in grey values, then standardised as (x - offset) * gain."""
     chosen = patches[rng.integers(0, len(patches), size=config.batch_size)]
@@ -88,8 +96,12 @@ def training_batch(patches: np.ndarray, config: OODTrainingConfig, rng: np.rando
     return batch
 
 
-def train_detector(accepted: np.ndarray, config: OODTrainingConfig = OODTrainingConfig(),
-                   cutouts: list[np.ndarray] | None = None, calibration: np.ndarray | None = None) -> OODDetector:
+def train_detector(
+    accepted: np.ndarray,
+    config: OODTrainingConfig = OODTrainingConfig(),
+    cutouts: list[np.ndarray] | None = None,
+    calibration: np.ndarray | None = None,
+) -> OODDetector:
     """Train the autoencoder on `accepted` patches, then fit the thresholds at `config.target_fpr`
     on all of them, or on `calibration` (accepted patches of the same kind, e.g. some the
     autoencoder never saw) when given. Patches (N, rows, cols) give a 2D detector; (N, z, y, x) a
@@ -97,11 +109,14 @@ def train_detector(accepted: np.ndarray, config: OODTrainingConfig = OODTraining
     accepted = np.asarray(accepted, dtype=np.float32)
     dims = accepted.ndim - 1
     if dims not in (2, 3) or len(accepted) < 2:
-        raise ConfigError(f"train_detector: accepted must be (N >= 2, rows, cols) or (N >= 2, z, y, x), "
-                          f"got {accepted.shape}")
+        raise ConfigError(
+            f"train_detector: accepted must be (N >= 2, rows, cols) or (N >= 2, z, y, x), got {accepted.shape}"
+        )
     if dims == 3 and config.perturbation != "none":
-        raise ConfigError(f"train_detector: 3D patches train with perturbation 'none' (the perturbations are "
-                          f"2D), got {config.perturbation!r}")
+        raise ConfigError(
+            f"train_detector: 3D patches train with perturbation 'none' (the perturbations are "
+            f"2D), got {config.perturbation!r}"
+        )
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model = build_model("ood_autoencoder", **{"spatial_dims": dims, **config.model})
@@ -113,16 +128,20 @@ def train_detector(accepted: np.ndarray, config: OODTrainingConfig = OODTraining
         for _ in range(config.steps_per_epoch):
             yield training_batch(accepted, config, rng, cutouts, offset, gain)
 
-    loop = LoopConfig(max_epochs=config.epochs, lr=config.lr, patience=config.epochs,
-                      steps_per_epoch=config.steps_per_epoch)
+    loop = LoopConfig(
+        max_epochs=config.epochs, lr=config.lr, patience=config.epochs, steps_per_epoch=config.steps_per_epoch
+    )
     run_training(model, task, batches, lambda _epoch: validation, loop)
     fit_on = accepted if calibration is None else np.asarray(calibration, dtype=np.float32)
     if fit_on.ndim != accepted.ndim:
-        raise ConfigError(f"train_detector: calibration patches {fit_on.shape} must have the dimensions of the "
-                          f"accepted ones {accepted.shape}")
+        raise ConfigError(
+            f"train_detector: calibration patches {fit_on.shape} must have the dimensions of the "
+            f"accepted ones {accepted.shape}"
+        )
     residuals = autoencoder_residuals(model, torch.from_numpy(standardised(fit_on[:, None], offset, gain)))
-    return OODDetector(model.eval(), model.config, fit_thresholds(residuals, config.target_fpr, config.kernel),
-                       offset, gain)
+    return OODDetector(
+        model.eval(), model.config, fit_thresholds(residuals, config.target_fpr, config.kernel), offset, gain
+    )
 
 
 def _standardisation(accepted: np.ndarray) -> tuple[float, float]:

@@ -40,8 +40,10 @@ def _dataset_volumes(root: Path, kind: str, keep: Callable[[dict[str, Any]], boo
     from porelab.simulate.datasets import read_manifest
 
     entries = [e for e in read_manifest(root)["scans"] if keep(e)]
-    return [TestVolume(kind, e["id"], lambda e=e: volume.read(root / e["files"]["scan"]).to_numpy().astype(np.float32))
-            for e in entries]
+    return [
+        TestVolume(kind, e["id"], lambda e=e: volume.read(root / e["files"]["scan"]).to_numpy().astype(np.float32))
+        for e in entries
+    ]
 
 
 def _span(data: np.ndarray) -> float:
@@ -69,7 +71,7 @@ def truncated(data: np.ndarray, keep: float) -> np.ndarray:
     """The central `keep` share of each slice's rows and columns: a field of view that cuts the part."""
     _, rows, cols = data.shape
     r, c = int(rows * (1 - keep) / 2), int(cols * (1 - keep) / 2)
-    return data[:, r:rows - r, c:cols - c]
+    return data[:, r : rows - r, c : cols - c]
 
 
 def resampled(data: np.ndarray, factor: float) -> np.ndarray:
@@ -86,17 +88,28 @@ def _rock(real: Path) -> list[TestVolume]:
     volumes = []
     for name, shape in (("raw_100cube.raw", (100, 100, 100)), ("raw_100_100_200.raw", (200, 100, 100))):
         if (rock / name).is_file():
-            volumes.append(TestVolume("real rock micro-CT", name, lambda p=rock / name, s=shape:
-                                      np.fromfile(p, "<u2").reshape(s).astype(np.float32)))
+            volumes.append(
+                TestVolume(
+                    "real rock micro-CT",
+                    name,
+                    lambda p=rock / name, s=shape: np.fromfile(p, "<u2").reshape(s).astype(np.float32),
+                )
+            )
     slices = sorted((rock / "S-4-X_slices").glob("*.tif*"))
     if slices:
-        volumes.append(TestVolume("real rock micro-CT", "S-4-X (5 slices)", lambda: np.stack(
-            [tifffile.imread(p) for p in slices]).astype(np.float32)))
+        volumes.append(
+            TestVolume(
+                "real rock micro-CT",
+                "S-4-X (5 slices)",
+                lambda: np.stack([tifffile.imread(p) for p in slices]).astype(np.float32),
+            )
+        )
     return volumes
 
 
-def test_volumes(evaluation: Path, randomized: Path | None, others: dict[str, Path], real: Path | None
-                 ) -> list[TestVolume]:
+def test_volumes(
+    evaluation: Path, randomized: Path | None, others: dict[str, Path], real: Path | None
+) -> list[TestVolume]:
     """The test set (see the module docstring): `others` maps an OOD kind to a dataset directory."""
     clean = _dataset_volumes(evaluation, IN_DISTRIBUTION, lambda e: not e.get("source"))
     volumes = _dataset_volumes(evaluation, IN_DISTRIBUTION, lambda e: True)
@@ -106,15 +119,25 @@ def test_volumes(evaluation: Path, randomized: Path | None, others: dict[str, Pa
         volumes += _dataset_volumes(root, kind, lambda e: not e.get("source") and e["role"] != "projection-series")
     for i, scan in enumerate(clean):
         for contrast in (0.05, 0.15):
-            volumes.append(TestVolume("raster artefact", f"{scan.name} + raster {contrast}",
-                                      lambda s=scan, c=contrast, i=i: with_raster(s.make(), c, i)))
-        volumes.append(TestVolume("strong rings", f"{scan.name} + rings 0.1",
-                                  lambda s=scan, i=i: with_rings(s.make(), 0.1, i)))
-        volumes.append(TestVolume("truncated field of view", f"{scan.name}, central 60 %",
-                                  lambda s=scan: truncated(s.make(), 0.6)))
+            volumes.append(
+                TestVolume(
+                    "raster artefact",
+                    f"{scan.name} + raster {contrast}",
+                    lambda s=scan, c=contrast, i=i: with_raster(s.make(), c, i),
+                )
+            )
+        volumes.append(
+            TestVolume("strong rings", f"{scan.name} + rings 0.1", lambda s=scan, i=i: with_rings(s.make(), 0.1, i))
+        )
+        volumes.append(
+            TestVolume("truncated field of view", f"{scan.name}, central 60 %", lambda s=scan: truncated(s.make(), 0.6))
+        )
         for factor in (0.5, 2.0):
-            volumes.append(TestVolume("resampled voxel size", f"{scan.name} x {factor}",
-                                      lambda s=scan, f=factor: resampled(s.make(), f)))
+            volumes.append(
+                TestVolume(
+                    "resampled voxel size", f"{scan.name} x {factor}", lambda s=scan, f=factor: resampled(s.make(), f)
+                )
+            )
     return volumes + (_rock(real) if real is not None else [])
 
 
@@ -126,18 +149,25 @@ def judge(check: OODCheck, data: np.ndarray) -> dict[str, Any]:
     return check(data, fit_normaliser(data), find_part(data).part)
 
 
-def judge_all(check: OODCheck, volumes: list[TestVolume], report: Callable[[str], None] = lambda m: None
-              ) -> Iterator[dict[str, Any]]:
+def judge_all(
+    check: OODCheck, volumes: list[TestVolume], report: Callable[[str], None] = lambda m: None
+) -> Iterator[dict[str, Any]]:
     """One row per volume: kind, name, score, is_ood, the texture and ring scores, the neighbour
     correlation, truncated, reasons."""
     for test in volumes:
         result = judge(check, test.make())
         texture = result.get("texture", result)
-        row = {"kind": test.kind, "name": test.name, "score": result["score"], "is_ood": bool(result["is_ood"]),
-               "texture_score": texture["score"], "ring_score": result["rings"]["score"],
-               "neighbour_correlation": result["interpolation"]["neighbour_correlation"],
-               "truncated": bool(result["truncated_sides"]),
-               "reasons": " | ".join(result["reasons"])}
+        row = {
+            "kind": test.kind,
+            "name": test.name,
+            "score": result["score"],
+            "is_ood": bool(result["is_ood"]),
+            "texture_score": texture["score"],
+            "ring_score": result["rings"]["score"],
+            "neighbour_correlation": result["interpolation"]["neighbour_correlation"],
+            "truncated": bool(result["truncated_sides"]),
+            "reasons": " | ".join(result["reasons"]),
+        }
         report(f"{test.kind}: {test.name}: score {result['score']:.2f}{' OOD' if result['is_ood'] else ''}")
         yield row
 
@@ -145,7 +175,8 @@ def judge_all(check: OODCheck, volumes: list[TestVolume], report: Callable[[str]
 def rates(rows: pd.DataFrame) -> pd.DataFrame:
     """Per kind: volumes, share flagged (the false-alarm rate for in-distribution volumes, the
     true-positive rate for the others) and the median score."""
-    table = rows.groupby("kind", sort=False).agg(volumes=("is_ood", "size"), flagged_percent=("is_ood", "mean"),
-                                                median_score=("score", "median"))
+    table = rows.groupby("kind", sort=False).agg(
+        volumes=("is_ood", "size"), flagged_percent=("is_ood", "mean"), median_score=("score", "median")
+    )
     table["flagged_percent"] *= 100
     return table.reset_index()

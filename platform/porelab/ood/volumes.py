@@ -10,11 +10,15 @@ from typing import Any, Callable
 import numpy as np
 
 SLICES = 16  # slices the service scores per upload
-CROP = 128   # the central crop of each slice, at most CROP x CROP
+CROP = 128  # the central crop of each slice, at most CROP x CROP
 
 
-def volume_slices(data: Any, normaliser: Callable[[np.ndarray], np.ndarray] | None = None,
-                  slices: int | None = SLICES, crop: int = CROP) -> np.ndarray:
+def volume_slices(
+    data: Any,
+    normaliser: Callable[[np.ndarray], np.ndarray] | None = None,
+    slices: int | None = SLICES,
+    crop: int = CROP,
+) -> np.ndarray:
     """float32 (n, rows, cols): up to `slices` evenly spaced z slices of `data` (every slice when
     None), each cropped to its central at most `crop` x `crop` pixels, passed through
     `normaliser` (e.g. `porelab.data.normalise.fit_normaliser(data)`; None keeps the grey

@@ -20,18 +20,20 @@ _TEST_OFFSET, _TRAIN_CUTS, _TEST_CUTS = 100_000, 200_000, 300_000
 
 @dataclass
 class WeldOODData:
-    train_ok: np.ndarray            # (N, size, size) float32 accepted patches
+    train_ok: np.ndarray  # (N, size, size) float32 accepted patches
     test_ok: np.ndarray
     train_cutouts: list[np.ndarray]  # real indications, border mean subtracted
     test_cutouts: list[np.ndarray]
 
 
-def weld_ood_data(n_train: int = 2000, n_test: int = 2000, size: int = 64, cutouts: int = 200,
-                  seed: int = 0) -> WeldOODData:
+def weld_ood_data(
+    n_train: int = 2000, n_test: int = 2000, size: int = 64, cutouts: int = 200, seed: int = 0
+) -> WeldOODData:
     """Accepted patches (`size` x `size`) cut along simulated welds and real cut-outs."""
     if min(n_train, n_test, cutouts) < 1:
-        raise ConfigError(f"weld_ood_data: n_train, n_test and cutouts must be >= 1, got "
-                          f"{n_train}, {n_test}, {cutouts}")
+        raise ConfigError(
+            f"weld_ood_data: n_train, n_test and cutouts must be >= 1, got {n_train}, {n_test}, {cutouts}"
+        )
     train = weld_patches(n_ok=n_train, n_defect=0, size=size, seed=seed).images[:n_train]
     test = weld_patches(n_ok=n_test, n_defect=0, size=size, seed=seed + _TEST_OFFSET).images[:n_test]
     return WeldOODData(train, test, _cutouts(cutouts, seed + _TRAIN_CUTS), _cutouts(cutouts, seed + _TEST_CUTS))

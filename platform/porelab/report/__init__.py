@@ -19,6 +19,17 @@ def write_report(data: ReportData, path: str | Path) -> Path:
     return target
 
 
-__all__ = ["MeanCI", "MedianCurve", "ReportData", "Resources", "SECTIONS", "SliceOverlay",
-           "format_mean_ci", "mean_ci", "median_curve", "render_report", "summary_table",
-           "write_report"]
+__all__ = [
+    "MeanCI",
+    "MedianCurve",
+    "ReportData",
+    "Resources",
+    "SECTIONS",
+    "SliceOverlay",
+    "format_mean_ci",
+    "mean_ci",
+    "median_curve",
+    "render_report",
+    "summary_table",
+    "write_report",
+]

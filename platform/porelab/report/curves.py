@@ -39,12 +39,11 @@ def on_grid(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.interp(grid, x[order], y[order])
 
 
-def median_curve(curves: pd.DataFrame, x: str, y: str,
-                 grid: np.ndarray | None = None) -> MedianCurve:
+def median_curve(curves: pd.DataFrame, x: str, y: str, grid: np.ndarray | None = None) -> MedianCurve:
     """Median of the folds' curves in `curves` (columns fold, `x`, `y`) on `grid` (default
     101 points over [0, 1])."""
     grid = np.linspace(0.0, 1.0, GRID_POINTS) if grid is None else np.asarray(grid, dtype=float)
-    stacked = np.stack([on_grid(fold[x].to_numpy(), fold[y].to_numpy(), grid)
-                        for _, fold in curves.groupby("fold", sort=True)])
-    return MedianCurve(grid, np.median(stacked, axis=0), stacked.min(axis=0),
-                       stacked.max(axis=0), len(stacked))
+    stacked = np.stack(
+        [on_grid(fold[x].to_numpy(), fold[y].to_numpy(), grid) for _, fold in curves.groupby("fold", sort=True)]
+    )
+    return MedianCurve(grid, np.median(stacked, axis=0), stacked.min(axis=0), stacked.max(axis=0), len(stacked))

@@ -137,5 +137,7 @@ def _check_overlay(overlay: SliceOverlay, index: int) -> None:
         raise ConfigError(f"ReportData overlays[{index}] ({title}): image must be 2-D, got shape {shape}")
     for name, mask in (("truth", truth), ("predicted", predicted)):
         if np.shape(mask) != shape:
-            raise ConfigError(f"ReportData overlays[{index}] ({title}): {name} mask shape "
-                              f"{np.shape(mask)} differs from image shape {shape}")
+            raise ConfigError(
+                f"ReportData overlays[{index}] ({title}): {name} mask shape "
+                f"{np.shape(mask)} differs from image shape {shape}"
+            )

@@ -30,8 +30,7 @@ SECTIONS = (
 )
 SPLIT_TITLES = {"validation": "Validation scan (held-out fold)", "challenging": "Challenging scan"}
 
-_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        "script-src 'unsafe-inline'")
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
        max-width: 1180px; padding: 1.5rem; color: #1d1d1f; line-height: 1.45; }
@@ -88,12 +87,14 @@ def render_report(data: ReportData) -> str:
 
 def _page(data: ReportData, body: str) -> str:
     title = f"porelab report: {data.run_name}"
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-            f"<header><h1>{escape(title)}</h1>\n{_meta(data)}\n{_nav()}</header>\n{body}\n"
-            f"<script>{_IMAGE_CHECK}</script>\n</body>\n</html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<header><h1>{escape(title)}</h1>\n{_meta(data)}\n{_nav()}</header>\n{body}\n"
+        f"<script>{_IMAGE_CHECK}</script>\n</body>\n</html>\n"
+    )
 
 
 def _meta(data: ReportData) -> str:
@@ -119,8 +120,7 @@ def _missing(part: str, what: str) -> str:
 
 def _image(png: bytes, alt: str, caption: str) -> str:
     source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    return (f'<figure><img src="{source}" alt="{escape(alt)}">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
+    return f'<figure><img src="{source}" alt="{escape(alt)}"><figcaption>{escape(caption)}</figcaption></figure>'
 
 
 def _models(data: ReportData) -> list[str]:
@@ -133,11 +133,12 @@ def _summary(data: ReportData) -> str:
     """The findings first (which model was selected, why, and its verdict on the challenging
     scan), then one table per headline split, so that the page fits 1280 px."""
     summary = summary_table(data.results)
-    tables = [_headline_table(summary, split) for split in HEADLINE_SPLITS
-              if (summary["split"] == split).any()]
-    caption = ("Mean ± half-width of the 95 % confidence interval across folds (Student t, "
-               "n − 1 degrees of freedom); an interval reaching past the metric's range is shown "
-               f"clipped, as (low–high); † fewer than {FEW_FOLDS} folds. Hover a cell for n and the interval.")
+    tables = [_headline_table(summary, split) for split in HEADLINE_SPLITS if (summary["split"] == split).any()]
+    caption = (
+        "Mean ± half-width of the 95 % confidence interval across folds (Student t, "
+        "n − 1 degrees of freedom); an interval reaching past the metric's range is shown "
+        f"clipped, as (low–high); † fewer than {FEW_FOLDS} folds. Hover a cell for n and the interval."
+    )
     note = f'<p class="meta">{escape(caption)}</p>'
     if not data.findings:
         return "\n".join(tables + [note])
@@ -151,8 +152,10 @@ def _headline_table(summary: pd.DataFrame, split: str) -> str:
     cells = {(row.model, row.metric): row for row in mine.itertuples(index=False)}
     head = "".join(f"<th>{escape(str(metric))}</th>" for metric in metrics)
     rows = "".join(_headline_row(model, metrics, cells) for model in pd.unique(summary["model"]))
-    return (f'<table class="headline" data-split="{escape(split)}"><caption>{escape(SPLIT_TITLES[split])}'
-            f'</caption><thead><tr><th class="name">Model</th>{head}</tr></thead><tbody>{rows}</tbody></table>')
+    return (
+        f'<table class="headline" data-split="{escape(split)}"><caption>{escape(SPLIT_TITLES[split])}'
+        f'</caption><thead><tr><th class="name">Model</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    )
 
 
 def _headline_row(model: object, metrics: list[str], cells: dict) -> str:
@@ -173,15 +176,25 @@ def _curves(data: ReportData, colors: dict[str, str]) -> str:
     if data.pr_curves is None:
         parts.append(_missing("pr_curves", "no precision-recall curves were recorded"))
     else:
-        parts.append(_image(figures.pr_figure(data.pr_curves, colors, data.families), "precision-recall curves",
-                            "Voxel-wise precision-recall inside the object mask on the validation "
-                            "scans; line: median over folds, band: lowest to highest fold."))
+        parts.append(
+            _image(
+                figures.pr_figure(data.pr_curves, colors, data.families),
+                "precision-recall curves",
+                "Voxel-wise precision-recall inside the object mask on the validation "
+                "scans; line: median over folds, band: lowest to highest fold.",
+            )
+        )
     if data.roc_curves is None:
         parts.append(_missing("roc_curves", "no ROC curves were recorded"))
     else:
-        parts.append(_image(figures.roc_figure(data.roc_curves, colors, data.families), "ROC curves",
-                            "Voxel-wise ROC on the validation scans (log false-positive axis); "
-                            "line: median over folds, band: lowest to highest fold."))
+        parts.append(
+            _image(
+                figures.roc_figure(data.roc_curves, colors, data.families),
+                "ROC curves",
+                "Voxel-wise ROC on the validation scans (log false-positive axis); "
+                "line: median over folds, band: lowest to highest fold.",
+            )
+        )
     return "\n".join(parts)
 
 
@@ -189,12 +202,17 @@ def _pod(data: ReportData, colors: dict[str, str]) -> str:
     if data.pod_curves is None:
         return _missing("pod_curves", "no probability-of-detection curves were recorded")
     drawn = data.baseline in set(data.pod_curves["model"].astype(str))
-    baseline = (f"; dashed grey: the {data.baseline} filter baseline" if drawn
-                else f"; no {data.baseline} baseline curve in this run")
-    return _image(figures.pod_figure(data.pod_curves, data.baseline, colors, data.families),
-                  "probability of detection curves",
-                  f"Share of true pores found on the challenging scan against their equivalent diameter, "
-                  f"with its confidence band{baseline}.")
+    baseline = (
+        f"; dashed grey: the {data.baseline} filter baseline"
+        if drawn
+        else f"; no {data.baseline} baseline curve in this run"
+    )
+    return _image(
+        figures.pod_figure(data.pod_curves, data.baseline, colors, data.families),
+        "probability of detection curves",
+        f"Share of true pores found on the challenging scan against their equivalent diameter, "
+        f"with its confidence band{baseline}.",
+    )
 
 
 def _sweeps(data: ReportData) -> str:
@@ -202,28 +220,36 @@ def _sweeps(data: ReportData) -> str:
     if data.ftl_grid is None:
         parts.append(_missing("ftl_grid", "no Focal Tversky alpha x beta grid was run"))
     else:
-        parts.append(_image(figures.ftl_heatmap(data.ftl_grid, data.ftl_metric),
-                            "Focal Tversky alpha beta heatmap",
-                            f"Mean {data.ftl_metric} over folds per (alpha, beta) at gamma 0.5; "
-                            "the best cell is outlined."))
+        parts.append(
+            _image(
+                figures.ftl_heatmap(data.ftl_grid, data.ftl_metric),
+                "Focal Tversky alpha beta heatmap",
+                f"Mean {data.ftl_metric} over folds per (alpha, beta) at gamma 0.5; the best cell is outlined.",
+            )
+        )
     if data.gamma_curve is None:
         parts.append(_missing("gamma_curve", "no Focal Tversky gamma sweep was run"))
     else:
-        parts.append(_image(figures.gamma_figure(data.gamma_curve, data.ftl_metric),
-                            "Focal Tversky gamma curve",
-                            f"Mean {data.ftl_metric} over folds per gamma at the best alpha and "
-                            "beta, with its 95 % confidence interval."))
+        parts.append(
+            _image(
+                figures.gamma_figure(data.gamma_curve, data.ftl_metric),
+                "Focal Tversky gamma curve",
+                f"Mean {data.ftl_metric} over folds per gamma at the best alpha and "
+                "beta, with its 95 % confidence interval.",
+            )
+        )
     return "\n".join(parts)
 
 
 def _degradation(data: ReportData, colors: dict[str, str]) -> str:
     if data.degradation is None:
         return _missing("degradation", "no degraded re-simulations were run")
-    return _image(figures.degradation_figure(data.degradation, data.baseline,
-                                             data.degradation_metric, colors),
-                  "degradation plots",
-                  f"{data.degradation_metric} on the challenging scan re-simulated with fewer "
-                  f"projections and lower exposure; dashed: the {data.baseline} baseline.")
+    return _image(
+        figures.degradation_figure(data.degradation, data.baseline, data.degradation_metric, colors),
+        "degradation plots",
+        f"{data.degradation_metric} on the challenging scan re-simulated with fewer "
+        f"projections and lower exposure; dashed: the {data.baseline} baseline.",
+    )
 
 
 def _overlays(overlays: list[SliceOverlay] | None) -> str:
@@ -233,19 +259,24 @@ def _overlays(overlays: list[SliceOverlay] | None) -> str:
 
 
 def _overlay(overlay: SliceOverlay) -> str:
-    return _image(figures.overlay_figure(overlay), f"slice overlay: {overlay.title}",
-                  f"{overlay.title}: yellow found, blue missed, magenta false call.")
+    return _image(
+        figures.overlay_figure(overlay),
+        f"slice overlay: {overlay.title}",
+        f"{overlay.title}: yellow found, blue missed, magenta false call.",
+    )
 
 
 def _resources(resources: Resources | None) -> str:
     if resources is None:
         return _missing("resources", "the run's time and resources were not recorded")
-    rows = [("Wall time", _duration(resources.wall_time_s)), ("CPUs", f"{resources.cpus:g}"),
-            ("GPUs", f"{resources.gpus:g}"),
-            ("Trials", f"{resources.trials} ({resources.failed_trials} failed)"),
-            *((str(key), str(value)) for key, value in resources.extra.items())]
-    body = "".join(f'<tr><th class="name">{escape(name)}</th><td>{escape(value)}</td></tr>'
-                   for name, value in rows)
+    rows = [
+        ("Wall time", _duration(resources.wall_time_s)),
+        ("CPUs", f"{resources.cpus:g}"),
+        ("GPUs", f"{resources.gpus:g}"),
+        ("Trials", f"{resources.trials} ({resources.failed_trials} failed)"),
+        *((str(key), str(value)) for key, value in resources.extra.items()),
+    ]
+    body = "".join(f'<tr><th class="name">{escape(name)}</th><td>{escape(value)}</td></tr>' for name, value in rows)
     return f'<table class="resources"><tbody>{body}</tbody></table>'
 
 

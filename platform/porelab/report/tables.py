@@ -47,9 +47,18 @@ def summary_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     for (model, split, metric), group in results.groupby(["model", "split", "metric"], sort=False):
         summary = _mean_ci_or_not_reached(group["value"].to_numpy(), confidence)
         low, high = metric_range(metric)
-        rows.append({"model": model, "split": split, "metric": metric, "mean": summary.mean,
-                     "ci_low": max(low, summary.low), "ci_high": min(high, summary.high),
-                     "half_width": summary.half_width, "n": summary.n})
+        rows.append(
+            {
+                "model": model,
+                "split": split,
+                "metric": metric,
+                "mean": summary.mean,
+                "ci_low": max(low, summary.low),
+                "ci_high": min(high, summary.high),
+                "half_width": summary.half_width,
+                "n": summary.n,
+            }
+        )
     table = pd.DataFrame(rows)
     split_rank = table["split"].map({split: rank for rank, split in enumerate(SPLITS)})
     model_rank = table["model"].map(_first_seen(results["model"]))
@@ -70,8 +79,7 @@ def _mean_ci_or_not_reached(values: np.ndarray, confidence: float) -> MeanCI:
 METRIC_RANGES: dict[str, tuple[float, float]] = {
     **{name: (0.0, 1.0) for name in ("ap", "auc", "dice", "dice_best", "precision", "recall", "iou")},
     **{name: (0.0, 100.0) for name in ("pores_found_percent",)},
-    **{name: (0.0, math.inf) for name in ("false_calls", "false_calls_per_128c", "pod_a50", "pod_a90",
-                                          "pod_a90_95")},
+    **{name: (0.0, math.inf) for name in ("false_calls", "false_calls_per_128c", "pod_a50", "pod_a90", "pod_a90_95")},
 }
 #: Fewer folds than this: the interval is marked (with 2 folds the t interval spans 12.7 standard errors).
 FEW_FOLDS = 3

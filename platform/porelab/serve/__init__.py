@@ -31,6 +31,23 @@ def serve_forever(config: ServeConfig, on_ready=None) -> None:  # noqa: ANN001 -
     _forever(config, on_ready)
 
 
-__all__ = ["BatchConfig", "DeploymentConfig", "OODCheck", "RasterCheck", "RegistryModel", "RequestError",
-           "ResultStore", "ServeConfig", "add_serve_arguments", "build_app", "check_content_length", "config_from_args",
-           "prepare_input", "read_registry", "serve_forever", "sniff_format", "start", "validate"]
+__all__ = [
+    "BatchConfig",
+    "DeploymentConfig",
+    "OODCheck",
+    "RasterCheck",
+    "RegistryModel",
+    "RequestError",
+    "ResultStore",
+    "ServeConfig",
+    "add_serve_arguments",
+    "build_app",
+    "check_content_length",
+    "config_from_args",
+    "prepare_input",
+    "read_registry",
+    "serve_forever",
+    "sniff_format",
+    "start",
+    "validate",
+]

@@ -1,10 +1,10 @@
 """The HTTP API (FastAPI, mounted as the Serve ingress): versioned /v1 routes, JSON errors.
 
-    GET  /v1/health                      open even with a token (liveness; /v1/health/live the same)
-    GET  /v1/health/ready                200 when the models are up and uploads are taken, 503 while draining
-    GET  /v1/models                      name, version, metrics, threshold, input expectations
-    POST /v1/models/{name}/segment       body: .npy or TIFF bytes; ?voxel_size=&threshold=
-    GET  /v1/results/{id}/mask?format=npy|tiff   and   /v1/results/{id}/score?format=npy|tiff
+GET  /v1/health                      open even with a token (liveness; /v1/health/live the same)
+GET  /v1/health/ready                200 when the models are up and uploads are taken, 503 while draining
+GET  /v1/models                      name, version, metrics, threshold, input expectations
+POST /v1/models/{name}/segment       body: .npy or TIFF bytes; ?voxel_size=&threshold=
+GET  /v1/results/{id}/mask?format=npy|tiff   and   /v1/results/{id}/score?format=npy|tiff
 """
 
 from __future__ import annotations
@@ -26,9 +26,12 @@ from porelab.serve.errors import RequestError
 
 API_VERSION = "v1"
 
-app = FastAPI(title="porelab", version="1",
-              description="Segment pores in CT volumes with the models of a porelab registry and say when a scan "
-                          "is unlike the training data. Errors are JSON: {\"error\": {\"status\", \"message\"}}.")
+app = FastAPI(
+    title="porelab",
+    version="1",
+    description="Segment pores in CT volumes with the models of a porelab registry and say when a scan "
+    'is unlike the training data. Errors are JSON: {"error": {"status", "message"}}.',
+)
 
 
 def _error(status: int, message: str, retry_after_s: int | None = None) -> JSONResponse:
@@ -109,16 +112,20 @@ class _Service:
 
     def refuse_when_draining(self) -> None:
         if self.draining:
-            raise RequestError("the service is shutting down and takes no new uploads; retry on another instance "
-                               "or after it restarts", 503, retry_after_s=_DRAINING_RETRY_S)
+            raise RequestError(
+                "the service is shutting down and takes no new uploads; retry on another instance or after it restarts",
+                503,
+                retry_after_s=_DRAINING_RETRY_S,
+            )
 
     def handle(self, name: str) -> Any:
         if name not in self.handles:
             raise RequestError(f"unknown model {name!r}; expected one of {', '.join(sorted(self.handles))}", 404)
         return self.handles[name]
 
-    async def segment(self, name: str, request: Request, voxel_size: float | None,
-                      threshold: float | None) -> dict[str, Any]:
+    async def segment(
+        self, name: str, request: Request, voxel_size: float | None, threshold: float | None
+    ) -> dict[str, Any]:
         from porelab.serve.payload import check_content_length, prepare_input, spool
 
         self.refuse_when_draining()
@@ -136,9 +143,12 @@ class _Service:
         finally:
             self.in_flight -= 1
         self.store.finish(result_id)
-        return {"id": result_id, **answer,
-                "results": {kind: f"/{API_VERSION}/results/{result_id}/{kind}" for kind in ("mask", "score")},
-                "expires_in_s": self.config.result_ttl_s}
+        return {
+            "id": result_id,
+            **answer,
+            "results": {kind: f"/{API_VERSION}/results/{result_id}/{kind}" for kind in ("mask", "score")},
+            "expires_in_s": self.config.result_ttl_s,
+        }
 
 
 class _State:
@@ -186,19 +196,29 @@ async def models(request: Request) -> dict[str, Any]:
     return {"models": [m.describe() for m in _service(request).models.values()]}
 
 
-@app.post("/v1/models/{name}/segment", dependencies=[Depends(_require_token)],
-          openapi_extra={"requestBody": {"required": True, "content": {
-              "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-async def segment(name: str, request: Request,
-                  voxel_size: float | None = Query(None, gt=0, description="voxel size in mm (isotropic)"),
-                  threshold: float | None = Query(None, description="score threshold (default: the model's)")
-                  ) -> dict[str, Any]:
+@app.post(
+    "/v1/models/{name}/segment",
+    dependencies=[Depends(_require_token)],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def segment(
+    name: str,
+    request: Request,
+    voxel_size: float | None = Query(None, gt=0, description="voxel size in mm (isotropic)"),
+    threshold: float | None = Query(None, description="score threshold (default: the model's)"),
+) -> dict[str, Any]:
     return await _service(request).segment(name, request, voxel_size, threshold)
 
 
 @app.get("/v1/results/{result_id}/{kind}", dependencies=[Depends(_require_token)])
-async def result(result_id: str, kind: str, request: Request,
-                 fmt: str = Query("npy", alias="format", description="npy or tiff")) -> Response:
+async def result(
+    result_id: str, kind: str, request: Request, fmt: str = Query("npy", alias="format", description="npy or tiff")
+) -> Response:
     path = _service(request).store.file(result_id, kind)
     return await asyncio.to_thread(_as_format, path, fmt)
 

@@ -67,10 +67,15 @@ def _deployment_name(model: str) -> str:
 def _model_options(config: DeploymentConfig) -> dict[str, Any]:
     options: dict[str, Any] = {
         "ray_actor_options": {"num_cpus": config.cpus, "num_gpus": config.gpus},
-        "max_ongoing_requests": config.ongoing_requests, "logging_config": _NO_ACCESS_LOG}
+        "max_ongoing_requests": config.ongoing_requests,
+        "logging_config": _NO_ACCESS_LOG,
+    }
     if config.autoscaling:
-        options["autoscaling_config"] = {"min_replicas": config.min_replicas, "max_replicas": config.max_replicas,
-                                         "target_ongoing_requests": max(1, config.ongoing_requests // 2)}
+        options["autoscaling_config"] = {
+            "min_replicas": config.min_replicas,
+            "max_replicas": config.max_replicas,
+            "target_ongoing_requests": max(1, config.ongoing_requests // 2),
+        }
     else:
         options["num_replicas"] = config.replicas
     return options
@@ -90,8 +95,12 @@ def build_app(config: ServeConfig) -> Any:
     """The bound application: ingress over one `Segmenter` deployment per registry model."""
     models: list[RegistryModel] = read_registry(config.registry)
     options = _model_options(config.deployment)
-    handles = {m.name: serve.deployment(Segmenter).options(name=_deployment_name(m.name), **options)
-               .bind(m, config.max_memory, config.deployment.batching) for m in models}
+    handles = {
+        m.name: serve.deployment(Segmenter)
+        .options(name=_deployment_name(m.name), **options)
+        .bind(m, config.max_memory, config.deployment.batching)
+        for m in models
+    }
     return Ingress.bind(handles, config, read_token(config.token_file))
 
 
@@ -112,8 +121,10 @@ def app_builder(args: dict[str, Any]) -> Any:
     allowed = set(vars(parser.parse_args([]))) - {"host", "port"}
     unknown = sorted(k for k in args if k.replace("-", "_") not in allowed)
     if unknown:
-        raise ConfigError(f"porelab.serve.app:app_builder: unknown args {unknown}; expected some of "
-                          f"{sorted(allowed)} (the address is the config's http_options)")
+        raise ConfigError(
+            f"porelab.serve.app:app_builder: unknown args {unknown}; expected some of "
+            f"{sorted(allowed)} (the address is the config's http_options)"
+        )
     argv = [part for key, value in args.items() for part in (f"--{key.replace('_', '-')}", str(value))]
     try:
         parsed = parser.parse_args(argv)
@@ -130,16 +141,21 @@ def start(config: ServeConfig) -> dict[str, Any]:
     serve.start(http_options={"host": config.host, "port": config.port})
     serve.run(build_app(config), name=config.app_name, route_prefix="/")
     base = f"http://{config.host}:{config.port}"
-    return {"url": base, "health": f"{base}/v1/health", "openapi": f"{base}/openapi.json",
-            "models": [m.name for m in read_registry(config.registry)]}
+    return {
+        "url": base,
+        "health": f"{base}/v1/health",
+        "openapi": f"{base}/openapi.json",
+        "models": [m.name for m in read_registry(config.registry)],
+    }
 
 
 def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def serve_forever(config: ServeConfig, on_ready: Callable[[dict[str, Any]], None] | None = None,
-                  report: Callable[[str], None] = _say) -> None:
+def serve_forever(
+    config: ServeConfig, on_ready: Callable[[dict[str, Any]], None] | None = None, report: Callable[[str], None] = _say
+) -> None:
     """`start`, tell `on_ready` the URLs, then serve until SIGTERM or SIGINT, and shut down in
     order: new uploads get 503 (readiness too), in-flight requests get `config.grace_period_s`
     to finish, then Serve and Ray stop; one `report` line per step, and a normal return (exit 0).
@@ -149,8 +165,9 @@ def serve_forever(config: ServeConfig, on_ready: Callable[[dict[str, Any]], None
     """
     urls = start(config)
     stop = threading.Event()
-    previous = {number: signal.signal(number, lambda received, _frame: stop.set())
-                for number in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        number: signal.signal(number, lambda received, _frame: stop.set()) for number in (signal.SIGTERM, signal.SIGINT)
+    }
     if on_ready is not None:
         on_ready(urls)
     try:

@@ -23,10 +23,12 @@ class BatchConfig:
     def __post_init__(self) -> None:
         negative_voxels = self.max_voxels is not None and self.max_voxels < 0
         if self.max_batch_size < 1 or self.batch_wait_timeout_s < 0 or negative_voxels:
-            raise ConfigError(f"batching: max_batch_size = {self.max_batch_size}, batch_wait_timeout_s = "
-                              f"{self.batch_wait_timeout_s}, max_voxels = {self.max_voxels}; expected "
-                              "max_batch_size >= 1, batch_wait_timeout_s >= 0 and max_voxels >= 0 (or None: one "
-                              "inference window)")
+            raise ConfigError(
+                f"batching: max_batch_size = {self.max_batch_size}, batch_wait_timeout_s = "
+                f"{self.batch_wait_timeout_s}, max_voxels = {self.max_voxels}; expected "
+                "max_batch_size >= 1, batch_wait_timeout_s >= 0 and max_voxels >= 0 (or None: one "
+                "inference window)"
+            )
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,11 @@ class DeploymentConfig:
 
     def __post_init__(self) -> None:
         if self.replicas < 1 or self.min_replicas < 0 or self.max_replicas < max(1, self.min_replicas):
-            raise ConfigError(f"deployment: replicas = {self.replicas}, min_replicas = {self.min_replicas}, "
-                              f"max_replicas = {self.max_replicas}; expected replicas >= 1 and "
-                              "1 <= max_replicas >= min_replicas >= 0")
+            raise ConfigError(
+                f"deployment: replicas = {self.replicas}, min_replicas = {self.min_replicas}, "
+                f"max_replicas = {self.max_replicas}; expected replicas >= 1 and "
+                "1 <= max_replicas >= min_replicas >= 0"
+            )
         if self.cpus < 0 or self.gpus < 0:
             raise ConfigError(f"deployment: cpus = {self.cpus}, gpus = {self.gpus}; expected >= 0")
 
@@ -83,12 +87,16 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         if not Path(self.registry).is_dir():
-            raise ConfigError(f"serve: registry {self.registry} is not a directory; expected a model registry "
-                              "(one folder per model with model.pt)")
+            raise ConfigError(
+                f"serve: registry {self.registry} is not a directory; expected a model registry "
+                "(one folder per model with model.pt)"
+            )
         if not 0 < self.port < 65536:
             raise ConfigError(f"serve: port = {self.port}; expected 1-65535")
         if self.grace_period_s < 0:
             raise ConfigError(f"serve: grace_period_s = {self.grace_period_s}; expected >= 0")
         if self.max_body_bytes < 1 or self.result_ttl_s <= 0 or self.min_size < 1:
-            raise ConfigError(f"serve: max_body_bytes = {self.max_body_bytes}, result_ttl_s = "
-                              f"{self.result_ttl_s}, min_size = {self.min_size}; expected all > 0")
+            raise ConfigError(
+                f"serve: max_body_bytes = {self.max_body_bytes}, result_ttl_s = "
+                f"{self.result_ttl_s}, min_size = {self.min_size}; expected all > 0"
+            )

@@ -55,8 +55,9 @@ def sniff_format(path: Path) -> str:
         return "npy"
     if head[:4] in TIFF_MAGICS:
         return "tiff"
-    raise RequestError(f"body starts with {head[:6]!r}; expected a .npy file (magic \\x93NUMPY) or a TIFF "
-                       "(II*/MM*)", 415)
+    raise RequestError(
+        f"body starts with {head[:6]!r}; expected a .npy file (magic \\x93NUMPY) or a TIFF (II*/MM*)", 415
+    )
 
 
 def _open(path: Path, kind: str) -> np.ndarray:
@@ -75,9 +76,12 @@ def _check_finite(array: np.ndarray) -> None:
         return
     step = max(1, _NAN_SLAB_BYTES // max(1, array[0].nbytes))
     for z0 in range(0, array.shape[0], step):
-        if not np.isfinite(array[z0:z0 + step]).all():
-            raise RequestError(f"volume has NaN or infinite values (first in slices {z0}-{z0 + step - 1}); "
-                               "expected finite grey values", 422)
+        if not np.isfinite(array[z0 : z0 + step]).all():
+            raise RequestError(
+                f"volume has NaN or infinite values (first in slices {z0}-{z0 + step - 1}); "
+                "expected finite grey values",
+                422,
+            )
 
 
 def validate(array: np.ndarray, min_size: int) -> np.ndarray:
@@ -85,17 +89,18 @@ def validate(array: np.ndarray, min_size: int) -> np.ndarray:
     if array.dtype.kind not in "uif" or array.dtype.itemsize > 8:
         raise RequestError(f"dtype {array.dtype}; expected an integer or floating-point volume", 422)
     if array.ndim != 3:
-        raise RequestError(f"shape {tuple(array.shape)} has {array.ndim} dimensions; expected a 3-D volume "
-                           "(z, y, x)", 422)
+        raise RequestError(
+            f"shape {tuple(array.shape)} has {array.ndim} dimensions; expected a 3-D volume (z, y, x)", 422
+        )
     if min(array.shape) < min_size:
-        raise RequestError(f"shape {tuple(array.shape)} is too small; expected at least {min_size} voxels "
-                           "along every axis", 422)
+        raise RequestError(
+            f"shape {tuple(array.shape)} is too small; expected at least {min_size} voxels along every axis", 422
+        )
     _check_finite(array)
     return array
 
 
-def prepare_input(body: Path, work_dir: Path, min_size: int,
-                  voxel_size: float | None) -> tuple[Path, tuple[int, ...]]:
+def prepare_input(body: Path, work_dir: Path, min_size: int, voxel_size: float | None) -> tuple[Path, tuple[int, ...]]:
     """The checked volume as `work_dir/input.npy` (+ voxel-size sidecar) for `predict`; its shape."""
     from porelab import volume
 

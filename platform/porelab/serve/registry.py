@@ -37,10 +37,17 @@ class RegistryModel:
     def describe(self) -> dict[str, Any]:
         """What GET /v1/models says about the model (the input expectations come from the card)."""
         patch = self.config.get("train_config", {}).get("patches", {}).get("patch")
-        return {"name": self.name, "version": self.version, "architecture": self.config.get("model", self.name),
-                "threshold": self.threshold, "metrics": self.metrics, "training_patch_zyx": patch,
-                "ood_detector": "autoencoder" if self.ood_detector else "raster-spectrum",
-                "input": _card_input(self.card), "model_card": self.card}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "architecture": self.config.get("model", self.name),
+            "threshold": self.threshold,
+            "metrics": self.metrics,
+            "training_patch_zyx": patch,
+            "ood_detector": "autoencoder" if self.ood_detector else "raster-spectrum",
+            "input": _card_input(self.card),
+            "model_card": self.card,
+        }
 
 
 def _card_input(card: str) -> str:
@@ -64,10 +71,17 @@ def read_registry(root: str | Path) -> list[RegistryModel]:
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"registry {root}: not a directory")
-    models = [RegistryModel(d.name, d, _read_json(d / "config.json"), _read_json(d / "metrics.json"),
-                            (d / "model_card.md").read_text(encoding="utf-8") if (d / "model_card.md").is_file()
-                            else "")
-              for d in sorted(root.iterdir()) if (d / "model.pt").is_file()]
+    models = [
+        RegistryModel(
+            d.name,
+            d,
+            _read_json(d / "config.json"),
+            _read_json(d / "metrics.json"),
+            (d / "model_card.md").read_text(encoding="utf-8") if (d / "model_card.md").is_file() else "",
+        )
+        for d in sorted(root.iterdir())
+        if (d / "model.pt").is_file()
+    ]
     if not models:
         raise ConfigError(f"registry {root}: no model folder with a model.pt; expected the output of `make cv`")
     return models

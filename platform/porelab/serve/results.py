@@ -48,8 +48,11 @@ class ResultStore:
     def sweep(self) -> int:
         """Delete every expired result folder; returns how many."""
         root = Path(self.root)
-        expired = [d for d in root.iterdir() if d.is_dir() and _ID.match(d.name) and self._expired(d)] \
-            if root.is_dir() else []
+        expired = (
+            [d for d in root.iterdir() if d.is_dir() and _ID.match(d.name) and self._expired(d)]
+            if root.is_dir()
+            else []
+        )
         for folder in expired:
             shutil.rmtree(folder, ignore_errors=True)
         return len(expired)

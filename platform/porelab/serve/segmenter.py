@@ -70,12 +70,18 @@ class Segmenter:
             record_request_error(self.model.name, type(outcome).__name__)
             raise outcome
         voxels = float(np.prod(outcome["shape_zyx"]))
-        record_request(self.model.name, voxels / max(outcome["timings"]["segment_s"], 1e-9), outcome["pore_count"],
-                       outcome["porosity_percent"], bool(outcome["ood"].get("is_ood")))
+        record_request(
+            self.model.name,
+            voxels / max(outcome["timings"]["segment_s"], 1e-9),
+            outcome["pore_count"],
+            outcome["porosity_percent"],
+            bool(outcome["ood"].get("is_ood")),
+        )
         return outcome
 
-    @serve.batch(max_batch_size=_DEFAULT_BATCHING.max_batch_size,
-                 batch_wait_timeout_s=_DEFAULT_BATCHING.batch_wait_timeout_s)
+    @serve.batch(
+        max_batch_size=_DEFAULT_BATCHING.max_batch_size, batch_wait_timeout_s=_DEFAULT_BATCHING.batch_wait_timeout_s
+    )
     async def _batched(self, requests: list[_Request]) -> list[Outcome]:
         return await self._on_worker(self._together, requests)
 
@@ -91,8 +97,12 @@ class Segmenter:
         from porelab.infer.predict import PredictConfig, predict
         from porelab.infer.verdict_step import VerdictConfig
 
-        summary = predict(self.checkpoint, request.input_path, request.out_dir,
-                          PredictConfig(verdict=VerdictConfig(threshold=request.threshold), max_memory=self.max_memory))
+        summary = predict(
+            self.checkpoint,
+            request.input_path,
+            request.out_dir,
+            PredictConfig(verdict=VerdictConfig(threshold=request.threshold), max_memory=self.max_memory),
+        )
         return self._answer(request, summary, batch_size=1)
 
     def _together(self, requests: list[_Request]) -> list[Outcome]:
@@ -100,8 +110,12 @@ class Segmenter:
 
         jobs = [PredictJob(r.input_path, r.out_dir, r.threshold) for r in requests]
         try:
-            summaries = predict_many(self.checkpoint, jobs, PredictConfig(max_memory=self.max_memory),
-                                     max_windows=self.batching.max_batch_size)
+            summaries = predict_many(
+                self.checkpoint,
+                jobs,
+                PredictConfig(max_memory=self.max_memory),
+                max_windows=self.batching.max_batch_size,
+            )
         except Exception as err:
             if len(requests) == 1:
                 return [err]
@@ -114,14 +128,23 @@ class Segmenter:
         timings = {**summary["timings"], "segment_s": time.perf_counter() - request.arrived, "batch_size": batch_size}
         pores = pd.read_parquet(Path(request.out_dir) / "pores.parquet")
         Path(request.input_path).unlink(missing_ok=True)
-        return {"model": self.model.name, "shape_zyx": summary["shape_zyx"],
-                "voxel_size_mm_zyx": summary["voxel_size_mm_zyx"], "threshold": summary["threshold"],
-                "porosity_percent": summary["porosity_percent"], "pore_count": summary["pore_count"],
-                "pores_by_class": summary["pores_by_class"], "part_volume_mm3": summary["part_volume_mm3"],
-                "indications_below_detection_limit": summary["indications_below_detection_limit"],
-                "indications_on_rotation_axis": summary["indications_on_rotation_axis"],
-                "operating_point": summary["operating_point"], "part": summary["part"],
-                "pores": _records(pores), "ood": summary["ood"], "timings": timings}
+        return {
+            "model": self.model.name,
+            "shape_zyx": summary["shape_zyx"],
+            "voxel_size_mm_zyx": summary["voxel_size_mm_zyx"],
+            "threshold": summary["threshold"],
+            "porosity_percent": summary["porosity_percent"],
+            "pore_count": summary["pore_count"],
+            "pores_by_class": summary["pores_by_class"],
+            "part_volume_mm3": summary["part_volume_mm3"],
+            "indications_below_detection_limit": summary["indications_below_detection_limit"],
+            "indications_on_rotation_axis": summary["indications_on_rotation_axis"],
+            "operating_point": summary["operating_point"],
+            "part": summary["part"],
+            "pores": _records(pores),
+            "ood": summary["ood"],
+            "timings": timings,
+        }
 
     def check_health(self) -> None:
         """Serve's health probe: the checkpoint is still there."""

@@ -73,8 +73,7 @@ class Material:
 
 def _oxides_to_elements(oxides: dict[str, tuple[float, dict[str, int]]]) -> dict[str, float]:
     """Element mass fractions of a glass given as oxide mass fractions {name: (w, formula)}."""
-    atomic_mass = {"O": 15.999, "Si": 28.086, "Ca": 40.078, "Al": 26.982, "B": 10.811,
-                   "Mg": 24.305, "Na": 22.990}
+    atomic_mass = {"O": 15.999, "Si": 28.086, "Ca": 40.078, "Al": 26.982, "B": 10.811, "Mg": 24.305, "Na": 22.990}
     elements: dict[str, float] = {}
     for weight, formula in oxides.values():
         molar = sum(atomic_mass[el] * n for el, n in formula.items())
@@ -84,18 +83,22 @@ def _oxides_to_elements(oxides: dict[str, tuple[float, dict[str, int]]]) -> dict
 
 
 # E-glass: nominal oxide composition (ASTM D578 range mid-points), density 2.58 g/cm^3.
-_E_GLASS = _oxides_to_elements({
-    "SiO2": (0.55, {"Si": 1, "O": 2}), "CaO": (0.22, {"Ca": 1, "O": 1}),
-    "Al2O3": (0.145, {"Al": 2, "O": 3}), "B2O3": (0.07, {"B": 2, "O": 3}),
-    "MgO": (0.01, {"Mg": 1, "O": 1}), "Na2O": (0.005, {"Na": 2, "O": 1}),
-})
+_E_GLASS = _oxides_to_elements(
+    {
+        "SiO2": (0.55, {"Si": 1, "O": 2}),
+        "CaO": (0.22, {"Ca": 1, "O": 1}),
+        "Al2O3": (0.145, {"Al": 2, "O": 3}),
+        "B2O3": (0.07, {"B": 2, "O": 3}),
+        "MgO": (0.01, {"Mg": 1, "O": 1}),
+        "Na2O": (0.005, {"Na": 2, "O": 1}),
+    }
+)
 
 MATERIALS: dict[str, Material] = {
     "Ti6Al4V": Material("Ti6Al4V", 4.43, {"Ti": 0.90, "Al": 0.06, "V": 0.04}),
     # ASTM F75 cobalt-chromium-molybdenum
     "CoCr": Material("CoCr", 8.29, {"Co": 0.645, "Cr": 0.285, "Mo": 0.06, "Ni": 0.005, "Fe": 0.005}),
-    "316L": Material("316L", 7.99, {"Fe": 0.655, "Cr": 0.17, "Ni": 0.12, "Mo": 0.025,
-                                    "Mn": 0.02, "Si": 0.01}),
+    "316L": Material("316L", 7.99, {"Fe": 0.655, "Cr": 0.17, "Ni": 0.12, "Mo": 0.025, "Mn": 0.02, "Si": 0.01}),
     "AlSi7Mg": Material("AlSi7Mg", 2.68, {"Al": 0.926, "Si": 0.07, "Mg": 0.004}),
     # the usual laser powder-bed aluminium alloy
     "AlSi10Mg": Material("AlSi10Mg", 2.67, {"Al": 0.897, "Si": 0.10, "Mg": 0.003}),

@@ -8,6 +8,21 @@ from porelab.sweep.label_swap import LabelSwapConfig, run_label_swap
 from porelab.sweep.learning_curve import LearningCurveConfig, run_learning_curve
 from porelab.sweep.variants import SweepConfig, Variant, run_variants
 
-__all__ = ["CVConfig", "DEFAULT_MODELS", "DegradeConfig", "run_degradation", "FTLSearchConfig", "Fold", "LabelSwapConfig", "LearningCurveConfig",
-           "SweepConfig", "Variant", "make_folds", "run_cv", "run_ftl_search", "run_label_swap", "run_learning_curve",
-           "run_variants"]
+__all__ = [
+    "CVConfig",
+    "DEFAULT_MODELS",
+    "DegradeConfig",
+    "run_degradation",
+    "FTLSearchConfig",
+    "Fold",
+    "LabelSwapConfig",
+    "LearningCurveConfig",
+    "SweepConfig",
+    "Variant",
+    "make_folds",
+    "run_cv",
+    "run_ftl_search",
+    "run_label_swap",
+    "run_learning_curve",
+    "run_variants",
+]

@@ -44,8 +44,10 @@ def announce_logs(run_dir: str | Path, verbose: bool) -> None:
         print(f"porelab: Ray's output is shown here; it is also in {ray_log_dir()}", flush=True)
         return
     link = link_ray_logs(run_dir)
-    print(f"porelab: Ray's output goes to {link}/ (worker-*.out and .err per process); --verbose shows it here",
-          flush=True)
+    print(
+        f"porelab: Ray's output goes to {link}/ (worker-*.out and .err per process); --verbose shows it here",
+        flush=True,
+    )
 
 
 def _figures(result: dict[str, Any]) -> str:
@@ -69,8 +71,12 @@ class SweepConsole(tune.Callback):
         write: where the lines go (default: print to stdout).
     """
 
-    def __init__(self, total: int, label: Callable[[dict[str, Any]], str],
-                 write: Callable[[str], None] = lambda line: print(line, flush=True)) -> None:
+    def __init__(
+        self,
+        total: int,
+        label: Callable[[dict[str, Any]], str],
+        write: Callable[[str], None] = lambda line: print(line, flush=True),
+    ) -> None:
         self.total, self.label, self.write = total, label, write
         self.done = self.failed = self.running = 0
         self.start = time.monotonic()
@@ -83,12 +89,25 @@ class SweepConsole(tune.Callback):
     def setup(self, **info: Any) -> None:
         if sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self._progress = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                                      TextColumn("left"), TimeRemainingColumn(), console=Console(stderr=True))
+            self._progress = Progress(
+                TextColumn("trials"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
             self._task = self._progress.add_task("sweep", total=self.total, status=self._status())
             self._progress.start()
 
@@ -126,12 +145,18 @@ class SweepConsole(tune.Callback):
             self._progress.update(self._task, completed=self.done + self.failed, status=self._status())
 
 
-def sweep_run_config(name: str, storage: str | Path, max_failures: int, console: SweepConsole,
-                     verbose: bool) -> tune.RunConfig:
+def sweep_run_config(
+    name: str, storage: str | Path, max_failures: int, console: SweepConsole, verbose: bool
+) -> tune.RunConfig:
     """The RunConfig of every sweep's Tuner: its folder, retries, and the console above (Tune's
     own status tables only with `verbose`)."""
     # trial reports carry lists (rows, curves) for the results table that TensorBoard cannot
     # plot: Tune's TensorBoard logger warned about them once per trial
     logging.getLogger("ray.tune.logger.tensorboardx").setLevel(logging.ERROR)
-    return tune.RunConfig(name=name, storage_path=str(storage), failure_config=tune.FailureConfig(
-        max_failures=max_failures), verbose=2 if verbose else 0, callbacks=[console])
+    return tune.RunConfig(
+        name=name,
+        storage_path=str(storage),
+        failure_config=tune.FailureConfig(max_failures=max_failures),
+        verbose=2 if verbose else 0,
+        callbacks=[console],
+    )

@@ -61,17 +61,25 @@ def training_scans(root: Path) -> tuple[list[str], list[str]]:
     return good, [s["id"] for s in scans if s["role"] == "challenging"]
 
 
-def trial_train_config(profile: str, model: str, overrides: list[str], worker_cpus: float, fold: Fold
-                       ) -> dict[str, Any]:
+def trial_train_config(
+    profile: str, model: str, overrides: list[str], worker_cpus: float, fold: Fold
+) -> dict[str, Any]:
     """The TrainConfig of one trial: the profile, the overrides, the fold's scans, and the
     profile's workers with `worker_cpus` each (0 workers: the trial's own process trains)."""
     from porelab.sweep.tuned import tuned_base, tuned_train_config
     from porelab.train.config import ScalingSpec, training_config
 
-    train = (tuned_train_config(profile, model, overrides) if tuned_base(model)
-             else training_config(profile, model, None, overrides))
-    scaling = ScalingSpec(workers=train.scaling.workers, cpus_per_worker=worker_cpus,
-                          use_gpu=train.scaling.use_gpu, max_failures=train.scaling.max_failures)
+    train = (
+        tuned_train_config(profile, model, overrides)
+        if tuned_base(model)
+        else training_config(profile, model, None, overrides)
+    )
+    scaling = ScalingSpec(
+        workers=train.scaling.workers,
+        cpus_per_worker=worker_cpus,
+        use_gpu=train.scaling.use_gpu,
+        max_failures=train.scaling.max_failures,
+    )
     return replace(train, train_ids=fold.train_ids, val_ids=fold.val_ids, scaling=scaling).to_dict()
 
 
@@ -83,10 +91,19 @@ def trial_plans(config: CVConfig, root: Path) -> dict[str, dict[str, Any]]:
     """What each trial trains and where it is scored, keyed 'model/fold'."""
     good, challenging = training_scans(root)
     selection = selection_scans(root)
-    return {f"{m}/{f.index}": {"model": m, "fold": f.index, "train": _trial_config(config, m, f),
-                               "val_ids": list(f.val_ids), "degraded_ids": degraded_copies(root, f.val_ids),
-                               "selection_ids": selection, "challenging_ids": challenging}
-            for m in config.models for f in make_folds(good, config.folds)}
+    return {
+        f"{m}/{f.index}": {
+            "model": m,
+            "fold": f.index,
+            "train": _trial_config(config, m, f),
+            "val_ids": list(f.val_ids),
+            "degraded_ids": degraded_copies(root, f.val_ids),
+            "selection_ids": selection,
+            "challenging_ids": challenging,
+        }
+        for m in config.models
+        for f in make_folds(good, config.folds)
+    }
 
 
 def cv_trial(params: dict[str, Any], plans: dict[str, dict[str, Any]], data: str, trials_dir: str) -> None:
@@ -105,9 +122,11 @@ def _tuner(config: CVConfig, root: Path, experiment: str, plans: dict[str, dict[
     from porelab.sweep.console import SweepConsole, sweep_run_config
 
     trainable = tune.with_resources(
-        tune.with_parameters(cv_trial, plans=plans, data=str(root.resolve()),
-                             trials_dir=str((Path(config.out) / "trials").resolve())),
-        trial_resources(config.trial_cpus, config.worker_cpus, plans, config.trial_resources))
+        tune.with_parameters(
+            cv_trial, plans=plans, data=str(root.resolve()), trials_dir=str((Path(config.out) / "trials").resolve())
+        ),
+        trial_resources(config.trial_cpus, config.worker_cpus, plans, config.trial_resources),
+    )
     storage = str(Path(config.out).resolve())
     path = str(Path(storage) / experiment)
     if tune.Tuner.can_restore(path):
@@ -115,9 +134,12 @@ def _tuner(config: CVConfig, root: Path, experiment: str, plans: dict[str, dict[
     models = list(dict.fromkeys(p["model"] for p in plans.values()))
     space = {"model": tune.grid_search(models), "fold": tune.grid_search(list(range(config.folds)))}
     console = SweepConsole(len(plans), lambda c: f"{c['model']} fold {c['fold']}")
-    return tune.Tuner(trainable, param_space=space,
-                      tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(config)),
-                      run_config=sweep_run_config(experiment, storage, config.max_failures, console, config.verbose))
+    return tune.Tuner(
+        trainable,
+        param_space=space,
+        tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(config)),
+        run_config=sweep_run_config(experiment, storage, config.max_failures, console, config.verbose),
+    )
 
 
 def run_cv(config: CVConfig) -> dict[str, Any]:
@@ -141,8 +163,10 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     ensure_ray(log_to_driver=config.verbose)
     announce_logs(out, config.verbose)
     start = time.perf_counter()
-    collected = merge_trials([collect_trials(_tuner(config, root, name, plans).fit())
-                              for name, plans in arms.items() if plans])
+    collected = merge_trials(
+        [collect_trials(_tuner(config, root, name, plans).fit()) for name, plans in arms.items() if plans]
+    )
     good, challenging = training_scans(root)
-    return write_outputs(config, collected, root, make_folds(good, config.folds), challenging,
-                         time.perf_counter() - start)
+    return write_outputs(
+        config, collected, root, make_folds(good, config.folds), challenging, time.perf_counter() - start
+    )

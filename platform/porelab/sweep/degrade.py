@@ -39,8 +39,8 @@ class DegradeConfig:
     registry: str = "runs/registry"
     data: str = "data/am"
     out: str = "runs/degrade-demo"
-    model: str | None = None   # registry folder; None: the model jobs/cv.py selected last
-    scan: str | None = None    # dataset scan id; None: the challenging scan
+    model: str | None = None  # registry folder; None: the model jobs/cv.py selected last
+    scan: str | None = None  # dataset scan id; None: the challenging scan
     grid: GridSpec = field(default_factory=GridSpec)
     report_metric: str = "dice"
     task_cpus: float = 1.0
@@ -50,8 +50,9 @@ class DegradeConfig:
         if not self.task_cpus > 0:
             raise ConfigError(f"DegradeConfig.task_cpus={self.task_cpus}: expected > 0")
         if self.report_metric not in METRIC_NAMES:
-            raise ConfigError(f"DegradeConfig.report_metric={self.report_metric!r}: expected one of "
-                              f"{list(METRIC_NAMES)}")
+            raise ConfigError(
+                f"DegradeConfig.report_metric={self.report_metric!r}: expected one of {list(METRIC_NAMES)}"
+            )
 
 
 def simulate_full(phantom: Phantom, spec: ScanSpec, use_ray: bool) -> Projections:
@@ -61,8 +62,9 @@ def simulate_full(phantom: Phantom, spec: ScanSpec, use_ray: bool) -> Projection
     return simulate(phantom, spec, Executor(kind="ray" if use_ray else "local"))
 
 
-def _score_local(full: Projections, truth: ScanTruth, settings: list[DegradationPoint], target: PointTarget,
-                 report: Report) -> Scores:
+def _score_local(
+    full: Projections, truth: ScanTruth, settings: list[DegradationPoint], target: PointTarget, report: Report
+) -> Scores:
     scores: Scores = {}
     for point in settings:
         scores[point.setting] = score_point(full, truth, point, target)
@@ -70,8 +72,14 @@ def _score_local(full: Projections, truth: ScanTruth, settings: list[Degradation
     return scores
 
 
-def _score_on_ray(full: Projections, truth: ScanTruth, settings: list[DegradationPoint], target: PointTarget,
-                  task_cpus: float, report: Report) -> Scores:
+def _score_on_ray(
+    full: Projections,
+    truth: ScanTruth,
+    settings: list[DegradationPoint],
+    target: PointTarget,
+    task_cpus: float,
+    report: Report,
+) -> Scores:
     import ray
 
     task = ray.remote(score_point).options(num_cpus=task_cpus)
@@ -87,19 +95,40 @@ def _score_on_ray(full: Projections, truth: ScanTruth, settings: list[Degradatio
 
 
 def _rows(points: list[DegradationPoint], scores: Scores) -> pd.DataFrame:
-    rows = [{"series": p.series, "projections": p.projections, "n_projections": p.n_projections,
-             "exposure": p.exposure_percent, "model": model, "metric": metric, "value": value}
-            for p in points for model, metrics in scores[p.setting].items() for metric, value in metrics.items()]
+    rows = [
+        {
+            "series": p.series,
+            "projections": p.projections,
+            "n_projections": p.n_projections,
+            "exposure": p.exposure_percent,
+            "model": model,
+            "metric": metric,
+            "value": value,
+        }
+        for p in points
+        for model, metrics in scores[p.setting].items()
+        for metric, value in metrics.items()
+    ]
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)).astype({"n_projections": int, "value": float})
 
 
-def degradation_table(full: Projections, truth: ScanTruth, points: list[DegradationPoint], target: PointTarget,
-                      *, use_ray: bool = True, task_cpus: float = 1.0,
-                      report: Report = lambda message: None) -> pd.DataFrame:
+def degradation_table(
+    full: Projections,
+    truth: ScanTruth,
+    points: list[DegradationPoint],
+    target: PointTarget,
+    *,
+    use_ray: bool = True,
+    task_cpus: float = 1.0,
+    report: Report = lambda message: None,
+) -> pd.DataFrame:
     """One row per point, model (and baseline) and metric; a setting two series share is scored once."""
     settings = list({p.setting: p for p in points}.values())
-    scores = (_score_on_ray(full, truth, settings, target, task_cpus, report) if use_ray
-              else _score_local(full, truth, settings, target, report))
+    scores = (
+        _score_on_ray(full, truth, settings, target, task_cpus, report)
+        if use_ray
+        else _score_local(full, truth, settings, target, report)
+    )
     return _rows(points, scores)
 
 
@@ -120,9 +149,25 @@ def run_degradation(config: DegradeConfig, report: Report = lambda message: None
     report(f"{scan.id}: simulating {scan.spec.n_projections} projections at full dose")
     full = simulate_full(scan.phantom, scan.spec, config.use_ray)
     points = degradation_points(config.grid, len(full.angles))
-    target = PointTarget(model.name, str(model.checkpoint.resolve()), str((out / "scans").resolve()),
-                         tuple(float(v) for v in scan.phantom.voxel_size), scan.spec.seed)
-    table = degradation_table(full, scan_truth(scan.phantom), points, target, use_ray=config.use_ray,
-                              task_cpus=config.task_cpus, report=report)
-    return write_degradation_outputs(config, table, {"model": model.name, "checkpoint": str(model.checkpoint),
-                                                     "scan": scan.id}, time.perf_counter() - start)
+    target = PointTarget(
+        model.name,
+        str(model.checkpoint.resolve()),
+        str((out / "scans").resolve()),
+        tuple(float(v) for v in scan.phantom.voxel_size),
+        scan.spec.seed,
+    )
+    table = degradation_table(
+        full,
+        scan_truth(scan.phantom),
+        points,
+        target,
+        use_ray=config.use_ray,
+        task_cpus=config.task_cpus,
+        report=report,
+    )
+    return write_degradation_outputs(
+        config,
+        table,
+        {"model": model.name, "checkpoint": str(model.checkpoint), "scan": scan.id},
+        time.perf_counter() - start,
+    )

@@ -60,10 +60,14 @@ class GridSpec:
             raise ConfigError(f"GridSpec.keep_every={self.keep_every}: expected integers >= 1")
         if not self.exposures or any(not 0.0 < f <= 1.0 for f in self.exposures):
             raise ConfigError(f"GridSpec.exposures={self.exposures}: expected fractions in (0, 1]")
-        if self.series_counts and (any(c < 1 for c in self.series_counts)
-                                   or list(self.series_counts) != sorted(self.series_counts, reverse=True)):
-            raise ConfigError(f"GridSpec.series_counts={self.series_counts}: expected decreasing counts >= 1, "
-                              "the first being the full scan")
+        if self.series_counts and (
+            any(c < 1 for c in self.series_counts)
+            or list(self.series_counts) != sorted(self.series_counts, reverse=True)
+        ):
+            raise ConfigError(
+                f"GridSpec.series_counts={self.series_counts}: expected decreasing counts >= 1, "
+                "the first being the full scan"
+            )
 
 
 QUICK_GRID = GridSpec(QUICK_PROJECTION_STEPS, QUICK_EXPOSURES, ())
@@ -75,8 +79,11 @@ def _kept(n_projections: int, keep_every: int) -> int:
 
 def grid_points(spec: GridSpec, n_projections: int) -> list[DegradationPoint]:
     """Every (projection step, exposure) of the grid, full quality first."""
-    return [DegradationPoint(GRID, k, f, float(round(100 / k)), _kept(n_projections, k))
-            for k in sorted(spec.keep_every) for f in sorted(spec.exposures, reverse=True)]
+    return [
+        DegradationPoint(GRID, k, f, float(round(100 / k)), _kept(n_projections, k))
+        for k in sorted(spec.keep_every)
+        for f in sorted(spec.exposures, reverse=True)
+    ]
 
 
 def series_points(spec: GridSpec, n_projections: int) -> list[DegradationPoint]:
@@ -86,8 +93,10 @@ def series_points(spec: GridSpec, n_projections: int) -> list[DegradationPoint]:
     full = spec.series_counts[0]
     targets = tuple(max(1, round(c * n_projections / full)) for c in spec.series_counts)
     steps = keep_every_for_counts(n_projections, targets)
-    return [DegradationPoint(SERIES, k, 1.0, round(100 * c / full, 1), _kept(n_projections, k))
-            for k, c in zip(steps, spec.series_counts)]
+    return [
+        DegradationPoint(SERIES, k, 1.0, round(100 * c / full, 1), _kept(n_projections, k))
+        for k, c in zip(steps, spec.series_counts)
+    ]
 
 
 def degradation_points(spec: GridSpec, n_projections: int) -> list[DegradationPoint]:

@@ -16,10 +16,15 @@ from porelab.assess import BASELINE
 from porelab.volume.atomic import write_text_atomic
 
 TABLE = "degradation.parquet"
-METRIC_NAMES = {"dice": "Dice at the model's operating point (Otsu: its mask)", "dice_best": "best Dice",
-                 "ap": "AP", "auc": "ROC AUC", "iou": "IoU at the model's operating point",
-                 "false_calls": "false calls at the model's operating point",
-                 "porosity_error_pp": "porosity error (percentage points)"}
+METRIC_NAMES = {
+    "dice": "Dice at the model's operating point (Otsu: its mask)",
+    "dice_best": "best Dice",
+    "ap": "AP",
+    "auc": "ROC AUC",
+    "iou": "IoU at the model's operating point",
+    "false_calls": "false calls at the model's operating point",
+    "porosity_error_pp": "porosity error (percentage points)",
+}
 
 
 def _metric(table: pd.DataFrame, metric: str, series: str) -> pd.DataFrame:
@@ -37,9 +42,11 @@ def _grid_findings(table: pd.DataFrame, metric: str) -> list[str]:
         return []
     best = (rows.projections.max(), rows.exposure.max())
     worst = (rows.projections.min(), rows.exposure.min())
-    lines = [f"{model}: {metric} {_value(rows, model, *best):.3f} at {best[0]:g} % projections and {best[1]:g} % "
-             f"exposure, {_value(rows, model, *worst):.3f} at {worst[0]:g} % and {worst[1]:g} %."
-             for model in rows.model.unique()]
+    lines = [
+        f"{model}: {metric} {_value(rows, model, *best):.3f} at {best[0]:g} % projections and {best[1]:g} % "
+        f"exposure, {_value(rows, model, *worst):.3f} at {worst[0]:g} % and {worst[1]:g} %."
+        for model in rows.model.unique()
+    ]
     wide = rows.pivot_table(index=["projections", "exposure"], columns="model", values="value")
     for model in (m for m in wide.columns if m != BASELINE):
         wins = int((wide[model] > wide[BASELINE]).sum())
@@ -52,10 +59,13 @@ def _series_findings(table: pd.DataFrame, metric: str) -> list[str]:
     if rows.empty:
         return []
     counts = " -> ".join(str(n) for n in rows.drop_duplicates("projections").n_projections)
-    parts = ["{}: {}".format(model, " -> ".join(f"{v:.3f}" for v in group.value))
-             for model, group in rows.groupby("model", sort=False)]
-    return [f"Fuchs et al.'s projection series ({counts} projections, full exposure), {metric}: "
-            + "; ".join(parts) + "."]
+    parts = [
+        "{}: {}".format(model, " -> ".join(f"{v:.3f}" for v in group.value))
+        for model, group in rows.groupby("model", sort=False)
+    ]
+    return [
+        f"Fuchs et al.'s projection series ({counts} projections, full exposure), {metric}: " + "; ".join(parts) + "."
+    ]
 
 
 def findings(table: pd.DataFrame, metric: str) -> list[str]:
@@ -80,23 +90,34 @@ def write_degradation_report(config: Any, table: pd.DataFrame, lines: list[str],
 
     plotted = degradation_plot_table(table, config.report_metric)
     settings = table[["series", "projections", "exposure"]].drop_duplicates().shape[0]
-    data = ReportData(run_name=Path(config.out).name, config=to_dict(config), results=headline_results(table),
-                      findings=lines, degradation=plotted if len(plotted) else None, baseline=BASELINE,
-                      degradation_metric=METRIC_NAMES.get(config.report_metric, config.report_metric),
-                      resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
-                                          trials=settings))
+    data = ReportData(
+        run_name=Path(config.out).name,
+        config=to_dict(config),
+        results=headline_results(table),
+        findings=lines,
+        degradation=plotted if len(plotted) else None,
+        baseline=BASELINE,
+        degradation_metric=METRIC_NAMES.get(config.report_metric, config.report_metric),
+        resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0, trials=settings),
+    )
     return write_report(data, Path(config.out) / "report.html")
 
 
-def write_degradation_outputs(config: Any, table: pd.DataFrame, source: dict[str, str],
-                              seconds: float) -> dict[str, Any]:
+def write_degradation_outputs(
+    config: Any, table: pd.DataFrame, source: dict[str, str], seconds: float
+) -> dict[str, Any]:
     """degradation.parquet, report.html, summary.json; returns summary.json's content."""
     out = Path(config.out)
     table.to_parquet(out / TABLE, index=False)
     lines = findings(table, config.report_metric)
     report = write_degradation_report(config, table, lines, seconds)
-    content = {**source, "findings": lines, "points": int(table[["series", "projections", "exposure"]]
-                                                             .drop_duplicates().shape[0]),
-               "seconds": round(seconds, 1), "table": str(out / TABLE), "report": str(report)}
+    content = {
+        **source,
+        "findings": lines,
+        "points": int(table[["series", "projections", "exposure"]].drop_duplicates().shape[0]),
+        "seconds": round(seconds, 1),
+        "table": str(out / TABLE),
+        "report": str(report),
+    }
     write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
     return content

@@ -45,13 +45,15 @@ def _evaluations(scan: EvaluationScan, target: PointTarget) -> dict[str, Evaluat
     model = ScoringModel.load(target.checkpoint)
     score = model.score_maps(scan.volume, scan.normaliser)[model.served_variant]
     name = target.model + (POSTPROCESSED if model.anomaly else "")
-    return {name: scan_metrics(score, scan.truth, scan.part, point_for(model, score), scan.voxel_size,
-                                 scan=scan.volume),
-            BASELINE: baseline_metrics(scan.volume, scan.truth, scan.part, scan.voxel_size)}
+    return {
+        name: scan_metrics(score, scan.truth, scan.part, point_for(model, score), scan.voxel_size, scan=scan.volume),
+        BASELINE: baseline_metrics(scan.volume, scan.truth, scan.part, scan.voxel_size),
+    }
 
 
-def score_point(full: Projections, truth: ScanTruth, point: DegradationPoint, target: PointTarget
-                ) -> dict[str, dict[str, float]]:
+def score_point(
+    full: Projections, truth: ScanTruth, point: DegradationPoint, target: PointTarget
+) -> dict[str, dict[str, float]]:
     """{model or baseline name: metrics} of the scan degraded to `point`."""
     from porelab import volume
 

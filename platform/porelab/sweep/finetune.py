@@ -46,17 +46,17 @@ _SPECTRUM_KEYS = ("tube_kv", "copper_filter_mm")
 @dataclass(frozen=True)
 class FinetuneConfig:
     """Args:
-        model: the detector to start from (a bundled name, a checkpoint, a run or registry folder).
-        part: a volume file holding the part (nonzero = part), or an STL surface in mm.
-        out: the run directory.
-        material: the part's material (one of `porelab.simulate.AM_MATERIALS`).
-        voxel_size_mm: the scan's voxel size (default: the part file's).
-        scan_settings: `ScanSpec` fields of the user's scanner (plus `tube_kv` and
-            `copper_filter_mm` for the spectrum); missing ones come from the good AM setting,
-            its projection count scaled to the part's size.
-        scans: simulated training scans; one more calibrates and one more tests.
-        porosity_percent, pore_median_vox: the drawn pores.
-        epochs, patches_per_epoch, lr: the bounded fine-tuning.
+    model: the detector to start from (a bundled name, a checkpoint, a run or registry folder).
+    part: a volume file holding the part (nonzero = part), or an STL surface in mm.
+    out: the run directory.
+    material: the part's material (one of `porelab.simulate.AM_MATERIALS`).
+    voxel_size_mm: the scan's voxel size (default: the part file's).
+    scan_settings: `ScanSpec` fields of the user's scanner (plus `tube_kv` and
+        `copper_filter_mm` for the spectrum); missing ones come from the good AM setting,
+        its projection count scaled to the part's size.
+    scans: simulated training scans; one more calibrates and one more tests.
+    porosity_percent, pore_median_vox: the drawn pores.
+    epochs, patches_per_epoch, lr: the bounded fine-tuning.
     """
 
     model: str
@@ -75,8 +75,10 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         if self.scans < 1 or self.epochs < 1 or self.patches_per_epoch < 1:
-            raise ConfigError(f"finetune: scans={self.scans}, epochs={self.epochs}, patches_per_epoch="
-                              f"{self.patches_per_epoch}; expected all >= 1")
+            raise ConfigError(
+                f"finetune: scans={self.scans}, epochs={self.epochs}, patches_per_epoch="
+                f"{self.patches_per_epoch}; expected all >= 1"
+            )
 
 
 def scan_spec(settings: dict[str, Any], grid_side: int, seed: int) -> ScanSpec:
@@ -84,13 +86,15 @@ def scan_spec(settings: dict[str, Any], grid_side: int, seed: int) -> ScanSpec:
     known = set(ScanSpec.__dataclass_fields__) | set(_SPECTRUM_KEYS)
     unknown = set(settings) - known
     if unknown:
-        raise ConfigError(f"--scan-settings: unknown fields {sorted(unknown)}; expected ScanSpec fields or "
-                          f"{list(_SPECTRUM_KEYS)}")
+        raise ConfigError(
+            f"--scan-settings: unknown fields {sorted(unknown)}; expected ScanSpec fields or {list(_SPECTRUM_KEYS)}"
+        )
     base = scaled_to_grid(AM_CYLINDER_PAPER, grid_side, seed=seed)
     fields = {k: v for k, v in settings.items() if k not in _SPECTRUM_KEYS}
     if any(k in settings for k in _SPECTRUM_KEYS):
-        weights = tungsten_spectrum(tube_kv=float(settings.get("tube_kv", 220.0)),
-                                    copper_filter_mm=float(settings.get("copper_filter_mm", 2.0)))
+        weights = tungsten_spectrum(
+            tube_kv=float(settings.get("tube_kv", 220.0)), copper_filter_mm=float(settings.get("copper_filter_mm", 2.0))
+        )
         fields["spectrum_weights"] = tuple(float(w) for w in weights)
     return ScanSpec.from_dict({**base.to_dict(), **fields, "name": "user-scanner", "seed": seed})
 
@@ -106,8 +110,9 @@ def part_solid(part_file: str, voxel_size_mm: float | None) -> tuple[np.ndarray,
     return part.to_numpy() != 0, voxel_size_mm or float(part.voxel_size[0])
 
 
-def _part_phantom(part_file: str, material: str, voxel_size_mm: float | None, pores: PorePopulation,
-                  seed: int) -> Phantom:
+def _part_phantom(
+    part_file: str, material: str, voxel_size_mm: float | None, pores: PorePopulation, seed: int
+) -> Phantom:
     solid, voxel = part_solid(part_file, voxel_size_mm)
     return phantom_from_solid(solid, material, voxel, seed=seed, pores=pores, name="user-part")
 
@@ -121,15 +126,30 @@ def _plans(config: FinetuneConfig) -> list[ScanPlan]:
     for i, role in enumerate(roles):
         seed = config.seed * 1000 + i
         build = partial(_part_phantom, config.part, config.material, config.voxel_size_mm, pores, seed)
-        plans.append(ScanPlan(f"part-{i}-{role}", role, "user-part", config.material, f"part-{i}", build,
-                              scan_spec(config.scan_settings, side, seed=9000 + seed)))
+        plans.append(
+            ScanPlan(
+                f"part-{i}-{role}",
+                role,
+                "user-part",
+                config.material,
+                f"part-{i}",
+                build,
+                scan_spec(config.scan_settings, side, seed=9000 + seed),
+            )
+        )
     return plans
 
 
 def _train_config(checkpoint: Path, config: FinetuneConfig) -> TrainConfig:
     base = TrainConfig.from_dict(read_checkpoint(checkpoint)["train_config"])
-    return finetuning_config(base, str(checkpoint), epochs=config.epochs, patches_per_epoch=config.patches_per_epoch,
-                             val_patches=min(base.stream.val_patches, 32), lr=config.lr)
+    return finetuning_config(
+        base,
+        str(checkpoint),
+        epochs=config.epochs,
+        patches_per_epoch=config.patches_per_epoch,
+        val_patches=min(base.stream.val_patches, 32),
+        lr=config.lr,
+    )
 
 
 def _test_figures(checkpoint: Path, data: Path, report: Report) -> dict[str, float]:
@@ -146,21 +166,36 @@ def finetune(config: FinetuneConfig, report: Report = print) -> dict[str, Any]:
     base_checkpoint = resolve_checkpoint(config.model)
     data = out / "data"
     report(f"simulating {config.scans + 2} scans of {config.part} into {data}")
-    build_plans(data, _plans(config), {"preset": "finetune", "profile": "user", "part": str(config.part)},
-                Executor(kind="local"), report)
+    build_plans(
+        data,
+        _plans(config),
+        {"preset": "finetune", "profile": "user", "part": str(config.part)},
+        Executor(kind="local"),
+        report,
+    )
     trained = fit(_train_config(base_checkpoint, config), data, out / "train")
     best = trained.best_checkpoint
     calibrated(best, data, report=report)
     model_dir = out / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
     save_weights_only(best, model_dir / "model.pt")
-    record = {"config": asdict(config), "base_model": str(base_checkpoint), "train": trained.summary,
-              "test_scan": "the last simulated scan of the part (no training or calibration used it)",
-              "base": _test_figures(base_checkpoint, data, report), "finetuned": _test_figures(best, data, report)}
+    record = {
+        "config": asdict(config),
+        "base_model": str(base_checkpoint),
+        "train": trained.summary,
+        "test_scan": "the last simulated scan of the part (no training or calibration used it)",
+        "base": _test_figures(base_checkpoint, data, report),
+        "finetuned": _test_figures(best, data, report),
+    }
     point = read_checkpoint(model_dir / "model.pt").get("operating_point", {})
-    write_text_atomic(model_dir / "config.json", json.dumps({"model": trained.summary.get("model"),
-                                                             "finetuned_from": str(base_checkpoint),
-                                                             "operating_point": point}, indent=2) + "\n")
+    write_text_atomic(
+        model_dir / "config.json",
+        json.dumps(
+            {"model": trained.summary.get("model"), "finetuned_from": str(base_checkpoint), "operating_point": point},
+            indent=2,
+        )
+        + "\n",
+    )
     write_text_atomic(model_dir / "model_card.md", _card(record))
     write_text_atomic(out / "finetune.json", json.dumps(record, indent=2, default=float) + "\n")
     return record
@@ -168,10 +203,15 @@ def finetune(config: FinetuneConfig, report: Report = print) -> dict[str, Any]:
 
 def _card(record: dict[str, Any]) -> str:
     base, tuned, config = record["base"], record["finetuned"], record["config"]
-    return "\n".join([
-        f"# {Path(config['part']).name}: {Path(record['base_model']).parent.name} fine-tuned on this part", "",
-        f"- {config['scans']} simulated training scans of the part in {config['material']}, "
-        f"{config['epochs']} epochs x {config['patches_per_epoch']} patches from {record['base_model']}",
-        f"- on a held-out simulated scan of the part: Dice {base['dice']:.3f} -> {tuned['dice']:.3f}, "
-        f"false calls {base['false_calls']:.0f} -> {tuned['false_calls']:.0f}, porosity error "
-        f"{base['porosity_error_pp']:+.3f} -> {tuned['porosity_error_pp']:+.3f} pp", ""])
+    return "\n".join(
+        [
+            f"# {Path(config['part']).name}: {Path(record['base_model']).parent.name} fine-tuned on this part",
+            "",
+            f"- {config['scans']} simulated training scans of the part in {config['material']}, "
+            f"{config['epochs']} epochs x {config['patches_per_epoch']} patches from {record['base_model']}",
+            f"- on a held-out simulated scan of the part: Dice {base['dice']:.3f} -> {tuned['dice']:.3f}, "
+            f"false calls {base['false_calls']:.0f} -> {tuned['false_calls']:.0f}, porosity error "
+            f"{base['porosity_error_pp']:+.3f} -> {tuned['porosity_error_pp']:+.3f} pp",
+            "",
+        ]
+    )

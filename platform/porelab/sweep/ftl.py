@@ -44,24 +44,35 @@ class FTLSearchConfig:
         for name in ("alphas", "betas", "gammas"):
             values = getattr(self, name)
             if not values or any(v <= 0 for v in values):
-                raise ConfigError(f"FTLSearchConfig.{name} = {list(values)}; expected a non-empty list of "
-                                  "positive numbers")
+                raise ConfigError(
+                    f"FTLSearchConfig.{name} = {list(values)}; expected a non-empty list of positive numbers"
+                )
         if self.fixed_gamma <= 0:
             raise ConfigError(f"FTLSearchConfig.fixed_gamma = {self.fixed_gamma}; expected > 0")
 
 
 def quick_search(config: FTLSearchConfig) -> FTLSearchConfig:
     """The smallest search that still has a grid and a gamma curve: 2 x 2 (alpha, beta), 2 gammas, 2 folds."""
-    return replace(config, alphas=(config.alphas[0], config.alphas[-1]), betas=(config.betas[0], config.betas[-1]),
-                   gammas=(config.fixed_gamma, 1.0 if config.fixed_gamma != 1.0 else 2.0),
-                   sweep=replace(config.sweep, folds=min(config.sweep.folds, 2)))
+    return replace(
+        config,
+        alphas=(config.alphas[0], config.alphas[-1]),
+        betas=(config.betas[0], config.betas[-1]),
+        gammas=(config.fixed_gamma, 1.0 if config.fixed_gamma != 1.0 else 2.0),
+        sweep=replace(config.sweep, folds=min(config.sweep.folds, 2)),
+    )
 
 
 def ftl_variant(alpha: float, beta: float, gamma: float) -> Variant:
-    return Variant(name=f"ftl-a{alpha:.3f}-b{beta:.3f}-g{gamma:.3f}",
-                   overrides=("task_options.loss=focal_tversky", f"task_options.alpha={alpha!r}",
-                              f"task_options.beta={beta!r}", f"task_options.gamma={gamma!r}"),
-                   params={"alpha": float(alpha), "beta": float(beta), "gamma": float(gamma)})
+    return Variant(
+        name=f"ftl-a{alpha:.3f}-b{beta:.3f}-g{gamma:.3f}",
+        overrides=(
+            "task_options.loss=focal_tversky",
+            f"task_options.alpha={alpha!r}",
+            f"task_options.beta={beta!r}",
+            f"task_options.gamma={gamma!r}",
+        ),
+        params={"alpha": float(alpha), "beta": float(beta), "gamma": float(gamma)},
+    )
 
 
 def grid_variants(config: FTLSearchConfig) -> list[Variant]:
@@ -79,8 +90,16 @@ def _point_table(rows: pd.DataFrame, variants: list[Variant], model: str, metric
     table = []
     for variant in variants:
         stats = mean_ci(fold_values(rows, variant.name, model, "validation", metric).to_numpy())
-        table.append({**variant.params, "variant": variant.name, "mean": stats.mean, "ci_low": stats.ci_low,
-                      "ci_high": stats.ci_high, "n": stats.n})
+        table.append(
+            {
+                **variant.params,
+                "variant": variant.name,
+                "mean": stats.mean,
+                "ci_low": stats.ci_low,
+                "ci_high": stats.ci_high,
+                "n": stats.n,
+            }
+        )
     return pd.DataFrame(table)
 
 
@@ -104,28 +123,46 @@ def best_point(table: pd.DataFrame, column: str) -> pd.Series:
     return scored.loc[scored[column].idxmax()]
 
 
-def _report(config: FTLSearchConfig, rows: pd.DataFrame, grid: pd.DataFrame, gammas: pd.DataFrame,
-            seconds: float, failed: int, findings: list[str]) -> Path:
+def _report(
+    config: FTLSearchConfig,
+    rows: pd.DataFrame,
+    grid: pd.DataFrame,
+    gammas: pd.DataFrame,
+    seconds: float,
+    failed: int,
+    findings: list[str],
+) -> Path:
     from porelab.report import ReportData, Resources, write_report
 
     table = rows.assign(model=rows.variant + " " + rows.model)
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
-    data = ReportData(run_name=Path(config.sweep.out).name, config=to_dict(config), results=table,
-                      findings=findings, ftl_grid=grid if grid["value"].notna().any() else None,
-                      gamma_curve=gammas if gammas["mean"].notna().any() else None,
-                      ftl_metric=f"validation {config.metric.upper()}",
-                      resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
-                                          trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
-                                          failed_trials=failed))
+    data = ReportData(
+        run_name=Path(config.sweep.out).name,
+        config=to_dict(config),
+        results=table,
+        findings=findings,
+        ftl_grid=grid if grid["value"].notna().any() else None,
+        gamma_curve=gammas if gammas["mean"].notna().any() else None,
+        ftl_metric=f"validation {config.metric.upper()}",
+        resources=Resources(
+            wall_time_s=seconds,
+            cpus=float(os.cpu_count() or 1),
+            gpus=0.0,
+            trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
+            failed_trials=failed,
+        ),
+    )
     return write_report(data, Path(config.sweep.out) / "report.html")
 
 
 def _findings(best: pd.Series, best_gamma: pd.Series, metric: str) -> list[str]:
-    return [f"Best (alpha, beta) at gamma = {best['gamma']:.3g}: "
-            f"({best['alpha']:.2f}, {best['beta']:.2f}), mean validation {metric} {best['value']:.3f} "
-            f"(95 % CI [{best['ci_low']:.3f}, {best['ci_high']:.3f}], {int(best['n'])} folds).",
-            f"Best gamma at that point: {best_gamma['gamma']:.3f}, mean validation {metric} "
-            f"{best_gamma['mean']:.3f} (95 % CI [{best_gamma['ci_low']:.3f}, {best_gamma['ci_high']:.3f}])."]
+    return [
+        f"Best (alpha, beta) at gamma = {best['gamma']:.3g}: "
+        f"({best['alpha']:.2f}, {best['beta']:.2f}), mean validation {metric} {best['value']:.3f} "
+        f"(95 % CI [{best['ci_low']:.3f}, {best['ci_high']:.3f}], {int(best['n'])} folds).",
+        f"Best gamma at that point: {best_gamma['gamma']:.3f}, mean validation {metric} "
+        f"{best_gamma['mean']:.3f} (95 % CI [{best_gamma['ci_low']:.3f}, {best_gamma['ci_high']:.3f}]).",
+    ]
 
 
 def _stage_rows(results: TrialResults, stage: str) -> pd.DataFrame:
@@ -156,9 +193,14 @@ def run_ftl_search(config: FTLSearchConfig) -> dict[str, Any]:
     failed = stage1.failed + stage2.failed
     seconds = time.perf_counter() - start
     report = _report(config, rows, grid, gammas, seconds, len(failed), findings)
-    content = {"best": {"alpha": float(best["alpha"]), "beta": float(best["beta"]), config.metric: float(best["value"])},
-               "best_gamma": float(best_point(gammas, "mean")["gamma"]), "findings": findings,
-               "failed_trials": failed, "seconds": round(seconds, 1), "report": str(report),
-               "summary": json.loads(summarise_variants(rows.drop(columns="stage")).to_json(orient="records"))}
+    content = {
+        "best": {"alpha": float(best["alpha"]), "beta": float(best["beta"]), config.metric: float(best["value"])},
+        "best_gamma": float(best_point(gammas, "mean")["gamma"]),
+        "findings": findings,
+        "failed_trials": failed,
+        "seconds": round(seconds, 1),
+        "report": str(report),
+        "summary": json.loads(summarise_variants(rows.drop(columns="stage")).to_json(orient="records")),
+    }
     write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
     return content

@@ -16,26 +16,46 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--model", default="unet", help="registry name of the model (default unet)")
     parser.add_argument("--folds", type=int, default=5, help="k (default 5: one training scan left out per fold)")
     parser.add_argument("--profile", default="demo", choices=("demo", "paper"), help="training profile")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="TrainConfig override for every trial, e.g. --set loop.max_epochs=3")
-    parser.add_argument("--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)")
-    parser.add_argument("--max-concurrent", type=int, default=0,
-                        help="trials at once (default 0: as many as the cluster's CPUs and memory hold)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="TrainConfig override for every trial, e.g. --set loop.max_epochs=3",
+    )
+    parser.add_argument(
+        "--worker-cpus", type=float, default=0.5, help="CPUs of each trial's Train worker (default 0.5)"
+    )
+    parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=0,
+        help="trials at once (default 0: as many as the cluster's CPUs and memory hold)",
+    )
     add_trial_resources_argument(parser)
     add_verbose_argument(parser)
     parser.add_argument("--quick", action="store_true", help="the smallest sweep that still shows the result (tests)")
 
 
 def add_verbose_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--verbose", action="store_true",
-                        help="show Ray's worker output and Tune's status tables here too (default: only the "
-                             "progress bar and one line per trial; Ray's output goes to OUT/ray-logs)")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show Ray's worker output and Tune's status tables here too (default: only the "
+        "progress bar and one line per trial; Ray's output goes to OUT/ray-logs)",
+    )
 
 
 def add_trial_resources_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trial-resources", nargs="+", default=[], type=resource_amount, metavar="NAME=AMOUNT",
-                        help="custom Ray resources each trial asks for, e.g. --trial-resources trainer=1 runs "
-                             "trials only on nodes started with --resources '{\"trainer\": 1}', one per node")
+    parser.add_argument(
+        "--trial-resources",
+        nargs="+",
+        default=[],
+        type=resource_amount,
+        metavar="NAME=AMOUNT",
+        help="custom Ray resources each trial asks for, e.g. --trial-resources trainer=1 runs "
+        "trials only on nodes started with --resources '{\"trainer\": 1}', one per node",
+    )
 
 
 def resource_amount(text: str) -> tuple[str, float]:
@@ -51,9 +71,18 @@ def resource_amount(text: str) -> tuple[str, float]:
 
 
 def sweep_config(args: argparse.Namespace) -> SweepConfig:
-    return SweepConfig(data=args.data, out=args.out, model=args.model, folds=args.folds, profile=args.profile,
-                       overrides=tuple(args.set), worker_cpus=args.worker_cpus, max_concurrent=args.max_concurrent,
-                       trial_resources=dict(args.trial_resources), verbose=args.verbose)
+    return SweepConfig(
+        data=args.data,
+        out=args.out,
+        model=args.model,
+        folds=args.folds,
+        profile=args.profile,
+        overrides=tuple(args.set),
+        worker_cpus=args.worker_cpus,
+        max_concurrent=args.max_concurrent,
+        trial_resources=dict(args.trial_resources),
+        verbose=args.verbose,
+    )
 
 
 def run_job(script: str, run: Callable[[Any], dict[str, Any]], config: Any) -> int:

@@ -80,9 +80,9 @@ class CevaeLabeller:
         from porelab.label import anomaly_labels, object_mask
 
         grey = volume.read(scan.scan_path).to_numpy()
-        error, reconstruction = reconstruction_maps(grey, self.model,
-                                                    SlidingWindowConfig(window=self.window, weighting="average"),
-                                                    transform=scan.normaliser)
+        error, reconstruction = reconstruction_maps(
+            grey, self.model, SlidingWindowConfig(window=self.window, weighting="average"), transform=scan.normaliser
+        )
         return anomaly_labels(postprocess(error, reconstruction)[0], object_mask=object_mask(grey)[0]).labels
 
 
@@ -92,12 +92,16 @@ def train_cevae(config: LabelSwapConfig) -> Path:
     from porelab.train.run import fit
 
     overrides = [*config.sweep.overrides, *config.cevae_overrides]
-    return fit(training_config(config.sweep.profile, "cevae", None, overrides), config.sweep.data,
-               Path(config.sweep.out) / "cevae").best_checkpoint
+    return fit(
+        training_config(config.sweep.profile, "cevae", None, overrides),
+        config.sweep.data,
+        Path(config.sweep.out) / "cevae",
+    ).best_checkpoint
 
 
-def _relabelled_entry(root: Path, target: Path, entry: dict[str, Any], labels: np.ndarray,
-                      voxel_size: tuple[float, float, float]) -> dict[str, Any]:
+def _relabelled_entry(
+    root: Path, target: Path, entry: dict[str, Any], labels: np.ndarray, voxel_size: tuple[float, float, float]
+) -> dict[str, Any]:
     from porelab import volume
     from porelab.label import pore_table
     from porelab.simulate.datasets.manifest import sha256, with_absolute_files
@@ -108,8 +112,11 @@ def _relabelled_entry(root: Path, target: Path, entry: dict[str, Any], labels: n
     volume.write(labels.astype(np.int32), target / labels_file, voxel_size=voxel_size, overwrite=True)
     pore_table(labels, voxel_size=voxel_size).table.to_parquet(target / pores_file, index=False)
     derived["files"].update(labels=labels_file, pores=pores_file)
-    derived["sha256"] = {**entry.get("sha256", {}), "labels": sha256(target / labels_file),
-                         "pores": sha256(target / pores_file)}
+    derived["sha256"] = {
+        **entry.get("sha256", {}),
+        "labels": sha256(target / labels_file),
+        "pores": sha256(target / pores_file),
+    }
     return derived
 
 
@@ -148,25 +155,41 @@ def label_quality(root: str | Path, derived: dict[str, Path]) -> pd.DataFrame:
         for entry in (e for e in read_manifest(path)["scans"] if e["role"] == "good"):
             truth = volume.read(root / truth_files[entry["id"]]).to_numpy()
             labels = volume.read(path / entry["files"]["labels"]).to_numpy()
-            rows.append({"label_set": name, "scan": entry["id"], "dice": float(dice(labels > 0, truth > 0)),
-                         "true_pores": int(np.unique(truth[truth > 0]).size),
-                         "derived_pores": int(np.unique(labels[labels > 0]).size)})
+            rows.append(
+                {
+                    "label_set": name,
+                    "scan": entry["id"],
+                    "dice": float(dice(labels > 0, truth > 0)),
+                    "true_pores": int(np.unique(truth[truth > 0]).size),
+                    "derived_pores": int(np.unique(labels[labels > 0]).size),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def swap_variants(config: LabelSwapConfig, derived: dict[str, Path]) -> list[Variant]:
-    return [Variant(name=f"{model}@{name}-labels", model=model, data=str(path))
-            for name, path in derived.items() for model in config.models]
+    return [
+        Variant(name=f"{model}@{name}-labels", model=model, data=str(path))
+        for name, path in derived.items()
+        for model in config.models
+    ]
 
 
 def _findings(summary: pd.DataFrame, quality: pd.DataFrame) -> list[str]:
-    lines = [f"{name} labels: mean Dice {group.dice.mean():.3f} against the truth on the training scans."
-             for name, group in quality.groupby("label_set")]
-    picked = summary[(summary.split == "challenging") & (summary.metric.isin(["ap", "dice_best"]))
-                     & (summary.variant.str.split("@").str[0] == summary.model)]
+    lines = [
+        f"{name} labels: mean Dice {group.dice.mean():.3f} against the truth on the training scans."
+        for name, group in quality.groupby("label_set")
+    ]
+    picked = summary[
+        (summary.split == "challenging")
+        & (summary.metric.isin(["ap", "dice_best"]))
+        & (summary.variant.str.split("@").str[0] == summary.model)
+    ]
     for row in picked.itertuples():
-        lines.append(f"{row.variant}: challenging {row.metric} {row.mean:.3f} "
-                     f"(95 % CI [{row.ci_low:.3f}, {row.ci_high:.3f}], true labels).")
+        lines.append(
+            f"{row.variant}: challenging {row.metric} {row.mean:.3f} "
+            f"(95 % CI [{row.ci_low:.3f}, {row.ci_high:.3f}], true labels)."
+        )
     return lines
 
 
@@ -180,8 +203,10 @@ def make_label_sets(config: LabelSwapConfig) -> dict[str, Path]:
     """OUT/labels/cevae and OUT/labels/otsu (the ceVAE trained first when no checkpoint is given)."""
     out = Path(config.sweep.out)
     cevae = Path(config.cevae) if config.cevae else train_cevae(config)
-    return {"cevae": derive_label_dataset(config.sweep.data, out / "labels" / "cevae", CevaeLabeller(cevae)),
-            "otsu": derive_label_dataset(config.sweep.data, out / "labels" / "otsu", otsu_labeller)}
+    return {
+        "cevae": derive_label_dataset(config.sweep.data, out / "labels" / "cevae", CevaeLabeller(cevae)),
+        "otsu": derive_label_dataset(config.sweep.data, out / "labels" / "otsu", otsu_labeller),
+    }
 
 
 def run_label_swap(config: LabelSwapConfig) -> dict[str, Any]:
@@ -200,8 +225,13 @@ def run_label_swap(config: LabelSwapConfig) -> dict[str, Any]:
     findings = _findings(summary, quality)
     seconds = time.perf_counter() - start
     report = _report(config, results.rows, seconds, len(results.failed), findings) if len(results.rows) else None
-    content = {"findings": findings, "failed_trials": results.failed, "seconds": round(seconds, 1),
-               "report": str(report), "label_quality": json.loads(quality.to_json(orient="records")),
-               "summary": json.loads(summary.to_json(orient="records"))}
+    content = {
+        "findings": findings,
+        "failed_trials": results.failed,
+        "seconds": round(seconds, 1),
+        "report": str(report),
+        "label_quality": json.loads(quality.to_json(orient="records")),
+        "summary": json.loads(summary.to_json(orient="records")),
+    }
     write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
     return content

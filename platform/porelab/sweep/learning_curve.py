@@ -55,9 +55,17 @@ def fraction_variants(config: LearningCurveConfig) -> list[Variant]:
     variants = []
     for fraction in config.fractions:
         patches = max(batch, round(fraction * full))
-        variants.append(Variant(name=f"data-{fraction * 100:g}pct", overrides=(f"stream.patches_per_epoch={patches}",),
-                                params={"fraction": float(fraction), "fraction_used": patches / full,
-                                        "patches_per_epoch": float(patches)}))
+        variants.append(
+            Variant(
+                name=f"data-{fraction * 100:g}pct",
+                overrides=(f"stream.patches_per_epoch={patches}",),
+                params={
+                    "fraction": float(fraction),
+                    "fraction_used": patches / full,
+                    "patches_per_epoch": float(patches),
+                },
+            )
+        )
     return variants
 
 
@@ -70,22 +78,34 @@ def curve_table(rows: pd.DataFrame, variants: list[Variant], model: str) -> pd.D
         for split in ("validation", "challenging"):
             for metric in CURVE_METRICS:
                 stats = mean_ci(fold_values(rows, variant.name, model, split, metric).to_numpy())
-                table.append({**variant.params, "split": split, "metric": metric, "mean": stats.mean,
-                              "ci_low": stats.ci_low, "ci_high": stats.ci_high, "n": stats.n})
+                table.append(
+                    {
+                        **variant.params,
+                        "split": split,
+                        "metric": metric,
+                        "mean": stats.mean,
+                        "ci_low": stats.ci_low,
+                        "ci_high": stats.ci_high,
+                        "n": stats.n,
+                    }
+                )
     return pd.DataFrame(table)
 
 
 def _findings(curve: pd.DataFrame) -> list[str]:
     val = curve[curve.split == "validation"].pivot(index="fraction", columns="metric", values="mean")
-    return [f"{fraction * 100:g} % of the training patches: validation AP {row.ap:.3f}, best Dice {row.dice_best:.3f}."
-            for fraction, row in val.iterrows()]
+    return [
+        f"{fraction * 100:g} % of the training patches: validation AP {row.ap:.3f}, best Dice {row.dice_best:.3f}."
+        for fraction, row in val.iterrows()
+    ]
 
 
-def _report(config: LearningCurveConfig, rows: pd.DataFrame, seconds: float, failed: int,
-            findings: list[str]) -> Path:
+def _report(config: LearningCurveConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
     from porelab.sweep.variants import write_sweep_report
 
-    return write_sweep_report(config.sweep.out, config, rows.assign(model=rows.model + " " + rows.variant), seconds, failed, findings)
+    return write_sweep_report(
+        config.sweep.out, config, rows.assign(model=rows.model + " " + rows.variant), seconds, failed, findings
+    )
 
 
 def run_learning_curve(config: LearningCurveConfig) -> dict[str, Any]:
@@ -102,8 +122,13 @@ def run_learning_curve(config: LearningCurveConfig) -> dict[str, Any]:
     findings = _findings(curve) if len(results.rows) else ["No trial finished."]
     seconds = time.perf_counter() - start
     report = _report(config, results.rows, seconds, len(results.failed), findings) if len(results.rows) else None
-    content = {"findings": findings, "failed_trials": results.failed, "seconds": round(seconds, 1),
-               "report": str(report), "curve": json.loads(curve.to_json(orient="records")),
-               "summary": json.loads(summarise_variants(results.rows).to_json(orient="records"))}
+    content = {
+        "findings": findings,
+        "failed_trials": results.failed,
+        "seconds": round(seconds, 1),
+        "report": str(report),
+        "curve": json.loads(curve.to_json(orient="records")),
+        "summary": json.loads(summarise_variants(results.rows).to_json(orient="records")),
+    }
     write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
     return content

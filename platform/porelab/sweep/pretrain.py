@@ -42,14 +42,14 @@ Report = Callable[[str], None]
 @dataclass(frozen=True)
 class PretrainConfig:
     """Args:
-        profile: "laptop" (<= 90 min on 2 cores) or "cluster" (GPUs, paper-sized scans).
-        data: where the am-randomized set is (written when missing).
-        evaluation_data: where the am-eval preset is (written when missing); None skips it.
-        out: the run directory.
-        name: the bundled detector's name.
-        model: the architecture (a supervised one).
-        overrides: `key=value` changes to the training profile.
-        ray_address: a cluster to join (default: a local Ray).
+    profile: "laptop" (<= 90 min on 2 cores) or "cluster" (GPUs, paper-sized scans).
+    data: where the am-randomized set is (written when missing).
+    evaluation_data: where the am-eval preset is (written when missing); None skips it.
+    out: the run directory.
+    name: the bundled detector's name.
+    model: the architecture (a supervised one).
+    overrides: `key=value` changes to the training profile.
+    ray_address: a cluster to join (default: a local Ray).
     """
 
     profile: str = "laptop"
@@ -107,8 +107,14 @@ def _bar(total: int, done: int) -> Iterator[Callable[[int], None]]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as progress:
+    with Progress(
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
         task = progress.add_task("training", total=total, completed=done)
         yield lambda steps: progress.advance(task, steps)
 
@@ -125,8 +131,10 @@ def _simulate(root: str, preset: str, profile: str, report: Report) -> None:
 def _train(config: PretrainConfig, report: Report) -> Any:
     train_config = training_config(f"pretrain-{config.profile}", config.model, overrides=list(config.overrides))
     run_dir = Path(config.out) / "train"
-    report(f"training {config.model} ({train_config.loop.max_epochs} epochs x {train_config.stream.patches_per_epoch} "
-           f"patches of {train_config.patches.patch}) on {config.data}")
+    report(
+        f"training {config.model} ({train_config.loop.max_epochs} epochs x {train_config.stream.patches_per_epoch} "
+        f"patches of {train_config.patches.patch}) on {config.data}"
+    )
     with _EpochWatcher(run_dir, train_config.loop.max_epochs, report):
         return fit(train_config, config.data, run_dir, ray_address=config.ray_address)
 
@@ -156,10 +164,18 @@ def pretrain(config: PretrainConfig, report: Report = print) -> dict[str, Any]:
     manifest = read_manifest(Path(config.data))
     history = pd.read_parquet(Path(config.out) / "train" / "history.parquet")
     train = {**trained.summary, "epoch_seconds": float(history.epoch_seconds.sum())}  # resumed sessions included
-    record: dict[str, Any] = {"config": asdict(config), "train": train, "operating_point": point,
-                              "data": {"preset": "am-randomized", "profile": simulation_profile,
-                                       "sampling": manifest.get("sampling"), "scans": len(manifest["scans"])},
-                              "checkpoint": str(trained.best_checkpoint)}
+    record: dict[str, Any] = {
+        "config": asdict(config),
+        "train": train,
+        "operating_point": point,
+        "data": {
+            "preset": "am-randomized",
+            "profile": simulation_profile,
+            "sampling": manifest.get("sampling"),
+            "scans": len(manifest["scans"]),
+        },
+        "checkpoint": str(trained.best_checkpoint),
+    }
     if config.evaluation_data:
         _simulate(config.evaluation_data, "am-eval", simulation_profile, report)
         rows = _evaluate(trained.best_checkpoint, config.evaluation_data, out, report)
@@ -175,20 +191,26 @@ def findings(record: dict[str, Any]) -> list[str]:
     """What the run shows, in a few lines (clean scans are those of the evaluation preset
     without a -p<k>-e<percent> suffix)."""
     train, point = record["train"], record["operating_point"]
-    lines = [f"trained {train.get('model')} for {train.get('epochs')} epochs in {_minutes(train):.0f} min; "
-             f"operating point: threshold {point['threshold']:.3g}, boundary radius {point.get('boundary_radius_vox', 0)}"]
+    lines = [
+        f"trained {train.get('model')} for {train.get('epochs')} epochs in {_minutes(train):.0f} min; "
+        f"operating point: threshold {point['threshold']:.3g}, boundary radius {point.get('boundary_radius_vox', 0)}"
+    ]
     evaluation = record.get("evaluation") or {}
     if evaluation:
         frame = pd.DataFrame(evaluation).T
         clean = frame[~frame.index.str.contains(r"-p\d+-e\d+$")]
         degraded = frame.drop(clean.index)
-        lines.append(f"evaluation preset, clean scans: Dice {clean.dice.min():.3f}-{clean.dice.max():.3f}, "
-                     f"largest porosity error {clean.porosity_error_pp.abs().max():.3f} pp, "
-                     f"false calls at most {frame.false_calls.max():.0f}, AP {clean.ap.min():.3f}-{clean.ap.max():.3f}")
+        lines.append(
+            f"evaluation preset, clean scans: Dice {clean.dice.min():.3f}-{clean.dice.max():.3f}, "
+            f"largest porosity error {clean.porosity_error_pp.abs().max():.3f} pp, "
+            f"false calls at most {frame.false_calls.max():.0f}, AP {clean.ap.min():.3f}-{clean.ap.max():.3f}"
+        )
         if len(degraded):
             worst = degraded.dice.idxmin()
-            lines.append(f"degraded scans: worst Dice {degraded.dice.min():.3f} ({worst}), largest porosity error "
-                         f"{degraded.porosity_error_pp.abs().max():.3f} pp")
+            lines.append(
+                f"degraded scans: worst Dice {degraded.dice.min():.3f} ({worst}), largest porosity error "
+                f"{degraded.porosity_error_pp.abs().max():.3f} pp"
+            )
     return lines
 
 
@@ -201,9 +223,20 @@ def evaluation_summary(rows: pd.DataFrame) -> dict[str, Any]:
     """Per scan of the evaluation preset, the verdict's figures at the operating point."""
     mine = rows[rows.variant != "otsu"]
     wide = mine.pivot_table(index="scan", columns="metric", values="value", sort=False)
-    keep = ["ap", "dice", "dice_best", "false_calls", "porosity_error_pp", "pore_voxels_outside_part",
-            "pores_found_percent", "pod_a50", "pod_a90"]
-    return {scan: {k: _figure(v) for k, v in row.items() if k in keep} for scan, row in wide.to_dict(orient="index").items()}
+    keep = [
+        "ap",
+        "dice",
+        "dice_best",
+        "false_calls",
+        "porosity_error_pp",
+        "pore_voxels_outside_part",
+        "pores_found_percent",
+        "pod_a50",
+        "pod_a90",
+    ]
+    return {
+        scan: {k: _figure(v) for k, v in row.items() if k in keep} for scan, row in wide.to_dict(orient="index").items()
+    }
 
 
 def _figure(value: float) -> float | str | None:
@@ -226,19 +259,27 @@ def bundle_to(record: dict[str, Any], target: Path, card: str) -> Path:
     weights = save_weights_only(Path(record["checkpoint"]), target / WEIGHTS)
     payload = read_checkpoint(weights)
     previous = json.loads((target / CONFIG).read_text()).get("ood_detector") if (target / CONFIG).is_file() else None
-    ood = registry_detector(target, record["config"]["data"], record["train"]["train_scans"],
-                            {"model": Path(target).name}, previous)
-    config = {"model": payload["model_config"]["name"], "name": Path(target).name, "sha256": sha256(weights),
-              "ood_detector": ood, "ood_sha256": sha256(target / OOD_FILE),
-              "threshold": payload.get("threshold", 0.5), "operating_point": payload.get("operating_point"),
-              "train_config": payload["train_config"], "data": record["data"], "train": record["train"],
-              "pretrain": {k: v for k, v in record["config"].items() if k != "ray_address"},
-              "seconds": record["seconds"]}
+    ood = registry_detector(
+        target, record["config"]["data"], record["train"]["train_scans"], {"model": Path(target).name}, previous
+    )
+    config = {
+        "model": payload["model_config"]["name"],
+        "name": Path(target).name,
+        "sha256": sha256(weights),
+        "ood_detector": ood,
+        "ood_sha256": sha256(target / OOD_FILE),
+        "threshold": payload.get("threshold", 0.5),
+        "operating_point": payload.get("operating_point"),
+        "train_config": payload["train_config"],
+        "data": record["data"],
+        "train": record["train"],
+        "pretrain": {k: v for k, v in record["config"].items() if k != "ray_address"},
+        "seconds": record["seconds"],
+    }
     write_text_atomic(target / CONFIG, json.dumps(config, indent=2, default=float) + "\n")
     write_text_atomic(target / "metrics.json", json.dumps(record.get("evaluation", {}), indent=2) + "\n")
     write_text_atomic(target / "model_card.md", card)
     return target
-
 
 
 def model_card(record: dict[str, Any]) -> str:
@@ -246,38 +287,51 @@ def model_card(record: dict[str, Any]) -> str:
     point, and its measured figures on the evaluation preset (scans no training used)."""
     train, data, point = record["train"], record["data"], record["operating_point"]
     sampling = data.get("sampling") or {}
-    lines = [f"# {record['config']['name']}: a pore detector trained on simulated scans", "",
-             f"- architecture: {train.get('model')}, trained with `jobs/pretrain.py --profile "
-             f"{record['config']['profile']}` for {train.get('epochs')} epochs ({_minutes(train):.0f} min of epochs; "
-             f"best epoch {train.get('best_epoch')})",
-             "- input: a reconstructed CT volume (z, y, x) of a metal part in air; grey values are normalised "
-             "per volume (0.5-99.5 percentiles), so any linear scale works",
-             f"- training data: the `am-randomized` preset, {data.get('scans')} scans ({data.get('profile')} profile; "
-             f"{len(train.get('train_scans', []))} trained, the best epoch chosen on {len(train.get('val_scans', []))} "
-             "validation scans, the operating point set on the validation scans named below): "
-             f"parts {', '.join(sampling.get('parts', []))}; materials {', '.join(sampling.get('materials', []))}; "
-             f"projections {sampling.get('projections')} of the full count, exposure {sampling.get('exposure')}, "
-             f"tube {sampling.get('tube_kv')} kV, pore median diameter {sampling.get('pore_median_vox')} voxels",
-             f"- operating point: threshold {point['threshold']:.3g} (grow {point['low_threshold']:.3g}), minimum "
-             f"diameter {point['min_diameter_vox']:.2g} voxels, boundary radius {point.get('boundary_radius_vox', 0)} at "
-             f"ISO-{100 * point.get('boundary_iso', 0.5):.0f}: {point['source']}",
-             "- scan check: `ood.pt`, an autoencoder trained on z slices of the same training scans; with the "
-             "periodic-texture and field-of-view checks it says on every prediction whether a scan is fit to judge "
-             "(`ood` in summary.json)", ""]
+    lines = [
+        f"# {record['config']['name']}: a pore detector trained on simulated scans",
+        "",
+        f"- architecture: {train.get('model')}, trained with `jobs/pretrain.py --profile "
+        f"{record['config']['profile']}` for {train.get('epochs')} epochs ({_minutes(train):.0f} min of epochs; "
+        f"best epoch {train.get('best_epoch')})",
+        "- input: a reconstructed CT volume (z, y, x) of a metal part in air; grey values are normalised "
+        "per volume (0.5-99.5 percentiles), so any linear scale works",
+        f"- training data: the `am-randomized` preset, {data.get('scans')} scans ({data.get('profile')} profile; "
+        f"{len(train.get('train_scans', []))} trained, the best epoch chosen on {len(train.get('val_scans', []))} "
+        "validation scans, the operating point set on the validation scans named below): "
+        f"parts {', '.join(sampling.get('parts', []))}; materials {', '.join(sampling.get('materials', []))}; "
+        f"projections {sampling.get('projections')} of the full count, exposure {sampling.get('exposure')}, "
+        f"tube {sampling.get('tube_kv')} kV, pore median diameter {sampling.get('pore_median_vox')} voxels",
+        f"- operating point: threshold {point['threshold']:.3g} (grow {point['low_threshold']:.3g}), minimum "
+        f"diameter {point['min_diameter_vox']:.2g} voxels, boundary radius {point.get('boundary_radius_vox', 0)} at "
+        f"ISO-{100 * point.get('boundary_iso', 0.5):.0f}: {point['source']}",
+        "- scan check: `ood.pt`, an autoencoder trained on z slices of the same training scans; with the "
+        "periodic-texture and field-of-view checks it says on every prediction whether a scan is fit to judge "
+        "(`ood` in summary.json)",
+        "",
+    ]
     evaluation = record.get("evaluation")
     if evaluation:
-        lines += ["## Measured on the am-eval preset (other parts, seeds and scanner; no training used it)", "",
-                  "| scan | AP | Dice | false calls | porosity error (pp) | pores found (%) | a90 (voxels) |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Measured on the am-eval preset (other parts, seeds and scanner; no training used it)",
+            "",
+            "| scan | AP | Dice | false calls | porosity error (pp) | pores found (%) | a90 (voxels) |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for scan, m in evaluation.items():
             a90 = m.get("pod_a90")
             a90 = "no fit" if a90 is None else a90 if isinstance(a90, str) else f"{a90:.2f}"
-            lines.append(f"| {scan} | {m['ap']:.3f} | {m['dice']:.3f} | {m['false_calls']:.0f} | "
-                         f"{m['porosity_error_pp']:+.3f} | {m.get('pores_found_percent') or 0:.0f} | {a90} |")
+            lines.append(
+                f"| {scan} | {m['ap']:.3f} | {m['dice']:.3f} | {m['false_calls']:.0f} | "
+                f"{m['porosity_error_pp']:+.3f} | {m.get('pores_found_percent') or 0:.0f} | {a90} |"
+            )
         lines.append("")
-    lines += ["## Limits", "",
-              "Trained on simulated scans only: real scanners' artefacts outside the simulator's model "
-              "(phase contrast, metal streaks of very dense parts, motion) were never seen. Pores below "
-              "about 2 voxels across are at the detection limit. Check it on your own scans with "
-              "`porelab evaluate` where you have a reference, or fine-tune it on your part.", ""]
+    lines += [
+        "## Limits",
+        "",
+        "Trained on simulated scans only: real scanners' artefacts outside the simulator's model "
+        "(phase contrast, metal streaks of very dense parts, motion) were never seen. Pores below "
+        "about 2 voxels across are at the detection limit. Check it on your own scans with "
+        "`porelab evaluate` where you have a reference, or fine-tune it on your part.",
+        "",
+    ]
     return "\n".join(lines)

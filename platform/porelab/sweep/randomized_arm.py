@@ -61,9 +61,11 @@ def _train_entries(randomized: Path) -> list[dict[str, Any]]:
     entries = [e for e in scans if e["role"] == TRAIN_ROLE]
     if not entries:
         roles = sorted({e["role"] for e in scans})
-        raise ConfigError(f"--randomized {randomized}: {randomized / 'manifest.json'} has no scan with role "
-                          f"{TRAIN_ROLE!r} (roles {roles}); expected a set made by `porelab simulate --preset "
-                          "am-randomized`")
+        raise ConfigError(
+            f"--randomized {randomized}: {randomized / 'manifest.json'} has no scan with role "
+            f"{TRAIN_ROLE!r} (roles {roles}); expected a set made by `porelab simulate --preset "
+            "am-randomized`"
+        )
     return entries
 
 
@@ -79,11 +81,16 @@ def arm_dataset(data: str | Path, randomized: str | Path, target: str | Path) ->
     extra = _train_entries(randomized)
     clash = sorted({e["id"] for e in base["scans"]} & {e["id"] for e in extra})
     if clash:
-        raise ConfigError(f"--randomized {randomized}: scan ids {clash} are also in {data / MANIFEST}; expected "
-                          "two datasets with distinct scan ids")
-    manifest = {**base, "scans": [with_absolute_files(data, e) for e in base["scans"]]
-                + [with_absolute_files(randomized, e) for e in extra],
-                "derived_from": {"scans": str(data.resolve()), "training": str(randomized.resolve())}}
+        raise ConfigError(
+            f"--randomized {randomized}: scan ids {clash} are also in {data / MANIFEST}; expected "
+            "two datasets with distinct scan ids"
+        )
+    manifest = {
+        **base,
+        "scans": [with_absolute_files(data, e) for e in base["scans"]]
+        + [with_absolute_files(randomized, e) for e in extra],
+        "derived_from": {"scans": str(data.resolve()), "training": str(randomized.resolve())},
+    }
     if not (target / MANIFEST).exists() or _signature(read_manifest(target)) != _signature(manifest):
         target.mkdir(parents=True, exist_ok=True)
         write_manifest(target, manifest)
@@ -120,12 +127,23 @@ def arm_plans(config: Any, root: Path) -> dict[str, dict[str, Any]]:
     plans = {}
     for model in models:
         for fold in make_folds(good, config.folds):
-            train = trial_train_config(config.profile, model, [*_arm_overrides(fold.index), *config.overrides],
-                                       config.worker_cpus, Fold(fold.index, train_ids, fold.val_ids))
+            train = trial_train_config(
+                config.profile,
+                model,
+                [*_arm_overrides(fold.index), *config.overrides],
+                config.worker_cpus,
+                Fold(fold.index, train_ids, fold.val_ids),
+            )
             plans[f"{arm_name(model)}/{fold.index}"] = {
-                "model": arm_name(model), "fold": fold.index, "data": str(derived.resolve()), "train": train,
-                "val_ids": list(fold.val_ids), "degraded_ids": degraded_copies(root, fold.val_ids),
-                "selection_ids": selection, "challenging_ids": challenging}
+                "model": arm_name(model),
+                "fold": fold.index,
+                "data": str(derived.resolve()),
+                "train": train,
+                "val_ids": list(fold.val_ids),
+                "degraded_ids": degraded_copies(root, fold.val_ids),
+                "selection_ids": selection,
+                "challenging_ids": challenging,
+            }
     return plans
 
 
@@ -148,6 +166,9 @@ def arm_findings(summary: pd.DataFrame) -> list[str]:
             (p, pl, ph), (r, rl, rh) = both
             cells.append(f"{metric} {p:.3f} [{pl:.3f}, {ph:.3f}] -> {r:.3f} [{rl:.3f}, {rh:.3f}]")
         if cells:
-            lines.append(f"Challenging scan, paper arm -> randomized arm (mean over folds, 95 % CI), {paper}: "
-                         + "; ".join(cells) + ".")
+            lines.append(
+                f"Challenging scan, paper arm -> randomized arm (mean over folds, 95 % CI), {paper}: "
+                + "; ".join(cells)
+                + "."
+            )
     return lines

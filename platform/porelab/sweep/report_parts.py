@@ -34,8 +34,13 @@ class SweepParts:
     sources: list[str] = field(default_factory=list)
 
     def report_fields(self) -> dict[str, Any]:
-        return {"ftl_grid": self.ftl_grid, "gamma_curve": self.gamma_curve, "ftl_metric": self.ftl_metric,
-                "degradation": self.degradation, "degradation_metric": self.degradation_metric}
+        return {
+            "ftl_grid": self.ftl_grid,
+            "gamma_curve": self.gamma_curve,
+            "ftl_metric": self.ftl_metric,
+            "degradation": self.degradation,
+            "degradation_metric": self.degradation_metric,
+        }
 
 
 def sweep_parts(run_dirs: list[str] | tuple[str, ...]) -> SweepParts:
@@ -47,9 +52,11 @@ def sweep_parts(run_dirs: list[str] | tuple[str, ...]) -> SweepParts:
         elif (run_dir / _DEGRADATION_TABLE).exists():
             _add_degradation(parts, run_dir)
         else:
-            raise ConfigError(f"{run_dir}: --include expects the run directory of jobs/ftl_search.py "
-                              f"({' and '.join(_FTL_TABLES)}) or jobs/degrade.py ({_DEGRADATION_TABLE}); "
-                              "found neither")
+            raise ConfigError(
+                f"{run_dir}: --include expects the run directory of jobs/ftl_search.py "
+                f"({' and '.join(_FTL_TABLES)}) or jobs/degrade.py ({_DEGRADATION_TABLE}); "
+                "found neither"
+            )
         parts.sources.append(str(run_dir))
     return parts
 
@@ -93,6 +100,12 @@ def slice_overlays(checkpoint: str | Path, root: Path, scans: dict[str, str], ti
         score = model.score_maps(scan.volume, scan.normaliser)[model.served_variant]
         mask, _ = class_mask(score, scan.part, point_for(model, score), scan.voxel_size, scan=scan.volume)
         z = int(np.argmax((scan.truth.labels > 0).sum(axis=(1, 2))))
-        overlays.append(SliceOverlay(f"{title}, {scans[scan.id]} scan {scan.id}, slice z = {z}",
-                                     scan.volume[z], scan.truth.labels[z] > 0, mask[z] > 0))
+        overlays.append(
+            SliceOverlay(
+                f"{title}, {scans[scan.id]} scan {scan.id}, slice z = {z}",
+                scan.volume[z],
+                scan.truth.labels[z] > 0,
+                mask[z] > 0,
+            )
+        )
     return overlays

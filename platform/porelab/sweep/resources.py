@@ -20,8 +20,9 @@ def trials_that_fit(cpus: float, memory_bytes: float, trial_cpus: float, worker_
     return max(1, min(by_cpu, by_memory))
 
 
-def trial_resources(trial_cpus: float, worker_cpus: float, plans: dict[str, dict[str, Any]],
-                    custom: dict[str, float] | None = None) -> dict[str, float]:
+def trial_resources(
+    trial_cpus: float, worker_cpus: float, plans: dict[str, dict[str, Any]], custom: dict[str, float] | None = None
+) -> dict[str, float]:
     """What a sweep's trial asks of Tune: its own process's CPUs, and its worker's too when it
     trains in that process (`scaling.workers` = 0; Ray Train workers ask for their own), plus
     `custom` node resources (e.g. {"trainer": 1} keeps trials on the nodes started with
@@ -37,5 +38,6 @@ def concurrent_trials(config: Any) -> int:
     import ray
 
     resources = ray.cluster_resources()
-    return trials_that_fit(resources.get("CPU", 1.0), resources.get("memory", TRIAL_MEMORY_BYTES),
-                           config.trial_cpus, config.worker_cpus)
+    return trials_that_fit(
+        resources.get("CPU", 1.0), resources.get("memory", TRIAL_MEMORY_BYTES), config.trial_cpus, config.worker_cpus
+    )

@@ -21,8 +21,9 @@ class TrialResults:
     failed: list[str]
 
 
-def collect_trials(grid: Any, key: str = "model", tag: str | None = None,
-                   columns: list[str] = METRIC_ROW_COLUMNS) -> TrialResults:
+def collect_trials(
+    grid: Any, key: str = "model", tag: str | None = None, columns: list[str] = METRIC_ROW_COLUMNS
+) -> TrialResults:
     """Every finished trial's report; errored trials are listed, not raised.
 
     `key` names the report field that, with the fold, identifies a checkpoint; `tag` copies that
@@ -48,7 +49,9 @@ def collect_trials(grid: Any, key: str = "model", tag: str | None = None,
 def merge_trials(parts: list[TrialResults]) -> TrialResults:
     """The trials of several experiments (the cross-validation's arms) as one."""
     rows = [p.rows for p in parts if len(p.rows)]
-    return TrialResults(pd.concat(rows, ignore_index=True) if rows else parts[0].rows,
-                        [c for p in parts for c in p.curves],
-                        {k: v for p in parts for k, v in p.checkpoints.items()},
-                        [f for p in parts for f in p.failed])
+    return TrialResults(
+        pd.concat(rows, ignore_index=True) if rows else parts[0].rows,
+        [c for p in parts for c in p.curves],
+        {k: v for p in parts for k, v in p.checkpoints.items()},
+        [f for p in parts for f in p.failed],
+    )

@@ -45,8 +45,7 @@ def registry_model(registry: str | Path, name: str | None = None) -> RegistryMod
     root = Path(registry)
     found = sorted(root.glob("*/model.pt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
     if not found:
-        raise ConfigError(f"--registry {root}: no <model>/model.pt; expected a model registry "
-                          "(run jobs/cv.py first)")
+        raise ConfigError(f"--registry {root}: no <model>/model.pt; expected a model registry (run jobs/cv.py first)")
     if name is None:
         return RegistryModel(found[-1].parent.name, found[-1])
     names = [p.parent.name for p in found]
@@ -69,8 +68,9 @@ def _entry(manifest: dict[str, Any], root: Path, scan_id: str | None) -> dict[st
         return found[0]
     found = [s for s in scans if s["id"] == scan_id]
     if not found:
-        raise ConfigError(f"--scan {scan_id!r}: not in {root / 'manifest.json'}; expected one of "
-                          f"{[s['id'] for s in scans]}")
+        raise ConfigError(
+            f"--scan {scan_id!r}: not in {root / 'manifest.json'}; expected one of {[s['id'] for s in scans]}"
+        )
     return found[0]
 
 
@@ -79,12 +79,15 @@ def _plan(manifest: dict[str, Any], root: Path, scan_id: str) -> Any:
 
     preset, profile = manifest.get("preset"), manifest.get("profile")
     if preset is None or profile is None:
-        raise ConfigError(f"{root / 'manifest.json'}: no preset/profile; expected a dataset written by "
-                          "`porelab simulate` (its phantoms are rebuilt from the preset)")
+        raise ConfigError(
+            f"{root / 'manifest.json'}: no preset/profile; expected a dataset written by "
+            "`porelab simulate` (its phantoms are rebuilt from the preset)"
+        )
     plans = {p.id: p for p in preset_plans(preset, profile)}
     if scan_id not in plans:
-        raise ConfigError(f"--scan {scan_id!r}: preset {preset!r} ({profile}) has no such scan; expected one of "
-                          f"{sorted(plans)}")
+        raise ConfigError(
+            f"--scan {scan_id!r}: preset {preset!r} ({profile}) has no such scan; expected one of {sorted(plans)}"
+        )
     return plans[scan_id]
 
 
@@ -93,9 +96,11 @@ def _check_labels(root: Path, entry: dict[str, Any], phantom: Phantom) -> None:
 
     stored = volume.read(root / entry["files"]["labels"]).to_numpy()
     if stored.shape != phantom.pore_labels.shape or not np.array_equal(stored, phantom.pore_labels):
-        raise ConfigError(f"{root / entry['files']['labels']}: the rebuilt phantom of {entry['id']!r} differs "
-                          "from the stored labels; expected a dataset from this porelab version "
-                          "(re-run `porelab simulate`)")
+        raise ConfigError(
+            f"{root / entry['files']['labels']}: the rebuilt phantom of {entry['id']!r} differs "
+            "from the stored labels; expected a dataset from this porelab version "
+            "(re-run `porelab simulate`)"
+        )
 
 
 def rebuilt_scan(data: str | Path, scan_id: str | None = None) -> RebuiltScan:
@@ -107,8 +112,10 @@ def rebuilt_scan(data: str | Path, scan_id: str | None = None) -> RebuiltScan:
     manifest = read_manifest(root)
     entry = _entry(manifest, root, scan_id)
     if int(entry.get("keep_every", 1)) != 1 or entry.get("source"):
-        raise ConfigError(f"--scan {entry['id']!r}: a degraded copy of {entry.get('source') or 'another scan'}; "
-                          "expected a full scan (the sweep degrades it itself)")
+        raise ConfigError(
+            f"--scan {entry['id']!r}: a degraded copy of {entry.get('source') or 'another scan'}; "
+            "expected a full scan (the sweep degrades it itself)"
+        )
     phantom = _plan(manifest, root, entry["id"]).build_phantom()
     _check_labels(root, entry, phantom)
     return RebuiltScan(entry["id"], phantom, ScanSpec.from_dict(entry["scan"]), entry)

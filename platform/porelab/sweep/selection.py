@@ -22,8 +22,18 @@ from porelab.errors import ConfigError
 from porelab.sweep.trial import POSTPROCESSED
 
 SELECTION_SPLITS = ("validation", "degraded", "selection")
-LOWER_IS_BETTER = frozenset({"false_calls", "false_calls_per_cm3", "false_calls_per_128c", "pod_a50", "pod_a90",
-                             "pod_a90_95", "porosity_abs_error_pp", "pore_voxels_outside_part"})
+LOWER_IS_BETTER = frozenset(
+    {
+        "false_calls",
+        "false_calls_per_cm3",
+        "false_calls_per_128c",
+        "pod_a50",
+        "pod_a90",
+        "pod_a90_95",
+        "porosity_abs_error_pp",
+        "pore_voxels_outside_part",
+    }
+)
 BASELINE = "otsu"
 
 
@@ -41,10 +51,12 @@ class Selection:
 
     def reason(self) -> str:
         """The sentence the report and the model card give."""
-        text = (f"{self.model} has the {'lowest' if self.metric in LOWER_IS_BETTER else 'highest'} mean "
-                f"{self.metric} ({self.score:.3f}) over the {self.scans} scans it was calibrated on and never trained "
-                "on (each fold's held-out scans, their degraded re-simulations and the selection scans of other part "
-                "shapes; never the challenging scan)")
+        text = (
+            f"{self.model} has the {'lowest' if self.metric in LOWER_IS_BETTER else 'highest'} mean "
+            f"{self.metric} ({self.score:.3f}) over the {self.scans} scans it was calibrated on and never trained "
+            "on (each fold's held-out scans, their degraded re-simulations and the selection scans of other part "
+            "shapes; never the challenging scan)"
+        )
         if self.runner_up is not None:
             text += f"; runner-up {self.runner_up} ({self.runner_up_score:.3f})"
         return text + f". The registry serves its fold {self.fold} weights, the best fold by the same criterion."
@@ -63,14 +75,23 @@ def select_model(results: pd.DataFrame, metric: str) -> Selection:
     chosen = pool[pool.metric == metric].dropna(subset=["value"])
     if chosen.empty:
         known = sorted(pool.metric.unique())
-        raise ConfigError(f"--select-metric {metric!r}: no model has it on the {'/'.join(SELECTION_SPLITS)} scans; "
-                          f"expected one of {known}")
+        raise ConfigError(
+            f"--select-metric {metric!r}: no model has it on the {'/'.join(SELECTION_SPLITS)} scans; "
+            f"expected one of {known}"
+        )
     ascending = metric in LOWER_IS_BETTER
     per_model = chosen.groupby("model")["value"].mean().sort_values(ascending=ascending, kind="stable")
     best = str(per_model.index[0])
-    per_fold = chosen[chosen.model == best].groupby("fold")["value"].mean().sort_values(ascending=ascending,
-                                                                                          kind="stable")
+    per_fold = (
+        chosen[chosen.model == best].groupby("fold")["value"].mean().sort_values(ascending=ascending, kind="stable")
+    )
     runner_up = str(per_model.index[1]) if len(per_model) > 1 else None
-    return Selection(best, metric, float(per_model.iloc[0]), int(per_fold.index[0]), runner_up,
-                     float(per_model.iloc[1]) if runner_up else float(np.nan),
-                     int(chosen[chosen.model == best].scan.nunique()))
+    return Selection(
+        best,
+        metric,
+        float(per_model.iloc[0]),
+        int(per_fold.index[0]),
+        runner_up,
+        float(per_model.iloc[1]) if runner_up else float(np.nan),
+        int(chosen[chosen.model == best].scan.nunique()),
+    )

@@ -21,16 +21,19 @@ EVALUATION_VERSION = 5
 
 
 def _rows(model: str, fold: int, split: str, scan_id: str, evaluation: Any) -> list[dict[str, Any]]:
-    return [{"model": model, "fold": fold, "split": split, "scan": scan_id, "metric": k, "value": v}
-            for k, v in evaluation.metrics.items()]
+    return [
+        {"model": model, "fold": fold, "split": split, "scan": scan_id, "metric": k, "value": v}
+        for k, v in evaluation.metrics.items()
+    ]
 
 
 def _curves(model: str, fold: int, split: str, evaluation: Any) -> list[dict[str, Any]]:
     return [{"model": model, "fold": fold, "split": split, **evaluation.curves}]
 
 
-def evaluate_trial(run_dir: Path, checkpoint: Path, root: Path, model: str, fold: int,
-                   splits: dict[str, list[str]]) -> dict[str, Any]:
+def evaluate_trial(
+    run_dir: Path, checkpoint: Path, root: Path, model: str, fold: int, splits: dict[str, list[str]]
+) -> dict[str, Any]:
     """Calibrate the trained model's operating point on its validation scans, their degraded
     re-simulations and the selection scans (stored in the checkpoint), then score every scan of every split at it
     (`porelab.assess.evaluate_model`); rows and curves, cached in `evaluation.json`."""
@@ -54,8 +57,14 @@ def evaluate_trial(run_dir: Path, checkpoint: Path, root: Path, model: str, fold
         rows += _rows(name, fold, split_of[scan_id], scan_id, scored)
         curves += _curves(name, fold, split_of[scan_id], scored)
     point = evaluation.points[evaluation.served_variant]
-    result = {"version": EVALUATION_VERSION, "rows": rows, "curves": curves, "checkpoint": str(checkpoint),
-              "operating_point": point.to_dict(), "seconds": round(time.perf_counter() - start, 2)}
+    result = {
+        "version": EVALUATION_VERSION,
+        "rows": rows,
+        "curves": curves,
+        "checkpoint": str(checkpoint),
+        "operating_point": point.to_dict(),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
     write_text_atomic(cached, json.dumps(result) + "\n")
     return result
 
@@ -70,23 +79,44 @@ def run_trial(params: dict[str, Any]) -> dict[str, Any]:
     run_dir = Path(params["trials_dir"]) / f"{model}-fold{fold}"
     try:
         result = fit(TrainConfig.from_dict(trial["train"]), params["data"], run_dir)
-        evaluation = evaluate_trial(run_dir, result.best_checkpoint, Path(params["data"]), model, fold,
-                                    {"validation": trial["val_ids"], "degraded": trial.get("degraded_ids", []),
-                                     "selection": trial.get("selection_ids", []),
-                                     "challenging": trial["challenging_ids"]})
+        evaluation = evaluate_trial(
+            run_dir,
+            result.best_checkpoint,
+            Path(params["data"]),
+            model,
+            fold,
+            {
+                "validation": trial["val_ids"],
+                "degraded": trial.get("degraded_ids", []),
+                "selection": trial.get("selection_ids", []),
+                "challenging": trial["challenging_ids"],
+            },
+        )
     except Exception:
         record_trial("cv", model, "failed")
         raise
     record_trial("cv", model, "finished")
+
     def validation(metric: str) -> float:
-        values = [r["value"] for r in evaluation["rows"]
-                  if r["split"] == "validation" and r["metric"] == metric and r["model"] == model]
+        values = [
+            r["value"]
+            for r in evaluation["rows"]
+            if r["split"] == "validation" and r["metric"] == metric and r["model"] == model
+        ]
         return sum(values) / len(values) if values else float("nan")
 
-    return {"model": model, "fold": fold, "val_ap": validation("ap"), "val_dice": validation("dice"),
-            "epochs": result.summary.get("epochs"), "rows": evaluation["rows"], "curves": evaluation["curves"],
-            "checkpoint": evaluation["checkpoint"], "epoch_seconds": _epoch_seconds(run_dir),
-            "evaluation_seconds": evaluation.get("seconds", float("nan"))}
+    return {
+        "model": model,
+        "fold": fold,
+        "val_ap": validation("ap"),
+        "val_dice": validation("dice"),
+        "epochs": result.summary.get("epochs"),
+        "rows": evaluation["rows"],
+        "curves": evaluation["curves"],
+        "checkpoint": evaluation["checkpoint"],
+        "epoch_seconds": _epoch_seconds(run_dir),
+        "evaluation_seconds": evaluation.get("seconds", float("nan")),
+    }
 
 
 def _epoch_seconds(run_dir: Path) -> float:

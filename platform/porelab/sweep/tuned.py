@@ -42,9 +42,14 @@ def tuned_train_config(profile_name: str, name: str, overrides: list[str]) -> Tr
         raise ValueError(f"{name!r} names no bundled detector")
     budget = profile(profile_name)
     base = TrainConfig.from_dict(bundled_config(stem)["train_config"])
-    tuned = finetuning_config(base, str(bundled_model(stem)), epochs=budget.loop.max_epochs,
-                              patches_per_epoch=budget.stream.patches_per_epoch, val_patches=budget.stream.val_patches,
-                              lr=LR_FACTOR * budget.loop.lr)
+    tuned = finetuning_config(
+        base,
+        str(bundled_model(stem)),
+        epochs=budget.loop.max_epochs,
+        patches_per_epoch=budget.stream.patches_per_epoch,
+        val_patches=budget.stream.val_patches,
+        lr=LR_FACTOR * budget.loop.lr,
+    )
     tuned = replace(tuned, scaling=budget.scaling)
     return TrainConfig.from_dict(apply_overrides(tuned.to_dict(), overrides))
 

@@ -40,8 +40,7 @@ class Variant:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
-            raise ConfigError(f"variant name {self.name!r}: expected letters, digits and ._+@=- "
-                              "(it names a directory)")
+            raise ConfigError(f"variant name {self.name!r}: expected letters, digits and ._+@=- (it names a directory)")
 
 
 @dataclass(frozen=True)
@@ -75,8 +74,9 @@ def variant_train_config(sweep: SweepConfig, variant: Variant, fold: Fold) -> di
     """The TrainConfig of one trial: profile, sweep overrides, variant overrides, one Train worker, the fold."""
     from porelab.sweep.cv import trial_train_config
 
-    return trial_train_config(sweep.profile, variant.model or sweep.model, [*sweep.overrides, *variant.overrides],
-                              sweep.worker_cpus, fold)
+    return trial_train_config(
+        sweep.profile, variant.model or sweep.model, [*sweep.overrides, *variant.overrides], sweep.worker_cpus, fold
+    )
 
 
 def _scan_roles(root: Path) -> tuple[list[str], list[str]]:
@@ -97,10 +97,15 @@ def variant_plans(sweep: SweepConfig, variants: list[Variant]) -> dict[str, dict
         good, challenging = _scan_roles(root)
         for fold in make_folds(good, sweep.folds):
             plans[f"{variant.name}/{fold.index}"] = {
-                "variant": variant.name, "model": variant.model or sweep.model, "fold": fold.index,
-                "data": str(root.resolve()), "train": variant_train_config(sweep, variant, fold),
-                "val_ids": list(fold.val_ids), "degraded_ids": degraded_copies(root, fold.val_ids),
-                "challenging_ids": challenging}
+                "variant": variant.name,
+                "model": variant.model or sweep.model,
+                "fold": fold.index,
+                "data": str(root.resolve()),
+                "train": variant_train_config(sweep, variant, fold),
+                "val_ids": list(fold.val_ids),
+                "degraded_ids": degraded_copies(root, fold.val_ids),
+                "challenging_ids": challenging,
+            }
     return plans
 
 
@@ -123,16 +128,22 @@ def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: 
     out = Path(sweep.out).resolve()
     trainable = tune.with_resources(
         tune.with_parameters(variant_trial, plans=plans, trials_root=str(out / "trials")),
-        trial_resources(sweep.trial_cpus, sweep.worker_cpus, plans, sweep.trial_resources))
+        trial_resources(sweep.trial_cpus, sweep.worker_cpus, plans, sweep.trial_resources),
+    )
     path = str(out / experiment)
     if tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable, resume_errored=True)
-    space = {"variant": tune.grid_search([v.name for v in variants]),
-             "fold": tune.grid_search(list(range(sweep.folds)))}
+    space = {
+        "variant": tune.grid_search([v.name for v in variants]),
+        "fold": tune.grid_search(list(range(sweep.folds))),
+    }
     console = SweepConsole(len(plans), lambda c: f"{c['variant']} fold {c['fold']}")
-    return tune.Tuner(trainable, param_space=space,
-                      tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(sweep)),
-                      run_config=sweep_run_config(experiment, out, sweep.max_failures, console, sweep.verbose))
+    return tune.Tuner(
+        trainable,
+        param_space=space,
+        tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(sweep)),
+        run_config=sweep_run_config(experiment, out, sweep.max_failures, console, sweep.verbose),
+    )
 
 
 def collect_variants(grid: Any) -> TrialResults:
@@ -160,8 +171,10 @@ def summarise_variants(rows: pd.DataFrame) -> pd.DataFrame:
 
     if rows.empty:
         return pd.DataFrame(columns=["variant", "model", "split", "metric", "mean", "ci_low", "ci_high", "n", "std"])
-    frames = [summarise(group.drop(columns="variant")).assign(variant=name)
-              for name, group in rows.groupby("variant", sort=False)]
+    frames = [
+        summarise(group.drop(columns="variant")).assign(variant=name)
+        for name, group in rows.groupby("variant", sort=False)
+    ]
     summary = pd.concat(frames, ignore_index=True)
     return summary[["variant", *[c for c in summary.columns if c != "variant"]]]
 
@@ -172,8 +185,9 @@ def fold_values(rows: pd.DataFrame, variant: str, model: str, split: str, metric
     return mine.groupby("fold")["value"].mean()
 
 
-def write_sweep_report(out: str | Path, config: Any, table: pd.DataFrame, seconds: float, failed: int,
-                       findings: list[str]) -> Path:
+def write_sweep_report(
+    out: str | Path, config: Any, table: pd.DataFrame, seconds: float, failed: int, findings: list[str]
+) -> Path:
     """report.html of a variant sweep: `table` has model, fold, split, metric, value rows."""
     import os
 
@@ -181,8 +195,17 @@ def write_sweep_report(out: str | Path, config: Any, table: pd.DataFrame, second
     from porelab.report import ReportData, Resources, write_report
 
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
-    data = ReportData(run_name=Path(out).name, config=to_dict(config), results=table, findings=findings,
-                      resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0,
-                                          trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
-                                          failed_trials=failed))
+    data = ReportData(
+        run_name=Path(out).name,
+        config=to_dict(config),
+        results=table,
+        findings=findings,
+        resources=Resources(
+            wall_time_s=seconds,
+            cpus=float(os.cpu_count() or 1),
+            gpus=0.0,
+            trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
+            failed_trials=failed,
+        ),
+    )
     return write_report(data, Path(out) / "report.html")

@@ -4,5 +4,17 @@ from porelab.train.loop import EpochResult, LoopConfig, LoopState, evaluate, run
 from porelab.train import anomaly_tasks  # noqa: F401  (registers the anomaly models' tasks)
 from porelab.train.task import Batch, SegmentationTask, Task, build_task, register_task, task_for_model, task_names
 
-__all__ = ["Batch", "EpochResult", "LoopConfig", "LoopState", "SegmentationTask", "Task", "build_task", "evaluate",
-           "register_task", "run_training", "task_for_model", "task_names"]
+__all__ = [
+    "Batch",
+    "EpochResult",
+    "LoopConfig",
+    "LoopState",
+    "SegmentationTask",
+    "Task",
+    "build_task",
+    "evaluate",
+    "register_task",
+    "run_training",
+    "task_for_model",
+    "task_names",
+]

@@ -46,8 +46,9 @@ def _normalised_volumes(records: list[ScanRecord]) -> list[tuple[np.ndarray, np.
     return loaded
 
 
-def patch_batches(volumes: list[tuple[np.ndarray, np.ndarray]], config: AnomalyExperimentConfig,
-                  rng: np.random.Generator) -> Iterator[Batch]:
+def patch_batches(
+    volumes: list[tuple[np.ndarray, np.ndarray]], config: AnomalyExperimentConfig, rng: np.random.Generator
+) -> Iterator[Batch]:
     """`steps_per_epoch` batches of uniformly placed patches from random scans."""
     size = (config.patch,) * 3
     for _ in range(config.steps_per_epoch):
@@ -57,8 +58,10 @@ def patch_batches(volumes: list[tuple[np.ndarray, np.ndarray]], config: AnomalyE
             corner = uniform_corner(scan.shape, size, rng)
             images.append(read_patch(scan, corner, size))
             labels.append(read_patch(label, corner, size) > 0)
-        yield {"image": torch.from_numpy(np.stack(images)[:, None].astype(np.float32)),
-               "label": torch.from_numpy(np.stack(labels)[:, None].astype(np.float32))}
+        yield {
+            "image": torch.from_numpy(np.stack(images)[:, None].astype(np.float32)),
+            "label": torch.from_numpy(np.stack(labels)[:, None].astype(np.float32)),
+        }
 
 
 def train_anomaly_model(train: list[ScanRecord], config: AnomalyExperimentConfig) -> tuple[torch.nn.Module, LoopState]:
@@ -69,8 +72,9 @@ def train_anomaly_model(train: list[ScanRecord], config: AnomalyExperimentConfig
     model = build_model(config.model, patch_size=config.patch, **config.model_options)
     task = build_task(task_for_model(config.model))
     validation = list(patch_batches(volumes, config, np.random.default_rng(config.seed + 1)))[:2]
-    loop = LoopConfig(max_epochs=config.epochs, lr=config.lr, patience=config.epochs,
-                      steps_per_epoch=config.steps_per_epoch)
+    loop = LoopConfig(
+        max_epochs=config.epochs, lr=config.lr, patience=config.epochs, steps_per_epoch=config.steps_per_epoch
+    )
     state = run_training(model, task, lambda _e: patch_batches(volumes, config, rng), lambda _e: validation, loop)
     return model, state
 
@@ -82,6 +86,11 @@ def postprocessing_effect(model: torch.nn.Module, test: ScanRecord, config: Anom
     with torch.no_grad():
         error, reconstruction = reconstruction_maps(scan, model, windows)
     cleaned, fit = postprocess(error, reconstruction, config.postprocess)
-    return {"scan": test.id, "ap_raw": average_precision(error, labels > 0),
-            "ap_postprocessed": average_precision(cleaned, labels > 0),
-            "lambda": fit.lam, "sigma": fit.sigma, "fit_residual": fit.residual}
+    return {
+        "scan": test.id,
+        "ap_raw": average_precision(error, labels > 0),
+        "ap_postprocessed": average_precision(cleaned, labels > 0),
+        "lambda": fit.lam,
+        "sigma": fit.sigma,
+        "fit_residual": fit.residual,
+    }

@@ -32,7 +32,7 @@ def squared_error_sum(image: torch.Tensor, reconstruction: torch.Tensor) -> torc
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, exp(log_var)) || N(0, 1)) per sample, summed over the latent, shape (B,)."""
-    return 0.5 * (mean ** 2 + log_var.exp() - 1.0 - log_var).sum(1)
+    return 0.5 * (mean**2 + log_var.exp() - 1.0 - log_var).sum(1)
 
 
 def _voxels(image: torch.Tensor) -> int:
@@ -70,8 +70,11 @@ class VAETask(_ReconstructionScore):
     def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         reconstruction, kl = self.elbo_terms(model, batch["image"])
         value = (reconstruction + self.beta * kl).mean()
-        return value, {"loss": float(value.detach()), "reconstruction": float(reconstruction.mean().detach()),
-                       "kl": float(kl.mean().detach())}
+        return value, {
+            "loss": float(value.detach()),
+            "reconstruction": float(reconstruction.mean().detach()),
+            "kl": float(kl.mean().detach()),
+        }
 
 
 @register_task("cevae", models=("cevae",))
@@ -82,8 +85,14 @@ class ContextEncodingVAETask(VAETask):
     zero (a masked copy; the batch is not modified) and must reconstruct the whole patch.
     """
 
-    def __init__(self, beta: float = 1.0, context_weight: float = 0.5, boxes: tuple[int, int] = (1, 3),
-                 box_size: tuple[int, int] = (4, 16), seed: int = 0) -> None:
+    def __init__(
+        self,
+        beta: float = 1.0,
+        context_weight: float = 0.5,
+        boxes: tuple[int, int] = (1, 3),
+        box_size: tuple[int, int] = (4, 16),
+        seed: int = 0,
+    ) -> None:
         super().__init__(beta)
         _check_weight("cevae", "context_weight", context_weight, upper=1.0)
         self.context_weight = context_weight
@@ -98,8 +107,12 @@ class ContextEncodingVAETask(VAETask):
         filled = model.reconstruct_context(mask_boxes(image, mask))
         context = (squared_error_sum(image, filled) / _voxels(image)).mean()
         value = (1 - self.context_weight) * vae + self.context_weight * context
-        return value, {"loss": float(value.detach()), "reconstruction": float(reconstruction.mean().detach()),
-                       "kl": float(kl.mean().detach()), "context": float(context.detach())}
+        return value, {
+            "loss": float(value.detach()),
+            "reconstruction": float(reconstruction.mean().detach()),
+            "kl": float(kl.mean().detach()),
+            "context": float(context.detach()),
+        }
 
 
 @register_task("gmvae", models=("gmvae",))
@@ -118,8 +131,11 @@ class GaussianMixtureVAETask(_ReconstructionScore):
         reconstruction = squared_error_sum(image, out.reconstruction) / voxels
         kl = (gaussian_log_prob(out.latent, out.mean, out.log_var) - model.prior_log_prob(out.latent)) / voxels
         value = (reconstruction + self.beta * kl).mean()
-        return value, {"loss": float(value.detach()), "reconstruction": float(reconstruction.mean().detach()),
-                       "kl": float(kl.mean().detach())}
+        return value, {
+            "loss": float(value.detach()),
+            "reconstruction": float(reconstruction.mean().detach()),
+            "kl": float(kl.mean().detach()),
+        }
 
 
 @register_task("vqvae", models=("vqvae",))
@@ -139,5 +155,8 @@ class VQVAETask(_ReconstructionScore):
         out = model(image)
         reconstruction = ((image - out.reconstruction) ** 2).mean()
         value = reconstruction + self.commitment * out.commitment
-        return value, {"loss": float(value.detach()), "reconstruction": float(reconstruction.detach()),
-                       "commitment": float(out.commitment.detach())}
+        return value, {
+            "loss": float(value.detach()),
+            "reconstruction": float(reconstruction.detach()),
+            "commitment": float(out.commitment.detach()),
+        }

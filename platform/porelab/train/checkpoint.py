@@ -23,9 +23,17 @@ def unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
 
 
-def save_checkpoint(path: Path, model: nn.Module, train_config: dict[str, Any], *, epoch: int,
-                    metrics: dict[str, float], loop_state: dict[str, Any] | None = None,
-                    optimiser: torch.optim.Optimizer | None = None, threshold: float = 0.5) -> Path:
+def save_checkpoint(
+    path: Path,
+    model: nn.Module,
+    train_config: dict[str, Any],
+    *,
+    epoch: int,
+    metrics: dict[str, float],
+    loop_state: dict[str, Any] | None = None,
+    optimiser: torch.optim.Optimizer | None = None,
+    threshold: float = 0.5,
+) -> Path:
     """Write atomically; `train_config` is `TrainConfig.to_dict()` (model config inside)."""
     payload = {
         "format": FORMAT,
@@ -73,8 +81,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as err:  # torch raises several types for a damaged or foreign file
         raise ConfigError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ConfigError(f"{path}: format {payload.get('format') if isinstance(payload, dict) else None!r}; "
-                          f"expected {FORMAT!r}")
+        raise ConfigError(
+            f"{path}: format {payload.get('format') if isinstance(payload, dict) else None!r}; expected {FORMAT!r}"
+        )
     return payload
 
 

@@ -15,9 +15,18 @@ from porelab.train.loop import LoopConfig
 PROFILES = ("demo", "paper", "pretrain-laptop", "pretrain-cluster")
 #: The augmentation of the bundled detector's training: the papers' set plus the simulator's
 #: artefact model where re-simulating is too slow (a drawn noise level, gamma, rings, blur).
-ARTEFACT_AUGMENT = AugmentConfig(intensity=0.5, intensity_range=(0.8, 1.2), blur=0.3, blur_sigma=(0.3, 1.2),
-                                  gaussian_noise=0.5, gaussian_std=0.03, noise_levels=(0.3, 3.0), gamma=0.3,
-                                  rings=0.2, ring_amplitude=0.05)
+ARTEFACT_AUGMENT = AugmentConfig(
+    intensity=0.5,
+    intensity_range=(0.8, 1.2),
+    blur=0.3,
+    blur_sigma=(0.3, 1.2),
+    gaussian_noise=0.5,
+    gaussian_std=0.03,
+    noise_levels=(0.3, 3.0),
+    gamma=0.3,
+    rings=0.2,
+    ring_amplitude=0.05,
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,10 @@ class TrainConfig:
         if self.batch_size < 1:
             raise ConfigError(f"batch_size = {self.batch_size}; expected a positive integer")
         if set(self.train_ids) & set(self.val_ids):
-            raise ConfigError(f"scans {sorted(set(self.train_ids) & set(self.val_ids))} are in both train_ids "
-                              "and val_ids; expected disjoint sets")
+            raise ConfigError(
+                f"scans {sorted(set(self.train_ids) & set(self.val_ids))} are in both train_ids "
+                "and val_ids; expected disjoint sets"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -109,8 +120,7 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
     if name == "demo":
         return TrainConfig(
             model=default_config(model, channels=(8, 16, 32)),
-            patches=PatchConfig(patch=(32, 32, 32), sampler=sampler,
-                                augment=AugmentConfig(elastic=0.0)),
+            patches=PatchConfig(patch=(32, 32, 32), sampler=sampler, augment=AugmentConfig(elastic=0.0)),
             stream=StreamConfig(patches_per_epoch=64, val_patches=32, rows_per_task=8),
             loop=LoopConfig(max_epochs=4, lr=1e-3, patience=3, min_delta=1e-4),
             batch_size=4,
@@ -119,8 +129,7 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
         return TrainConfig(
             model=default_config(model, channels=(16, 32, 64, 128)),
             patches=PatchConfig(patch=(64, 64, 64), sampler=sampler, augment=AugmentConfig(elastic=0.2)),
-            stream=StreamConfig(patches_per_epoch=2000, val_patches=400, rows_per_task=16, readers=4,
-                                reader_cpus=1.0),
+            stream=StreamConfig(patches_per_epoch=2000, val_patches=400, rows_per_task=16, readers=4, reader_cpus=1.0),
             loop=LoopConfig(max_epochs=400, lr=1e-4, patience=40, min_delta=1e-4),
             scaling=ScalingSpec(workers=4, cpus_per_worker=4, use_gpu=True),
             batch_size=8,
@@ -140,10 +149,8 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
     if name == "pretrain-cluster":
         return TrainConfig(
             model=default_config(model, channels=(16, 32, 64, 128)),
-            patches=PatchConfig(patch=(64, 64, 64), sampler=sampler,
-                                augment=replace(ARTEFACT_AUGMENT, elastic=0.2)),
-            stream=StreamConfig(patches_per_epoch=4000, val_patches=400, rows_per_task=16, readers=4,
-                                reader_cpus=1.0),
+            patches=PatchConfig(patch=(64, 64, 64), sampler=sampler, augment=replace(ARTEFACT_AUGMENT, elastic=0.2)),
+            stream=StreamConfig(patches_per_epoch=4000, val_patches=400, rows_per_task=16, readers=4, reader_cpus=1.0),
             loop=LoopConfig(max_epochs=200, lr=3e-4, patience=20, min_delta=1e-4),
             scaling=ScalingSpec(workers=4, cpus_per_worker=4, use_gpu=True),
             batch_size=8,
@@ -151,8 +158,9 @@ def profile(name: str, model: str = "unet") -> TrainConfig:
     raise ConfigError(f"profile {name!r} is unknown; expected one of {', '.join(PROFILES)}")
 
 
-def finetuning_config(base: TrainConfig, init_from: str, *, epochs: int, patches_per_epoch: int, val_patches: int,
-                      lr: float) -> TrainConfig:
+def finetuning_config(
+    base: TrainConfig, init_from: str, *, epochs: int, patches_per_epoch: int, val_patches: int, lr: float
+) -> TrainConfig:
     """A trained model's own config `base` for a bounded run that starts from the weights of
     `init_from`: `epochs` epochs of `patches_per_epoch` patches at `lr` (no early stop), its
     architecture, patches and augmentation kept; on CPUs its loop runs in the driver. Train and
@@ -162,13 +170,20 @@ def finetuning_config(base: TrainConfig, init_from: str, *, epochs: int, patches
         >>> finetuning_config(base, "porelab-am/model.pt", epochs=4, patches_per_epoch=96, val_patches=32, lr=3e-4)
     """
     scaling = base.scaling if base.scaling.use_gpu else replace(base.scaling, workers=0)
-    return replace(base, loop=replace(base.loop, max_epochs=epochs, lr=lr, patience=epochs),
-                   stream=replace(base.stream, patches_per_epoch=patches_per_epoch, val_patches=val_patches),
-                   scaling=scaling, train_ids=(), val_ids=(), init_from=init_from)
+    return replace(
+        base,
+        loop=replace(base.loop, max_epochs=epochs, lr=lr, patience=epochs),
+        stream=replace(base.stream, patches_per_epoch=patches_per_epoch, val_patches=val_patches),
+        scaling=scaling,
+        train_ids=(),
+        val_ids=(),
+        init_from=init_from,
+    )
 
 
-def training_config(profile_name: str, model: str, config_file: str | None = None,
-                    overrides: list[str] | None = None) -> TrainConfig:
+def training_config(
+    profile_name: str, model: str, config_file: str | None = None, overrides: list[str] | None = None
+) -> TrainConfig:
     """A profile for `model`, then a YAML/JSON file's fields, then `key=value` overrides."""
     from porelab.config import apply_overrides, load_file
 
@@ -186,14 +201,17 @@ def with_patch_sized_model(config: TrainConfig) -> TrainConfig:
         return config
     patch = set(config.patches.patch)
     if len(patch) != 1:
-        raise ConfigError(f"model {config.model.name!r} needs cubic patches (its latent is sized for one patch "
-                          f"size); patches.patch = {list(config.patches.patch)}")
+        raise ConfigError(
+            f"model {config.model.name!r} needs cubic patches (its latent is sized for one patch "
+            f"size); patches.patch = {list(config.patches.patch)}"
+        )
     return replace(config, model=replace(config.model, patch_size=patch.pop()))
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in update.items():
-        merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(
-            merged.get(key), dict) else value
+        merged[key] = (
+            _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
     return merged

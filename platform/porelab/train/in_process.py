@@ -23,8 +23,7 @@ from porelab.train.loop import EpochResult, LoopState, run_training
 from porelab.train.worker import EpochCheckpoints, epoch_batches, prepared_model, restore
 
 
-def train_in_process(config: TrainConfig, datasets: dict[str, Any], run_dir: Path,
-                     resume: Path | None) -> Path:
+def train_in_process(config: TrainConfig, datasets: dict[str, Any], run_dir: Path, resume: Path | None) -> Path:
     """Train `config` on `datasets` ("train": the patch stream, "val": the fixed validation
     patches) from `resume` (a staging directory of an interrupted run, or None); the directory
     of the last epoch's checkpoints."""
@@ -43,10 +42,18 @@ def train_in_process(config: TrainConfig, datasets: dict[str, Any], run_dir: Pat
         epochs.drop_older(result.epoch)
 
     try:
-        run_training(model, task, lambda epoch: epoch_batches(stream, steps),
-                     lambda epoch: datasets["val"].iter_torch_batches(batch_size=config.batch_size), config.loop,
-                     optimiser=optimiser, state=state, device=next(model.parameters()).device,
-                     on_epoch_end=on_epoch_end, metric_tags={"model": config.model.name, "run": run_dir.name})
+        run_training(
+            model,
+            task,
+            lambda epoch: epoch_batches(stream, steps),
+            lambda epoch: datasets["val"].iter_torch_batches(batch_size=config.batch_size),
+            config.loop,
+            optimiser=optimiser,
+            state=state,
+            device=next(model.parameters()).device,
+            on_epoch_end=on_epoch_end,
+            metric_tags={"model": config.model.name, "run": run_dir.name},
+        )
     finally:
         epochs.close()
     if last["directory"] is None:

@@ -87,8 +87,14 @@ class EpochResult:
     stop: bool
 
 
-def _train_epoch(model: nn.Module, task: Task, batches: Iterable[Batch], optimiser: torch.optim.Optimizer,
-                 steps: int | None, device: torch.device) -> dict[str, float]:
+def _train_epoch(
+    model: nn.Module,
+    task: Task,
+    batches: Iterable[Batch],
+    optimiser: torch.optim.Optimizer,
+    steps: int | None,
+    device: torch.device,
+) -> dict[str, float]:
     model.train()
     totals: dict[str, float] = {}
     count, patches, waited, start = 0, 0, 0.0, time.perf_counter()
@@ -112,8 +118,12 @@ def _train_epoch(model: nn.Module, task: Task, batches: Iterable[Batch], optimis
             break
     elapsed = time.perf_counter() - start
     means = {f"train_{k}": v / max(count, 1) for k, v in totals.items()}
-    return {**means, "train_patches_per_s": patches / elapsed if elapsed > 0 else 0.0, "train_steps": count,
-            "data_wait_share": waited / elapsed if elapsed > 0 else 0.0}
+    return {
+        **means,
+        "train_patches_per_s": patches / elapsed if elapsed > 0 else 0.0,
+        "train_steps": count,
+        "data_wait_share": waited / elapsed if elapsed > 0 else 0.0,
+    }
 
 
 def _dice(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
@@ -123,8 +133,9 @@ def _dice(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, task: Task, batches: Iterable[Batch], device: torch.device,
-             threshold: float = 0.5) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, task: Task, batches: Iterable[Batch], device: torch.device, threshold: float = 0.5
+) -> dict[str, float]:
     """Validation loss, Dice at `threshold` and voxel AP over all batches."""
     model.eval()
     losses, scores, labels = [], [], []
@@ -137,8 +148,11 @@ def evaluate(model: nn.Module, task: Task, batches: Iterable[Batch], device: tor
     if not losses:
         return {}
     all_scores, all_labels = np.concatenate(scores), np.concatenate(labels)
-    return {"val_loss": float(np.mean(losses)), "val_dice": _dice(all_scores, all_labels, threshold),
-            "val_ap": average_precision(all_scores, all_labels)}
+    return {
+        "val_loss": float(np.mean(losses)),
+        "val_dice": _dice(all_scores, all_labels, threshold),
+        "val_ap": average_precision(all_scores, all_labels),
+    }
 
 
 def _advance(state: LoopState, metrics: dict[str, float], config: LoopConfig) -> tuple[bool, bool]:
@@ -155,11 +169,19 @@ def _advance(state: LoopState, metrics: dict[str, float], config: LoopConfig) ->
     return is_best, stop
 
 
-def run_training(model: nn.Module, task: Task, train_batches: BatchSource, val_batches: BatchSource,
-                 config: LoopConfig, *, optimiser: torch.optim.Optimizer | None = None,
-                 state: LoopState | None = None, device: torch.device | str = "cpu",
-                 on_epoch_end: Callable[[EpochResult, LoopState, torch.optim.Optimizer], None] | None = None,
-                 metric_tags: dict[str, str] | None = None) -> LoopState:
+def run_training(
+    model: nn.Module,
+    task: Task,
+    train_batches: BatchSource,
+    val_batches: BatchSource,
+    config: LoopConfig,
+    *,
+    optimiser: torch.optim.Optimizer | None = None,
+    state: LoopState | None = None,
+    device: torch.device | str = "cpu",
+    on_epoch_end: Callable[[EpochResult, LoopState, torch.optim.Optimizer], None] | None = None,
+    metric_tags: dict[str, str] | None = None,
+) -> LoopState:
     """Train until `max_epochs` or early stopping; returns the final state (history included).
     With `metric_tags` ({"model", "run"}) each epoch's numbers also go to porelab's metrics
     (`porelab.metrics.record_epoch`)."""

@@ -52,8 +52,10 @@ def split_scans(scans: Sequence[ScanRecord], config: TrainConfig) -> tuple[list[
         return by_role["train"], by_role["validation"]
     good = [s for s in scans if s.role == "good"]
     if len(good) < 2:
-        raise ConfigError(f"{len(good)} 'good' scan(s) in the dataset; expected at least two (train and validation) "
-                          "or explicit train_ids/val_ids")
+        raise ConfigError(
+            f"{len(good)} 'good' scan(s) in the dataset; expected at least two (train and validation) "
+            "or explicit train_ids/val_ids"
+        )
     return good[:-1], good[-1:]
 
 
@@ -99,9 +101,15 @@ def _write_history(run_dir: Path, last: Path, config: TrainConfig, seconds: floa
     pd.DataFrame(history).to_parquet(run_dir / "history.parquet", index=False)
     best_epoch = payload["loop_state"].get("best_epoch", -1) + 1
     best = next((h for h in history if h["epoch"] == best_epoch), history[-1] if history else {})
-    summary = {"finished": True, "model": config.model.name, "epochs": len(history), "best_epoch": best_epoch,
-               "best_metrics": best, "seconds": round(seconds, 1), "checkpoints": {
-                   "best": "checkpoints/best.pt", "last": "checkpoints/last.pt"}}
+    summary = {
+        "finished": True,
+        "model": config.model.name,
+        "epochs": len(history),
+        "best_epoch": best_epoch,
+        "best_metrics": best,
+        "seconds": round(seconds, 1),
+        "checkpoints": {"best": "checkpoints/best.pt", "last": "checkpoints/last.pt"},
+    }
     write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -116,14 +124,22 @@ def _trainer(config: TrainConfig, datasets: dict[str, Any], run_dir: Path, resum
     # Train V2 refuses resume_from_checkpoint; the worker reads the directory itself instead
     return TorchTrainer(
         train_func,
-        train_loop_config={"config": config.to_dict(), "run_dir": str(run_dir),
-                           "resume_from": str(resume) if resume else None},
-        scaling_config=ScalingConfig(num_workers=scaling.workers, use_gpu=scaling.use_gpu,
-                                     resources_per_worker={"CPU": scaling.cpus_per_worker}
-                                     if scaling.workers else None),
-        run_config=RunConfig(name="train", storage_path=str((run_dir / "ray").resolve()),
-                             failure_config=FailureConfig(max_failures=scaling.max_failures),
-                             checkpoint_config=CheckpointConfig(num_to_keep=2)),
+        train_loop_config={
+            "config": config.to_dict(),
+            "run_dir": str(run_dir),
+            "resume_from": str(resume) if resume else None,
+        },
+        scaling_config=ScalingConfig(
+            num_workers=scaling.workers,
+            use_gpu=scaling.use_gpu,
+            resources_per_worker={"CPU": scaling.cpus_per_worker} if scaling.workers else None,
+        ),
+        run_config=RunConfig(
+            name="train",
+            storage_path=str((run_dir / "ray").resolve()),
+            failure_config=FailureConfig(max_failures=scaling.max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=2),
+        ),
         datasets=datasets,
         # one worker reads the whole stream itself: a split would start a coordinator actor for nothing
         dataset_config=DataConfig(datasets_to_split=["train"] if scaling.workers > 1 else []),
@@ -144,10 +160,18 @@ def fit(config: TrainConfig, data: str | Path, out: str | Path, *, ray_address: 
     resume = _resume_source(run_dir)
     rows = config.loop.max_epochs * config.stream.patches_per_epoch
     first_row = _epochs_done(resume) * config.stream.patches_per_epoch
-    datasets = {"train": ray_patch_dataset(train, scan_pores(train), config.patches, rows, config.stream, train=True,
-                                           first_row=min(first_row, rows - 1)),
-                "val": in_memory_patch_dataset(val, scan_pores(val), config.patches, config.stream.val_patches,
-                                               train=False)}  # same patches every epoch
+    datasets = {
+        "train": ray_patch_dataset(
+            train,
+            scan_pores(train),
+            config.patches,
+            rows,
+            config.stream,
+            train=True,
+            first_row=min(first_row, rows - 1),
+        ),
+        "val": in_memory_patch_dataset(val, scan_pores(val), config.patches, config.stream.val_patches, train=False),
+    }  # same patches every epoch
     start = time.perf_counter()
     if config.scaling.workers == 0:
         best, last = _export(train_in_process(config, datasets, run_dir, resume), run_dir)

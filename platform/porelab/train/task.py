@@ -65,8 +65,10 @@ def build_task(name: str, **options: Any) -> Task:
     return _TASKS[name](**options)
 
 
-@register_task("segmentation", models=("unet", "unetpp", "unet3plus", "mss_unet", "modular_unet",
-                                       "slicewise", "deep_defect", "dilated_defect"))
+@register_task(
+    "segmentation",
+    models=("unet", "unetpp", "unet3plus", "mss_unet", "modular_unet", "slicewise", "deep_defect", "dilated_defect"),
+)
 class SegmentationTask:
     """Supervised segmenters with one logit per voxel, with or without deep-supervision heads."""
 

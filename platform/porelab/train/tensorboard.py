@@ -41,8 +41,9 @@ def open_writer(run_dir: str | Path, start_epoch: int = 0) -> "SummaryWriter":
     # tensorboardX names files by the second and host only; a resume within the same second
     # would truncate the earlier file. The epoch keeps files in resume order when sorted.
     suffix = f".e{start_epoch:05d}.{os.getpid()}"
-    return SummaryWriter(str(directory), purge_step=start_epoch + 1 if start_epoch > 0 else None,
-                         filename_suffix=suffix)
+    return SummaryWriter(
+        str(directory), purge_step=start_epoch + 1 if start_epoch > 0 else None, filename_suffix=suffix
+    )
 
 
 def scalar_tag(key: str) -> str:
@@ -60,8 +61,11 @@ def learning_rates(optimiser: torch.optim.Optimizer) -> dict[str, float]:
 
 def epoch_scalars(metrics: Mapping[str, object], optimiser: torch.optim.Optimizer | None = None) -> dict[str, float]:
     """The numeric entries of `metrics` (booleans and NaN/inf dropped) and the learning rate(s)."""
-    scalars = {key: float(value) for key, value in metrics.items()
-               if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)}
+    scalars = {
+        key: float(value)
+        for key, value in metrics.items()
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    }
     if optimiser is not None:
         scalars.update(learning_rates(optimiser))
     return scalars
@@ -72,4 +76,3 @@ def write_epoch(writer: "SummaryWriter", epoch: int, scalars: Mapping[str, float
     for key, value in scalars.items():
         writer.add_scalar(scalar_tag(key), value, global_step=epoch)
     writer.flush()
-

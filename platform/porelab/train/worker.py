@@ -37,8 +37,9 @@ def epoch_batches(iterator: Iterator[dict[str, torch.Tensor]], steps: int, befor
         yield batch
 
 
-def restore(model: torch.nn.Module, optimiser: torch.optim.Optimizer, directory: str | Path | None,
-            init_from: str = "") -> tuple[LoopState, bytes | None]:
+def restore(
+    model: torch.nn.Module, optimiser: torch.optim.Optimizer, directory: str | Path | None, init_from: str = ""
+) -> tuple[LoopState, bytes | None]:
     """Loop state and the best checkpoint's bytes from a checkpoint directory (`last.pt` and
     `best.pt`) of an interrupted run; a new run (no directory) starts from `init_from`'s weights
     when given, with a fresh optimiser and loop."""
@@ -54,8 +55,9 @@ def restore(model: torch.nn.Module, optimiser: torch.optim.Optimizer, directory:
     return LoopState.from_dict(payload["loop_state"]), best_bytes
 
 
-def _restore_in_worker(model: torch.nn.Module, optimiser: torch.optim.Optimizer, resume_from: str | None,
-                       init_from: str) -> tuple[LoopState, bytes | None]:
+def _restore_in_worker(
+    model: torch.nn.Module, optimiser: torch.optim.Optimizer, resume_from: str | None, init_from: str
+) -> tuple[LoopState, bytes | None]:
     """`restore` from Ray's latest checkpoint (a worker group restarted by FailureConfig), else
     from `resume_from` (a rerun of an interrupted run)."""
     import ray.train
@@ -72,8 +74,9 @@ class EpochCheckpoints:
     epoch's line, write its TensorBoard scalars, and write `last.pt` and `best.pt` into the
     epoch's staging directory (returned), dropping older ones."""
 
-    def __init__(self, model: torch.nn.Module, config: dict[str, Any], run_dir: str, best_bytes: bytes | None,
-                 start_epoch: int) -> None:
+    def __init__(
+        self, model: torch.nn.Module, config: dict[str, Any], run_dir: str, best_bytes: bytes | None, start_epoch: int
+    ) -> None:
         self.model, self.config, self.run_dir, self.best_bytes = model, config, run_dir, best_bytes
         self.writer = open_writer(run_dir, start_epoch=start_epoch)
         self.max_epochs = int(config["loop"]["max_epochs"])
@@ -83,9 +86,16 @@ class EpochCheckpoints:
         _print_epoch(result, self.max_epochs)
         write_epoch(self.writer, result.epoch, epoch_scalars(result.metrics, optimiser))
         directory = _staging_dir(self.run_dir, result.epoch)
-        last = save_checkpoint(directory / "last.pt", self.model, self.config, epoch=result.epoch,
-                               metrics=result.metrics, loop_state=state.to_dict(), optimiser=optimiser,
-                               threshold=self.threshold)
+        last = save_checkpoint(
+            directory / "last.pt",
+            self.model,
+            self.config,
+            epoch=result.epoch,
+            metrics=result.metrics,
+            loop_state=state.to_dict(),
+            optimiser=optimiser,
+            threshold=self.threshold,
+        )
         if result.is_best or self.best_bytes is None:
             self.best_bytes = last.read_bytes()
         (directory / "best.pt").write_bytes(self.best_bytes)
@@ -153,18 +163,28 @@ def train_func(loop_config: dict[str, Any]) -> None:
     state, best_bytes = _restore_in_worker(model, optimiser, loop_config.get("resume_from"), config.init_from)
     resumed_from = state.epoch
     if rank == 0:
-        print(f"porelab: checkpoint found: {ray.train.get_checkpoint() is not None}; starting after epoch "
-              f"{resumed_from}", flush=True)
+        print(
+            f"porelab: checkpoint found: {ray.train.get_checkpoint() is not None}; starting after epoch {resumed_from}",
+            flush=True,
+        )
 
     train_iter = iter(ray.train.get_dataset_shard("train").iter_torch_batches(batch_size=config.batch_size))
     steps = max(1, config.stream.patches_per_epoch // (config.batch_size * world))
     val_shard = ray.train.get_dataset_shard("val")
-    epochs = (EpochCheckpoints(model, loop_config["config"], loop_config["run_dir"], best_bytes, resumed_from)
-              if rank == 0 else None)
+    epochs = (
+        EpochCheckpoints(model, loop_config["config"], loop_config["run_dir"], best_bytes, resumed_from)
+        if rank == 0
+        else None
+    )
 
     def on_epoch_end(result: EpochResult, loop_state: LoopState, opt: torch.optim.Optimizer) -> None:
-        metrics = {**result.metrics, "epoch": result.epoch, "resumed_from_epoch": resumed_from,
-                   "is_best": float(result.is_best), "stopped": float(result.stop)}
+        metrics = {
+            **result.metrics,
+            "epoch": result.epoch,
+            "resumed_from_epoch": resumed_from,
+            "is_best": float(result.is_best),
+            "stopped": float(result.stop),
+        }
         checkpoint = None
         if epochs is not None:
             checkpoint = ray.train.Checkpoint.from_directory(str(epochs.save(result, loop_state, opt)))
@@ -178,11 +198,18 @@ def train_func(loop_config: dict[str, Any]) -> None:
         return epoch_batches(train_iter, steps, lambda step: _fault_drill(loop_config["run_dir"], drill, epoch, step))
 
     try:
-        run_training(model, task, train_batches,
-                     lambda epoch: val_shard.iter_torch_batches(batch_size=config.batch_size),
-                     config.loop, optimiser=optimiser, state=state, device=device, on_epoch_end=on_epoch_end,
-                     metric_tags={"model": config.model.name, "run": Path(loop_config["run_dir"]).name}
-                     if rank == 0 else None)
+        run_training(
+            model,
+            task,
+            train_batches,
+            lambda epoch: val_shard.iter_torch_batches(batch_size=config.batch_size),
+            config.loop,
+            optimiser=optimiser,
+            state=state,
+            device=device,
+            on_epoch_end=on_epoch_end,
+            metric_tags={"model": config.model.name, "run": Path(loop_config["run_dir"]).name} if rank == 0 else None,
+        )
     finally:
         if epochs is not None:
             epochs.close()
@@ -202,8 +229,14 @@ def prepared_model(config: Any, seed_offset: int = 0) -> torch.nn.Module:
 
 def _print_epoch(result: EpochResult, max_epochs: int) -> None:
     m = result.metrics
-    parts = [f"epoch {result.epoch}/{max_epochs}", f"train_loss {m.get('train_loss', float('nan')):.4f}",
-             f"val_loss {m.get('val_loss', float('nan')):.4f}", f"val_dice {m.get('val_dice', float('nan')):.3f}",
-             f"val_ap {m.get('val_ap', float('nan')):.3f}", f"{m.get('train_patches_per_s', 0):.1f} patches/s",
-             f"{m.get('epoch_seconds', 0):.1f} s", "best" if result.is_best else ""]
+    parts = [
+        f"epoch {result.epoch}/{max_epochs}",
+        f"train_loss {m.get('train_loss', float('nan')):.4f}",
+        f"val_loss {m.get('val_loss', float('nan')):.4f}",
+        f"val_dice {m.get('val_dice', float('nan')):.3f}",
+        f"val_ap {m.get('val_ap', float('nan')):.3f}",
+        f"{m.get('train_patches_per_s', 0):.1f} patches/s",
+        f"{m.get('epoch_seconds', 0):.1f} s",
+        "best" if result.is_best else "",
+    ]
     print("  ".join(p for p in parts if p), flush=True)

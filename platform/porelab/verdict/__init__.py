@@ -8,7 +8,27 @@ from porelab.verdict.decide import CLASS_NAMES, INTERNAL, SURFACE, Decision, Ver
 from porelab.verdict.operating_point import OBJECTIVES, OperatingPoint, stored_operating_point
 from porelab.verdict.part import GreyLevels, PartConfig, PartSegmentation, grey_levels, part_from_mask, segment_part
 
-__all__ = ["CLASS_NAMES", "CalibrationConfig", "CalibrationScan", "Decision", "GreyLevels", "INTERNAL", "OBJECTIVES",
-           "OperatingPoint", "PartConfig", "PartSegmentation", "SURFACE", "Verdict", "calibrate",
-           "candidate_table", "class_mask", "decide", "grey_levels", "judge", "part_from_mask", "pick", "segment_part",
-           "stored_operating_point"]
+__all__ = [
+    "CLASS_NAMES",
+    "CalibrationConfig",
+    "CalibrationScan",
+    "Decision",
+    "GreyLevels",
+    "INTERNAL",
+    "OBJECTIVES",
+    "OperatingPoint",
+    "PartConfig",
+    "PartSegmentation",
+    "SURFACE",
+    "Verdict",
+    "calibrate",
+    "candidate_table",
+    "class_mask",
+    "decide",
+    "grey_levels",
+    "judge",
+    "part_from_mask",
+    "pick",
+    "segment_part",
+    "stored_operating_point",
+]

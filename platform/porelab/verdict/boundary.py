@@ -36,16 +36,23 @@ def refinement_halo(radius: int) -> int:
     return 0 if radius <= 0 else 2 * radius + math.ceil(4 * MATERIAL_SIGMA)
 
 
-def candidate_voxels(score: np.ndarray, inspected: np.ndarray, grow: float, scan: np.ndarray | None = None,
-                     radius: int = 0, iso: float = 0.5) -> np.ndarray:
+def candidate_voxels(
+    score: np.ndarray,
+    inspected: np.ndarray,
+    grow: float,
+    scan: np.ndarray | None = None,
+    radius: int = 0,
+    iso: float = 0.5,
+) -> np.ndarray:
     """The voxels a verdict's regions are made of: inspected voxels scoring at least `grow`,
     grown to their grey-value surface when `radius` > 0 (`refine_candidates`)."""
     mask = (score >= grow) & inspected
     return refine_candidates(mask, scan, inspected, radius, iso) if radius else mask
 
 
-def refine_candidates(candidates: np.ndarray, scan: np.ndarray, inspected: np.ndarray, radius: int,
-                      iso: float = 0.5) -> np.ndarray:
+def refine_candidates(
+    candidates: np.ndarray, scan: np.ndarray, inspected: np.ndarray, radius: int, iso: float = 0.5
+) -> np.ndarray:
     """`candidates` grown to the local ISO surface of the grey `scan` (see the module docstring).
 
     Args:

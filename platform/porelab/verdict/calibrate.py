@@ -50,10 +50,10 @@ from porelab.verdict.operating_point import OBJECTIVES, OperatingPoint
 
 _FACES = ndimage.generate_binary_structure(3, 1)
 _TAILS = np.geomspace(1e-4, 0.25, 24)  # upper-tail fractions of in-part voxels the thresholds sit at
-_EVEN_LEVELS = 16                       # and evenly spaced scores between the outer quantiles
-_MAX_GROW_RATIO = 16.0                  # a grow threshold's tail holds at most this times the seed's
-_RADII = (0, 1, 2, 3)                   # boundary refinement radii tried (voxels)
-_ISOS = (0.5, 0.6, 0.7)                 # and ISO fractions
+_EVEN_LEVELS = 16  # and evenly spaced scores between the outer quantiles
+_MAX_GROW_RATIO = 16.0  # a grow threshold's tail holds at most this times the seed's
+_RADII = (0, 1, 2, 3)  # boundary refinement radii tried (voxels)
+_ISOS = (0.5, 0.6, 0.7)  # and ISO fractions
 _SIZE_GUARDS = (1.5, 1.75, 2.0, 2.25, 2.5)  # minimum reported sizes tried above the point's a50 (voxels)
 _DICE_TOLERANCE = 0.005
 _FIGURES = ("dice", "worst_dice", "recall", "hit_rate", "false_calls_per_cm3", "pod_a50", "pod_a90")
@@ -126,16 +126,18 @@ class _Truth:
         position[ids] = np.arange(ids.size)
         counts = np.bincount(labels, minlength=top + 1)
         part_cm3 = np.count_nonzero(scan.part) * float(np.prod(scan.voxel_size)) / 1000.0
-        return cls(int(np.count_nonzero(labels)), part_cm3, scan.true_sizes.to_numpy(float), 0.5 * counts[ids],
-                   position)
+        return cls(
+            int(np.count_nonzero(labels)), part_cm3, scan.true_sizes.to_numpy(float), 0.5 * counts[ids], position
+        )
 
 
 def _candidates(scan: CalibrationScan, grow: float, radius: int = 0, iso: float = 0.5) -> np.ndarray:
     return candidate_voxels(scan.score, scan.inspected, grow, scan.scan, radius, iso)
 
 
-def _regions(scan: CalibrationScan, truth: _Truth, candidates: np.ndarray, axis_guard: float = AXIS_GUARD_VOX
-             ) -> _Regions:
+def _regions(
+    scan: CalibrationScan, truth: _Truth, candidates: np.ndarray, axis_guard: float = AXIS_GUARD_VOX
+) -> _Regions:
     labels, count = ndimage.label(candidates, structure=_FACES)
     flat = labels.ravel()
     voxels = np.bincount(flat, minlength=count + 1)
@@ -152,8 +154,16 @@ def _regions(scan: CalibrationScan, truth: _Truth, candidates: np.ndarray, axis_
     beside_axis = np.zeros(count + 1, bool)
     beside_axis[flat[inside[outside_zone]]] = True
     known = truth.position[pairs[1]] >= 0
-    return _Regions(voxels, np.cbrt(6.0 * voxels / np.pi), peak, overlap, beside_axis, pairs[0][known],
-                    truth.position[pairs[1][known]], shared[known])
+    return _Regions(
+        voxels,
+        np.cbrt(6.0 * voxels / np.pi),
+        peak,
+        overlap,
+        beside_axis,
+        pairs[0][known],
+        truth.position[pairs[1][known]],
+        shared[known],
+    )
 
 
 def candidate_thresholds(scans: Sequence[CalibrationScan]) -> tuple[np.ndarray, np.ndarray]:
@@ -181,11 +191,16 @@ def _scan_figures(truth: _Truth, regions: _Regions, seed: float, min_diameter: f
     total = called + truth.voxels
     dice = 1.0 if total == 0 else 2.0 * hit_voxels / total
     false_calls = int(np.count_nonzero(kept & (regions.overlap == 0)))
-    covered = np.bincount(regions.pair_pore, weights=regions.pair_voxels * kept[regions.pair_region],
-                          minlength=truth.sizes.size)
-    return {"dice": dice, "false_calls_per_cm3": false_calls / truth.part_cm3 if truth.part_cm3 else 0.0,
-            "recall": hit_voxels / truth.voxels if truth.voxels else 1.0, "hit": covered >= truth.half_voxels,
-            "sizes": truth.sizes}
+    covered = np.bincount(
+        regions.pair_pore, weights=regions.pair_voxels * kept[regions.pair_region], minlength=truth.sizes.size
+    )
+    return {
+        "dice": dice,
+        "false_calls_per_cm3": false_calls / truth.part_cm3 if truth.part_cm3 else 0.0,
+        "recall": hit_voxels / truth.voxels if truth.voxels else 1.0,
+        "hit": covered >= truth.half_voxels,
+        "sizes": truth.sizes,
+    }
 
 
 def _pod(figures: list[dict[str, Any]]) -> Any:
@@ -195,12 +210,15 @@ def _pod(figures: list[dict[str, Any]]) -> Any:
 def _mean_figures(figures: list[dict[str, Any]]) -> dict[str, float]:
     """The figures over all scans (`_FIGURES`): means, the worst Dice, the pooled hit rate and POD."""
     hits, pod = np.concatenate([f["hit"] for f in figures]), _pod(figures)
-    return {"dice": float(np.mean([f["dice"] for f in figures])),
-            "worst_dice": float(np.min([f["dice"] for f in figures])),
-            "recall": float(np.mean([f["recall"] for f in figures])),
-            "hit_rate": float(hits.mean()) if hits.size else 1.0,
-            "false_calls_per_cm3": float(np.mean([f["false_calls_per_cm3"] for f in figures])),
-            "pod_a50": float(pod.a50), "pod_a90": float(pod.a90)}
+    return {
+        "dice": float(np.mean([f["dice"] for f in figures])),
+        "worst_dice": float(np.min([f["dice"] for f in figures])),
+        "recall": float(np.mean([f["recall"] for f in figures])),
+        "hit_rate": float(hits.mean()) if hits.size else 1.0,
+        "false_calls_per_cm3": float(np.mean([f["false_calls_per_cm3"] for f in figures])),
+        "pod_a50": float(pod.a50),
+        "pod_a90": float(pod.a90),
+    }
 
 
 def candidate_table(scans: Sequence[CalibrationScan]) -> pd.DataFrame:
@@ -219,8 +237,14 @@ def candidate_table(scans: Sequence[CalibrationScan]) -> pd.DataFrame:
             pod = _pod([_scan_figures(t, r, seed, None) for t, r in zip(truths, regions)])
             min_diameter = float(pod.a50) if pod.fitted and np.isfinite(pod.a50) and pod.a50 > 0 else 0.0
             figures = [_scan_figures(t, r, seed, min_diameter) for t, r in zip(truths, regions)]
-            rows.append({"threshold": float(seed), "low_threshold": float(grow), "min_diameter_vox": min_diameter,
-                         **_mean_figures(figures)})
+            rows.append(
+                {
+                    "threshold": float(seed),
+                    "low_threshold": float(grow),
+                    "min_diameter_vox": min_diameter,
+                    **_mean_figures(figures),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -233,25 +257,42 @@ def with_boundary(scans: Sequence[CalibrationScan], point: OperatingPoint) -> Op
     truths = [_Truth.of(s) for s in scans]
     for radius in _RADII:
         for iso in _ISOS if radius else (0.5,):
-            per_scan = [_scan_figures(t, _regions(s, t, _candidates(s, point.grow_threshold, radius, iso),
-                                                  point.axis_guard_vox), point.threshold, point.min_diameter_vox)
-                        for s, t in zip(scans, truths)]
+            per_scan = [
+                _scan_figures(
+                    t,
+                    _regions(s, t, _candidates(s, point.grow_threshold, radius, iso), point.axis_guard_vox),
+                    point.threshold,
+                    point.min_diameter_vox,
+                )
+                for s, t in zip(scans, truths)
+            ]
             figures[(radius, iso)] = _mean_figures(per_scan)
     best = max(f["dice"] for f in figures.values())
     radius = max(r for (r, _), f in figures.items() if f["dice"] >= best - _DICE_TOLERANCE)
     iso = max((i for r, i in figures if r == radius), key=lambda i: figures[(radius, i)]["dice"])
-    how = (f"; pore boundaries grown to the local ISO-{100 * iso:.0f} grey surface within {radius} voxels" if radius
-           else "; no boundary refinement (it did not raise the Dice there)")
-    return replace(point, boundary_radius_vox=radius, boundary_iso=iso, metrics=figures[(radius, iso)],
-                   source=point.source + how)
+    how = (
+        f"; pore boundaries grown to the local ISO-{100 * iso:.0f} grey surface within {radius} voxels"
+        if radius
+        else "; no boundary refinement (it did not raise the Dice there)"
+    )
+    return replace(
+        point, boundary_radius_vox=radius, boundary_iso=iso, metrics=figures[(radius, iso)], source=point.source + how
+    )
 
 
 def with_size_guard(scans: Sequence[CalibrationScan], point: OperatingPoint) -> OperatingPoint:
     """`point` with the widest minimum reported size of `_SIZE_GUARDS` (above its own) whose mean
     Dice on `scans` stays within `_DICE_TOLERANCE` of the point's (see the module docstring)."""
     truths = [_Truth.of(s) for s in scans]
-    regions = [_regions(s, t, _candidates(s, point.grow_threshold, point.boundary_radius_vox, point.boundary_iso),
-                        point.axis_guard_vox) for s, t in zip(scans, truths)]
+    regions = [
+        _regions(
+            s,
+            t,
+            _candidates(s, point.grow_threshold, point.boundary_radius_vox, point.boundary_iso),
+            point.axis_guard_vox,
+        )
+        for s, t in zip(scans, truths)
+    ]
     figures = {}
     for guard in (point.min_diameter_vox, *(g for g in _SIZE_GUARDS if g > point.min_diameter_vox)):
         figures[guard] = _mean_figures([_scan_figures(t, r, point.threshold, guard) for t, r in zip(truths, regions)])
@@ -259,9 +300,13 @@ def with_size_guard(scans: Sequence[CalibrationScan], point: OperatingPoint) -> 
     guard = max(g for g, f in figures.items() if f["dice"] >= start - _DICE_TOLERANCE)
     if guard == point.min_diameter_vox:
         return point
-    return replace(point, min_diameter_vox=guard, metrics=figures[guard],
-                   source=point.source + f"; regions under {guard:.3g} voxels are indications, the widest size guard "
-                   f"within {_DICE_TOLERANCE} of its Dice (the POD a50 there is {point.min_diameter_vox:.2g} voxels)")
+    return replace(
+        point,
+        min_diameter_vox=guard,
+        metrics=figures[guard],
+        source=point.source + f"; regions under {guard:.3g} voxels are indications, the widest size guard "
+        f"within {_DICE_TOLERANCE} of its Dice (the POD a50 there is {point.min_diameter_vox:.2g} voxels)",
+    )
 
 
 def pick(table: pd.DataFrame, config: CalibrationConfig, source: str) -> OperatingPoint:
@@ -275,18 +320,24 @@ def pick(table: pd.DataFrame, config: CalibrationConfig, source: str) -> Operati
         within = table[table.false_calls_per_cm3 <= config.max_false_calls_per_cm3]
         if within.empty:
             best = table.sort_values(["false_calls_per_cm3", "hit_rate"], ascending=[True, False]).iloc[0]
-            why = (f"the fewest false calls (none reached {config.max_false_calls_per_cm3:g} per cm^3 or fewer)")
+            why = f"the fewest false calls (none reached {config.max_false_calls_per_cm3:g} per cm^3 or fewer)"
         else:
             best = within.sort_values(["hit_rate", "dice"], ascending=False).iloc[0]
             why = f"the most pores found with at most {config.max_false_calls_per_cm3:g} false calls per cm^3"
     metrics = {k: float(best[k]) for k in _FIGURES}
-    return OperatingPoint(threshold=float(best.threshold), low_threshold=float(best.low_threshold),
-                          min_diameter_vox=float(best.min_diameter_vox), objective=config.objective,
-                          source=f"{why} on {source}", metrics=metrics)
+    return OperatingPoint(
+        threshold=float(best.threshold),
+        low_threshold=float(best.low_threshold),
+        min_diameter_vox=float(best.min_diameter_vox),
+        objective=config.objective,
+        source=f"{why} on {source}",
+        metrics=metrics,
+    )
 
 
-def calibrate(scans: Sequence[CalibrationScan], config: CalibrationConfig = CalibrationConfig(),
-              source: str | None = None) -> tuple[OperatingPoint, pd.DataFrame]:
+def calibrate(
+    scans: Sequence[CalibrationScan], config: CalibrationConfig = CalibrationConfig(), source: str | None = None
+) -> tuple[OperatingPoint, pd.DataFrame]:
     """The operating point for `config` and the table of every candidate it was chosen from."""
     table = candidate_table(scans)
     names = source or f"{len(scans)} held-out scans ({', '.join(s.id for s in scans)})"

@@ -27,9 +27,24 @@ from porelab.verdict.operating_point import OperatingPoint
 
 INTERNAL, SURFACE = 1, 2
 CLASS_NAMES = {INTERNAL: "internal", SURFACE: "surface"}
-_COLUMNS = ("id", "defect_class", "centroid_z", "centroid_y", "centroid_x", "bbox_z0", "bbox_y0", "bbox_x0",
-            "bbox_z1", "bbox_y1", "bbox_x1", "voxels", "volume_mm3", "equivalent_diameter_vox",
-            "equivalent_diameter_mm", "max_score")
+_COLUMNS = (
+    "id",
+    "defect_class",
+    "centroid_z",
+    "centroid_y",
+    "centroid_x",
+    "bbox_z0",
+    "bbox_y0",
+    "bbox_x0",
+    "bbox_z1",
+    "bbox_y1",
+    "bbox_x1",
+    "voxels",
+    "volume_mm3",
+    "equivalent_diameter_vox",
+    "equivalent_diameter_mm",
+    "max_score",
+)
 BELOW_LIMIT, ON_AXIS = "below the detection limit", "on the rotation axis"
 
 MaskSink = Callable[[int, np.ndarray], None]  # (z0, uint8 class slab)
@@ -65,16 +80,24 @@ class Verdict:
     def summary(self) -> dict[str, Any]:
         """The verdict's numbers as summary.json and the service state them."""
         by_class = {name: int((self.pores["defect_class"] == name).sum()) for name in CLASS_NAMES.values()}
-        volume = {name: float(self.pores.loc[self.pores["defect_class"] == name, "volume_mm3"].sum())
-                  for name in CLASS_NAMES.values()}
+        volume = {
+            name: float(self.pores.loc[self.pores["defect_class"] == name, "volume_mm3"].sum())
+            for name in CLASS_NAMES.values()
+        }
         reasons = self.indications["reason"] if len(self.indications) else pd.Series(dtype=str)
-        return {"porosity_percent": self.porosity_percent, "pore_count": int(len(self.pores)),
-                "pore_voxels": self.pore_voxels, "pore_volume_mm3": float(self.pores["volume_mm3"].sum())
-                if len(self.pores) else 0.0, "pores_by_class": by_class, "pore_volume_mm3_by_class": volume,
-                "part_voxels": self.part_voxels, "part_volume_mm3": self.part_volume_mm3,
-                "indications_below_detection_limit": int((reasons == BELOW_LIMIT).sum()),
-                "indications_on_rotation_axis": int((reasons == ON_AXIS).sum()),
-                "operating_point": self.operating_point.to_dict()}
+        return {
+            "porosity_percent": self.porosity_percent,
+            "pore_count": int(len(self.pores)),
+            "pore_voxels": self.pore_voxels,
+            "pore_volume_mm3": float(self.pores["volume_mm3"].sum()) if len(self.pores) else 0.0,
+            "pores_by_class": by_class,
+            "pore_volume_mm3_by_class": volume,
+            "part_voxels": self.part_voxels,
+            "part_volume_mm3": self.part_volume_mm3,
+            "indications_below_detection_limit": int((reasons == BELOW_LIMIT).sum()),
+            "indications_on_rotation_axis": int((reasons == ON_AXIS).sum()),
+            "operating_point": self.operating_point.to_dict(),
+        }
 
 
 class _Slabs:
@@ -109,8 +132,9 @@ class Decision:
     1 internal pore, 2 surface pore; indications stay 0). It has `shape`, `dtype` and
     slicing along z, so `porelab.volume.write` streams it to a file."""
 
-    def __init__(self, verdict: Verdict, regions: SlabComponents, slabs: _Slabs, lookup: np.ndarray,
-                 grow: float) -> None:
+    def __init__(
+        self, verdict: Verdict, regions: SlabComponents, slabs: _Slabs, lookup: np.ndarray, grow: float
+    ) -> None:
         self.verdict, self._regions, self._slabs, self._lookup, self._grow = verdict, regions, slabs, lookup, grow
         self._cached: tuple[int, np.ndarray] | None = None
         self.shape, self.dtype, self.ndim = tuple(slabs.score.shape), np.dtype(np.uint8), 3
@@ -132,14 +156,19 @@ class Decision:
             raise TypeError(f"a class mask is read in z slabs (mask[z0:z1]), got {key!r}")
         z0, z1, _ = key.indices(self.shape[0])
         slab = self._slabs.slab
-        parts = [self.class_slab(i)[max(z0 - i * slab, 0):z1 - i * slab]
-                 for i in range(z0 // slab, -(-z1 // slab))]
+        parts = [self.class_slab(i)[max(z0 - i * slab, 0) : z1 - i * slab] for i in range(z0 // slab, -(-z1 // slab))]
         return np.concatenate(parts) if parts else np.zeros((0,) + self.shape[1:], np.uint8)
 
 
-def judge(score: Any, part: Any, operating_point: OperatingPoint,
-          voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), *, scan: Any = None, slab: int = 32
-          ) -> Decision:
+def judge(
+    score: Any,
+    part: Any,
+    operating_point: OperatingPoint,
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    *,
+    scan: Any = None,
+    slab: int = 32,
+) -> Decision:
     """The verdict of a score map (array-like, read slab by slab) within `part`; its class mask
     is read from the returned `Decision` afterwards (a second pass over the score).
 
@@ -158,17 +187,25 @@ def judge(score: Any, part: Any, operating_point: OperatingPoint,
         >>> decision.verdict.porosity_percent, decision[0:10].max()  # the class mask's first slices
     """
     if operating_point.boundary_radius_vox and scan is None:
-        raise ConfigError("judge: the operating point refines pore boundaries on the grey values "
-                          f"(boundary_radius_vox={operating_point.boundary_radius_vox}); expected the scan")
+        raise ConfigError(
+            "judge: the operating point refines pore boundaries on the grey values "
+            f"(boundary_radius_vox={operating_point.boundary_radius_vox}); expected the scan"
+        )
     slabs = _Slabs(score, part.inspected, slab, scan, operating_point)
     grow, seed = operating_point.grow_threshold, operating_point.threshold
     regions = SlabComponents(flag_names=("surface", "off_axis"))
     part_voxels = 0
     for z0 in range(0, slabs.depth, slab):
         mask, values = slabs.candidates(z0, grow)
-        part_voxels += int(np.count_nonzero(np.asarray(part.part[z0:z0 + slab])))
-        regions.add(mask, value=values, flags={"surface": np.asarray(part.open_surface[z0:z0 + slab]) > 0,
-                                               "off_axis": off_axis(mask.shape, operating_point.axis_guard_vox)})
+        part_voxels += int(np.count_nonzero(np.asarray(part.part[z0 : z0 + slab])))
+        regions.add(
+            mask,
+            value=values,
+            flags={
+                "surface": np.asarray(part.open_surface[z0 : z0 + slab]) > 0,
+                "off_axis": off_axis(mask.shape, operating_point.axis_guard_vox),
+            },
+        )
     table = regions.finish(voxel_size)
     kept = table["max_value"].to_numpy() >= seed
     large = table["equivalent_diameter_vox"].to_numpy() >= operating_point.min_diameter_vox
@@ -177,16 +214,29 @@ def judge(score: Any, part: Any, operating_point: OperatingPoint,
     classes = np.where(table["surface"].to_numpy(dtype=bool), SURFACE, INTERNAL)
     lookup = np.zeros(len(table) + 1, np.uint8)
     lookup[1:] = np.where(pore, classes, 0)
-    named = table.assign(defect_class=[CLASS_NAMES[c] for c in classes],
-                         reason=np.where(large, ON_AXIS, BELOW_LIMIT)).rename(columns={"max_value": "max_score"})
-    verdict = Verdict(_renumbered(named[pore]), _renumbered(named[kept & ~pore], ("reason",)), part_voxels,
-                      tuple(float(v) for v in voxel_size), operating_point)  # type: ignore[arg-type]
+    named = table.assign(
+        defect_class=[CLASS_NAMES[c] for c in classes], reason=np.where(large, ON_AXIS, BELOW_LIMIT)
+    ).rename(columns={"max_value": "max_score"})
+    verdict = Verdict(
+        _renumbered(named[pore]),
+        _renumbered(named[kept & ~pore], ("reason",)),
+        part_voxels,
+        tuple(float(v) for v in voxel_size),
+        operating_point,
+    )  # type: ignore[arg-type]
     return Decision(verdict, regions, slabs, lookup, grow)
 
 
-def decide(score: Any, part: Any, operating_point: OperatingPoint,
-           voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), *, scan: Any = None, slab: int = 32,
-           mask_sink: MaskSink | None = None) -> Verdict:
+def decide(
+    score: Any,
+    part: Any,
+    operating_point: OperatingPoint,
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    *,
+    scan: Any = None,
+    slab: int = 32,
+    mask_sink: MaskSink | None = None,
+) -> Verdict:
     """`judge`'s verdict; `mask_sink` receives (z0, slab) of the class mask when given."""
     decision = judge(score, part, operating_point, voxel_size, scan=scan, slab=slab)
     if mask_sink is not None:
@@ -199,15 +249,21 @@ def _renumbered(table: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFram
     return table[[*_COLUMNS, *extra]].reset_index(drop=True).assign(id=lambda t: np.arange(1, len(t) + 1))
 
 
-def class_mask(score: np.ndarray, part: Any, operating_point: OperatingPoint,
-               voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0), *, scan: Any = None
-               ) -> tuple[np.ndarray, Verdict]:
+def class_mask(
+    score: np.ndarray,
+    part: Any,
+    operating_point: OperatingPoint,
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    *,
+    scan: Any = None,
+) -> tuple[np.ndarray, Verdict]:
     """In memory: the class mask (uint8: 0, INTERNAL, SURFACE) and the verdict."""
     out = np.zeros(np.shape(score), np.uint8)
 
     def sink(z0: int, block: np.ndarray) -> None:
-        out[z0:z0 + block.shape[0]] = block
+        out[z0 : z0 + block.shape[0]] = block
 
-    verdict = decide(score, part, operating_point, voxel_size, scan=scan, slab=max(1, int(np.shape(score)[0])),
-                     mask_sink=sink)
+    verdict = decide(
+        score, part, operating_point, voxel_size, scan=scan, slab=max(1, int(np.shape(score)[0])), mask_sink=sink
+    )
     return out, verdict

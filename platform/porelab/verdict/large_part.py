@@ -33,15 +33,16 @@ class UpsampledMask:
             raise TypeError(f"an upsampled mask is read in z slabs (mask[z0:z1]), got {key!r}")
         z0, z1, _ = key.indices(self.shape[0])
         b = self.factor
-        block = self.coarse[z0 // b:-(-z1 // b)]
+        block = self.coarse[z0 // b : -(-z1 // b)]
         full = block.repeat(b, axis=0).repeat(b, axis=1).repeat(b, axis=2)
         start = z0 - (z0 // b) * b
-        return full[start:start + (z1 - z0), :self.shape[1], :self.shape[2]]
+        return full[start : start + (z1 - z0), : self.shape[1], : self.shape[2]]
 
     def count(self) -> int:
         """Nonzero voxels at full resolution (the blocks at the high end are cut by the shape)."""
-        weights = [np.minimum(self.factor, n - self.factor * np.arange(c))
-                   for n, c in zip(self.shape, self.coarse.shape)]
+        weights = [
+            np.minimum(self.factor, n - self.factor * np.arange(c)) for n, c in zip(self.shape, self.coarse.shape)
+        ]
         return int(np.einsum("zyx,z,y,x->", self.coarse.astype(np.int64), *weights))
 
 
@@ -71,14 +72,18 @@ class CoarsePart:
 
     def describe(self, voxel_size: tuple[float, float, float]) -> dict[str, Any]:
         voxels = self.part_voxels
-        return {**self.coarse.describe(voxel_size), "part_voxels": voxels,
-                "part_volume_mm3": voxels * float(np.prod(voxel_size)), "block_factor": self.factor}
+        return {
+            **self.coarse.describe(voxel_size),
+            "part_voxels": voxels,
+            "part_volume_mm3": voxels * float(np.prod(voxel_size)),
+            "block_factor": self.factor,
+        }
 
 
 def block_factor(shape: tuple[int, ...], max_bytes: int) -> int:
     """The smallest b for which segmenting the b^3-averaged volume fits `max_bytes`."""
     voxels, factor = float(np.prod(shape)), 1
-    while SEGMENT_BYTES_PER_VOXEL * voxels / factor ** 3 > max_bytes:
+    while SEGMENT_BYTES_PER_VOXEL * voxels / factor**3 > max_bytes:
         factor += 1
     return factor
 
@@ -90,7 +95,7 @@ def block_mean(volume: Any, factor: int) -> np.ndarray:
     cy, cx = -(-y // factor), -(-x // factor)
     out = np.empty((-(-z // factor), cy, cx), np.float32)
     for i, z0 in enumerate(range(0, z, factor)):
-        slab = np.asarray(volume[z0:z0 + factor], dtype=np.float32)
+        slab = np.asarray(volume[z0 : z0 + factor], dtype=np.float32)
         if hasattr(volume, "release_pages"):
             volume.release_pages()
         padded = np.pad(slab, ((0, 0), (0, cy * factor - y), (0, cx * factor - x)), mode="edge")
@@ -98,8 +103,9 @@ def block_mean(volume: Any, factor: int) -> np.ndarray:
     return out
 
 
-def find_part(volume: Any, config: PartConfig = PartConfig(), max_bytes: int | None = None
-              ) -> PartSegmentation | CoarsePart:
+def find_part(
+    volume: Any, config: PartConfig = PartConfig(), max_bytes: int | None = None
+) -> PartSegmentation | CoarsePart:
     """The part of `volume` (a slab-readable (z, y, x) volume), within `max_bytes` when given.
 
     Example:
@@ -109,8 +115,11 @@ def find_part(volume: Any, config: PartConfig = PartConfig(), max_bytes: int | N
     shape = tuple(int(n) for n in volume.shape)
     factor = 1 if max_bytes is None else block_factor(shape, max_bytes)
     if factor == 1:
-        return segment_part(np.asarray(volume[0:shape[0]]), config)
-    scaled = replace(config, smoothing_sigma=config.smoothing_sigma / factor,
-                     surface_radius_vox=config.surface_radius_vox / factor,
-                     max_void_diameter_vox=config.max_void_diameter_vox / factor)
+        return segment_part(np.asarray(volume[0 : shape[0]]), config)
+    scaled = replace(
+        config,
+        smoothing_sigma=config.smoothing_sigma / factor,
+        surface_radius_vox=config.surface_radius_vox / factor,
+        max_void_diameter_vox=config.max_void_diameter_vox / factor,
+    )
     return CoarsePart(segment_part(block_mean(volume, factor), scaled), factor, shape)  # type: ignore[arg-type]

@@ -57,13 +57,16 @@ class OperatingPoint:
         if not math.isfinite(self.threshold):
             raise ConfigError(f"operating point threshold={self.threshold}: expected a finite score")
         if self.low_threshold is not None and not self.low_threshold <= self.threshold:
-            raise ConfigError(f"operating point low_threshold={self.low_threshold}: expected <= threshold "
-                              f"{self.threshold}")
+            raise ConfigError(
+                f"operating point low_threshold={self.low_threshold}: expected <= threshold {self.threshold}"
+            )
         if not self.min_diameter_vox >= 0:
             raise ConfigError(f"operating point min_diameter_vox={self.min_diameter_vox}: expected >= 0")
         if int(self.boundary_radius_vox) != self.boundary_radius_vox or self.boundary_radius_vox < 0:
-            raise ConfigError(f"operating point boundary_radius_vox={self.boundary_radius_vox}: expected a whole "
-                              "number of voxels >= 0")
+            raise ConfigError(
+                f"operating point boundary_radius_vox={self.boundary_radius_vox}: expected a whole "
+                "number of voxels >= 0"
+            )
         if not self.axis_guard_vox >= 0:
             raise ConfigError(f"operating point axis_guard_vox={self.axis_guard_vox}: expected a radius >= 0 voxels")
         if not 0.0 < self.boundary_iso < 1.0:
@@ -84,9 +87,14 @@ class OperatingPoint:
             raise ConfigError(f"operating point: unknown fields {sorted(unknown)}; expected some of {sorted(known)}")
         return cls(**data)
 
-    def overridden(self, threshold: float | None = None, low_threshold: float | None = None,
-                   min_diameter_vox: float | None = None, boundary_radius_vox: int | None = None,
-                   axis_guard_vox: float | None = None) -> "OperatingPoint":
+    def overridden(
+        self,
+        threshold: float | None = None,
+        low_threshold: float | None = None,
+        min_diameter_vox: float | None = None,
+        boundary_radius_vox: int | None = None,
+        axis_guard_vox: float | None = None,
+    ) -> "OperatingPoint":
         """This point with what the user set on the command line (`--threshold` alone means
         no hysteresis and no size limit unless those are given too; the boundary refinement
         and the axis guard stay unless given)."""

@@ -42,15 +42,15 @@ from skimage.filters import threshold_otsu
 from porelab.errors import ConfigError, VolumeError
 
 _FACES = ndimage.generate_binary_structure(3, 1)
-_SAMPLE = 2_000_000        # voxels of the smoothed volume the global threshold is taken from
-_SEPARATION = 2.5          # robust standard deviations between air and material: else one class
-_THICK = 3.0               # voxels a lighter material survives an erosion by (halos do not)
+_SAMPLE = 2_000_000  # voxels of the smoothed volume the global threshold is taken from
+_SEPARATION = 2.5  # robust standard deviations between air and material: else one class
+_THICK = 3.0  # voxels a lighter material survives an erosion by (halos do not)
 _LIGHT_MIN_FRACTION = 0.05  # of the bright material's voxels that a lighter material's thick core holds
-_BAND = 3.0                # voxels either side of the global surface where the local threshold applies
-_LOCAL_SIGMA = 3.0         # voxels over which local air and material grey values are averaged
-_ENCLOSED = 0.7            # of the voxels around a closed-over region that are part: a pore, not a corner
-_SKIN = 1.5                # voxels: the part's skin, not inspected (face and edge neighbours of the air)
-_SURFACE_DEPTH = 1.8       # voxels: a pore reaching the layer under the skin (corners included) breaks the surface
+_BAND = 3.0  # voxels either side of the global surface where the local threshold applies
+_LOCAL_SIGMA = 3.0  # voxels over which local air and material grey values are averaged
+_ENCLOSED = 0.7  # of the voxels around a closed-over region that are part: a pore, not a corner
+_SKIN = 1.5  # voxels: the part's skin, not inspected (face and edge neighbours of the air)
+_SURFACE_DEPTH = 1.8  # voxels: a pore reaching the layer under the skin (corners included) breaks the surface
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,14 @@ class PartSegmentation:
     config: PartConfig | None = None
 
     @classmethod
-    def of_part(cls, part: np.ndarray, mouths: np.ndarray, levels: GreyLevels | None, method: str,
-                config: PartConfig | None = None) -> "PartSegmentation":
+    def of_part(
+        cls,
+        part: np.ndarray,
+        mouths: np.ndarray,
+        levels: GreyLevels | None,
+        method: str,
+        config: PartConfig | None = None,
+    ) -> "PartSegmentation":
         """`part` and its surface mouths -> the inspected voxels and the open surface."""
         depth = ndimage.distance_transform_edt(np.pad(part, 1, mode="edge"))[(slice(1, -1),) * 3]
         inspected = part & (depth > _SKIN)
@@ -130,10 +136,13 @@ class PartSegmentation:
     def describe(self, voxel_size: tuple[float, float, float]) -> dict[str, Any]:
         """What summary.json says about the region of interest."""
         voxels = self.part_voxels
-        return {"method": self.method, "part_voxels": voxels,
-                "part_volume_mm3": voxels * float(np.prod(voxel_size)),
-                "grey_levels": asdict(self.levels) if self.levels else None,
-                "settings": self.config.to_dict() if self.config else None}
+        return {
+            "method": self.method,
+            "part_voxels": voxels,
+            "part_volume_mm3": voxels * float(np.prod(voxel_size)),
+            "grey_levels": asdict(self.levels) if self.levels else None,
+            "settings": self.config.to_dict() if self.config else None,
+        }
 
 
 def grey_levels(smoothed: np.ndarray, config: PartConfig = PartConfig()) -> GreyLevels:
@@ -207,28 +216,35 @@ def segment_part(volume: np.ndarray, config: PartConfig = PartConfig()) -> PartS
     around it) is part everywhere; `method` says so.
     """
     volume = _checked(volume)
-    smoothed = (ndimage.gaussian_filter(volume.astype(np.float32), config.smoothing_sigma, mode="nearest")
-                if config.smoothing_sigma > 0 else volume.astype(np.float32))
+    smoothed = (
+        ndimage.gaussian_filter(volume.astype(np.float32), config.smoothing_sigma, mode="nearest")
+        if config.smoothing_sigma > 0
+        else volume.astype(np.float32)
+    )
     levels = grey_levels(smoothed, config)
     if levels.method == "single class":
         part = np.ones(volume.shape, bool)
-        return PartSegmentation.of_part(part, np.zeros(volume.shape, bool), levels, "single class: whole volume",
-                                        config)
+        return PartSegmentation.of_part(
+            part, np.zeros(volume.shape, bool), levels, "single class: whole volume", config
+        )
     material = smoothed > levels.threshold
     if config.threshold is None:
         levels = _lighter_material(smoothed, material, levels)
         material = smoothed > levels.threshold
     material = _largest_pieces(material, config.min_piece_fraction)
     if not material.any():
-        raise VolumeError(f"segment_part: no voxel above the threshold {levels.threshold:.4g}; expected a part "
-                          "brighter than the air around it")
+        raise VolumeError(
+            f"segment_part: no voxel above the threshold {levels.threshold:.4g}; expected a part "
+            "brighter than the air around it"
+        )
     if config.threshold is None:
         material = _largest_pieces(_local_iso50(smoothed, material), config.min_piece_fraction)
     del smoothed
     solid = _fill_enclosed_voids(material, config.max_void_diameter_vox)
     mouths = _surface_mouths(solid, config.surface_radius_vox)
-    return PartSegmentation.of_part(solid | mouths, mouths, levels,
-                                    "local iso50" if config.threshold is None else "given threshold", config)
+    return PartSegmentation.of_part(
+        solid | mouths, mouths, levels, "local iso50" if config.threshold is None else "given threshold", config
+    )
 
 
 def _local_iso50(smoothed: np.ndarray, material: np.ndarray) -> np.ndarray:
@@ -243,8 +259,7 @@ def _local_iso50(smoothed: np.ndarray, material: np.ndarray) -> np.ndarray:
     local = {}
     for name, core in (("material", inside >= 2.0), ("air", outside >= 2.0)):
         weight = ndimage.gaussian_filter(core.astype(np.float32), _LOCAL_SIGMA, mode="nearest")
-        total = ndimage.gaussian_filter(np.where(core, smoothed, 0.0).astype(np.float32), _LOCAL_SIGMA,
-                                        mode="nearest")
+        total = ndimage.gaussian_filter(np.where(core, smoothed, 0.0).astype(np.float32), _LOCAL_SIGMA, mode="nearest")
         local[name] = (total / np.maximum(weight, 1e-6), weight > 1e-3)
     known = local["material"][1] & local["air"][1] & band
     threshold = (local["material"][0] + local["air"][0]) / 2.0
@@ -257,8 +272,10 @@ def part_from_mask(mask: np.ndarray) -> PartSegmentation:
     """A part mask the user gives (e.g. from CAD): nonzero voxels are the part."""
     part = np.asarray(mask) > 0
     if part.ndim != 3 or not part.any():
-        raise VolumeError(f"part mask: expected a 3D volume with some nonzero voxels, got shape {part.shape} "
-                          f"with {int(part.sum())} nonzero")
+        raise VolumeError(
+            f"part mask: expected a 3D volume with some nonzero voxels, got shape {part.shape} "
+            f"with {int(part.sum())} nonzero"
+        )
     return PartSegmentation.of_part(part, np.zeros(part.shape, bool), None, "given part mask")
 
 
@@ -304,7 +321,7 @@ def _fill_enclosed_voids(material: np.ndarray, max_diameter: float) -> np.ndarra
     filled = ndimage.binary_fill_holes(padded)[(slice(1, -1),) * 3]
     voids, count = ndimage.label(filled & ~material, structure=_FACES)
     if count:
-        max_voxels = np.pi / 6.0 * max_diameter ** 3
+        max_voxels = np.pi / 6.0 * max_diameter**3
         too_big = np.bincount(voids.ravel()) > max_voxels
         too_big[0] = False
         filled &= ~too_big[voids]
@@ -336,10 +353,10 @@ def _surface_mouths(solid: np.ndarray, radius: float) -> np.ndarray:
     limit = 4.0 * radius
     shell = ndimage.binary_dilation(added, _FACES) & ~added  # the voxels around each region
     owner = ndimage.maximum_filter(regions, footprint=_FACES)  # regions never touch: one owner per shell voxel
-    enclosed = (np.bincount(owner[shell], weights=solid[shell], minlength=count + 1)
-                / np.maximum(np.bincount(owner[shell], minlength=count + 1), 1))
+    enclosed = np.bincount(owner[shell], weights=solid[shell], minlength=count + 1) / np.maximum(
+        np.bincount(owner[shell], minlength=count + 1), 1
+    )
     keep = np.zeros(count + 1, bool)
     for index, box in enumerate(ndimage.find_objects(regions), start=1):
-        keep[index] = (box is not None and all(s.stop - s.start <= limit for s in box)
-                       and enclosed[index] >= _ENCLOSED)
+        keep[index] = box is not None and all(s.stop - s.start <= limit for s in box) and enclosed[index] >= _ENCLOSED
     return keep[regions]

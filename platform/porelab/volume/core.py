@@ -46,8 +46,10 @@ def check_real_dtype(source: str, field_name: str, dtype: Any) -> None:
     """Refuse complex, string, object and structured data: a grey value is one real number."""
     dtype = np.dtype(dtype)
     if dtype.kind not in _REAL_KINDS or dtype.fields is not None:
-        raise VolumeError(f"{source}: {field_name}: dtype {dtype} holds no real grey values; expected integers, "
-                          "floating point or bool (complex data: save its magnitude or real part)")
+        raise VolumeError(
+            f"{source}: {field_name}: dtype {dtype} holds no real grey values; expected integers, "
+            "floating point or bool (complex data: save its magnitude or real part)"
+        )
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ class Volume:
         """(z0, slab) pairs covering the volume, each at most `thickness` slices."""
         thickness = max(1, int(thickness))
         for z0 in range(0, self.shape[0], thickness):
-            yield z0, self[z0:z0 + thickness]
+            yield z0, self[z0 : z0 + thickness]
 
     def slab_thickness(self, max_bytes: int) -> int:
         """Slices per slab so that one slab stays under `max_bytes` (at least one slice)."""
@@ -143,8 +145,9 @@ class Volume:
             handle.madvise(mmap.MADV_DONTNEED)
 
     def with_voxel_size(self, voxel_size: float | Sequence[float]) -> "Volume":
-        return replace(self, voxel_size=as_voxel_size(voxel_size),
-                       metadata={**self.metadata, "voxel_size_source": "user"})
+        return replace(
+            self, voxel_size=as_voxel_size(voxel_size), metadata={**self.metadata, "voxel_size_source": "user"}
+        )
 
 
 @dataclass(frozen=True)
@@ -170,14 +173,18 @@ class Projections:
                 check_real_dtype(source, name, getattr(self, name).dtype)
         angles = np.asarray(self.angles, dtype=np.float64).ravel()
         if angles.size != self.counts.shape[0]:
-            raise VolumeError(f"{source}: angles: {angles.size} values for {self.counts.shape[0]} projections; "
-                              "expected one angle per projection")
+            raise VolumeError(
+                f"{source}: angles: {angles.size} values for {self.counts.shape[0]} projections; "
+                "expected one angle per projection"
+            )
         object.__setattr__(self, "angles", angles)
         for name in ("flats", "darks"):
             ref = getattr(self, name)
             if ref is not None and tuple(ref.shape[1:]) != tuple(self.counts.shape[1:]):
-                raise VolumeError(f"{source}: {name}: frames of shape {tuple(ref.shape[1:])}; expected "
-                                  f"{tuple(self.counts.shape[1:])} like the projections")
+                raise VolumeError(
+                    f"{source}: {name}: frames of shape {tuple(ref.shape[1:])}; expected "
+                    f"{tuple(self.counts.shape[1:])} like the projections"
+                )
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -57,8 +57,10 @@ def read_dataset(path: Path, name: str | None) -> tuple[Any, tuple[float, float,
         arrays = [n for n, d in datasets.items() if d.ndim == 3]
         if len(arrays) != 1:
             listing = ", ".join(f"{n} {datasets[n].shape}" for n in datasets) or "none"
-            raise VolumeError(f"{path}: {len(arrays)} three-dimensional datasets (datasets: {listing}); "
-                              "expected exactly one, or name it with dataset=/--dataset")
+            raise VolumeError(
+                f"{path}: {len(arrays)} three-dimensional datasets (datasets: {listing}); "
+                "expected exactly one, or name it with dataset=/--dataset"
+            )
         name = arrays[0]
     key = name.strip("/")
     if key not in datasets:
@@ -75,8 +77,10 @@ def _angles_radians(handle: Any, count: int, path: Path) -> tuple[np.ndarray, st
     unit = unit.decode() if isinstance(unit, bytes) else str(unit)
     values = np.asarray(theta[...], dtype=np.float64).ravel()
     if values.size != count:
-        raise VolumeError(f"{path}: exchange/theta holds {values.size} angles for {count} projections; "
-                          "expected one angle per projection")
+        raise VolumeError(
+            f"{path}: exchange/theta holds {values.size} angles for {count} projections; "
+            "expected one angle per projection"
+        )
     if unit.lower().startswith("rad"):
         return values, "exchange/theta (radians)"
     return np.deg2rad(values), "exchange/theta (degrees)"

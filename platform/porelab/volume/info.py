@@ -19,13 +19,15 @@ _SLAB_BYTES = 64 << 20
 def _slabs(vol: Volume, description: str, progress: bool):
     thickness = vol.slab_thickness(_SLAB_BYTES)
     total = -(-vol.shape[0] // thickness)
+
     def read(z0: int) -> np.ndarray:
-        slab = np.array(vol.data[z0:z0 + thickness])
+        slab = np.array(vol.data[z0 : z0 + thickness])
         vol.release_pages()
         return slab
 
-    return track((read(z0) for z0 in range(0, vol.shape[0], thickness)),
-                 total=total, description=description, enabled=progress)
+    return track(
+        (read(z0) for z0 in range(0, vol.shape[0], thickness)), total=total, description=description, enabled=progress
+    )
 
 
 def _finite(slab: np.ndarray) -> np.ndarray:
@@ -66,7 +68,9 @@ def describe(vol: Volume, *, bins: int = 10, progress: bool = False) -> dict[str
         "voxel_size_mm_zyx": list(vol.voxel_size),
         "voxel_size_source": vol.metadata.get("voxel_size_source"),
         "extent_mm_zyx": [n * s for n, s in zip(vol.shape, vol.voxel_size)],
-        "min": low, "max": high, "mean": mean,
+        "min": low,
+        "max": high,
+        "mean": mean,
         "nonfinite_voxels": voxels - finite,
         "histogram": {"edges": [float(e) for e in edges], "counts": counts.tolist()},
         "memory_bytes": vol.nbytes,
@@ -88,22 +92,25 @@ def describe_projections(proj: Projections) -> dict[str, Any]:
         "angles_from": proj.metadata.get("angles_from"),
         "flats": 0 if proj.flats is None else int(proj.flats.shape[0]),
         "darks": 0 if proj.darks is None else int(proj.darks.shape[0]),
-        "min": float(np.min(proj.counts)), "max": float(np.max(proj.counts)),
+        "min": float(np.min(proj.counts)),
+        "max": float(np.max(proj.counts)),
         "memory_bytes": int(proj.counts.nbytes),
     }
 
 
 def _format_projections(desc: dict[str, Any]) -> str:
     angles = desc["angles_deg"]
-    return "\n".join([
-        f"path        {desc['path']} ({desc['format']})",
-        f"kind        projections: {' x '.join(map(str, desc['shape_angles_rows_cols']))} (angles, rows, cols)",
-        f"dtype       {desc['dtype']}",
-        f"angles      {angles['count']} from {angles['first']:g} to {angles['last']:g} deg ({desc['angles_from']})",
-        f"flats/darks {desc['flats']} / {desc['darks']}",
-        f"counts      min {desc['min']:g}  max {desc['max']:g}",
-        f"memory      {_human_bytes(desc['memory_bytes'])}",
-    ])
+    return "\n".join(
+        [
+            f"path        {desc['path']} ({desc['format']})",
+            f"kind        projections: {' x '.join(map(str, desc['shape_angles_rows_cols']))} (angles, rows, cols)",
+            f"dtype       {desc['dtype']}",
+            f"angles      {angles['count']} from {angles['first']:g} to {angles['last']:g} deg ({desc['angles_from']})",
+            f"flats/darks {desc['flats']} / {desc['darks']}",
+            f"counts      min {desc['min']:g}  max {desc['max']:g}",
+            f"memory      {_human_bytes(desc['memory_bytes'])}",
+        ]
+    )
 
 
 def _human_bytes(n: float) -> str:

@@ -16,15 +16,14 @@ def _normalise_key(key: Any, ndim: int) -> tuple[Any, ...]:
     if any(k is Ellipsis for k in key):
         at = next(i for i, k in enumerate(key) if k is Ellipsis)
         fill = (slice(None),) * (ndim - (len(key) - 1))
-        key = key[:at] + fill + key[at + 1:]
+        key = key[:at] + fill + key[at + 1 :]
     return key + (slice(None),) * (ndim - len(key))
 
 
 class SliceStack:
     """Array-like (shape, dtype, numpy indexing) over `read_slice(z) -> 2-D array`."""
 
-    def __init__(self, shape: tuple[int, int, int], dtype: np.dtype,
-                 read_slice: Callable[[int], np.ndarray]) -> None:
+    def __init__(self, shape: tuple[int, int, int], dtype: np.dtype, read_slice: Callable[[int], np.ndarray]) -> None:
         self.shape = tuple(int(n) for n in shape)
         self.dtype = np.dtype(dtype)
         self.ndim = 3

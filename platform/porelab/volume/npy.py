@@ -30,8 +30,9 @@ def read_npy(path: Path) -> tuple[Any, tuple[float, float, float] | None, dict[s
             info = json.loads(sidecar.read_text(encoding="utf-8"))
             voxel_size = tuple(float(v) for v in info["voxel_size_mm"])
         except (ValueError, KeyError, TypeError) as err:
-            raise VolumeError(f"{sidecar}: field voxel_size_mm unreadable ({err}); expected "
-                              '{"voxel_size_mm": [z, y, x], ...}') from err
+            raise VolumeError(
+                f'{sidecar}: field voxel_size_mm unreadable ({err}); expected {{"voxel_size_mm": [z, y, x], ...}}'
+            ) from err
         meta.update(info.get("metadata", {}))
     return data, voxel_size, meta  # type: ignore[return-value]
 
@@ -40,7 +41,7 @@ def write_npy(slabs: Iterable[np.ndarray], tmp: Path, shape: tuple[int, int, int
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
     z = 0
     for slab in slabs:
-        out[z:z + len(slab)] = slab
+        out[z : z + len(slab)] = slab
         z += len(slab)
     out.flush()
     del out

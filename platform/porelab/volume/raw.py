@@ -63,16 +63,19 @@ def _dtype_from_text(text: str, sidecar: Path, field: str) -> np.dtype:
     try:
         return np.dtype(text.strip().lower())
     except TypeError:
-        raise VolumeError(f"{sidecar}: field {field} = {text!r}; expected a numpy dtype name such as "
-                          "float32 or uint16") from None
+        raise VolumeError(
+            f"{sidecar}: field {field} = {text!r}; expected a numpy dtype name such as float32 or uint16"
+        ) from None
 
 
 def _pick_dtype(caller: Any, from_file: np.dtype | None, sidecar: Path | None) -> np.dtype | None:
     if caller is not None:
         wanted = np.dtype(caller)
         if from_file is not None and wanted != from_file:
-            raise VolumeError(f"{sidecar}: dtype {from_file} in the sidecar but {wanted} was asked for; "
-                              "expected them to agree (drop the dtype argument)")
+            raise VolumeError(
+                f"{sidecar}: dtype {from_file} in the sidecar but {wanted} was asked for; "
+                "expected them to agree (drop the dtype argument)"
+            )
         return wanted
     return from_file
 
@@ -83,8 +86,10 @@ def _dtype_from_size(data_path: Path, voxels: int, offset: int, sidecar: Path) -
     by_itemsize = {1: np.dtype("uint8"), 2: np.dtype("<u2"), 4: np.dtype("<f4"), 8: np.dtype("<f8")}
     if size % voxels == 0 and size // voxels in by_itemsize:
         return by_itemsize[size // voxels]
-    raise VolumeError(f"{sidecar}: no dtype in the sidecar and {data_path.name} holds {size} bytes for "
-                      f"{voxels} voxels; expected a dtype argument (e.g. dtype='uint16')")
+    raise VolumeError(
+        f"{sidecar}: no dtype in the sidecar and {data_path.name} holds {size} bytes for "
+        f"{voxels} voxels; expected a dtype argument (e.g. dtype='uint16')"
+    )
 
 
 def pyhst_layout(data_path: Path, sidecar: Path, dtype: Any = None) -> RawLayout:
@@ -105,6 +110,7 @@ def pyhst_layout(data_path: Path, sidecar: Path, dtype: Any = None) -> RawLayout
 
 
 # --- VGSTUDIO .vgi ------------------------------------------------------------------------
+
 
 def _parse_vgi(path: Path) -> dict[str, dict[str, str]]:
     """Sections keyed '[name]' (lower case); `{volumeN}` blocks are flattened, first one wins."""
@@ -127,8 +133,15 @@ def _numbers(text: str, sidecar: Path, field: str, count: int) -> list[float]:
     return values[:count]
 
 
-_VGI_KINDS = {"unsigned integer": "u", "unsigned": "u", "signed integer": "i", "integer": "i",
-              "float": "f", "floating point": "f", "real": "f"}
+_VGI_KINDS = {
+    "unsigned integer": "u",
+    "unsigned": "u",
+    "signed integer": "i",
+    "integer": "i",
+    "float": "f",
+    "floating point": "f",
+    "real": "f",
+}
 
 
 def _vgi_dtype(file_section: dict[str, str], sidecar: Path) -> np.dtype:

@@ -39,6 +39,7 @@ def _open(path: Path) -> tifffile.TiffFile:
 
 # --- voxel size from metadata -------------------------------------------------------------
 
+
 def _ome_voxel_size(tif: tifffile.TiffFile, source: str) -> tuple[float, float, float] | None:
     root = ElementTree.fromstring(tif.ome_metadata)
     pixels = next((el for el in root.iter() if el.tag.endswith("Pixels")), None)
@@ -104,6 +105,7 @@ def tiff_voxel_size(tif: tifffile.TiffFile, source: str) -> tuple[tuple[float, f
 
 # --- readers ----------------------------------------------------------------------------
 
+
 def _series_array(tif: tifffile.TiffFile, path: Path) -> tuple[Any, tuple[int, ...], np.dtype]:
     if not tif.series or not len(tif.pages):
         raise VolumeError(f"{path}: not a readable TIFF file (no image pages found); expected at least one page")
@@ -116,11 +118,15 @@ def _series_array(tif: tifffile.TiffFile, path: Path) -> tuple[Any, tuple[int, .
     except (ValueError, TypeError):
         pages = series.pages
         if len(shape) == 3 and len(tif.pages) < shape[0]:
-            raise VolumeError(f"{path}: truncated or damaged TIFF: its series claims {shape[0]} slices, only "
-                              f"{len(tif.pages)} page(s) can be read; expected a complete file (copy it again)")
+            raise VolumeError(
+                f"{path}: truncated or damaged TIFF: its series claims {shape[0]} slices, only "
+                f"{len(tif.pages)} page(s) can be read; expected a complete file (copy it again)"
+            )
         if len(shape) == 3 and len(pages) != shape[0]:
-            raise VolumeError(f"{path}: series of shape {series.shape} is not stored one page per slice; "
-                              "expected a stack of 2-D pages") from None
+            raise VolumeError(
+                f"{path}: series of shape {series.shape} is not stored one page per slice; "
+                "expected a stack of 2-D pages"
+            ) from None
         if len(shape) == 3:
             return SliceStack(shape, series.dtype, lambda z: pages[z].asarray()), shape, series.dtype
         return series.asarray().reshape(shape), shape, np.dtype(series.dtype)
@@ -133,8 +139,10 @@ def _check_complete(tif: tifffile.TiffFile, path: Path) -> None:
     for page in tif.pages:
         ends = [int(offset) + int(count) for offset, count in zip(page.dataoffsets, page.databytecounts)]
         if ends and max(ends) > size:
-            raise VolumeError(f"{path}: truncated TIFF: page {page.index} needs bytes up to {max(ends)}, the file "
-                              f"holds {size}; expected a complete file (copy it again)")
+            raise VolumeError(
+                f"{path}: truncated TIFF: page {page.index} needs bytes up to {max(ends)}, the file "
+                f"holds {size}; expected a complete file (copy it again)"
+            )
 
 
 def read_tiff_file(path: Path) -> tuple[Any, tuple[float, float, float] | None, dict[str, Any]]:
@@ -163,8 +171,10 @@ def read_tiff_directory(directory: Path) -> tuple[Any, tuple[float, float, float
     for f in files[1:]:
         shape, dtype = _slice_header(f)
         if shape != shape0 or dtype != dtype0:
-            raise VolumeError(f"{f}: slice of shape {shape} and dtype {dtype}; expected {shape0} {dtype0} "
-                              f"like {files[0].name} (mixed slice shapes in {directory})")
+            raise VolumeError(
+                f"{f}: slice of shape {shape} and dtype {dtype}; expected {shape0} {dtype0} "
+                f"like {files[0].name} (mixed slice shapes in {directory})"
+            )
     if len(shape0) != 2:
         raise VolumeError(f"{files[0]}: slice of shape {shape0}; expected a 2-D image per file")
     with _open(files[0]) as tif:
@@ -174,26 +184,51 @@ def read_tiff_directory(directory: Path) -> tuple[Any, tuple[float, float, float
         return tifffile.imread(files[z])
 
     stack = SliceStack((len(files),) + shape0, dtype0, read_slice)
-    meta = {"format": "tiff-directory", "voxel_size_source": origin, "files": len(files),
-            "first_file": files[0].name, "last_file": files[-1].name}
+    meta = {
+        "format": "tiff-directory",
+        "voxel_size_source": origin,
+        "files": len(files),
+        "first_file": files[0].name,
+        "last_file": files[-1].name,
+    }
     return stack, voxel_size, meta
 
 
 # --- writer -------------------------------------------------------------------------------
 
-def write_tiff(slabs: Iterable[np.ndarray], target: Path, shape: tuple[int, int, int], dtype: np.dtype,
-               voxel_size: tuple[float, float, float], metadata: dict[str, Any]) -> None:
+
+def write_tiff(
+    slabs: Iterable[np.ndarray],
+    target: Path,
+    shape: tuple[int, int, int],
+    dtype: np.dtype,
+    voxel_size: tuple[float, float, float],
+    metadata: dict[str, Any],
+) -> None:
     """Write an OME-TIFF, one page per z slice, streamed from `slabs`."""
     nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
     z, y, x = voxel_size
-    ome = {"axes": "ZYX", "PhysicalSizeZ": z, "PhysicalSizeY": y, "PhysicalSizeX": x,
-           "PhysicalSizeZUnit": "mm", "PhysicalSizeYUnit": "mm", "PhysicalSizeXUnit": "mm",
-           "Description": json.dumps({"porelab": metadata}, default=str)}
+    ome = {
+        "axes": "ZYX",
+        "PhysicalSizeZ": z,
+        "PhysicalSizeY": y,
+        "PhysicalSizeX": x,
+        "PhysicalSizeZUnit": "mm",
+        "PhysicalSizeYUnit": "mm",
+        "PhysicalSizeXUnit": "mm",
+        "Description": json.dumps({"porelab": metadata}, default=str),
+    }
 
     def pages() -> Iterable[np.ndarray]:
         for slab in slabs:
             yield from slab
 
     with tifffile.TiffWriter(target, bigtiff=nbytes >= _BIGTIFF_FROM_BYTES, ome=True) as tif:
-        tif.write(pages(), shape=shape, dtype=dtype, metadata=ome,
-                  resolution=(10.0 / x, 10.0 / y), resolutionunit="CENTIMETER")
+        tif.write(
+            pages(),
+            shape=shape,
+            dtype=dtype,
+            metadata=ome,
+            resolution=(10.0 / x, 10.0 / y),
+            resolutionunit="CENTIMETER",
+        )

@@ -23,8 +23,10 @@ def _ome_level0(group: Any, path: Path) -> tuple[Any, tuple[float, float, float]
         return array, None
     axes = image.get("axes", [])
     units = [a.get("unit", "millimeter") if isinstance(a, dict) else "millimeter" for a in axes][-3:]
-    sizes = [float(s) * mm_per_unit(u, source=str(path), field="multiscales axes unit")
-             for s, u in zip(scale[-3:], units or ["millimeter"] * 3)]
+    sizes = [
+        float(s) * mm_per_unit(u, source=str(path), field="multiscales axes unit")
+        for s, u in zip(scale[-3:], units or ["millimeter"] * 3)
+    ]
     return array, (sizes[0], sizes[1], sizes[2])
 
 
@@ -34,8 +36,9 @@ def read_zarr(path: Path) -> tuple[Any, tuple[float, float, float] | None, dict[
     try:
         node = zarr.open(str(path), mode="r")
     except Exception as err:  # zarr raises several unrelated types for a bad store
-        raise VolumeError(f"{path}: not a readable zarr store ({type(err).__name__}: {err}); "
-                          "expected a zarr array or OME-Zarr group") from err
+        raise VolumeError(
+            f"{path}: not a readable zarr store ({type(err).__name__}: {err}); expected a zarr array or OME-Zarr group"
+        ) from err
     voxel_size = None
     if isinstance(node, zarr.Group):
         attrs = dict(node.attrs)
@@ -52,8 +55,14 @@ def read_zarr(path: Path) -> tuple[Any, tuple[float, float, float] | None, dict[
     return node, voxel_size, meta  # type: ignore[return-value]
 
 
-def write_zarr(slabs: Iterable[np.ndarray], tmp: Path, shape: tuple[int, int, int], dtype: np.dtype,
-               voxel_size: tuple[float, float, float], metadata: dict[str, Any]) -> None:
+def write_zarr(
+    slabs: Iterable[np.ndarray],
+    tmp: Path,
+    shape: tuple[int, int, int],
+    dtype: np.dtype,
+    voxel_size: tuple[float, float, float],
+    metadata: dict[str, Any],
+) -> None:
     import zarr
 
     chunks = tuple(min(_CHUNK, n) for n in shape)
@@ -61,5 +70,5 @@ def write_zarr(slabs: Iterable[np.ndarray], tmp: Path, shape: tuple[int, int, in
     array.attrs.update({"voxel_size_mm": list(voxel_size), "axes": "zyx", "porelab_metadata": metadata})
     z = 0
     for slab in slabs:
-        array[z:z + len(slab)] = slab
+        array[z : z + len(slab)] = slab
         z += len(slab)

@@ -9,23 +9,45 @@ from scipy import ndimage
 from porelab.errors import ConfigError
 from porelab.simulate.phantoms import Phantom, PorePopulation, am_cube, am_cylinder
 
-CONTRACT_COLUMNS = {"id", "kind", "centroid_z", "centroid_y", "centroid_x", "bbox_z0", "bbox_y0",
-                    "bbox_x0", "bbox_z1", "bbox_y1", "bbox_x1", "voxels",
-                    "equivalent_diameter_vox", "touches_surface", "defect_class"}
+CONTRACT_COLUMNS = {
+    "id",
+    "kind",
+    "centroid_z",
+    "centroid_y",
+    "centroid_x",
+    "bbox_z0",
+    "bbox_y0",
+    "bbox_x0",
+    "bbox_z1",
+    "bbox_y1",
+    "bbox_x1",
+    "voxels",
+    "equivalent_diameter_vox",
+    "touches_surface",
+    "defect_class",
+}
 
 
 @pytest.fixture(scope="module")
 def cylinder() -> Phantom:
-    return am_cylinder((96, 32, 32), material="CoCr", seed=4,
-                       pores=PorePopulation(porosity_percent=1.5, diameter_median_vox=3.0,
-                                            surface_fraction=0.3))
+    return am_cylinder(
+        (96, 32, 32),
+        material="CoCr",
+        seed=4,
+        pores=PorePopulation(porosity_percent=1.5, diameter_median_vox=3.0, surface_fraction=0.3),
+    )
 
 
 @pytest.fixture(scope="module")
 def cube() -> Phantom:
-    return am_cube((64, 64, 64), material="316L", seed=2,
-                   pores=PorePopulation(porosity_percent=2.0, diameter_median_vox=5.0,
-                                        kinds={"gas": 1, "keyhole": 1, "lack_of_fusion": 1}))
+    return am_cube(
+        (64, 64, 64),
+        material="316L",
+        seed=2,
+        pores=PorePopulation(
+            porosity_percent=2.0, diameter_median_vox=5.0, kinds={"gas": 1, "keyhole": 1, "lack_of_fusion": 1}
+        ),
+    )
 
 
 def test_phantom_fields_follow_the_contract(cylinder):
@@ -81,14 +103,13 @@ def test_pores_never_touch_each_other(cube):
 
 def test_pore_kinds_have_their_shapes(cube):
     t = cube.pores
-    table = t.assign(dz=t.bbox_z1 - t.bbox_z0,
-                     dxy=((t.bbox_y1 - t.bbox_y0) + (t.bbox_x1 - t.bbox_x0)) / 2)
+    table = t.assign(dz=t.bbox_z1 - t.bbox_z0, dxy=((t.bbox_y1 - t.bbox_y0) + (t.bbox_x1 - t.bbox_x0)) / 2)
     large = table[table.equivalent_diameter_vox >= 5]
     keyhole, flat = large[large.kind == "keyhole"], large[large.kind == "lack_of_fusion"]
     gas = large[large.kind == "gas"]
     assert len(keyhole) >= 3 and len(flat) >= 3 and len(gas) >= 3
-    assert (keyhole.dz > keyhole.dxy).mean() >= 0.8        # elongated along the build direction
-    assert (flat.dz < 0.6 * flat.dxy).mean() >= 0.8         # flat between layers
+    assert (keyhole.dz > keyhole.dxy).mean() >= 0.8  # elongated along the build direction
+    assert (flat.dz < 0.6 * flat.dxy).mean() >= 0.8  # flat between layers
     assert gas.sphericity.median() > flat.sphericity.median()
 
 
@@ -111,29 +132,39 @@ def test_same_seed_same_phantom_other_seed_other_pores():
 
 
 def test_sizes_stay_in_the_configured_range():
-    p = am_cube((64, 64, 64), seed=1, pores=PorePopulation(
-        porosity_percent=1.0, kinds={"gas": 1.0}, diameter_min_vox=3.0, diameter_max_vox=6.0,
-        surface_fraction=0.0))
+    p = am_cube(
+        (64, 64, 64),
+        seed=1,
+        pores=PorePopulation(
+            porosity_percent=1.0, kinds={"gas": 1.0}, diameter_min_vox=3.0, diameter_max_vox=6.0, surface_fraction=0.0
+        ),
+    )
     # spheres: the labelled equivalent diameter follows the drawn one within a voxel
     assert p.pores.equivalent_diameter_vox.between(2.0, 7.0).all()
     assert p.pores.equivalent_diameter_vox.max() > 4.5
 
 
-@pytest.mark.parametrize("call, words", [
-    (lambda: am_cylinder(material="Gold"), "material"),
-    (lambda: am_cube(shape=(64, 64)), "shape"),
-    (lambda: am_cylinder(shape=(16, 16, 16)), "too small"),
-    (lambda: PorePopulation(porosity_percent=-1.0), "porosity_percent"),
-    (lambda: PorePopulation(kinds={"bubble": 1.0}), "kinds"),
-    (lambda: PorePopulation(diameter_min_vox=5.0, diameter_max_vox=2.0), "diameter_min_vox"),
-])
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: am_cylinder(material="Gold"), "material"),
+        (lambda: am_cube(shape=(64, 64)), "shape"),
+        (lambda: am_cylinder(shape=(16, 16, 16)), "too small"),
+        (lambda: PorePopulation(porosity_percent=-1.0), "porosity_percent"),
+        (lambda: PorePopulation(kinds={"bubble": 1.0}), "kinds"),
+        (lambda: PorePopulation(diameter_min_vox=5.0, diameter_max_vox=2.0), "diameter_min_vox"),
+    ],
+)
 def test_bad_settings_raise_config_errors(call, words):
     with pytest.raises(ConfigError, match=words):
         call()
 
 
 def test_an_unreachable_porosity_stops_and_reports_what_was_reached():
-    p = am_cube((24, 24, 24), seed=0, pores=PorePopulation(
-        porosity_percent=45.0, diameter_min_vox=6.0, diameter_max_vox=8.0, kinds={"gas": 1.0}))
+    p = am_cube(
+        (24, 24, 24),
+        seed=0,
+        pores=PorePopulation(porosity_percent=45.0, diameter_min_vox=6.0, diameter_max_vox=8.0, kinds={"gas": 1.0}),
+    )
     assert 0.0 < p.metadata["porosity_percent"] < 45.0
     assert p.metadata["porosity_target_percent"] == 45.0

@@ -17,9 +17,9 @@ def block():
 
 def test_three_phases(block):
     assert block.material_names == {0: "air", 1: "PA66", 2: "E-glass"}
-    assert set(np.unique(block.materials)) == {1, 2}     # a block cut from inside: no air
+    assert set(np.unique(block.materials)) == {1, 2}  # a block cut from inside: no air
     assert block.pore_labels.max() > 0
-    assert not (block.pore_fraction[block.materials == 2] > 0).any()   # pores lie in the matrix
+    assert not (block.pore_fraction[block.materials == 2] > 0).any()  # pores lie in the matrix
 
 
 def test_fibre_fraction_and_diameter(block):

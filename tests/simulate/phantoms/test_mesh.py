@@ -13,8 +13,20 @@ def _box(size):
     """The 12 triangles of an axis-aligned box from the origin to `size` (x, y, z), outward."""
     x, y, z = size
     v = np.array([[0, 0, 0], [x, 0, 0], [x, y, 0], [0, y, 0], [0, 0, z], [x, 0, z], [x, y, z], [0, y, z]], float)
-    faces = [(0, 2, 1), (0, 3, 2), (4, 5, 6), (4, 6, 7), (0, 1, 5), (0, 5, 4), (2, 3, 7), (2, 7, 6),
-             (1, 2, 6), (1, 6, 5), (0, 4, 7), (0, 7, 3)]
+    faces = [
+        (0, 2, 1),
+        (0, 3, 2),
+        (4, 5, 6),
+        (4, 6, 7),
+        (0, 1, 5),
+        (0, 5, 4),
+        (2, 3, 7),
+        (2, 7, 6),
+        (1, 2, 6),
+        (1, 6, 5),
+        (0, 4, 7),
+        (0, 7, 3),
+    ]
     return v[np.array(faces)]
 
 
@@ -28,8 +40,13 @@ def _write_binary(path, triangles):
 def _write_ascii(path, triangles):
     lines = ["solid part"]
     for tri in triangles:
-        lines += ["facet normal 0 0 0", "outer loop", *[f"vertex {a} {b} {c}" for a, b, c in tri], "endloop",
-                  "endfacet"]
+        lines += [
+            "facet normal 0 0 0",
+            "outer loop",
+            *[f"vertex {a} {b} {c}" for a, b, c in tri],
+            "endloop",
+            "endfacet",
+        ]
     path.write_text("\n".join(lines + ["endsolid part"]))
 
 

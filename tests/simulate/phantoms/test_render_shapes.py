@@ -21,13 +21,11 @@ def test_rendered_capsule_volume_matches_closed_form():
     centre = np.array([20.0, 20.0, 20.0])
     capsule = Capsule(centre - 5.0 * axis, centre + 5.0 * axis, 3.0)
     volume = np.pi * 3.0**2 * 10.0 + 4.0 / 3.0 * np.pi * 3.0**3
-    assert render(capsule, (40, 40, 40), supersample=5).fraction.sum() == pytest.approx(
-        volume, rel=0.03)
+    assert render(capsule, (40, 40, 40), supersample=5).fraction.sum() == pytest.approx(volume, rel=0.03)
 
 
 def test_supersampling_only_changes_voxels_near_the_surface():
-    shape = Ellipsoid(np.array([10.0, 10.2, 9.7]), np.array([6.0, 4.0, 2.5]),
-                      rotation_zyx(0.4, 0.3, 0.2))
+    shape = Ellipsoid(np.array([10.0, 10.2, 9.7]), np.array([6.0, 4.0, 2.5]), rotation_zyx(0.4, 0.3, 0.2))
     exact = render(shape, (20, 20, 20), supersample=1)
     fine = render(shape, (20, 20, 20), supersample=4)
     partial = (fine.fraction > 0) & (fine.fraction < 1)
@@ -44,7 +42,7 @@ def test_ellipsoid_distance_never_overstates_the_true_distance():
     surface = (u / np.linalg.norm(u, axis=1, keepdims=True) * ellipsoid.axes) @ ellipsoid.rotation
     points = rng.uniform(-7.0, 7.0, size=(300, 3))
     true = np.min(np.linalg.norm(points[:, None, :] - surface[None], axis=2), axis=1)
-    assert np.all(np.abs(ellipsoid.distance(points)) <= true + 0.05)   # 0.05: surface sampling
+    assert np.all(np.abs(ellipsoid.distance(points)) <= true + 0.05)  # 0.05: surface sampling
 
 
 def test_box_outside_the_grid_renders_nothing():
@@ -56,8 +54,7 @@ def test_a_pore_in_separate_pieces_keeps_one_instance_id():
 
     solid = np.ones((30, 30, 30), dtype=bool)
     canvas = PoreCanvas(solid, solid)
-    pieces = Union((sphere(np.array([15.0, 8.0, 8.0]), 2.5),
-                    sphere(np.array([15.0, 20.0, 20.0]), 2.5)))
+    pieces = Union((sphere(np.array([15.0, 8.0, 8.0]), 2.5), sphere(np.array([15.0, 20.0, 20.0]), 2.5)))
     assert canvas.place(pieces, "lack_of_fusion", surface=False) > 0
     _, n_pieces = ndimage.label(canvas.labels == 1)
     assert n_pieces == 2 and canvas.labels.max() == 1

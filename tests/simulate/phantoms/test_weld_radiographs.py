@@ -7,8 +7,7 @@ import pytest
 from scipy import ndimage
 
 from porelab.errors import ConfigError
-from porelab.simulate.phantoms import (INDICATION_CLASSES, WeldSettings, weld_patches,
-                                       weld_radiograph)
+from porelab.simulate.phantoms import INDICATION_CLASSES, WeldSettings, weld_patches, weld_radiograph
 
 
 @pytest.fixture(scope="module")

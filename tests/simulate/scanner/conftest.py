@@ -22,11 +22,16 @@ def asymmetric_phantom(n: int = 48, slices: int = 3) -> SmallPhantom:
     yy, xx = np.mgrid[:n, :n]
     materials = np.zeros((n, n), np.uint8)
     materials[(yy - 0.4 * n) ** 2 + (xx - 0.55 * n) ** 2 < (0.3 * n) ** 2] = 1
-    materials[int(0.72 * n):int(0.85 * n), int(0.15 * n):int(0.6 * n)] = 2
+    materials[int(0.72 * n) : int(0.85 * n), int(0.15 * n) : int(0.6 * n)] = 2
     pores = np.zeros((n, n), np.float32)
     pores[(yy - 0.35 * n) ** 2 + (xx - 0.65 * n) ** 2 < (0.08 * n) ** 2] = 1.0
-    return SmallPhantom("asymmetric", np.repeat(materials[None], slices, 0), {0: "air", 1: "Ti6Al4V",
-                        2: "AlSi7Mg"}, np.repeat(pores[None], slices, 0), (0.05, 0.05, 0.05))
+    return SmallPhantom(
+        "asymmetric",
+        np.repeat(materials[None], slices, 0),
+        {0: "air", 1: "Ti6Al4V", 2: "AlSi7Mg"},
+        np.repeat(pores[None], slices, 0),
+        (0.05, 0.05, 0.05),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from porelab import volume
-from porelab.simulate.scanner import (find_center, read_mat_sinogram, recentre, reconstruct, select_rows, sharpness,
-                                      to_line_integrals)
+from porelab.simulate.scanner import (
+    find_center,
+    read_mat_sinogram,
+    recentre,
+    reconstruct,
+    select_rows,
+    sharpness,
+    to_line_integrals,
+)
 from porelab.simulate.scanner.geometry import SliceGeometry
 from porelab.simulate.scanner.reconstruction import ReconOptions, reconstruct_slab
 

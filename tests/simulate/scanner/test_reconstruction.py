@@ -39,8 +39,14 @@ def test_fan_beam_is_not_mirrored(phantom, attenuation_truth, algorithm):
 
 
 def test_measured_fan_projections_use_the_spec_geometry(phantom, attenuation_truth):
-    spec = ScanSpec(geometry="fan", n_projections=240, source_object_mm=10.0, source_detector_mm=40.0,
-                    detector_pixel_mm=0.2, **CLEAN)
+    spec = ScanSpec(
+        geometry="fan",
+        n_projections=240,
+        source_object_mm=10.0,
+        source_detector_mm=40.0,
+        detector_pixel_mm=0.2,
+        **CLEAN,
+    )
     simulated = simulate(phantom, spec)
     measured = replace(simulated, metadata={"source": "a measured fan scan"})  # no stored geometry
     vol = reconstruct(measured, spec, grid_side=48)
@@ -99,8 +105,7 @@ def test_beam_hardening_emerges_from_the_energy_bins():
 def test_gpu_request_is_a_clear_error_or_runs(phantom):
     from porelab.simulate.scanner import cuda_available
 
-    spec = ScanSpec(geometry="cone", n_projections=30, device="gpu", source_object_mm=10.0,
-                    source_detector_mm=40.0)
+    spec = ScanSpec(geometry="cone", n_projections=30, device="gpu", source_object_mm=10.0, source_detector_mm=40.0)
     if cuda_available():
         assert simulate(phantom, spec).counts.shape[0] == 30
     else:

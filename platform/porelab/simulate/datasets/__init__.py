@@ -7,5 +7,21 @@ from porelab.simulate.datasets.presets import PRESETS, PROFILES, ScanPlan, prese
 from porelab.simulate.datasets.randomized import RandomizedConfig, ScanDraw, draw_scan
 from porelab.simulate.datasets.welds import build_welds
 
-__all__ = ["MANIFEST", "PRESETS", "PROFILES", "RandomizedConfig", "ScanDraw", "ScanPlan", "draw_scan", "baseline_metrics", "build_dataset", "build_scan",
-           "build_welds", "preset_plans", "read_manifest", "sha256", "summary_rows", "verify"]
+__all__ = [
+    "MANIFEST",
+    "PRESETS",
+    "PROFILES",
+    "RandomizedConfig",
+    "ScanDraw",
+    "ScanPlan",
+    "draw_scan",
+    "baseline_metrics",
+    "build_dataset",
+    "build_scan",
+    "build_welds",
+    "preset_plans",
+    "read_manifest",
+    "sha256",
+    "summary_rows",
+    "verify",
+]

@@ -40,5 +40,9 @@ def baseline_metrics(name: str, scan: np.ndarray, phantom: Phantom) -> dict[str,
     """Dice against the exact pore mask, false calls, and POD per equivalent-diameter bin."""
     mask = _pore_mask(name, scan)
     pod = detection_by_size(mask, phantom.pore_labels, phantom.pores)
-    return {"method": name, "dice": float(dice(mask, phantom.pore_labels > 0)),
-            "false_calls": int(false_calls(mask, phantom.pore_labels)), "pod": _records(pod)}
+    return {
+        "method": name,
+        "dice": float(dice(mask, phantom.pore_labels > 0)),
+        "false_calls": int(false_calls(mask, phantom.pore_labels)),
+        "pod": _records(pod),
+    }

@@ -16,8 +16,14 @@ import numpy as np
 from porelab import volume
 from porelab.errors import ConfigError
 from porelab.simulate.datasets.baselines import baseline_metrics
-from porelab.simulate.datasets.manifest import (FORMAT, file_problems, read_manifest, sha256, upsert_entry,
-                                                write_manifest)
+from porelab.simulate.datasets.manifest import (
+    FORMAT,
+    file_problems,
+    read_manifest,
+    sha256,
+    upsert_entry,
+    write_manifest,
+)
 from porelab.simulate.datasets.presets import ScanPlan, preset_plans
 from porelab.simulate.datasets.randomized import RandomizedConfig
 from porelab.simulate.datasets.readme import write_preview, write_readme
@@ -44,34 +50,51 @@ def _write_files(root: Path, plan: ScanPlan, phantom: Phantom, scan: volume.Volu
     folder = root / plan.id
     folder.mkdir(parents=True, exist_ok=True)
     files = {"scan": f"{plan.id}/scan.tif", "preview": f"{plan.id}/mid_slices.png"}
-    shared = plan.source is not None and all((root / plan.source / name).exists()
-                                              for name in ("labels.tif", "materials.tif", "pores.parquet"))
+    shared = plan.source is not None and all(
+        (root / plan.source / name).exists() for name in ("labels.tif", "materials.tif", "pores.parquet")
+    )
     truth = plan.source if shared else plan.id
-    files.update({"labels": f"{truth}/labels.tif", "materials": f"{truth}/materials.tif",
-                  "pores": f"{truth}/pores.parquet"})
+    files.update(
+        {"labels": f"{truth}/labels.tif", "materials": f"{truth}/materials.tif", "pores": f"{truth}/pores.parquet"}
+    )
     volume.write(scan, root / files["scan"], overwrite=True)
     write_preview(np.asarray(scan.data), root / files["preview"])
     if shared:
         return files
-    volume.write(phantom.pore_labels.astype(np.int32), root / files["labels"], voxel_size=phantom.voxel_size,
-                 overwrite=True)
+    volume.write(
+        phantom.pore_labels.astype(np.int32), root / files["labels"], voxel_size=phantom.voxel_size, overwrite=True
+    )
     volume.write(phantom.materials, root / files["materials"], voxel_size=phantom.voxel_size, overwrite=True)
     _write_table(phantom, root / files["pores"])
     return files
 
 
-def _entry(root: Path, plan: ScanPlan, phantom: Phantom, files: dict[str, str], baseline: dict[str, Any],
-           seconds: float) -> dict[str, Any]:
+def _entry(
+    root: Path, plan: ScanPlan, phantom: Phantom, files: dict[str, str], baseline: dict[str, Any], seconds: float
+) -> dict[str, Any]:
     spec = plan.spec.to_dict()
-    return {"id": plan.id, "role": plan.role, "part": plan.part, "material": plan.material,
-            "shape": list(phantom.materials.shape), "voxel_size_mm": list(phantom.voxel_size),
-            "phantom_seed": phantom.seed, "keep_every": plan.keep_every, "exposure_fraction": plan.exposure,
-            "source": plan.source, "baseline": plan.baseline,
-            "porosity_percent": phantom.metadata.get("porosity_percent"),
-            "pore_count": int(len(phantom.pores)), "scan": spec, "files": files,
-            "sha256": {role: sha256(root / name) for role, name in files.items()},
-            "preview": files["preview"], "otsu_baseline": baseline, "seconds": round(seconds, 2),
-            **({"drawn": plan.drawn} if plan.drawn is not None else {})}
+    return {
+        "id": plan.id,
+        "role": plan.role,
+        "part": plan.part,
+        "material": plan.material,
+        "shape": list(phantom.materials.shape),
+        "voxel_size_mm": list(phantom.voxel_size),
+        "phantom_seed": phantom.seed,
+        "keep_every": plan.keep_every,
+        "exposure_fraction": plan.exposure,
+        "source": plan.source,
+        "baseline": plan.baseline,
+        "porosity_percent": phantom.metadata.get("porosity_percent"),
+        "pore_count": int(len(phantom.pores)),
+        "scan": spec,
+        "files": files,
+        "sha256": {role: sha256(root / name) for role, name in files.items()},
+        "preview": files["preview"],
+        "otsu_baseline": baseline,
+        "seconds": round(seconds, 2),
+        **({"drawn": plan.drawn} if plan.drawn is not None else {}),
+    }
 
 
 class _Simulations:
@@ -88,16 +111,19 @@ class _Simulations:
         return self._cache[plan.phantom_key]
 
 
-def build_scan(root: Path, plan: ScanPlan, executor: Executor,
-               simulations: _Simulations | None = None) -> dict[str, Any]:
+def build_scan(
+    root: Path, plan: ScanPlan, executor: Executor, simulations: _Simulations | None = None
+) -> dict[str, Any]:
     """Simulate (or reuse), degrade, reconstruct, label and write one scan; its manifest entry."""
     start = time.perf_counter()
     phantom, full = (simulations or _Simulations()).get(plan, executor)
-    projections = (degrade(full, keep_every=plan.keep_every, exposure=plan.exposure, seed=plan.spec.seed)
-                   if plan.degraded else full)
+    projections = (
+        degrade(full, keep_every=plan.keep_every, exposure=plan.exposure, seed=plan.spec.seed)
+        if plan.degraded
+        else full
+    )
     scan = reconstruct(projections, executor=executor)
-    scan = volume.Volume(np.asarray(scan.data, np.float32), phantom.voxel_size,
-                         {**scan.metadata, "scan_id": plan.id})
+    scan = volume.Volume(np.asarray(scan.data, np.float32), phantom.voxel_size, {**scan.metadata, "scan_id": plan.id})
     baseline = baseline_metrics(plan.baseline, np.asarray(scan.data), phantom)
     files = _write_files(root, plan, phantom, scan)
     return _entry(root, plan, phantom, files, baseline, time.perf_counter() - start)
@@ -105,9 +131,12 @@ def build_scan(root: Path, plan: ScanPlan, executor: Executor,
 
 def _is_complete(root: Path, manifest: dict[str, Any], plan: ScanPlan) -> bool:
     entry = next((s for s in manifest["scans"] if s["id"] == plan.id), None)
-    same_spec = (entry is not None and entry["scan"] == json.loads(json.dumps(plan.spec.to_dict()))
-                 and entry.get("keep_every", 1) == plan.keep_every
-                 and entry.get("exposure_fraction", 1.0) == plan.exposure)
+    same_spec = (
+        entry is not None
+        and entry["scan"] == json.loads(json.dumps(plan.spec.to_dict()))
+        and entry.get("keep_every", 1) == plan.keep_every
+        and entry.get("exposure_fraction", 1.0) == plan.exposure
+    )
     return same_spec and not file_problems(root, entry)
 
 
@@ -122,8 +151,10 @@ def _check_same_sampling(root: Path, manifest: dict[str, Any], sampling: dict[st
         return
     changed = sorted(k for k in set(written) | set(sampling) if written.get(k) != sampling.get(k) and k not in _COUNTS)
     if changed:
-        raise ConfigError(f"{root / 'manifest.json'}: field 'sampling' differs in {changed}; the dataset was drawn "
-                          "with other ranges; expected the same ranges, or a new --out")
+        raise ConfigError(
+            f"{root / 'manifest.json'}: field 'sampling' differs in {changed}; the dataset was drawn "
+            "with other ranges; expected the same ranges, or a new --out"
+        )
 
 
 def _check_roles(root: Path, manifest: dict[str, Any], plans: list[ScanPlan]) -> None:
@@ -131,14 +162,22 @@ def _check_roles(root: Path, manifest: dict[str, Any], plans: list[ScanPlan]) ->
     planned = {p.id: p.role for p in plans}
     moved = sorted(e["id"] for e in manifest["scans"] if e["id"] in planned and e["role"] != planned[e["id"]])
     if moved:
-        raise ConfigError(f"{root / 'manifest.json'}: scans {moved} have another 'role' in the new plan; expected "
-                          "the written roles kept (change the counts so that only new scans are validation ones, "
-                          "or use a new --out)")
+        raise ConfigError(
+            f"{root / 'manifest.json'}: scans {moved} have another 'role' in the new plan; expected "
+            "the written roles kept (change the counts so that only new scans are validation ones, "
+            "or use a new --out)"
+        )
 
 
-def build_dataset(out: str | Path, preset: str = "am-cylinders", profile: str = "demo",
-                  executor: Executor = Executor(), report: Report = lambda message: None,
-                  only: tuple[str, ...] | None = None, sampling: RandomizedConfig | None = None) -> dict[str, Any]:
+def build_dataset(
+    out: str | Path,
+    preset: str = "am-cylinders",
+    profile: str = "demo",
+    executor: Executor = Executor(),
+    report: Report = lambda message: None,
+    only: tuple[str, ...] | None = None,
+    sampling: RandomizedConfig | None = None,
+) -> dict[str, Any]:
     """Write (or complete) the dataset `preset` at `profile` into `out`; the final manifest.
 
     `only` restricts the build to some scan ids (tests, partial rebuilds); `sampling` sets the
@@ -151,13 +190,26 @@ def build_dataset(out: str | Path, preset: str = "am-cylinders", profile: str = 
     if preset == "am-randomized" and sampling is None and recorded:
         sampling = RandomizedConfig.from_dict(recorded)  # completing a set keeps the ranges it was drawn with
     drawn_from = (sampling or RandomizedConfig()).to_dict() if preset == "am-randomized" else None
-    return build_plans(out, preset_plans(preset, profile, sampling), {"preset": preset, "profile": profile},
-                       executor, report, only, drawn_from)
+    return build_plans(
+        out,
+        preset_plans(preset, profile, sampling),
+        {"preset": preset, "profile": profile},
+        executor,
+        report,
+        only,
+        drawn_from,
+    )
 
 
-def build_plans(out: str | Path, plans: list[ScanPlan], fields: dict[str, Any], executor: Executor = Executor(),
-                report: Report = lambda message: None, only: tuple[str, ...] | None = None,
-                sampling: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_plans(
+    out: str | Path,
+    plans: list[ScanPlan],
+    fields: dict[str, Any],
+    executor: Executor = Executor(),
+    report: Report = lambda message: None,
+    only: tuple[str, ...] | None = None,
+    sampling: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write (or complete) the scans of `plans` into `out`; `fields` (preset, profile, ...) go
     into the manifest, and `sampling`, the ranges drawn scans came from, too."""
     root = Path(out)
@@ -178,8 +230,10 @@ def build_plans(out: str | Path, plans: list[ScanPlan], fields: dict[str, Any], 
         manifest = upsert_entry(manifest, entry)
         write_manifest(root, manifest)
         base = entry["otsu_baseline"]
-        report(f"{plan.id}: {entry['seconds']:.1f} s, {base.get('method', 'otsu')} Dice {base['dice']:.3f}, "
-               f"false calls {base['false_calls']}")
+        report(
+            f"{plan.id}: {entry['seconds']:.1f} s, {base.get('method', 'otsu')} Dice {base['dice']:.3f}, "
+            f"false calls {base['false_calls']}"
+        )
     write_manifest(root, manifest)
     write_readme(root, manifest)
     return manifest
@@ -190,6 +244,13 @@ def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for entry in manifest["scans"]:
         base = entry.get("otsu_baseline") or {}
-        rows.append({"id": entry["id"], "seconds": entry.get("seconds"), "baseline": base.get("method"),
-                     "dice": base.get("dice"), "false_calls": base.get("false_calls")})
+        rows.append(
+            {
+                "id": entry["id"],
+                "seconds": entry.get("seconds"),
+                "baseline": base.get("method"),
+                "dice": base.get("dice"),
+                "false_calls": base.get("false_calls"),
+            }
+        )
     return rows

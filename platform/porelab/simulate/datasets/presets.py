@@ -12,12 +12,34 @@ from functools import partial
 from typing import Any, Callable
 
 from porelab.errors import ConfigError
-from porelab.simulate.phantoms import (Phantom, PorePopulation, am_bushing, am_cube, am_cylinder, am_prism,
-                                      am_turned_cube, cast_aluminium, composite)
-from porelab.simulate.datasets.randomized import RandomizedConfig, json_ready, phantom_builder, randomized_draws, scan_id
+from porelab.simulate.phantoms import (
+    Phantom,
+    PorePopulation,
+    am_bushing,
+    am_cube,
+    am_cylinder,
+    am_prism,
+    am_turned_cube,
+    cast_aluminium,
+    composite,
+)
+from porelab.simulate.datasets.randomized import (
+    RandomizedConfig,
+    json_ready,
+    phantom_builder,
+    randomized_draws,
+    scan_id,
+)
 from porelab.simulate.scanner.degradations import keep_every_for_counts
-from porelab.simulate.scanner.spec import (AM_CUBE_PAPER, AM_CYLINDER_PAPER, CAST_PAPER, COMPOSITE_PAPER,
-                                           EVAL_SCANNER_PAPER, ScanSpec, scaled_to_grid)
+from porelab.simulate.scanner.spec import (
+    AM_CUBE_PAPER,
+    AM_CYLINDER_PAPER,
+    CAST_PAPER,
+    COMPOSITE_PAPER,
+    EVAL_SCANNER_PAPER,
+    ScanSpec,
+    scaled_to_grid,
+)
 
 PRESETS = ("am-cylinders", "am-eval", "am-randomized", "cast-aluminium", "composite", "welds")
 PROFILES = ("demo", "paper")
@@ -25,13 +47,30 @@ BASELINES = ("otsu", "multi-otsu")
 
 # grid shapes (z, y, x); paper: the papers' 13.3 um voxels for the AM parts
 _SHAPES = {
-    "demo": {"cylinder": (128, 40, 40), "cube": (96, 96, 96), "housing": (80, 64, 96), "composite": (96, 96, 96),
-             "evaluation": (96, 96, 96), "selection": (80, 80, 80)},
-    "paper": {"cylinder": (1510, 380, 380), "cube": (680, 680, 680), "housing": (320, 256, 384),
-              "composite": (512, 512, 512), "evaluation": (400, 400, 400), "selection": (400, 400, 400)},
+    "demo": {
+        "cylinder": (128, 40, 40),
+        "cube": (96, 96, 96),
+        "housing": (80, 64, 96),
+        "composite": (96, 96, 96),
+        "evaluation": (96, 96, 96),
+        "selection": (80, 80, 80),
+    },
+    "paper": {
+        "cylinder": (1510, 380, 380),
+        "cube": (680, 680, 680),
+        "housing": (320, 256, 384),
+        "composite": (512, 512, 512),
+        "evaluation": (400, 400, 400),
+        "selection": (400, 400, 400),
+    },
 }
-_CYLINDERS = (("Ti6Al4V", 1.5, 4.0), ("CoCr", 2.0, 3.5), ("CoCr", 1.0, 5.0), ("316L", 2.5, 4.0),
-              ("316L", 1.5, 3.0))  # material, porosity %, median equivalent diameter (voxels)
+_CYLINDERS = (
+    ("Ti6Al4V", 1.5, 4.0),
+    ("CoCr", 2.0, 3.5),
+    ("CoCr", 1.0, 5.0),
+    ("316L", 2.5, 4.0),
+    ("316L", 1.5, 3.0),
+)  # material, porosity %, median equivalent diameter (voxels)
 #: Fuchs et al.'s projection series, as counts (the first is the full scan).
 CAST_SERIES = (3300, 330, 33)
 #: Degraded copies of every good cylinder that calibrate the operating points (keep every k-th
@@ -41,8 +80,11 @@ CALIBRATION_DEGRADATIONS = ((2, 0.5), (3, 0.25))
 #: of the exposure (the first is the clean scan).
 EVALUATION_DEGRADATIONS = tuple((k, f) for k in (1, 2, 3) for f in (1.0, 0.5, 0.25))
 #: The evaluation preset's parts: builder, material, phantom seed (none a training seed).
-_EVALUATION_PARTS = (("prism", am_prism, "Ti6Al4V", 61), ("turned-cube", am_turned_cube, "CoCr", 62),
-                     ("bushing", am_bushing, "316L", 63))
+_EVALUATION_PARTS = (
+    ("prism", am_prism, "Ti6Al4V", 61),
+    ("turned-cube", am_turned_cube, "CoCr", 62),
+    ("bushing", am_bushing, "316L", 63),
+)
 #: The cross-validation's selection scans (role "selection"): parts of other shapes than the
 #: cylinders it trains on, scanned with the cylinders' scanner, clean and at the harshest
 #: calibration corner. They calibrate every trial's operating point and choose the served model
@@ -50,8 +92,11 @@ _EVALUATION_PARTS = (("prism", am_prism, "Ti6Al4V", 61), ("turned-cube", am_turn
 #: the choice did not say which model holds on other parts. Builder, material, phantom seed,
 #: porosity %, median equivalent diameter (voxels); no seed, material pairing or pore population
 #: of the evaluation preset.
-_SELECTION_PARTS = (("prism", am_prism, "CoCr", 71, 1.0, 3.0), ("turned-cube", am_turned_cube, "316L", 72, 1.5, 4.0),
-                    ("bushing", am_bushing, "Ti6Al4V", 73, 0.8, 2.5))
+_SELECTION_PARTS = (
+    ("prism", am_prism, "CoCr", 71, 1.0, 3.0),
+    ("turned-cube", am_turned_cube, "316L", 72, 1.5, 4.0),
+    ("bushing", am_bushing, "Ti6Al4V", 73, 0.8, 2.5),
+)
 SELECTION_DEGRADATIONS = ((3, 0.25),)
 
 
@@ -107,15 +152,34 @@ def _am_plans(profile: str) -> list[ScanPlan]:
         pores = PorePopulation(porosity_percent=porosity, diameter_median_vox=median)
         build = partial(am_cylinder, shape=shape, material=material, seed=10 + i, pores=pores)
         spec = _spec_for(AM_CYLINDER_PAPER, profile, shape, seed=100 + i)
-        plans.append(ScanPlan(f"cylinder-{i + 1}-{material}", "good", "cylinder", material,
-                              f"cylinder-{i + 1}", build, spec))
+        plans.append(
+            ScanPlan(f"cylinder-{i + 1}-{material}", "good", "cylinder", material, f"cylinder-{i + 1}", build, spec)
+        )
         clean = plans[-1].id
-        plans += [ScanPlan(degraded_id(clean, k, f), "degraded", "cylinder", material, f"cylinder-{i + 1}", build,
-                           spec, keep_every=k, exposure=f, source=clean) for k, f in CALIBRATION_DEGRADATIONS]
+        plans += [
+            ScanPlan(
+                degraded_id(clean, k, f),
+                "degraded",
+                "cylinder",
+                material,
+                f"cylinder-{i + 1}",
+                build,
+                spec,
+                keep_every=k,
+                exposure=f,
+                source=clean,
+            )
+            for k, f in CALIBRATION_DEGRADATIONS
+        ]
     plans += _selection_plans(profile)
     cube_shape = _SHAPES[profile]["cube"]
-    build = partial(am_cube, shape=cube_shape, material="316L", seed=20,
-                    pores=PorePopulation(porosity_percent=2.0, diameter_median_vox=4.0))
+    build = partial(
+        am_cube,
+        shape=cube_shape,
+        material="316L",
+        seed=20,
+        pores=PorePopulation(porosity_percent=2.0, diameter_median_vox=4.0),
+    )
     spec = _spec_for(AM_CUBE_PAPER, profile, cube_shape, seed=200)
     plans.append(ScanPlan("cube-316L-challenging", "challenging", "cube", "316L", "cube", build, spec))
     return plans
@@ -131,8 +195,21 @@ def _selection_plans(profile: str) -> list[ScanPlan]:
         spec = _spec_for(AM_CYLINDER_PAPER, profile, shape, seed=600 + seed)
         clean = f"{part}-{material}"
         plans.append(ScanPlan(clean, "selection", part, material, clean, build, spec))
-        plans += [ScanPlan(degraded_id(clean, k, f), "selection", part, material, clean, build, spec, keep_every=k,
-                           exposure=f, source=clean) for k, f in SELECTION_DEGRADATIONS]
+        plans += [
+            ScanPlan(
+                degraded_id(clean, k, f),
+                "selection",
+                part,
+                material,
+                clean,
+                build,
+                spec,
+                keep_every=k,
+                exposure=f,
+                source=clean,
+            )
+            for k, f in SELECTION_DEGRADATIONS
+        ]
     return plans
 
 
@@ -141,22 +218,54 @@ def _cast_plans(profile: str) -> list[ScanPlan]:
     spec = _spec_for(CAST_PAPER, profile, shape, seed=300)
     # a multiple of 100 so every step of the series keeps evenly spaced angles over the turn
     spec = spec.with_(n_projections=max(100, round(spec.n_projections / 100) * 100))
-    plans = [ScanPlan(f"housing-{i + 1}", "train", "housing", "AlSi7Mg", f"housing-{i + 1}",
-                      partial(cast_aluminium, shape=shape, seed=30 + i), spec) for i in range(2)]
-    steps = keep_every_for_counts(spec.n_projections, tuple(round(n * spec.n_projections / CAST_SERIES[0])
-                                                          for n in CAST_SERIES))
+    plans = [
+        ScanPlan(
+            f"housing-{i + 1}",
+            "train",
+            "housing",
+            "AlSi7Mg",
+            f"housing-{i + 1}",
+            partial(cast_aluminium, shape=shape, seed=30 + i),
+            spec,
+        )
+        for i in range(2)
+    ]
+    steps = keep_every_for_counts(
+        spec.n_projections, tuple(round(n * spec.n_projections / CAST_SERIES[0]) for n in CAST_SERIES)
+    )
     for step, paper_count in zip(steps[1:], CAST_SERIES[1:]):
-        plans.append(ScanPlan(f"housing-1-series-{paper_count}", "projection-series", "housing", "AlSi7Mg",
-                              "housing-1", plans[0].build_phantom, spec, keep_every=step, source=plans[0].id))
+        plans.append(
+            ScanPlan(
+                f"housing-1-series-{paper_count}",
+                "projection-series",
+                "housing",
+                "AlSi7Mg",
+                "housing-1",
+                plans[0].build_phantom,
+                spec,
+                keep_every=step,
+                source=plans[0].id,
+            )
+        )
     return plans
 
 
 def _composite_plans(profile: str) -> list[ScanPlan]:
     shape = _SHAPES[profile]["composite"]
     spec = _spec_for(COMPOSITE_PAPER, profile, shape, seed=400)
-    return [ScanPlan(f"composite-{i + 1}", "train", "composite", "PA66+E-glass", f"composite-{i + 1}",
-                     partial(composite, shape=shape, seed=40 + i), spec, baseline="multi-otsu")
-            for i in range(2)]
+    return [
+        ScanPlan(
+            f"composite-{i + 1}",
+            "train",
+            "composite",
+            "PA66+E-glass",
+            f"composite-{i + 1}",
+            partial(composite, shape=shape, seed=40 + i),
+            spec,
+            baseline="multi-otsu",
+        )
+        for i in range(2)
+    ]
 
 
 def _evaluation_plans(profile: str) -> list[ScanPlan]:
@@ -172,8 +281,20 @@ def _evaluation_plans(profile: str) -> list[ScanPlan]:
         clean = f"{part}-{material}"
         for k, f in EVALUATION_DEGRADATIONS:
             degraded = (k, f) != (1, 1.0)
-            plans.append(ScanPlan(degraded_id(clean, k, f) if degraded else clean, "evaluation", part, material,
-                                  part, build, spec, keep_every=k, exposure=f, source=clean if degraded else None))
+            plans.append(
+                ScanPlan(
+                    degraded_id(clean, k, f) if degraded else clean,
+                    "evaluation",
+                    part,
+                    material,
+                    part,
+                    build,
+                    spec,
+                    keep_every=k,
+                    exposure=f,
+                    source=clean if degraded else None,
+                )
+            )
     return plans
 
 
@@ -184,12 +305,27 @@ def _randomized_plans(profile: str, sampling: RandomizedConfig) -> list[ScanPlan
     for draw in randomized_draws(sampling, profile):
         role = "validation" if draw.index >= sampling.scans - sampling.validation_scans else "train"
         drawn = {"part_options": draw.part_options, "side": draw.side, "pores": json_ready(asdict(draw.pores))}
-        plans.append(ScanPlan(scan_id(draw), role, draw.part, draw.material, scan_id(draw), phantom_builder(draw),
-                              draw.spec, drawn=drawn))
+        plans.append(
+            ScanPlan(
+                scan_id(draw),
+                role,
+                draw.part,
+                draw.material,
+                scan_id(draw),
+                phantom_builder(draw),
+                draw.spec,
+                drawn=drawn,
+            )
+        )
     return plans
 
 
-_PLANNERS = {"am-cylinders": _am_plans, "am-eval": _evaluation_plans, "cast-aluminium": _cast_plans, "composite": _composite_plans}
+_PLANNERS = {
+    "am-cylinders": _am_plans,
+    "am-eval": _evaluation_plans,
+    "cast-aluminium": _cast_plans,
+    "composite": _composite_plans,
+}
 
 
 def preset_plans(preset: str, profile: str, sampling: RandomizedConfig | None = None) -> list[ScanPlan]:

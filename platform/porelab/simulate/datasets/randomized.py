@@ -19,8 +19,17 @@ import numpy as np
 
 from porelab.errors import ConfigError
 from porelab.simulate.materials import tungsten_spectrum
-from porelab.simulate.phantoms import (AM_MATERIALS, BushingDesign, Phantom, PorePopulation, am_bushing, am_cube,
-                                      am_cylinder, am_prism, am_turned_cube)
+from porelab.simulate.phantoms import (
+    AM_MATERIALS,
+    BushingDesign,
+    Phantom,
+    PorePopulation,
+    am_bushing,
+    am_cube,
+    am_cylinder,
+    am_prism,
+    am_turned_cube,
+)
 from porelab.simulate.scanner.spec import AM_CYLINDER_PAPER, PAPER_GRID_SIDE, ScanSpec
 
 PARTS = ("cylinder", "cube", "prism", "turned-cube", "bushing", "thin-wall")
@@ -75,14 +84,16 @@ class RandomizedConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.validation_scans < self.scans:
-            raise ConfigError(f"am-randomized: validation_scans={self.validation_scans}: expected 0 <= it < "
-                              f"scans={self.scans}")
+            raise ConfigError(
+                f"am-randomized: validation_scans={self.validation_scans}: expected 0 <= it < scans={self.scans}"
+            )
         for name in ("parts", "materials"):
             allowed = PARTS if name == "parts" else AM_MATERIALS
             unknown = set(getattr(self, name)) - set(allowed)
             if not getattr(self, name) or unknown:
-                raise ConfigError(f"am-randomized: {name}={list(getattr(self, name))}: expected a non-empty "
-                                  f"subset of {list(allowed)}")
+                raise ConfigError(
+                    f"am-randomized: {name}={list(getattr(self, name))}: expected a non-empty subset of {list(allowed)}"
+                )
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type == "Bounds" and not (len(value) == 2 and 0 <= value[0] <= value[1]):
@@ -133,8 +144,11 @@ def _uniform(rng: np.random.Generator, bounds: Bounds) -> float:
 
 def _part_options(part: str, rng: np.random.Generator) -> dict[str, float]:
     if part == "prism":
-        return {"tilt_deg": _uniform(rng, (0.0, 60.0)), "azimuth_deg": _uniform(rng, (0.0, 360.0)),
-                "apothem_mm": _uniform(rng, (2.0, 3.5))}
+        return {
+            "tilt_deg": _uniform(rng, (0.0, 60.0)),
+            "azimuth_deg": _uniform(rng, (0.0, 360.0)),
+            "apothem_mm": _uniform(rng, (2.0, 3.5)),
+        }
     if part == "turned-cube":
         return {"turn_deg": _uniform(rng, (0.0, 45.0)), "tilt_deg": _uniform(rng, (0.0, 35.0))}
     if part == "bushing":
@@ -148,15 +162,21 @@ def _spec(config: RandomizedConfig, rng: np.random.Generator, side: int, seed: i
     grid = round(side * 0.9)
     full = AM_CYLINDER_PAPER.n_projections * grid / PAPER_GRID_SIDE[AM_CYLINDER_PAPER.name]
     source_object = _uniform(rng, config.source_object_mm)
-    weights = tungsten_spectrum(tube_kv=_uniform(rng, config.tube_kv),
-                                copper_filter_mm=_uniform(rng, config.copper_filter_mm))
+    weights = tungsten_spectrum(
+        tube_kv=_uniform(rng, config.tube_kv), copper_filter_mm=_uniform(rng, config.copper_filter_mm)
+    )
     return AM_CYLINDER_PAPER.with_(
-        name="am-randomized", n_projections=max(8, round(full * _log_uniform(rng, config.projections))),
+        name="am-randomized",
+        n_projections=max(8, round(full * _log_uniform(rng, config.projections))),
         exposure=round(AM_CYLINDER_PAPER.exposure * _log_uniform(rng, config.exposure), 1),
-        spectrum_weights=tuple(float(w) for w in weights), gain_spread=_uniform(rng, config.gain_spread),
-        scatter_fraction=_uniform(rng, config.scatter_fraction), blur_px=_uniform(rng, config.blur_px),
-        source_object_mm=source_object, source_detector_mm=source_object * _uniform(rng, config.magnification),
-        seed=seed)
+        spectrum_weights=tuple(float(w) for w in weights),
+        gain_spread=_uniform(rng, config.gain_spread),
+        scatter_fraction=_uniform(rng, config.scatter_fraction),
+        blur_px=_uniform(rng, config.blur_px),
+        source_object_mm=source_object,
+        source_detector_mm=source_object * _uniform(rng, config.magnification),
+        seed=seed,
+    )
 
 
 def draw_scan(config: RandomizedConfig, index: int, profile: str) -> ScanDraw:
@@ -169,10 +189,12 @@ def draw_scan(config: RandomizedConfig, index: int, profile: str) -> ScanDraw:
         side = round(side * config.paper_scale)
     options = _part_options(part, rng)
     porous = rng.random() >= config.pore_free
-    pores = PorePopulation(porosity_percent=_uniform(rng, config.porosity_percent) if porous else 0.0,
-                           diameter_median_vox=_uniform(rng, config.pore_median_vox),
-                           diameter_sigma=_uniform(rng, config.pore_sigma),
-                           surface_fraction=_uniform(rng, config.surface_fraction))
+    pores = PorePopulation(
+        porosity_percent=_uniform(rng, config.porosity_percent) if porous else 0.0,
+        diameter_median_vox=_uniform(rng, config.pore_median_vox),
+        diameter_sigma=_uniform(rng, config.pore_sigma),
+        surface_fraction=_uniform(rng, config.surface_fraction),
+    )
     spec = _spec(config, rng, side, seed=config.seed + 1000 + index)
     return ScanDraw(index, config.seed + 2000 + index, part, material, side, options, pores, spec)
 
@@ -181,18 +203,29 @@ def build_phantom(draw: ScanDraw) -> Phantom:
     """The drawn part with its pores (seeded by the draw)."""
     seed, o = draw.phantom_seed, draw.part_options
     if draw.part == "cylinder":
-        return am_cylinder((draw.side, max(24, draw.side // 2), max(24, draw.side // 2)), draw.material, seed,
-                           draw.pores)
+        return am_cylinder(
+            (draw.side, max(24, draw.side // 2), max(24, draw.side // 2)), draw.material, seed, draw.pores
+        )
     if draw.part == "cube":
         return am_cube((draw.side,) * 3, draw.material, seed, draw.pores)
     if draw.part == "prism":
-        return am_prism((draw.side,) * 3, draw.material, seed, draw.pores, apothem_mm=o["apothem_mm"],
-                        tilt_deg=o["tilt_deg"], azimuth_deg=o["azimuth_deg"])
+        return am_prism(
+            (draw.side,) * 3,
+            draw.material,
+            seed,
+            draw.pores,
+            apothem_mm=o["apothem_mm"],
+            tilt_deg=o["tilt_deg"],
+            azimuth_deg=o["azimuth_deg"],
+        )
     if draw.part == "turned-cube":
-        return am_turned_cube((draw.side,) * 3, draw.material, seed, draw.pores, turn_deg=o["turn_deg"],
-                              tilt_deg=o["tilt_deg"])
-    design = BushingDesign(bore_diameter_mm=BushingDesign.outer_diameter_mm * o["bore_ratio"],
-                           thread_major_radius_mm=o.get("thread_major_radius_mm", 0.0))
+        return am_turned_cube(
+            (draw.side,) * 3, draw.material, seed, draw.pores, turn_deg=o["turn_deg"], tilt_deg=o["tilt_deg"]
+        )
+    design = BushingDesign(
+        bore_diameter_mm=BushingDesign.outer_diameter_mm * o["bore_ratio"],
+        thread_major_radius_mm=o.get("thread_major_radius_mm", 0.0),
+    )
     return am_bushing((draw.side,) * 3, draw.material, seed, draw.pores, design=design)
 
 

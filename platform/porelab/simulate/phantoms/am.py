@@ -17,14 +17,18 @@ from porelab.simulate.phantoms.populate import populate
 from porelab.simulate.phantoms.shapes import rotation_zyx
 
 AM_MATERIALS = ("Ti6Al4V", "CoCr", "316L", "AlSi10Mg")
-CYLINDER_MM = (20.0, 5.0)   # height, diameter
+CYLINDER_MM = (20.0, 5.0)  # height, diameter
 CUBE_MM = 9.0
 _MARGIN = 0.06
 
 
-def am_cylinder(shape: tuple[int, int, int] = (128, 40, 40), material: str = "Ti6Al4V",
-                seed: int = 0, pores: PorePopulation | None = None,
-                supersample: int = 3) -> Phantom:
+def am_cylinder(
+    shape: tuple[int, int, int] = (128, 40, 40),
+    material: str = "Ti6Al4V",
+    seed: int = 0,
+    pores: PorePopulation | None = None,
+    supersample: int = 3,
+) -> Phantom:
     """The papers' 5 mm x 20 mm cylinder (axis along z), scaled to the largest size that fits
     `shape` with a small margin; isotropic voxels."""
     dims = check_shape(shape, "am_cylinder")
@@ -36,9 +40,13 @@ def am_cylinder(shape: tuple[int, int, int] = (128, 40, 40), material: str = "Ti
     return _am_part("am-cylinder", solid, material, scale, seed, pores, supersample, part)
 
 
-def am_cube(shape: tuple[int, int, int] = (96, 96, 96), material: str = "Ti6Al4V",
-            seed: int = 0, pores: PorePopulation | None = None,
-            supersample: int = 3) -> Phantom:
+def am_cube(
+    shape: tuple[int, int, int] = (96, 96, 96),
+    material: str = "Ti6Al4V",
+    seed: int = 0,
+    pores: PorePopulation | None = None,
+    supersample: int = 3,
+) -> Phantom:
     """The papers' 9 mm cube, scaled to fit `shape` with a small margin; isotropic voxels."""
     dims = check_shape(shape, "am_cube")
     check_material(material, AM_MATERIALS, "am_cube")
@@ -61,9 +69,17 @@ class BushingDesign:
     thread_pitch_mm: float = 0.5
 
 
-def am_prism(shape: tuple[int, int, int] = (96, 96, 96), material: str = "Ti6Al4V", seed: int = 0,
-             pores: PorePopulation | None = None, apothem_mm: float = 3.0, height_mm: float = 10.0,
-             tilt_deg: float = 25.0, azimuth_deg: float = 30.0, supersample: int = 3) -> Phantom:
+def am_prism(
+    shape: tuple[int, int, int] = (96, 96, 96),
+    material: str = "Ti6Al4V",
+    seed: int = 0,
+    pores: PorePopulation | None = None,
+    apothem_mm: float = 3.0,
+    height_mm: float = 10.0,
+    tilt_deg: float = 25.0,
+    azimuth_deg: float = 30.0,
+    supersample: int = 3,
+) -> Phantom:
     """A regular hexagonal prism whose axis is tilted `tilt_deg` from z towards `azimuth_deg`,
     scaled to fit `shape`; isotropic voxels."""
     dims = check_shape(shape, "am_prism")
@@ -71,19 +87,32 @@ def am_prism(shape: tuple[int, int, int] = (96, 96, 96), material: str = "Ti6Al4
     rotation = rotation_zyx(np.radians(tilt_deg), np.radians(azimuth_deg), np.radians(10.0))
     radius = apothem_mm / np.cos(np.pi / 6.0)
     angles = np.arange(6) * np.pi / 3.0 + np.pi / 6.0
-    corners = np.array([[u, radius * np.cos(a), radius * np.sin(a)] for u in (-height_mm / 2, height_mm / 2)
-                        for a in angles])
+    corners = np.array(
+        [[u, radius * np.cos(a), radius * np.sin(a)] for u in (-height_mm / 2, height_mm / 2) for a in angles]
+    )
     extent = tuple(2.0 * np.abs(corners @ rotation).max(axis=0))  # rows of `rotation` map frame -> z, y, x
     scale = geometry.fit_scale(dims, extent, _MARGIN, "am_prism")
     solid = geometry.hexagonal_prism(dims, apothem_mm * scale, height_mm * scale, rotation)
-    part = {"part": "prism", "apothem_mm": apothem_mm, "height_mm": height_mm, "tilt_deg": tilt_deg,
-            "azimuth_deg": azimuth_deg}
+    part = {
+        "part": "prism",
+        "apothem_mm": apothem_mm,
+        "height_mm": height_mm,
+        "tilt_deg": tilt_deg,
+        "azimuth_deg": azimuth_deg,
+    }
     return _am_part("am-prism", solid, material, scale, seed, pores, supersample, part)
 
 
-def am_turned_cube(shape: tuple[int, int, int] = (96, 96, 96), material: str = "CoCr", seed: int = 0,
-                   pores: PorePopulation | None = None, side_mm: float = 7.0, turn_deg: float = 30.0,
-                   tilt_deg: float = 15.0, supersample: int = 3) -> Phantom:
+def am_turned_cube(
+    shape: tuple[int, int, int] = (96, 96, 96),
+    material: str = "CoCr",
+    seed: int = 0,
+    pores: PorePopulation | None = None,
+    side_mm: float = 7.0,
+    turn_deg: float = 30.0,
+    tilt_deg: float = 15.0,
+    supersample: int = 3,
+) -> Phantom:
     """A cube turned `turn_deg` about z and tilted `tilt_deg`, scaled to fit `shape`."""
     dims = check_shape(shape, "am_turned_cube")
     check_material(material, AM_MATERIALS, "am_turned_cube")
@@ -97,9 +126,14 @@ def am_turned_cube(shape: tuple[int, int, int] = (96, 96, 96), material: str = "
     return _am_part("am-turned-cube", solid, material, scale, seed, pores, supersample, part)
 
 
-def am_bushing(shape: tuple[int, int, int] = (96, 96, 96), material: str = "316L", seed: int = 0,
-               pores: PorePopulation | None = None, design: BushingDesign | None = None,
-               supersample: int = 3) -> Phantom:
+def am_bushing(
+    shape: tuple[int, int, int] = (96, 96, 96),
+    material: str = "316L",
+    seed: int = 0,
+    pores: PorePopulation | None = None,
+    design: BushingDesign | None = None,
+    supersample: int = 3,
+) -> Phantom:
     """A bushing (`BushingDesign`) along z, scaled to fit `shape`: its bore and threaded hole
     are open to the outside, so neither is a pore."""
     dims = check_shape(shape, "am_bushing")
@@ -114,14 +148,26 @@ def am_bushing(shape: tuple[int, int, int] = (96, 96, 96), material: str = "316L
     solid &= radial > (design.bore_diameter_mm / 2.0) ** 2
     if design.thread_major_radius_mm > 0:
         solid &= ~(geometry.threaded_hole(x, z, y, design.thread_major_radius_mm, design.thread_pitch_mm) & (x > 0))
-    part = {"part": "bushing", "outer_diameter_mm": outer, "bore_diameter_mm": design.bore_diameter_mm,
-            "height_mm": design.height_mm, "thread_major_radius_mm": design.thread_major_radius_mm,
-            "thread_pitch_mm": design.thread_pitch_mm}
+    part = {
+        "part": "bushing",
+        "outer_diameter_mm": outer,
+        "bore_diameter_mm": design.bore_diameter_mm,
+        "height_mm": design.height_mm,
+        "thread_major_radius_mm": design.thread_major_radius_mm,
+        "thread_pitch_mm": design.thread_pitch_mm,
+    }
     return _am_part("am-bushing", solid, material, scale, seed, pores, supersample, part)
 
 
-def phantom_from_solid(solid: np.ndarray, material: str, voxel_size_mm: float, seed: int = 0,
-                       pores: PorePopulation | None = None, name: str = "user-part", supersample: int = 3) -> Phantom:
+def phantom_from_solid(
+    solid: np.ndarray,
+    material: str,
+    voxel_size_mm: float,
+    seed: int = 0,
+    pores: PorePopulation | None = None,
+    name: str = "user-part",
+    supersample: int = 3,
+) -> Phantom:
     """A phantom of any part (bool `solid`, e.g. a user's part mask) in an AM material, with
     pores drawn inside it; isotropic voxels of `voxel_size_mm`.
 
@@ -138,20 +184,40 @@ def phantom_from_solid(solid: np.ndarray, material: str, voxel_size_mm: float, s
     return _am_part(name, solid, material, 1.0 / voxel_size_mm, seed, pores, supersample, {"part": name})
 
 
-def _am_part(name: str, solid: np.ndarray, material: str, scale: float, seed: int,
-             pores: PorePopulation | None, supersample: int, part: dict) -> Phantom:
+def _am_part(
+    name: str,
+    solid: np.ndarray,
+    material: str,
+    scale: float,
+    seed: int,
+    pores: PorePopulation | None,
+    supersample: int,
+    part: dict,
+) -> Phantom:
     population = pores if pores is not None else PorePopulation()
     rng = np.random.default_rng(seed)
     canvas = PoreCanvas(solid, solid, supersample)
     populate(canvas, population, rng)
     voxel = 1.0 / scale
     voxel_size = (voxel, voxel, voxel)
-    metadata = {**part, "voxel_size_mm": voxel, "material": material,
-                "porosity_target_percent": population.porosity_percent,
-                "porosity_percent": achieved_porosity(canvas), "pore_count": canvas.count,
-                "build_direction": "z", "supersample": supersample}
-    return Phantom(name=name, materials=solid.astype(np.uint8),
-                   material_names={0: "air", 1: material},
-                   pore_fraction=canvas.fraction, pore_labels=canvas.labels,
-                   pores=phantom_pores(canvas, voxel_size), voxel_size=voxel_size, seed=seed,
-                   metadata=metadata)
+    metadata = {
+        **part,
+        "voxel_size_mm": voxel,
+        "material": material,
+        "porosity_target_percent": population.porosity_percent,
+        "porosity_percent": achieved_porosity(canvas),
+        "pore_count": canvas.count,
+        "build_direction": "z",
+        "supersample": supersample,
+    }
+    return Phantom(
+        name=name,
+        materials=solid.astype(np.uint8),
+        material_names={0: "air", 1: material},
+        pore_fraction=canvas.fraction,
+        pore_labels=canvas.labels,
+        pores=phantom_pores(canvas, voxel_size),
+        voxel_size=voxel_size,
+        seed=seed,
+        metadata=metadata,
+    )

@@ -61,8 +61,7 @@ class PoreCanvas:
         lo, hi = shape.bounds()
         return bool(np.all(lo >= 1.0) and np.all(hi <= np.asarray(self.solid.shape) - 2.0))
 
-    def _fits(self, rendered: Rendered, grown: tuple[slice, ...], label: np.ndarray,
-              surface: bool) -> bool:
+    def _fits(self, rendered: Rendered, grown: tuple[slice, ...], label: np.ndarray, surface: bool) -> bool:
         solid = self.solid[grown]
         inner = _embed(rendered.fraction > 0, rendered.slices, grown)
         if not surface:
@@ -72,8 +71,9 @@ class PoreCanvas:
         next_to_air = ndimage.binary_dilation(~solid, _FACES)
         return bool((_embed(label, rendered.slices, grown) & next_to_air).any())
 
-    def _commit(self, rendered: Rendered, grown: tuple[slice, ...], fraction: np.ndarray,
-                label: np.ndarray, kind: str) -> float:
+    def _commit(
+        self, rendered: Rendered, grown: tuple[slice, ...], fraction: np.ndarray, label: np.ndarray, kind: str
+    ) -> float:
         self.kinds.append(kind)
         self.void_volumes.append(float(fraction.sum()))
         pore_id = self.count

@@ -25,31 +25,37 @@ class FibreLayout:
     diameter_um: float = 10.0
     length_um: tuple[float, float] = (150.0, 300.0)
     voxel_size_um: float = 1.6
-    volume_fraction: float = 0.17   # PA66-GF30: 30 wt % glass is ~17 vol %
+    volume_fraction: float = 0.17  # PA66-GF30: 30 wt % glass is ~17 vol %
     direction: tuple[float, float, float] = (0.0, 0.0, 1.0)
     spread_deg: float = 12.0
     max_overlap: float = 0.02
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.volume_fraction < 0.6:
-            raise ConfigError(f"FibreLayout.volume_fraction: expected in [0, 0.6), got "
-                              f"{self.volume_fraction!r}")
+            raise ConfigError(f"FibreLayout.volume_fraction: expected in [0, 0.6), got {self.volume_fraction!r}")
         if self.diameter_um <= 0 or self.voxel_size_um <= 0 or min(self.length_um) <= 0:
-            raise ConfigError("FibreLayout: diameter_um, length_um and voxel_size_um must be "
-                              f"positive, got {self.diameter_um!r}, {self.length_um!r}, "
-                              f"{self.voxel_size_um!r}")
+            raise ConfigError(
+                "FibreLayout: diameter_um, length_um and voxel_size_um must be "
+                f"positive, got {self.diameter_um!r}, {self.length_um!r}, "
+                f"{self.voxel_size_um!r}"
+            )
         if np.linalg.norm(self.direction) == 0:
             raise ConfigError("FibreLayout.direction: expected a non-zero vector (z, y, x)")
 
 
 def _composite_pores() -> PorePopulation:
-    return PorePopulation(porosity_percent=1.0, kinds={"gas": 1.0}, diameter_median_vox=4.0,
-                          diameter_sigma=0.4, surface_fraction=0.0)
+    return PorePopulation(
+        porosity_percent=1.0, kinds={"gas": 1.0}, diameter_median_vox=4.0, diameter_sigma=0.4, surface_fraction=0.0
+    )
 
 
-def composite(shape: tuple[int, int, int] = (96, 96, 96), seed: int = 0,
-              fibres: FibreLayout | None = None, pores: PorePopulation | None = None,
-              supersample: int = 3) -> Phantom:
+def composite(
+    shape: tuple[int, int, int] = (96, 96, 96),
+    seed: int = 0,
+    fibres: FibreLayout | None = None,
+    pores: PorePopulation | None = None,
+    supersample: int = 3,
+) -> Phantom:
     """A block cut from inside a moulded part: every voxel is PA66 or E-glass (no air), pores
     lie in the matrix (void never replaces fibre)."""
     dims = check_shape(shape, "composite", minimum=16)
@@ -62,18 +68,29 @@ def composite(shape: tuple[int, int, int] = (96, 96, 96), seed: int = 0,
     canvas = PoreCanvas(solid, materials == MATRIX, supersample)
     populate(canvas, population, rng)
     voxel = layout.voxel_size_um / 1000.0
-    metadata = {"part": "composite block", "voxel_size_mm": voxel,
-                "fibre_diameter_um": layout.diameter_um, "fibre_direction": list(layout.direction),
-                "fibre_volume_fraction_target": layout.volume_fraction,
-                "fibre_volume_fraction": fibre_fraction,
-                "porosity_target_percent": population.porosity_percent,
-                "porosity_percent": achieved_porosity(canvas), "pore_count": canvas.count,
-                "phases": {"matrix": MATRIX, "fibre": FIBRE, "pore": "pore_labels > 0"}}
-    return Phantom(name="composite", materials=materials,
-                   material_names={0: "air", MATRIX: "PA66", FIBRE: "E-glass"},
-                   pore_fraction=canvas.fraction, pore_labels=canvas.labels,
-                   pores=phantom_pores(canvas, (voxel,) * 3), voxel_size=(voxel,) * 3,
-                   seed=seed, metadata=metadata)
+    metadata = {
+        "part": "composite block",
+        "voxel_size_mm": voxel,
+        "fibre_diameter_um": layout.diameter_um,
+        "fibre_direction": list(layout.direction),
+        "fibre_volume_fraction_target": layout.volume_fraction,
+        "fibre_volume_fraction": fibre_fraction,
+        "porosity_target_percent": population.porosity_percent,
+        "porosity_percent": achieved_porosity(canvas),
+        "pore_count": canvas.count,
+        "phases": {"matrix": MATRIX, "fibre": FIBRE, "pore": "pore_labels > 0"},
+    }
+    return Phantom(
+        name="composite",
+        materials=materials,
+        material_names={0: "air", MATRIX: "PA66", FIBRE: "E-glass"},
+        pore_fraction=canvas.fraction,
+        pore_labels=canvas.labels,
+        pores=phantom_pores(canvas, (voxel,) * 3),
+        voxel_size=(voxel,) * 3,
+        seed=seed,
+        metadata=metadata,
+    )
 
 
 def _lay_fibres(materials: np.ndarray, layout: FibreLayout, rng: np.random.Generator) -> float:
@@ -124,8 +141,7 @@ def _mark(target: np.ndarray, capsule: Capsule) -> None:
         target[found[0]] |= found[1]
 
 
-def _draw_fibre(shape: tuple[int, ...], layout: FibreLayout, radius: float,
-                rng: np.random.Generator) -> Capsule:
+def _draw_fibre(shape: tuple[int, ...], layout: FibreLayout, radius: float, rng: np.random.Generator) -> Capsule:
     preferred = np.asarray(layout.direction, dtype=float)
     preferred /= np.linalg.norm(preferred)
     spread = np.tan(np.deg2rad(layout.spread_deg))
@@ -136,8 +152,7 @@ def _draw_fibre(shape: tuple[int, ...], layout: FibreLayout, radius: float,
     return Capsule(centre - half * axis, centre + half * axis, radius)
 
 
-def _fibre_voxels(fibre: Capsule, shape: tuple[int, ...]
-                  ) -> tuple[tuple[slice, ...], np.ndarray] | None:
+def _fibre_voxels(fibre: Capsule, shape: tuple[int, ...]) -> tuple[tuple[slice, ...], np.ndarray] | None:
     """Voxels of a long, tilted fibre, found piece by piece along its axis: the bounding box of
     the whole fibre would be mostly empty and cost ~10x more distance evaluations."""
     lo, hi = fibre.bounds()

@@ -28,8 +28,12 @@ def read_stl(path: str | Path) -> np.ndarray:
     if len(data) >= 84:
         count = struct.unpack_from("<I", data, 80)[0]
         if len(data) == 84 + 50 * count:
-            records = np.frombuffer(data, dtype=np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)),
-                                                          ("attribute", "<u2")]), count=count, offset=84)
+            records = np.frombuffer(
+                data,
+                dtype=np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")]),
+                count=count,
+                offset=84,
+            )
             return records["vertices"].astype(np.float64)
     text = data.decode("ascii", errors="replace")
     if not text.lstrip().startswith("solid"):
@@ -53,7 +57,7 @@ def voxelize(triangles: np.ndarray, voxel_size: float, margin: int = _MARGIN_VOX
     low = triangles.reshape(-1, 3).min(axis=0) - margin * voxel_size
     shape_xyz = np.ceil((triangles.reshape(-1, 3).max(axis=0) + margin * voxel_size - low) / voxel_size).astype(int)
     nx, ny, nz = (int(n) for n in shape_xyz)
-    grid = (triangles - low) / voxel_size - 0.5      # voxel-centre units: centre i sits at i
+    grid = (triangles - low) / voxel_size - 0.5  # voxel-centre units: centre i sits at i
     crossings: list[list[float]] = [[] for _ in range(ny * nx)]
     for a, b, c in grid:
         _rasterise(a, b, c, nx, ny, crossings)
@@ -79,7 +83,7 @@ def _rasterise(a: np.ndarray, b: np.ndarray, c: np.ndarray, nx: int, ny: int, cr
     y0, y1 = max(math.ceil(min(a[1], b[1], c[1])), 0), min(math.floor(max(a[1], b[1], c[1])), ny - 1)
     if x0 > x1 or y0 > y1:
         return
-    ys, xs = np.mgrid[y0:y1 + 1, x0:x1 + 1]
+    ys, xs = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
     ys, xs = ys.ravel() + _RAY_OFFSET[0], xs.ravel() + _RAY_OFFSET[1]
     w0 = ((b[0] - xs) * (c[1] - ys) - (c[0] - xs) * (b[1] - ys)) / area
     w1 = ((c[0] - xs) * (a[1] - ys) - (a[0] - xs) * (c[1] - ys)) / area

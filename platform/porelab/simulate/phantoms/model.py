@@ -22,11 +22,11 @@ class Phantom:
     """
 
     name: str
-    materials: np.ndarray            # uint8 (z, y, x), 0 = air outside the part
-    material_names: dict[int, str]   # label -> material key; 0 -> "air"
-    pore_fraction: np.ndarray        # float32 (z, y, x) in [0, 1]
-    pore_labels: np.ndarray          # int32 (z, y, x), pore instance id, 0 = none
-    pores: pd.DataFrame              # one row per pore instance
+    materials: np.ndarray  # uint8 (z, y, x), 0 = air outside the part
+    material_names: dict[int, str]  # label -> material key; 0 -> "air"
+    pore_fraction: np.ndarray  # float32 (z, y, x) in [0, 1]
+    pore_labels: np.ndarray  # int32 (z, y, x), pore instance id, 0 = none
+    pores: pd.DataFrame  # one row per pore instance
     voxel_size: tuple[float, float, float]
     seed: int
     metadata: dict = field(default_factory=dict)
@@ -53,8 +53,7 @@ class PorePopulation:
     """
 
     porosity_percent: float = 1.0
-    kinds: dict[str, float] = field(
-        default_factory=lambda: {"gas": 0.6, "keyhole": 0.25, "lack_of_fusion": 0.15})
+    kinds: dict[str, float] = field(default_factory=lambda: {"gas": 0.6, "keyhole": 0.25, "lack_of_fusion": 0.15})
     diameter_median_vox: float = 4.0
     diameter_sigma: float = 0.5
     diameter_min_vox: float = 1.0
@@ -65,23 +64,29 @@ class PorePopulation:
     keyhole_max_tilt_deg: float = 20.0
 
     def __post_init__(self) -> None:
-        _check(0.0 <= self.porosity_percent < 50.0, "porosity_percent", "in [0, 50)",
-               self.porosity_percent)
-        _check(bool(self.kinds) and all(w >= 0 for w in self.kinds.values())
-               and sum(self.kinds.values()) > 0, "kinds", "non-negative shares with a positive sum",
-               self.kinds)
-        _check(set(self.kinds) <= set(PORE_KINDS), "kinds", f"keys among {PORE_KINDS}",
-               sorted(self.kinds))
-        _check(0.5 <= self.diameter_min_vox <= self.diameter_max_vox, "diameter_min_vox",
-               "at least 0.5 and at most diameter_max_vox", self.diameter_min_vox)
-        _check(self.diameter_median_vox > 0 and self.diameter_sigma >= 0, "diameter_median_vox",
-               "a positive median and a non-negative sigma",
-               (self.diameter_median_vox, self.diameter_sigma))
-        _check(0.0 <= self.surface_fraction <= 1.0, "surface_fraction", "in [0, 1]",
-               self.surface_fraction)
+        _check(0.0 <= self.porosity_percent < 50.0, "porosity_percent", "in [0, 50)", self.porosity_percent)
+        _check(
+            bool(self.kinds) and all(w >= 0 for w in self.kinds.values()) and sum(self.kinds.values()) > 0,
+            "kinds",
+            "non-negative shares with a positive sum",
+            self.kinds,
+        )
+        _check(set(self.kinds) <= set(PORE_KINDS), "kinds", f"keys among {PORE_KINDS}", sorted(self.kinds))
+        _check(
+            0.5 <= self.diameter_min_vox <= self.diameter_max_vox,
+            "diameter_min_vox",
+            "at least 0.5 and at most diameter_max_vox",
+            self.diameter_min_vox,
+        )
+        _check(
+            self.diameter_median_vox > 0 and self.diameter_sigma >= 0,
+            "diameter_median_vox",
+            "a positive median and a non-negative sigma",
+            (self.diameter_median_vox, self.diameter_sigma),
+        )
+        _check(0.0 <= self.surface_fraction <= 1.0, "surface_fraction", "in [0, 1]", self.surface_fraction)
         _check(self.max_pores >= 0, "max_pores", "non-negative", self.max_pores)
-        _check(self.layer_thickness_vox > 0, "layer_thickness_vox", "positive",
-               self.layer_thickness_vox)
+        _check(self.layer_thickness_vox > 0, "layer_thickness_vox", "positive", self.layer_thickness_vox)
 
     def shares(self) -> tuple[list[str], np.ndarray]:
         names = list(self.kinds)
@@ -102,6 +107,5 @@ def check_material(material: str, allowed: tuple[str, ...], builder: str) -> Non
 def check_shape(shape: tuple[int, ...], builder: str, minimum: int = 8) -> tuple[int, int, int]:
     dims = tuple(int(n) for n in shape)
     if len(dims) != 3 or min(dims) < minimum:
-        raise ConfigError(f"{builder}: shape must be 3 sizes (z, y, x) of at least {minimum} "
-                          f"voxels, got {shape!r}")
+        raise ConfigError(f"{builder}: shape must be 3 sizes (z, y, x) of at least {minimum} voxels, got {shape!r}")
     return dims

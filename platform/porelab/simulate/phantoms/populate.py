@@ -40,8 +40,7 @@ def _next_to_outside(solid: np.ndarray) -> np.ndarray:
     return outside
 
 
-def sample_diameter(population: PorePopulation, rng: np.random.Generator,
-                    cap: float) -> float | None:
+def sample_diameter(population: PorePopulation, rng: np.random.Generator, cap: float) -> float | None:
     """A log-normal equivalent diameter within [min, min(max, cap)]; None when cap < min."""
     high = min(population.diameter_max_vox, cap)
     if high < population.diameter_min_vox:
@@ -53,8 +52,15 @@ def sample_diameter(population: PorePopulation, rng: np.random.Generator,
     return float(rng.uniform(population.diameter_min_vox, high))
 
 
-def _centre(sites: _Sites, surface: bool, shape: tuple[int, ...], kind: str, diameter: float,
-            population: PorePopulation, rng: np.random.Generator) -> np.ndarray | None:
+def _centre(
+    sites: _Sites,
+    surface: bool,
+    shape: tuple[int, ...],
+    kind: str,
+    diameter: float,
+    population: PorePopulation,
+    rng: np.random.Generator,
+) -> np.ndarray | None:
     pool = sites.surface if surface else sites.inside
     if len(pool) == 0:
         return None
@@ -77,8 +83,7 @@ def populate(canvas: PoreCanvas, population: PorePopulation, rng: np.random.Gene
     names, shares = population.shares()
     opts = {"max_tilt_deg": population.keyhole_max_tilt_deg}
     placed, failures = 0.0, 0
-    while (placed < target and canvas.count < population.max_pores
-           and failures < _FAILURES_IN_A_ROW):
+    while placed < target and canvas.count < population.max_pores and failures < _FAILURES_IN_A_ROW:
         cap = (6.0 * 1.5 * (target - placed) / np.pi) ** (1.0 / 3.0)
         diameter = sample_diameter(population, rng, cap)
         if diameter is None:
@@ -86,8 +91,7 @@ def populate(canvas: PoreCanvas, population: PorePopulation, rng: np.random.Gene
         kind = str(rng.choice(names, p=shares))
         surface = bool(rng.random() < population.surface_fraction)
         centre = _centre(sites, surface, canvas.solid.shape, kind, diameter, population, rng)
-        added = (0.0 if centre is None else
-                 canvas.place(FACTORIES[kind](diameter, centre, rng, opts), kind, surface))
+        added = 0.0 if centre is None else canvas.place(FACTORIES[kind](diameter, centre, rng, opts), kind, surface)
         placed += added
         failures = 0 if added else failures + 1
     return 100.0 * placed / part_voxels if part_voxels else 0.0

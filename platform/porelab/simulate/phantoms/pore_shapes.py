@@ -25,8 +25,7 @@ def gas_pore(diameter: float, centre: np.ndarray, rng: np.random.Generator, opts
     return sphere(centre, diameter / 2.0)
 
 
-def keyhole_pore(diameter: float, centre: np.ndarray, rng: np.random.Generator,
-                 opts: dict) -> Shape:
+def keyhole_pore(diameter: float, centre: np.ndarray, rng: np.random.Generator, opts: dict) -> Shape:
     """Capsule of total length aspect * 2r, tilted up to `max_tilt_deg` from z."""
     aspect = rng.uniform(1.8, 3.2)
     radius = (_volume(diameter) / (np.pi * (2.0 * aspect - 2.0 / 3.0))) ** (1.0 / 3.0)
@@ -36,8 +35,7 @@ def keyhole_pore(diameter: float, centre: np.ndarray, rng: np.random.Generator,
     return Capsule(centre - half * axis, centre + half * axis, float(radius))
 
 
-def lack_of_fusion_pore(diameter: float, centre: np.ndarray, rng: np.random.Generator,
-                        opts: dict) -> Shape:
+def lack_of_fusion_pore(diameter: float, centre: np.ndarray, rng: np.random.Generator, opts: dict) -> Shape:
     """2-5 flat lobes in the layer plane through `centre`, about 1:5 thick to wide."""
     n_lobes = int(rng.integers(2, 6))
     thickness = float(np.clip(0.16 * diameter, 0.6, 3.0))  # semi-axis along z
@@ -60,8 +58,7 @@ def _in_layer(angle: float) -> np.ndarray:
     return np.array([[0.0, s, c], [0.0, c, -s], [1.0, 0.0, 0.0]])
 
 
-def shrinkage_cluster(diameter: float, centre: np.ndarray, rng: np.random.Generator,
-                      opts: dict) -> Shape:
+def shrinkage_cluster(diameter: float, centre: np.ndarray, rng: np.random.Generator, opts: dict) -> Shape:
     """A branched tree of thin capsules grown from `centre` until it holds the target volume."""
     radius = float(np.clip(0.15 * diameter, 0.7, 2.0))
     segment = 3.0 * radius + 1.0

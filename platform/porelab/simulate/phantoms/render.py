@@ -41,8 +41,7 @@ def _centres(slices: tuple[slice, slice, slice]) -> np.ndarray:
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
 
 
-def inside(shape: Shape, grid_shape: tuple[int, int, int]
-           ) -> tuple[tuple[slice, slice, slice], np.ndarray] | None:
+def inside(shape: Shape, grid_shape: tuple[int, int, int]) -> tuple[tuple[slice, slice, slice], np.ndarray] | None:
     """Voxels whose centre lies in the solid (no partial volume): for material labels."""
     slices = _box(shape, grid_shape)
     if slices is None:

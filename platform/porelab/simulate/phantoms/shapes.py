@@ -39,8 +39,7 @@ class Capsule:
         return np.linalg.norm(rel - t[:, None] * axis, axis=1) - self.radius
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        return (np.minimum(self.start, self.end) - self.radius,
-                np.maximum(self.start, self.end) + self.radius)
+        return (np.minimum(self.start, self.end) - self.radius, np.maximum(self.start, self.end) + self.radius)
 
 
 def sphere(centre: np.ndarray, radius: float) -> Capsule:
@@ -94,8 +93,7 @@ class Union:
             lo, hi = part.bounds()
             first, last = np.searchsorted(sorted_z, [lo[0] - _REACH, hi[0] + _REACH], side="left")
             slab = order[first:last]
-            inside = np.all((points[slab, 1:] >= lo[1:] - _REACH)
-                            & (points[slab, 1:] <= hi[1:] + _REACH), axis=1)
+            inside = np.all((points[slab, 1:] >= lo[1:] - _REACH) & (points[slab, 1:] <= hi[1:] + _REACH), axis=1)
             near = slab[inside]
             if len(near):
                 result[near] = np.minimum(result[near], part.distance(points[near]))

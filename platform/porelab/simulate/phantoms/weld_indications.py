@@ -27,7 +27,7 @@ class Indication:
     kind: str
     r0: int
     c0: int
-    loss: np.ndarray   # float, thickness removed as a fraction of the plate
+    loss: np.ndarray  # float, thickness removed as a fraction of the plate
 
 
 def _window(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,4 +102,8 @@ def lack_of_fusion(bead: BeadPath, rng: np.random.Generator) -> Indication:
 
 
 DRAWERS: dict[str, Callable[[BeadPath, np.random.Generator], Indication]] = {
-    "porosity": porosity, "slag": slag, "crack": crack, "lack_of_fusion": lack_of_fusion}
+    "porosity": porosity,
+    "slag": slag,
+    "crack": crack,
+    "lack_of_fusion": lack_of_fusion,
+}

@@ -10,8 +10,7 @@ import pandas as pd
 from scipy import ndimage
 
 from porelab.errors import ConfigError
-from porelab.simulate.phantoms.weld_indications import (DRAWERS, INDICATION_CLASSES, BeadPath,
-                                                        Indication)
+from porelab.simulate.phantoms.weld_indications import DRAWERS, INDICATION_CLASSES, BeadPath, Indication
 
 _CODES = {name: code for code, name in INDICATION_CLASSES.items()}
 
@@ -33,22 +32,22 @@ class WeldSettings:
     grain_px: float = 1.5
     white_noise: float = 0.005
     indications: int = 8
-    kinds: dict[str, float] = field(default_factory=lambda: {
-        "porosity": 0.35, "slag": 0.25, "crack": 0.2, "lack_of_fusion": 0.2})
+    kinds: dict[str, float] = field(
+        default_factory=lambda: {"porosity": 0.35, "slag": 0.25, "crack": 0.2, "lack_of_fusion": 0.2}
+    )
 
     def __post_init__(self) -> None:
         if not set(self.kinds) <= set(DRAWERS) or sum(self.kinds.values()) <= 0:
-            raise ConfigError(f"WeldSettings.kinds: expected positive shares of "
-                              f"{sorted(DRAWERS)}, got {self.kinds!r}")
+            raise ConfigError(f"WeldSettings.kinds: expected positive shares of {sorted(DRAWERS)}, got {self.kinds!r}")
         if self.noise < 0 or self.white_noise < 0 or self.grain_px <= 0:
             raise ConfigError("WeldSettings: noise and white_noise must be >= 0 and grain_px > 0")
 
 
 @dataclass
 class WeldRadiograph:
-    image: np.ndarray        # float32 (rows, cols): transmitted intensity, bright = less steel
-    mask: np.ndarray         # uint8 (rows, cols): indication class code, 0 = none
-    instances: np.ndarray    # int32 (rows, cols): indication id, 0 = none
+    image: np.ndarray  # float32 (rows, cols): transmitted intensity, bright = less steel
+    mask: np.ndarray  # uint8 (rows, cols): indication class code, 0 = none
+    instances: np.ndarray  # int32 (rows, cols): indication id, 0 = none
     indications: pd.DataFrame
     classes: dict[int, str]
     seed: int
@@ -61,8 +60,9 @@ class WeldRadiograph:
         return (self.mask == _CODES[kind]).astype(np.uint8)
 
 
-def weld_radiograph(shape: tuple[int, int] = (384, 1536), seed: int = 0,
-                    settings: WeldSettings | None = None) -> WeldRadiograph:
+def weld_radiograph(
+    shape: tuple[int, int] = (384, 1536), seed: int = 0, settings: WeldSettings | None = None
+) -> WeldRadiograph:
     """A horizontal weld across the image with `settings.indications` indications."""
     settings = settings or WeldSettings()
     rows, cols = _check_shape(shape, settings)
@@ -76,18 +76,29 @@ def weld_radiograph(shape: tuple[int, int] = (384, 1536), seed: int = 0,
         mask[instances == pore_id] = _CODES[kind]
     image = np.exp(-settings.mu_plate * thickness) / np.exp(-settings.mu_plate)
     image = image * 0.5 + _noise((rows, cols), settings, rng)
-    return WeldRadiograph(np.clip(image, 0.0, 1.0).astype(np.float32), mask, instances,
-                          _table(instances, found), dict(INDICATION_CLASSES), seed,
-                          {"bead_half_width_px": settings.bead_half_width_px,
-                           "bead_centre_row": bead.centre.astype(float).tolist(),
-                           "grain_px": settings.grain_px, "noise": settings.noise})
+    return WeldRadiograph(
+        np.clip(image, 0.0, 1.0).astype(np.float32),
+        mask,
+        instances,
+        _table(instances, found),
+        dict(INDICATION_CLASSES),
+        seed,
+        {
+            "bead_half_width_px": settings.bead_half_width_px,
+            "bead_centre_row": bead.centre.astype(float).tolist(),
+            "grain_px": settings.grain_px,
+            "noise": settings.noise,
+        },
+    )
 
 
 def _check_shape(shape: tuple[int, ...], settings: WeldSettings) -> tuple[int, int]:
     dims = tuple(int(n) for n in shape)
     if len(dims) != 2 or dims[0] < 4 * settings.bead_half_width_px or dims[1] < 256:
-        raise ConfigError(f"weld_radiograph shape: expected (rows, cols) with rows >= "
-                          f"{4 * settings.bead_half_width_px:.0f} and cols >= 256, got {shape!r}")
+        raise ConfigError(
+            f"weld_radiograph shape: expected (rows, cols) with rows >= "
+            f"{4 * settings.bead_half_width_px:.0f} and cols >= 256, got {shape!r}"
+        )
     return dims
 
 
@@ -97,8 +108,7 @@ def _bead_path(rows: int, cols: int, settings: WeldSettings, rng: np.random.Gene
     return BeadPath(rows / 2.0 + wander, settings.bead_half_width_px)
 
 
-def _cap(rows: int, cols: int, bead: BeadPath, settings: WeldSettings,
-         rng: np.random.Generator) -> np.ndarray:
+def _cap(rows: int, cols: int, bead: BeadPath, settings: WeldSettings, rng: np.random.Generator) -> np.ndarray:
     """Extra thickness of the bead: a parabolic cap with solidification ripples."""
     r = np.arange(rows)[:, None]
     x = np.arange(cols)[None, :]
@@ -107,8 +117,9 @@ def _cap(rows: int, cols: int, bead: BeadPath, settings: WeldSettings,
     return settings.cap_height * np.clip(1.0 - across**2, 0.0, None) * ripple
 
 
-def _place_indications(thickness: np.ndarray, instances: np.ndarray, bead: BeadPath,
-                       settings: WeldSettings, rng: np.random.Generator) -> list[str]:
+def _place_indications(
+    thickness: np.ndarray, instances: np.ndarray, bead: BeadPath, settings: WeldSettings, rng: np.random.Generator
+) -> list[str]:
     names = list(settings.kinds)
     shares = np.array([settings.kinds[k] for k in names], dtype=float)
     placed: list[str] = []
@@ -131,9 +142,12 @@ def _box(indication: Indication) -> tuple[slice, slice]:
 
 def _fits(indication: Indication, instances: np.ndarray) -> bool:
     rows, cols = indication.loss.shape
-    inside = (indication.r0 >= 0 and indication.c0 >= 0
-              and indication.r0 + rows <= instances.shape[0]
-              and indication.c0 + cols <= instances.shape[1])
+    inside = (
+        indication.r0 >= 0
+        and indication.c0 >= 0
+        and indication.r0 + rows <= instances.shape[0]
+        and indication.c0 + cols <= instances.shape[1]
+    )
     return inside and indication.loss.max() > 0 and not instances[_box(indication)].any()
 
 
@@ -150,11 +164,30 @@ def _table(instances: np.ndarray, kinds: list[str]) -> pd.DataFrame:
             continue
         pixels = instances[box] == index
         rr, cc = np.nonzero(pixels)
-        rows.append({"id": index, "kind": kinds[index - 1], "class_code": _CODES[kinds[index - 1]],
-                     "centroid_row": rr.mean() + box[0].start,
-                     "centroid_col": cc.mean() + box[1].start,
-                     "bbox_r0": box[0].start, "bbox_c0": box[1].start, "bbox_r1": box[0].stop,
-                     "bbox_c1": box[1].stop, "area_px": int(pixels.sum())})
-    columns = ["id", "kind", "class_code", "centroid_row", "centroid_col", "bbox_r0", "bbox_c0",
-               "bbox_r1", "bbox_c1", "area_px"]
+        rows.append(
+            {
+                "id": index,
+                "kind": kinds[index - 1],
+                "class_code": _CODES[kinds[index - 1]],
+                "centroid_row": rr.mean() + box[0].start,
+                "centroid_col": cc.mean() + box[1].start,
+                "bbox_r0": box[0].start,
+                "bbox_c0": box[1].start,
+                "bbox_r1": box[0].stop,
+                "bbox_c1": box[1].stop,
+                "area_px": int(pixels.sum()),
+            }
+        )
+    columns = [
+        "id",
+        "kind",
+        "class_code",
+        "centroid_row",
+        "centroid_col",
+        "bbox_r0",
+        "bbox_c0",
+        "bbox_r1",
+        "bbox_c1",
+        "area_px",
+    ]
     return pd.DataFrame(rows, columns=columns)

@@ -6,8 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from porelab.simulate.scanner.exposure import (detector_gains, detector_signal, expected_primary,
-                                               flats_and_darks, record_counts)
+from porelab.simulate.scanner.exposure import (
+    detector_gains,
+    detector_signal,
+    expected_primary,
+    flats_and_darks,
+    record_counts,
+)
 from porelab.simulate.scanner.geometry import SliceGeometry, slice_geometry
 from porelab.simulate.scanner.gpu import resolve_device
 from porelab.simulate.scanner.projector import PhantomLike, line_integrals, material_maps
@@ -16,8 +21,9 @@ from porelab.simulate.scanner.spec import ScanSpec
 from porelab.volume import Projections
 
 
-def _project(maps: np.ndarray, geom: SliceGeometry, spec: ScanSpec, voxel_z: float,
-             executor: Executor) -> tuple[np.ndarray, str]:
+def _project(
+    maps: np.ndarray, geom: SliceGeometry, spec: ScanSpec, voxel_z: float, executor: Executor
+) -> tuple[np.ndarray, str]:
     """Line integrals and the path used: 3D cone on a GPU, else slice-wise 2D on the CPU.
 
     The device is resolved for every geometry, so `device="gpu"` on a machine without a usable
@@ -30,13 +36,20 @@ def _project(maps: np.ndarray, geom: SliceGeometry, spec: ScanSpec, voxel_z: flo
     return line_integrals(maps, geom, executor), "slice-2d-cpu"
 
 
-def scan_metadata(spec: ScanSpec, geom: SliceGeometry, phantom: PhantomLike, keys: list[str],
-                  path: str) -> dict[str, Any]:
+def scan_metadata(
+    spec: ScanSpec, geom: SliceGeometry, phantom: PhantomLike, keys: list[str], path: str
+) -> dict[str, Any]:
     """What `reconstruct` needs to rebuild the geometry, plus provenance."""
-    return {"source": f"simulated:{getattr(phantom, 'name', 'phantom')}", "simulated": True,
-            "scan_spec": spec.to_dict(), "slice_geometry": geom.to_dict(), "projection_path": path,
-            "volume_shape": [int(n) for n in phantom.materials.shape],
-            "voxel_size": [float(v) for v in phantom.voxel_size], "materials": keys}
+    return {
+        "source": f"simulated:{getattr(phantom, 'name', 'phantom')}",
+        "simulated": True,
+        "scan_spec": spec.to_dict(),
+        "slice_geometry": geom.to_dict(),
+        "projection_path": path,
+        "volume_shape": [int(n) for n in phantom.materials.shape],
+        "voxel_size": [float(v) for v in phantom.voxel_size],
+        "materials": keys,
+    }
 
 
 def simulate(phantom: PhantomLike, spec: ScanSpec, executor: Executor = Executor()) -> Projections:
@@ -53,5 +66,10 @@ def simulate(phantom: PhantomLike, spec: ScanSpec, executor: Executor = Executor
     _, gain = detector_gains(primary.shape[2], spec)
     counts = record_counts(detector_signal(primary, spec), gain, spec, stream=2)
     flats, darks = flats_and_darks(primary.shape[1], primary.shape[2], spec)
-    return Projections(counts=counts, angles=geom.angles, flats=flats, darks=darks,
-                       metadata=scan_metadata(spec, geom, phantom, keys, path))
+    return Projections(
+        counts=counts,
+        angles=geom.angles,
+        flats=flats,
+        darks=darks,
+        metadata=scan_metadata(spec, geom, phantom, keys, path),
+    )

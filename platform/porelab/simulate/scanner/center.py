@@ -49,19 +49,22 @@ def _peak_offset(a: np.ndarray, b: np.ndarray) -> float:
     return shift - n if shift > n / 2 else shift
 
 
-def find_center(line_integrals: np.ndarray, angles: np.ndarray, rows: slice | None = None,
-                max_pair_error_deg: float = 1.5) -> CenterResult:
+def find_center(
+    line_integrals: np.ndarray, angles: np.ndarray, rows: slice | None = None, max_pair_error_deg: float = 1.5
+) -> CenterResult:
     """Rotation axis column of (n_angles, rows, cols) parallel-beam line integrals."""
     pairs = _opposed_pairs(np.asarray(angles, np.float64), np.radians(max_pair_error_deg))
     if not pairs:
-        raise ConfigError("find_center: no two projections about 180 deg apart (within "
-                          f"{max_pair_error_deg} deg); the opposed-projection search needs a half turn")
+        raise ConfigError(
+            "find_center: no two projections about 180 deg apart (within "
+            f"{max_pair_error_deg} deg); the opposed-projection search needs a half turn"
+        )
     data = line_integrals[:, rows] if rows is not None else line_integrals
     mid = (data.shape[2] - 1) / 2.0
-    estimates = [mid + _peak_offset(data[i, r], data[j, r][::-1]) / 2.0
-                 for i, j in pairs for r in range(data.shape[1])]
-    return CenterResult(center=float(np.median(estimates)), estimates=tuple(float(e) for e in estimates),
-                        pairs=len(pairs))
+    estimates = [mid + _peak_offset(data[i, r], data[j, r][::-1]) / 2.0 for i, j in pairs for r in range(data.shape[1])]
+    return CenterResult(
+        center=float(np.median(estimates)), estimates=tuple(float(e) for e in estimates), pairs=len(pairs)
+    )
 
 
 def sharpness(image: np.ndarray, value_range: tuple[float, float], smoothing: float = 1.0) -> float:

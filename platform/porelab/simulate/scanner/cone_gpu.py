@@ -28,9 +28,16 @@ def _geometries(nz: int, det_rows: int, geom: SliceGeometry, voxel_z: float) -> 
     half_z = nz * voxel_z / 2
     vol = astra.create_vol_geom(geom.ny, geom.nx, nz, -half_w, half_w, -half_h, half_h, -half_z, half_z)
     row_pixel = voxel_z * geom.magnification
-    proj = astra.create_proj_geom("cone", geom.detector_pixel_mm, row_pixel, det_rows, geom.detector_cols,
-                                  geom.angles, geom.source_object_mm,
-                                  geom.source_detector_mm - geom.source_object_mm)
+    proj = astra.create_proj_geom(
+        "cone",
+        geom.detector_pixel_mm,
+        row_pixel,
+        det_rows,
+        geom.detector_cols,
+        geom.angles,
+        geom.source_object_mm,
+        geom.source_detector_mm - geom.source_object_mm,
+    )
     return vol, proj
 
 

@@ -45,8 +45,7 @@ def degrade(projections: Projections, keep_every: int = 1, exposure: float = 1.0
         counts = _thin(counts, exposure, offset, rng)
         flats = None if flats is None else _thin(flats, exposure, offset, rng)
     meta = {**projections.metadata, "degradation": {"keep_every": keep_every, "exposure": exposure}}
-    return replace(projections, counts=counts, flats=flats, angles=projections.angles[::keep_every],
-                   metadata=meta)
+    return replace(projections, counts=counts, flats=flats, angles=projections.angles[::keep_every], metadata=meta)
 
 
 def keep_every_for_counts(n_projections: int, targets: tuple[int, ...]) -> tuple[int, ...]:
@@ -54,9 +53,13 @@ def keep_every_for_counts(n_projections: int, targets: tuple[int, ...]) -> tuple
     return tuple(max(1, round(n_projections / t)) for t in targets)
 
 
-def degradation_grid(phantom: PhantomLike, spec: ScanSpec, keep_every: tuple[int, ...] = PAPER_PROJECTION_STEPS,
-                     exposures: tuple[float, ...] = PAPER_EXPOSURES,
-                     executor: Executor = Executor()) -> dict[tuple[int, float], Projections]:
+def degradation_grid(
+    phantom: PhantomLike,
+    spec: ScanSpec,
+    keep_every: tuple[int, ...] = PAPER_PROJECTION_STEPS,
+    exposures: tuple[float, ...] = PAPER_EXPOSURES,
+    executor: Executor = Executor(),
+) -> dict[tuple[int, float], Projections]:
     """Every (keep_every, exposure) combination from one full-dose simulation of `phantom`."""
     full = simulate(phantom, spec, executor)
     return {(k, f): degrade(full, k, f, seed=spec.seed) for k in keep_every for f in exposures}

@@ -60,21 +60,28 @@ def _fitted_detector_cols(ny: int, nx: int) -> int:
     return int(math.ceil(math.hypot(ny, nx))) + 4
 
 
-def slice_geometry(spec: ScanSpec, grid_shape: tuple[int, int, int],
-                   voxel_size: tuple[float, float, float]) -> SliceGeometry:
+def slice_geometry(
+    spec: ScanSpec, grid_shape: tuple[int, int, int], voxel_size: tuple[float, float, float]
+) -> SliceGeometry:
     """The per-slice geometry for scanning a (z, y, x) grid of `voxel_size` mm with `spec`."""
     _, ny, nx = grid_shape
     vz, vy, vx = voxel_size
     if not math.isclose(vy, vx, rel_tol=1e-6):
-        raise ConfigError(f"voxel_size={voxel_size}: in-plane voxels must be square (y == x) "
-                          "for ASTRA's 2D geometry")
+        raise ConfigError(f"voxel_size={voxel_size}: in-plane voxels must be square (y == x) for ASTRA's 2D geometry")
     cols = spec.detector_cols or _fitted_detector_cols(ny, nx)
     pixel = spec.detector_pixel_mm or vx * spec.magnification
     kind = "parallel" if spec.geometry == "parallel" else "fan"
-    return SliceGeometry(kind=kind, ny=ny, nx=nx, pixel_mm=vx, angles=scan_angles(spec),
-                         detector_cols=cols, detector_pixel_mm=pixel,
-                         source_object_mm=spec.source_object_mm,
-                         source_detector_mm=spec.source_detector_mm)
+    return SliceGeometry(
+        kind=kind,
+        ny=ny,
+        nx=nx,
+        pixel_mm=vx,
+        angles=scan_angles(spec),
+        detector_cols=cols,
+        detector_pixel_mm=pixel,
+        source_object_mm=spec.source_object_mm,
+        source_detector_mm=spec.source_detector_mm,
+    )
 
 
 def astra_vol_geom(geom: SliceGeometry) -> dict:
@@ -91,8 +98,14 @@ def astra_proj_geom(geom: SliceGeometry) -> dict:
 
     if geom.kind == "parallel":
         return astra.create_proj_geom("parallel", geom.detector_pixel_mm, geom.detector_cols, geom.angles)
-    return astra.create_proj_geom("fanflat", geom.detector_pixel_mm, geom.detector_cols, geom.angles,
-                                  geom.source_object_mm, geom.source_detector_mm - geom.source_object_mm)
+    return astra.create_proj_geom(
+        "fanflat",
+        geom.detector_pixel_mm,
+        geom.detector_cols,
+        geom.angles,
+        geom.source_object_mm,
+        geom.source_detector_mm - geom.source_object_mm,
+    )
 
 
 def quiet_astra() -> None:

@@ -31,15 +31,14 @@ print('cuda-ok')
 def cuda_available(timeout_s: float = 60.0) -> bool:
     """True when a subprocess could run a 3D CUDA projection with ASTRA."""
     try:
-        done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
-                              timeout=timeout_s)
+        done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout_s)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0 and "cuda-ok" in done.stdout
 
 
 def resolve_device(requested: str) -> str:
-    """"cpu" or "gpu" for a request of "auto", "cpu" or "gpu".
+    """ "cpu" or "gpu" for a request of "auto", "cpu" or "gpu".
 
     "auto" falls back to the CPU slice-wise path when the probe fails; an explicit "gpu" on a
     machine without a usable GPU is a `ConfigError`, never a crash.
@@ -51,6 +50,8 @@ def resolve_device(requested: str) -> str:
     if cuda_available():
         return "gpu"
     if requested == "gpu":
-        raise ConfigError("device='gpu': no usable CUDA GPU for ASTRA on this machine (the probe in a "
-                          "subprocess failed); use device='auto' (CPU slice-wise fallback) or 'cpu'")
+        raise ConfigError(
+            "device='gpu': no usable CUDA GPU for ASTRA on this machine (the probe in a "
+            "subprocess failed); use device='auto' (CPU slice-wise fallback) or 'cpu'"
+        )
     return "cpu"

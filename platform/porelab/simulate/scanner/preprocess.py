@@ -66,13 +66,17 @@ def read_mat_sinogram(path: str | Path, key: str = "sinoRD", angles_key: str = "
     contents = loadmat(path)
     for name in (key, angles_key):
         if name not in contents:
-            raise VolumeError(f"{path}: variable {name!r} not found; expected one of "
-                              f"{sorted(k for k in contents if not k.startswith('__'))}")
+            raise VolumeError(
+                f"{path}: variable {name!r} not found; expected one of "
+                f"{sorted(k for k in contents if not k.startswith('__'))}"
+            )
     sino = np.asarray(contents[key], np.float32)
     angles = np.asarray(contents[angles_key], np.float64).ravel()
     if sino.ndim != 2 or angles.size not in sino.shape:
-        raise VolumeError(f"{path}: {key} has shape {sino.shape} for {angles.size} angles; expected a 2-D "
-                          "sinogram with one axis per angle")
+        raise VolumeError(
+            f"{path}: {key} has shape {sino.shape} for {angles.size} angles; expected a 2-D "
+            "sinogram with one axis per angle"
+        )
     if sino.shape[0] != angles.size:
         sino = sino.T
     counts = sino[:, None, :]
@@ -82,8 +86,10 @@ def read_mat_sinogram(path: str | Path, key: str = "sinoRD", angles_key: str = "
 
 def select_rows(projections: Projections, rows: slice) -> Projections:
     """The same scan restricted to some detector rows (cheap previews, tests)."""
+
     def cut(frames: np.ndarray | None) -> np.ndarray | None:
         return None if frames is None else frames[:, rows]
 
-    return replace(projections, counts=projections.counts[:, rows], flats=cut(projections.flats),
-                   darks=cut(projections.darks))
+    return replace(
+        projections, counts=projections.counts[:, rows], flats=cut(projections.flats), darks=cut(projections.darks)
+    )

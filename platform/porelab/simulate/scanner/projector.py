@@ -30,8 +30,10 @@ class PhantomLike(Protocol):
 def material_maps(phantom: PhantomLike) -> tuple[list[str], np.ndarray]:
     """Material keys and their solid fractions, float32 (n_materials, z, y, x); air is left out."""
     if phantom.materials.shape != phantom.pore_fraction.shape:
-        raise ConfigError(f"phantom: materials shape {phantom.materials.shape} and pore_fraction shape "
-                          f"{phantom.pore_fraction.shape}: expected equal shapes")
+        raise ConfigError(
+            f"phantom: materials shape {phantom.materials.shape} and pore_fraction shape "
+            f"{phantom.pore_fraction.shape}: expected equal shapes"
+        )
     solid = 1.0 - np.clip(phantom.pore_fraction, 0.0, 1.0).astype(np.float32)
     keys, maps = [], []
     for label in np.unique(phantom.materials):
@@ -73,5 +75,4 @@ def project_slab(maps: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
 
 def line_integrals(maps: np.ndarray, geom: SliceGeometry, executor: Executor = Executor()) -> np.ndarray:
     """Line integrals (mm) of every material map: (n_materials, n_angles, z, cols)."""
-    return map_slabs(project_slab, maps, split_axis=1, join_axis=2, executor=executor,
-                     geometry=geom.to_dict())
+    return map_slabs(project_slab, maps, split_axis=1, join_axis=2, executor=executor, geometry=geom.to_dict())

@@ -27,9 +27,11 @@ def _relative_turn(geom: SliceGeometry) -> np.ndarray:
     steps = np.diff(angles)
     full = 2 * np.pi
     if angles.size < 2 or (steps <= 0).any() or angles[-1] >= full or full - angles[-1] > 2 * steps.max():
-        raise ConfigError("fan-beam FBP by rebinning needs increasing angles over one full turn (got "
-                          f"{angles.size} angles spanning {np.degrees(angles[-1]):.1f} deg); use algorithm='sirt' "
-                          "or 'cgls' for other fan scans")
+        raise ConfigError(
+            "fan-beam FBP by rebinning needs increasing angles over one full turn (got "
+            f"{angles.size} angles spanning {np.degrees(angles[-1]):.1f} deg); use algorithm='sirt' "
+            "or 'cgls' for other fan scans"
+        )
     return angles
 
 
@@ -37,9 +39,15 @@ def parallel_geometry(geom: SliceGeometry) -> SliceGeometry:
     """The parallel-beam geometry the rebinned sinogram belongs to: evenly spaced angles over a
     turn (as many as the fan scan has) and one voxel per detector bin."""
     theta = geom.angles[0] + np.linspace(0.0, 2 * np.pi, geom.angles.size, endpoint=False)
-    return SliceGeometry(kind="parallel", ny=geom.ny, nx=geom.nx, pixel_mm=geom.pixel_mm, angles=theta,
-                         detector_cols=geom.detector_cols, detector_pixel_mm=geom.detector_pixel_mm
-                         / geom.magnification)
+    return SliceGeometry(
+        kind="parallel",
+        ny=geom.ny,
+        nx=geom.nx,
+        pixel_mm=geom.pixel_mm,
+        angles=theta,
+        detector_cols=geom.detector_cols,
+        detector_pixel_mm=geom.detector_pixel_mm / geom.magnification,
+    )
 
 
 def rebin_fan_to_parallel(sinograms: np.ndarray, geom: SliceGeometry) -> np.ndarray:
@@ -58,6 +66,5 @@ def rebin_fan_to_parallel(sinograms: np.ndarray, geom: SliceGeometry) -> np.ndar
     padded = np.pad(padded, ((0, 0), (0, 0), (1, 1)))
     out = np.empty_like(sinograms)
     for row in range(sinograms.shape[1]):
-        out[:, row] = ndimage.map_coordinates(padded[:, row], [beta_index, col_index], order=1,
-                                              mode="nearest")
+        out[:, row] = ndimage.map_coordinates(padded[:, row], [beta_index, col_index], order=1, mode="nearest")
     return out

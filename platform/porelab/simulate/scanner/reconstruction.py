@@ -43,8 +43,9 @@ class ReconOptions:
             raise ConfigError(f"ReconOptions.filter={self.filter!r}: expected one of {list(FILTERS)}")
 
 
-def _run_algorithm(name: str, sino: np.ndarray, geom: SliceGeometry, projector: int,
-                   options: ReconOptions) -> np.ndarray:
+def _run_algorithm(
+    name: str, sino: np.ndarray, geom: SliceGeometry, projector: int, options: ReconOptions
+) -> np.ndarray:
     import astra
 
     vol_geom, proj_geom = astra_vol_geom(geom), astra_proj_geom(geom)
@@ -73,8 +74,9 @@ def _plan(geom: SliceGeometry, algorithm: str) -> tuple[str, str, bool]:
     return astra_name, "line_fanflat", False
 
 
-def reconstruct_slab(sinograms: np.ndarray, geometry: dict[str, Any], algorithm: str,
-                     options: ReconOptions) -> np.ndarray:
+def reconstruct_slab(
+    sinograms: np.ndarray, geometry: dict[str, Any], algorithm: str, options: ReconOptions
+) -> np.ndarray:
     """(n_angles, rows, cols) line integrals -> (rows, ny, nx) slices, one ASTRA run per row."""
     import astra
 
@@ -87,8 +89,7 @@ def reconstruct_slab(sinograms: np.ndarray, geometry: dict[str, Any], algorithm:
     out = np.empty((sinograms.shape[1], geom.ny, geom.nx), np.float32)
     try:
         for row in range(sinograms.shape[1]):
-            out[row] = _run_algorithm(astra_name, np.ascontiguousarray(sinograms[:, row]), geom, projector,
-                                      options)
+            out[row] = _run_algorithm(astra_name, np.ascontiguousarray(sinograms[:, row]), geom, projector, options)
     finally:
         astra.projector.delete(projector)
     return out
@@ -103,13 +104,27 @@ def _real_geometry(projections: Projections, spec: ScanSpec | None, grid_side: i
     cols = projections.counts.shape[2]
     side = grid_side or cols
     if spec is None:
-        return SliceGeometry(kind="parallel", ny=side, nx=side, pixel_mm=1.0, angles=projections.angles,
-                             detector_cols=cols, detector_pixel_mm=1.0)
+        return SliceGeometry(
+            kind="parallel",
+            ny=side,
+            nx=side,
+            pixel_mm=1.0,
+            angles=projections.angles,
+            detector_cols=cols,
+            detector_pixel_mm=1.0,
+        )
     pixel = spec.detector_pixel_mm or 1.0
-    return SliceGeometry(kind="parallel" if spec.geometry == "parallel" else "fan", ny=side, nx=side,
-                         pixel_mm=pixel / spec.magnification, angles=projections.angles, detector_cols=cols,
-                         detector_pixel_mm=pixel, source_object_mm=spec.source_object_mm,
-                         source_detector_mm=spec.source_detector_mm)
+    return SliceGeometry(
+        kind="parallel" if spec.geometry == "parallel" else "fan",
+        ny=side,
+        nx=side,
+        pixel_mm=pixel / spec.magnification,
+        angles=projections.angles,
+        detector_cols=cols,
+        detector_pixel_mm=pixel,
+        source_object_mm=spec.source_object_mm,
+        source_detector_mm=spec.source_detector_mm,
+    )
 
 
 def _geometry_of(projections: Projections, spec: ScanSpec | None, grid_side: int | None) -> SliceGeometry:
@@ -118,8 +133,10 @@ def _geometry_of(projections: Projections, spec: ScanSpec | None, grid_side: int
         return _real_geometry(projections, spec, grid_side)
     geom = SliceGeometry.from_dict(stored)
     if spec is not None and spec.geometry != projections.metadata["scan_spec"]["geometry"]:
-        raise ConfigError(f"reconstruct: spec.geometry={spec.geometry!r} but the projections were simulated "
-                          f"with {projections.metadata['scan_spec']['geometry']!r}")
+        raise ConfigError(
+            f"reconstruct: spec.geometry={spec.geometry!r} but the projections were simulated "
+            f"with {projections.metadata['scan_spec']['geometry']!r}"
+        )
     return replace(geom, angles=np.asarray(projections.angles))
 
 
@@ -135,24 +152,48 @@ def _units(projections: Projections, spec: ScanSpec | None) -> str:
     return "1/mm" if in_mm else "1/pixel"
 
 
-def _reconstruct_lines(lines: np.ndarray, geom: SliceGeometry, projections: Projections, algorithm: str,
-                       options: ReconOptions, executor: Executor, device: str) -> tuple[np.ndarray, str]:
+def _reconstruct_lines(
+    lines: np.ndarray,
+    geom: SliceGeometry,
+    projections: Projections,
+    algorithm: str,
+    options: ReconOptions,
+    executor: Executor,
+    device: str,
+) -> tuple[np.ndarray, str]:
     if projections.metadata.get("projection_path") == "cone-gpu":
         if algorithm != "fbp" or resolve_device(device) != "gpu":
-            raise ConfigError("reconstruct: these projections are a true cone-beam scan (simulated on a GPU); "
-                              "they need algorithm='fbp' (FDK) on a machine with a usable GPU")
+            raise ConfigError(
+                "reconstruct: these projections are a true cone-beam scan (simulated on a GPU); "
+                "they need algorithm='fbp' (FDK) on a machine with a usable GPU"
+            )
         from porelab.simulate.scanner.cone_gpu import fdk_gpu
 
         shape = projections.metadata["volume_shape"]
         return fdk_gpu(lines, geom, int(shape[0]), _voxel_size(projections, geom)[0]), "fdk-gpu"
-    data = map_slabs(reconstruct_slab, lines, split_axis=1, join_axis=0, executor=executor,
-                     geometry=geom.to_dict(), algorithm=algorithm, options=options)
+    data = map_slabs(
+        reconstruct_slab,
+        lines,
+        split_axis=1,
+        join_axis=0,
+        executor=executor,
+        geometry=geom.to_dict(),
+        algorithm=algorithm,
+        options=options,
+    )
     return data, "slice-2d-cpu"
 
 
-def reconstruct(projections: Projections, spec: ScanSpec | None = None, algorithm: str = "fbp", *,
-                center: float | str | None = None, options: ReconOptions = ReconOptions(),
-                executor: Executor = Executor(), grid_side: int | None = None) -> Volume:
+def reconstruct(
+    projections: Projections,
+    spec: ScanSpec | None = None,
+    algorithm: str = "fbp",
+    *,
+    center: float | str | None = None,
+    options: ReconOptions = ReconOptions(),
+    executor: Executor = Executor(),
+    grid_side: int | None = None,
+) -> Volume:
     """Attenuation volume (1/mm for simulated scans; per pixel for real ones) of `projections`.
 
     `center` is the rotation axis as a detector column (real data): None = mid-detector,
@@ -165,8 +206,10 @@ def reconstruct(projections: Projections, spec: ScanSpec | None = None, algorith
     lines = to_line_integrals(projections, options.min_transmission)
     if center == "auto":
         if geom.kind != "parallel":
-            raise ConfigError("reconstruct: center='auto' searches parallel-beam scans (opposed projections "
-                              "mirror each other only there); give the centre column of this fan scan")
+            raise ConfigError(
+                "reconstruct: center='auto' searches parallel-beam scans (opposed projections "
+                "mirror each other only there); give the centre column of this fan scan"
+            )
         from porelab.simulate.scanner.center import find_center
 
         center = find_center(lines, projections.angles).center
@@ -174,7 +217,12 @@ def reconstruct(projections: Projections, spec: ScanSpec | None = None, algorith
         lines = recentre(lines, float(center))
     device = spec.device if spec is not None else projections.metadata.get("scan_spec", {}).get("device", "cpu")
     data, path = _reconstruct_lines(lines, geom, projections, algorithm, options, executor, device)
-    meta = {"source": projections.metadata.get("source", "projections"), "algorithm": algorithm,
-            "reconstruction_path": path, "center": center, "filter": options.filter,
-            "units": _units(projections, spec)}
+    meta = {
+        "source": projections.metadata.get("source", "projections"),
+        "algorithm": algorithm,
+        "reconstruction_path": path,
+        "center": center,
+        "filter": options.filter,
+        "units": _units(projections, spec),
+    }
     return Volume(data, _voxel_size(projections, geom), meta)

@@ -69,8 +69,9 @@ def _remote_call() -> Any:
     return ray.remote(num_cpus=_TASK_CPUS, scheduling_strategy="SPREAD")(_call)
 
 
-def _run_ray(fn: Callable[..., np.ndarray], slabs: list[np.ndarray], kwargs: dict[str, Any],
-             workers: int) -> list[np.ndarray]:
+def _run_ray(
+    fn: Callable[..., np.ndarray], slabs: list[np.ndarray], kwargs: dict[str, Any], workers: int
+) -> list[np.ndarray]:
     import ray
 
     ensure_ray()  # RAY_ADDRESS's cluster, else an embedded local Ray
@@ -94,8 +95,15 @@ def _collect_one(pending: dict[Any, int], results: list[np.ndarray | None]) -> N
     results[pending.pop(done[0])] = ray.get(done[0])
 
 
-def map_slabs(fn: Callable[..., np.ndarray], stack: np.ndarray, *, split_axis: int, join_axis: int,
-              executor: Executor = Executor(), **kwargs: Any) -> np.ndarray:
+def map_slabs(
+    fn: Callable[..., np.ndarray],
+    stack: np.ndarray,
+    *,
+    split_axis: int,
+    join_axis: int,
+    executor: Executor = Executor(),
+    **kwargs: Any,
+) -> np.ndarray:
     """Apply `fn(slab, **kwargs)` to row slabs of `stack` (cut along `split_axis`), join the results.
 
     `fn` must be a module-level function of the package so Ray workers can import it.
