@@ -49,13 +49,13 @@ def test_pooled_windows_give_each_volume_its_own_sliding_window_result():
     calls = []
     sinks = [_Collect(data.shape) for data in volumes]
     passes = pooled_sliding_window(
-        [PooledVolume(d, s, config, lambda x: 2 * x) for d, s in zip(volumes, sinks)],
+        [PooledVolume(d, s, config, lambda x: 2 * x) for d, s in zip(volumes, sinks, strict=True)],
         _toy_forward(calls),
         max_windows=16,
     )
     windows = sum(config.grid(d.shape).count for d in volumes)
     assert passes == len(calls) == -(-windows // 16) and max(calls) == 16 and sum(calls) == windows
-    for sink, expected in zip(sinks, alone):
+    for sink, expected in zip(sinks, alone, strict=True):
         np.testing.assert_array_equal(sink.out, expected)  # same forward outputs, same blending order
 
 
@@ -84,7 +84,7 @@ def test_predict_many_writes_what_predict_writes(tmp_path, checkpoint):
         volume.write(scan, tmp_path / f"in{i}.npy", voxel_size=0.02)
         jobs.append(PredictJob(tmp_path / f"in{i}.npy", tmp_path / f"many{i}", threshold=0.4 if i == 1 else None))
     summaries = predict_many(checkpoint, jobs, PredictConfig(max_memory=2**28), max_windows=8)
-    for i, (job, summary) in enumerate(zip(jobs, summaries)):
+    for i, (job, summary) in enumerate(zip(jobs, summaries, strict=True)):
         alone = predict(
             checkpoint,
             job.input_path,
