@@ -71,7 +71,9 @@ def run(args: argparse.Namespace) -> dict:
     rows.to_parquet(out / "rows.parquet", index=False)
     table = rates(rows)
     method = (
-        "autoencoder + texture + rings + field of view" if check.detector_path else "texture + rings + field of view"
+        "autoencoder + texture + rings + interpolation + field of view"
+        if check.detector_path
+        else "texture + rings + interpolation + field of view"
     )
     lines = [
         f"# Scan check of {args.model} ({method})",

@@ -2,13 +2,24 @@
 interpolated (upsampled or smoothed) volume are flagged, scans like the training data (a
 cylinder about the axis included) are not; a model folder without its own detector gets them."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from porelab.errors import ConfigError
+from porelab.ood.check import (
+    RING_MARGIN,
+    InterpolationCheck,
+    RasterCheck,
+    RingCheck,
+    neighbour_correlation,
+    ring_calibration,
+    ring_spikes,
+    scan_check,
+)
 from porelab.ood.synthetic import raster
-from porelab.ood.check import InterpolationCheck, RasterCheck, RingCheck, neighbour_correlation, ring_spikes, scan_check
 from porelab.ood.volume_sets import resampled, with_rings
 
 from synthetic import sphere_scan
@@ -95,8 +106,8 @@ def test_rings_about_the_axis_are_flagged_and_a_cylinder_about_it_is_not(seed):
 def test_white_noise_has_the_closed_form_residual_correlation_and_smoothed_noise_a_high_one(seed):
     """For white noise n the residual is h * n with h = delta - g (g: the Gaussian kernel), whose
     lag-1 correlation is sum h(i) h(i + 1) / sum h(i)^2 = -0.091 at sigma 1.5. The flat-half mask
-    leans it by about -0.015 (it keeps pixels whose smoothed neighbourhood varies least):
-    tolerance 0.025."""
+    leans it by about -0.022 (it keeps pixels whose smoothed neighbourhood varies least):
+    tolerance 0.03 (seeds 0-2 measured -0.112 to -0.114)."""
     from scipy import ndimage
 
     delta = np.zeros((41, 41))
@@ -104,7 +115,7 @@ def test_white_noise_has_the_closed_form_residual_correlation_and_smoothed_noise
     h = delta - ndimage.gaussian_filter(delta, 1.5)
     expected = (h[:, 1:] * h[:, :-1]).sum() / (h * h).sum()
     noise = np.random.default_rng(seed).normal(size=(16, 128, 128))
-    assert neighbour_correlation(noise) == pytest.approx(expected, abs=0.025)
+    assert neighbour_correlation(noise) == pytest.approx(expected, abs=0.03)
     assert neighbour_correlation(ndimage.gaussian_filter(noise, (0, 1, 1))) > 0.5
 
 
@@ -117,3 +128,44 @@ def test_an_upsampled_volume_is_flagged_and_the_scan_and_a_coarser_copy_are_not(
         result = InterpolationCheck()(resampled(scan, factor))
         assert result["is_ood"] and result["score"] > 1.2
         assert len(result["reasons"]) == 1 and result["reasons"][0].startswith("interpolated")
+
+
+def _cylinder_with_rings(offset):
+    """A noise-free cylinder of grey 1 in air (0) about the axis, with rings of `offset` at radii
+    12, 20 and 28: each ring is a spike of exactly `offset` in the radial profile."""
+    yy, xx = np.mgrid[:96, :96]
+    radius = np.rint(np.hypot(yy - 48, xx - 48))
+    image = np.where(radius < 35, 1.0, 0.0) + offset * np.isin(radius, (12, 20, 28))
+    return np.repeat(image[None], 8, axis=0)
+
+
+def test_a_models_ring_threshold_is_a_margin_over_its_training_scans_rings():
+    """The rings occupy 4 % of the pixels, so the grey span (0.5-99.5 %) is 1 + offset and the
+    ring strength offset / (1 + offset): 0.05 / 1.05 here, and the threshold 1.25 x that."""
+    plain, ringed = _cylinder_with_rings(0.0), _cylinder_with_rings(0.05)
+    assert RingCheck()(ringed)["ring_strength"] == pytest.approx(0.05 / 1.05, rel=1e-5)  # float32 slices
+    calibration = ring_calibration([plain, ringed])
+    assert calibration["ring_threshold"] == pytest.approx(RING_MARGIN * 0.05 / 1.05, rel=1e-5)
+    assert ring_calibration([plain])["ring_threshold"] == RingCheck.threshold  # never below the default
+    assert RingCheck()(ringed)["is_ood"]  # rings a model without a calibration never saw
+    assert not RingCheck(threshold=calibration["ring_threshold"])(ringed)["is_ood"]  # its training scans had them
+    with pytest.raises(ConfigError, match="no training scans"):
+        ring_calibration([])
+
+
+def test_scan_check_reads_the_ring_threshold_its_model_folder_records(tmp_path):
+    assert scan_check(tmp_path / "model.pt").rings.threshold == RingCheck.threshold  # no config.json
+    (tmp_path / "config.json").write_text(json.dumps({"ood_detector": {"ring_threshold": 0.042}}))
+    assert scan_check(tmp_path / "model.pt").rings.threshold == 0.042
+    (tmp_path / "config.json").write_text(json.dumps({"ood_detector": {"ring_threshold": -1}}))
+    with pytest.raises(
+        ConfigError, match=r"config.json: field 'ood_detector.ring_threshold' = -1; expected a positive"
+    ):
+        scan_check(tmp_path / "model.pt")
+
+
+def test_the_bundled_detector_records_the_rings_of_its_training_scans():
+    from porelab.bundled import bundled_model
+
+    check = scan_check(bundled_model("porelab-am"))
+    assert 0.01 < check.rings.threshold < 0.1  # am-randomized's training scans reach 0.033 (AlSi10Mg parts)

@@ -16,7 +16,7 @@ from porelab.ood.registry_detector import (
     train_registry_detector,
 )
 from porelab.ood.synthetic import raster
-from porelab.ood.check import OODCheck, scan_check
+from porelab.ood.check import RING_MARGIN, OODCheck, RingCheck, scan_check
 
 from synthetic import sphere_scan, write_dataset
 
@@ -63,6 +63,12 @@ def test_the_detector_is_kept_for_the_same_selection_and_retrained_for_another(d
     stamp = path.stat().st_mtime_ns
     again = registry_detector(tmp_path, dataset, ["scan-0", "scan-1"], {"model": "unet", "fold": 2}, first, _QUICK)
     assert again == first and path.stat().st_mtime_ns == stamp  # not retrained
+    assert first["ring_threshold"] >= RingCheck.threshold and first["ring_margin"] == RING_MARGIN
+    older = {k: v for k, v in first.items() if not k.startswith("ring_")}  # a record from before ring thresholds
+    assert (
+        registry_detector(tmp_path, dataset, ["scan-0", "scan-1"], {"model": "unet", "fold": 2}, older, _QUICK) == first
+    )
+    assert path.stat().st_mtime_ns == stamp  # the thresholds are added, the autoencoder kept
 
     other = registry_detector(tmp_path, dataset, ["scan-2", "scan-3"], {"model": "unet", "fold": 0}, first, _QUICK)
     assert other["fold"] == 0 and other["scans"] == ["scan-2", "scan-3"] and path.stat().st_mtime_ns != stamp

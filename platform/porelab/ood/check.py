@@ -17,11 +17,14 @@ peaks), divided by `threshold`: > 1 means out of distribution, as in `porelab.oo
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
+
+from porelab.errors import ConfigError
 
 # = porelab.ood.volumes.SLICES and CROP; porelab.ood is imported only when used (it imports torch)
 OOD_FILE = "ood.pt"  # a model folder's detector, beside its model.pt
@@ -77,9 +80,11 @@ class RingCheck:
     largest spike as a share of the grey span (0.5-99.5 %), divided by `threshold`: one pore or
     one thin feature is not a ring pattern.
 
-    threshold: measured on simulated scans of parts (am-eval: 27 scans of three parts over the
-    degradation grid; am-cylinders with its challenging cube): at most 0.0069 of the span (the
-    challenging cube; 0.0066 elsewhere); with rings of standard deviation 0.1 x the span on a
+    threshold: the default, for models whose folder records none (`ring_calibration` sets a
+    model's own from its training scans, `scan_check` reads it); measured on simulated scans of
+    parts (am-eval: 27 scans of three parts over the degradation grid; am-cylinders with its
+    challenging cube): at most 0.0069 of the span (the challenging cube; 0.0066 elsewhere),
+    while am-randomized's scans reach 0.045 (AlSi10Mg parts: low contrast); with rings of standard deviation 0.1 x the span on a
     third of the radii (`porelab.ood.volume_sets.with_rings`, four seeds) 0.012-0.052 on the
     96^3 am-eval scans, but 0.002-0.014 on 40-voxel-wide cylinders, whose 17 radii hold too few
     rings to rank.
@@ -102,7 +107,7 @@ class RingCheck:
         reasons = (
             [
                 f"ring artefacts: rings about the rotation axis of {100 * strength:.1f} % of the grey range (at "
-                f"most {100 * self.threshold:g} % in CT scans of parts): detector gains left uncorrected"
+                f"most {100 * self.threshold:.2g} % in the scans the model was made for): detector gains left uncorrected"
             ]
             if score > 1.0
             else []
@@ -127,9 +132,12 @@ class InterpolationCheck:
     the noise white: a volume resampled to x0.5 reads like a scan of a smaller part).
 
     threshold: measured (`neighbour_correlation` of 32 central slices) on the simulated scans of
-    parts: am-eval's 27 scans -0.03 to 0.08, am-cylinders' 21 scans -0.04 to 0.14, the composite
-    blocks 0.23, real rock micro-CT 0.09-0.22; am-eval's clean scans resampled (linear) x1.25
-    0.33-0.39, x1.5 0.44-0.48, x2 0.61-0.67, x0.5 -0.18 to -0.01.
+    parts: am-eval's 27 scans -0.04 to 0.07, am-cylinders' 22 -0.05 to 0.07, am-randomized's 40
+    (the bundled detector's training set, blur and magnification drawn) -0.04 to 0.19, the
+    composite blocks 0.07-0.09, real rock micro-CT 0.09-0.22; am-eval's clean scans resampled
+    (linear) x1.25 0.33-0.38, x1.5 0.44-0.48, x2 0.61-0.67, but x0.5 -0.18 to 0.16 and x0.75
+    0.06-0.10. The cast-aluminium preset's housings (another simulated scanner, more blur) reach
+    0.48-0.49.
     """
 
     threshold: float = 0.3
@@ -162,27 +170,36 @@ class InterpolationCheck:
 
 def neighbour_correlation(images: np.ndarray, sigma: float = 1.5) -> float:
     """Mean over x and y of the Pearson correlation between horizontally (vertically) adjacent
-    pixels of the residual `image - gaussian(image, sigma)`, counted where both lie in the flatter
-    half of the slices (smoothed gradient below its median), so part edges and pores do not count
-    as correlated noise. A slice stack of white noise gives about -0.1."""
+    pixels of the residual `image - gaussian(image, sigma)`, pooled over the slices and counted
+    where both lie in the flatter half of their slice (smoothed gradient below the slice's
+    median), so part edges and pores do not count as correlated noise. A slice stack of white
+    noise gives about -0.1. One slice at a time: `predict` runs it within its memory budget."""
     from scipy import ndimage
 
-    images = np.asarray(images, np.float64)
-    smooth = ndimage.gaussian_filter(images, (0, sigma, sigma))
-    residual = images - smooth
-    gradient = np.hypot(ndimage.sobel(smooth, 1), ndimage.sobel(smooth, 2))
-    flat = gradient < np.median(gradient)
-    pairs = (
-        (residual[:, :, 1:], residual[:, :, :-1], flat[:, :, 1:] & flat[:, :, :-1]),
-        (residual[:, 1:], residual[:, :-1], flat[:, 1:] & flat[:, :-1]),
-    )
-    return float(np.mean([_pearson(a[m], b[m]) for a, b, m in pairs]))
+    sums = np.zeros((2, 6))  # per direction: n, sum a, sum b, sum a^2, sum b^2, sum ab
+    for image in images:
+        image = np.asarray(image, np.float64)
+        smooth = ndimage.gaussian_filter(image, sigma)
+        residual = image - smooth
+        gradient = np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1))
+        flat = gradient < np.median(gradient)
+        pairs = (
+            (residual[:, 1:], residual[:, :-1], flat[:, 1:] & flat[:, :-1]),
+            (residual[1:], residual[:-1], flat[1:] & flat[:-1]),
+        )
+        for row, (a, b, kept) in zip(sums, pairs):
+            a, b = a[kept], b[kept]
+            row += (a.size, a.sum(), b.sum(), (a * a).sum(), (b * b).sum(), (a * b).sum())
+    return float(np.mean([_pearson(*row) for row in sums]))
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    scale = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / scale) if scale > 0 else 0.0
+def _pearson(n: float, sum_a: float, sum_b: float, sum_aa: float, sum_bb: float, sum_ab: float) -> float:
+    """Pearson's r from the pooled sums of n pairs (0 when either side is constant)."""
+    if n < 2:
+        return 0.0
+    covariance = sum_ab - sum_a * sum_b / n
+    scale = np.sqrt(max(sum_aa - sum_a**2 / n, 0.0) * max(sum_bb - sum_b**2 / n, 0.0))
+    return float(covariance / scale) if scale > 0 else 0.0
 
 
 def ring_spikes(image: np.ndarray, centre: tuple[float, float], skip: int = 3) -> np.ndarray:
@@ -321,15 +338,56 @@ def truncated_sides(part: Any, share: float = TRUNCATED_SHARE) -> list[str]:
     return [f"{name}: {100 * c / n:.0f} %" for name, c, n in zip(names, covered, sizes) if c > share * n]
 
 
+#: A model's ring threshold sits this far above the strongest rings of its training scans.
+RING_MARGIN = 1.25
+#: The model folder's metadata, whose "ood_detector" record may hold the model's ring threshold.
+MODEL_CONFIG = "config.json"
+
+
+def ring_calibration(volumes: Iterable[Any], margin: float = RING_MARGIN) -> dict[str, Any]:
+    """The ring threshold of a model trained on `volumes` (its training scans): `margin` x the
+    strongest `RingCheck.ring_strength` among them, never below `RingCheck`'s default. A model
+    trained on scans with rings (`am-randomized` draws the detector's gain spread, and low-contrast
+    AlSi10Mg parts make the same rings a larger share of the grey span) has seen rings that strong,
+    so they must not make its scans "unlike the training data"."""
+    strengths = [float(RingCheck()(data)["ring_strength"]) for data in volumes]
+    if not strengths:
+        raise ConfigError("ring_calibration: no training scans; expected at least one volume")
+    strongest = max(strengths)
+    return {
+        "ring_threshold": max(RingCheck.threshold, margin * strongest),
+        "ring_strength_max": strongest,
+        "ring_margin": margin,
+    }
+
+
 @functools.lru_cache(maxsize=8)
-def _check(detector: str | None, modified: float) -> OODCheck:
-    return OODCheck(Path(detector) if detector else None)
+def _check(detector: str | None, modified: float, ring_threshold: float) -> OODCheck:
+    return OODCheck(Path(detector) if detector else None, rings=RingCheck(threshold=ring_threshold))
+
+
+def _ring_threshold(folder: Path) -> float:
+    """The "ring_threshold" of `folder/config.json`'s "ood_detector" record, else the default."""
+    config = folder / MODEL_CONFIG
+    if not config.is_file():
+        return RingCheck.threshold
+    try:
+        record = json.loads(config.read_text(encoding="utf-8")).get("ood_detector") or {}
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{config}: not valid JSON ({err}); expected the model folder's config") from err
+    value = record.get("ring_threshold", RingCheck.threshold)
+    if not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{config}: field 'ood_detector.ring_threshold' = {value!r}; expected a positive number")
+    return float(value)
 
 
 def scan_check(checkpoint: str | Path) -> OODCheck:
     """The check of the model whose weights are `checkpoint`: the `ood.pt` beside them (a registry
-    or bundled model folder), else the periodic-texture check."""
-    detector = Path(checkpoint).parent / OOD_FILE
+    or bundled model folder), else the periodic-texture check; the ring threshold its folder's
+    config.json records (`ring_calibration`), else `RingCheck`'s default."""
+    folder = Path(checkpoint).parent
+    detector = folder / OOD_FILE
+    rings = _ring_threshold(folder)
     if not detector.is_file():
-        return _check(None, 0.0)
-    return _check(str(detector), detector.stat().st_mtime)  # loaded once per file version
+        return _check(None, 0.0, rings)
+    return _check(str(detector), detector.stat().st_mtime, rings)  # loaded once per file version

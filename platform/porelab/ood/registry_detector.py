@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from porelab.errors import ConfigError
-from porelab.ood.check import OOD_FILE
+from porelab.ood.check import OOD_FILE, ring_calibration
 from porelab.ood.detector import OODDetector
 from porelab.ood.training import OODTrainingConfig, train_detector
 from porelab.ood.volumes import CROP, volume_slices
@@ -201,7 +201,7 @@ def registry_detector(
         "version": DETECTOR_VERSION,
     }
     if previous and path.is_file() and all(previous.get(k) == v for k, v in wanted.items()):
-        return previous
+        return previous if "ring_threshold" in previous else {**previous, **training_rings(root, scan_ids)}
     path.unlink(missing_ok=True)  # a detector of other scans must not outlive its model meanwhile
     start = time.perf_counter()
     detector, trained_on = train_registry_detector(root, scan_ids, config)
@@ -212,5 +212,16 @@ def registry_detector(
         **wanted,
         **trained_on,
         "threshold": detector.thresholds.threshold,
+        **training_rings(root, scan_ids),
         "seconds": round(time.perf_counter() - start, 1),
     }
+
+
+def training_rings(root: str | Path, scan_ids: Sequence[str]) -> dict[str, Any]:
+    """`porelab.ood.check.ring_calibration` over the scans `scan_ids` of the dataset at `root` (read one at a time)."""
+    from porelab import volume
+    from porelab.simulate.datasets.manifest import read_manifest
+
+    root = Path(root)
+    entries = {e["id"]: e for e in read_manifest(root)["scans"]}
+    return ring_calibration(volume.read(root / entries[i]["files"]["scan"]) for i in scan_ids)

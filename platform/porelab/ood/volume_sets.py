@@ -126,9 +126,14 @@ def test_volumes(
                     lambda s=scan, c=contrast, i=i: with_raster(s.make(), c, i),
                 )
             )
-        volumes.append(
-            TestVolume("strong rings", f"{scan.name} + rings 0.1", lambda s=scan, i=i: with_rings(s.make(), 0.1, i))
-        )
+        for amplitude in (0.1, 0.3):
+            volumes.append(
+                TestVolume(
+                    "strong rings",
+                    f"{scan.name} + rings {amplitude}",
+                    lambda s=scan, a=amplitude, i=i: with_rings(s.make(), a, i),
+                )
+            )
         volumes.append(
             TestVolume("truncated field of view", f"{scan.name}, central 60 %", lambda s=scan: truncated(s.make(), 0.6))
         )
