@@ -1,13 +1,23 @@
-"""Load on the HTTP service: N concurrent clients on loopback post 64^3..128^3 `.npy` scans.
+"""Load on the HTTP service against in-process `predict`: N concurrent clients on loopback post
+64^3..128^3 `.npy` scans.
 
 Starts the service in this process's Ray on a free loopback port (on `--registry`, or on a
-throwaway registry holding an untrained demo UNet: the weights do not change the cost), warms
-it up, then runs until `--requests` are answered or `--duration` seconds pass. Reports
-requests/s, p50/p95/p99 latency, errors (must be 0) and the resident memory of the service's
-Serve processes (proxy, ingress, model replicas) before and after; the last line holds the
-figures. RSS growth over `--rss-bound-mib` exits non-zero.
+throwaway registry holding an untrained demo UNet), warms it up, then
 
-    .venv/bin/python bench/serve_load.py                          # 4 clients, 60 requests
+1. the anchor, before Ray starts: `--replicas` processes (one torch thread each, as a replica
+   has) run in-process `predict` on the same volumes with the model loaded once, sharing out the
+   same number of requests: requests/s and seconds per volume;
+2. one client posts each volume `--single` times in turn: the service's seconds per request
+   with nothing queued, against the anchor's (`overhead_ratio`);
+3. `--clients` clients until `--requests` are answered or `--duration` seconds pass:
+   requests/s (`rps_vs_in_process` against the anchor's), p50/p95/p99 latency, errors (must
+   be 0) and the resident memory of the service's Serve processes before and after;
+4. with `--burst N`, N posts at once against a queue bound of `--max-queued-requests`: each is
+   answered or told 503 with Retry-After; anything else is an error.
+
+The last line holds the figures. Errors, or RSS growth over `--rss-bound-mib`, exit non-zero.
+
+    .venv/bin/python bench/serve_load.py --registry runs/registry --model unet --sizes 64 --replicas 2
     .venv/bin/python bench/serve_load.py --clients 8 --requests 200 --duration 300
 """
 
@@ -16,11 +26,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
+import multiprocessing
 import socket
 import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +79,46 @@ def make_registry(root: Path) -> Path:
     return root / "registry"
 
 
+_worker_model: tuple = ()
+
+
+def _load_worker(checkpoint: str) -> None:
+    """A pool process: one torch thread (a replica's), the model loaded once."""
+    import torch
+
+    from porelab.infer.predict import load_score_model
+
+    global _worker_model
+    torch.set_num_threads(1)
+    _worker_model = (checkpoint, load_score_model(checkpoint))
+
+
+def _predict_in_process(task: tuple[bytes, str]) -> float:
+    from porelab import volume
+    from porelab.infer.predict import PredictConfig, predict
+
+    body, out_dir = task
+    start = time.perf_counter()
+    data = volume.Volume(np.load(io.BytesIO(body), allow_pickle=False), (1.0, 1.0, 1.0))
+    checkpoint, loaded = _worker_model
+    predict(checkpoint, data, out_dir, PredictConfig(max_memory=1024**3), loaded=loaded)
+    return time.perf_counter() - start
+
+
+def in_process_anchor(
+    checkpoint: Path, bodies: list[bytes], processes: int, requests: int, out: Path
+) -> tuple[float, float]:
+    """(requests/s of `processes` in-process predict workers over `requests` volumes, mean seconds per volume)."""
+    tasks = [(bodies[i % len(bodies)], str(out / f"anchor{i}")) for i in range(requests)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, context, initializer=_load_worker, initargs=(str(checkpoint),)) as pool:
+        list(pool.map(_predict_in_process, tasks[: processes * len(bodies)]))  # warm-up, as the service gets
+        start = time.perf_counter()
+        seconds = list(pool.map(_predict_in_process, tasks))
+        wall = time.perf_counter() - start
+    return requests / wall, float(np.mean(seconds))
+
+
 def service_rss_mib(app_name: str) -> float:
     """Summed RSS of the Serve processes: the proxy and this app's replicas (by process title)."""
     import psutil
@@ -79,18 +131,44 @@ def service_rss_mib(app_name: str) -> float:
     return total / 2**20
 
 
-def post(port: int, body: bytes, model: str) -> tuple[int, float]:
+def post(port: int, body: bytes, model: str, quiet_busy: bool = False) -> tuple[int, float]:
+    """(HTTP status, seconds); a 503 with a Retry-After header comes back as `BUSY`."""
     start = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     try:
         connection.request("POST", f"/v1/models/{model}/segment", body, {"Content-Type": "application/octet-stream"})
         reply = connection.getresponse()
         body = reply.read()
-        if reply.status != 200:
+        status = BUSY if reply.status == 503 and reply.getheader("Retry-After") else reply.status
+        if status != 200 and not (quiet_busy and status == BUSY):
             print(f"error {reply.status}: {body[:300]!r}", file=sys.stderr)
-        return reply.status, time.perf_counter() - start
+        return status, time.perf_counter() - start
     finally:
         connection.close()
+
+
+BUSY = -503  # a 503 that says when to retry: the back-pressure answer
+
+
+def burst(port: int, body: bytes, model: str, requests: int) -> dict[int, int]:
+    """`requests` posts at once, one thread each: how many got each status (`BUSY` for 503 + Retry-After)."""
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        try:
+            status, _ = post(port, body, model, quiet_busy=True)
+        except OSError:
+            status = 599
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=one) for _ in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {status: statuses.count(status) for status in sorted(set(statuses))}
 
 
 class Load:
@@ -130,6 +208,17 @@ def run_load(port: int, clients: int, load: Load) -> float:
     return time.perf_counter() - start
 
 
+def single_client_seconds(port: int, bodies: list[bytes], model: str, repeats: int) -> float:
+    """Mean seconds per answered request of one client posting each volume `repeats` times in turn."""
+    seconds = []
+    for _ in range(repeats):
+        for body in bodies:
+            status, elapsed = post(port, body, model)
+            if status == 200:
+                seconds.append(elapsed)
+    return float(np.mean(seconds)) if seconds else float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registry", type=Path, help="registry to serve (default: a throwaway demo UNet)")
@@ -139,45 +228,69 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=240.0, help="stop after this many seconds")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 96, 128])
     parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--single", type=int, default=3, help="one-client posts of each volume (overhead_ratio)")
     parser.add_argument("--rss-bound-mib", type=float, default=256.0, help="allowed RSS growth of the service")
+    parser.add_argument("--max-queued-requests", type=int, default=16, help="the service's queue bound per model")
+    parser.add_argument(
+        "--burst", type=int, default=0, help="then post this many volumes (the first size) at once: back-pressure"
+    )
     args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="porelab-serve-bench-"))
+    registry = args.registry or make_registry(tmp)
+    model = args.model or sorted(p.parent.name for p in Path(registry).glob("*/model.pt"))[0]
+    bodies = [make_scan(size, seed) for seed, size in enumerate(args.sizes)]
+    anchor_rps, anchor_s = in_process_anchor(
+        Path(registry) / model / "model.pt", bodies, args.replicas, args.requests, tmp / "anchor"
+    )
 
     from ray import serve
 
     from porelab.serve import DeploymentConfig, ServeConfig, start
 
-    tmp = Path(tempfile.mkdtemp(prefix="porelab-serve-bench-"))
     config = ServeConfig(
-        registry=args.registry or make_registry(tmp),
+        registry=registry,
         port=_free_port(),
         results_dir=tmp / "results",
         result_ttl_s=600.0,
-        deployment=DeploymentConfig(replicas=args.replicas),
+        deployment=DeploymentConfig(replicas=args.replicas, max_queued_requests=args.max_queued_requests),
     )
     start(config)
-    model = args.model or sorted(p.parent.name for p in Path(config.registry).glob("*/model.pt"))[0]
-    bodies = [make_scan(size, seed) for seed, size in enumerate(args.sizes)]
     try:
         for body in bodies:  # warm-up: first-call costs (imports, torch kernels) are not load
             post(config.port, body, model)
+        single_s = single_client_seconds(config.port, bodies, model, args.single)
         rss_before = service_rss_mib(config.app_name)
         load = Load(args.requests, args.duration, bodies, model)
         seconds = run_load(config.port, args.clients, load)
         rss_after = service_rss_mib(config.app_name)
+        bursts = burst(config.port, bodies[0], model, args.burst) if args.burst else {}
     finally:
         serve.shutdown()
     p50, p95, p99 = np.percentile(load.latencies, [50, 95, 99]) * 1000 if load.latencies else [float("nan")] * 3
     growth = rss_after - rss_before
+    rps = len(load.latencies) / seconds
     print(
-        f"model={model} clients={args.clients} sizes={args.sizes} answered={len(load.latencies)} in {seconds:.1f} s; "
-        f"service RSS {rss_before:.0f} -> {rss_after:.0f} MiB (bound +{args.rss_bound_mib:.0f} MiB)"
+        f"model={model} replicas={args.replicas} clients={args.clients} sizes={args.sizes} "
+        f"answered={len(load.latencies)} in {seconds:.1f} s; service RSS {rss_before:.0f} -> {rss_after:.0f} MiB "
+        f"(bound +{args.rss_bound_mib:.0f} MiB)"
     )
     print(
-        f"rps={len(load.latencies) / seconds:.2f} p50_ms={p50:.0f} p95_ms={p95:.0f} p99_ms={p99:.0f} "
-        f"errors={len(load.errors)} rss_before_mib={rss_before:.0f} rss_after_mib={rss_after:.0f} "
-        f"rss_growth_mib={growth:.0f}"
+        f"in-process predict (model loaded, {args.replicas} process(es), 1 thread each): {anchor_s:.3f} s per volume, "
+        f"{anchor_rps:.2f} requests/s; service with one client: {single_s:.3f} s per request"
     )
-    return 0 if not load.errors and growth <= args.rss_bound_mib else 1
+    burst_errors = sum(n for status, n in bursts.items() if status not in (200, BUSY))
+    if args.burst:
+        print(
+            f"burst of {args.burst} at once (queue bound {args.max_queued_requests}): {bursts.get(200, 0)} answered, "
+            f"{bursts.get(BUSY, 0)} told 503 + Retry-After, {burst_errors} other errors"
+        )
+    print(
+        f"rps={rps:.2f} p50_ms={p50:.0f} p95_ms={p95:.0f} p99_ms={p99:.0f} errors={len(load.errors)} "
+        f"rss_growth_mib={growth:.0f} in_process_rps={anchor_rps:.2f} rps_vs_in_process={rps / anchor_rps:.2f} "
+        f"overhead_ratio={single_s / anchor_s:.2f}"
+    )
+    return 0 if not load.errors and not burst_errors and growth <= args.rss_bound_mib else 1
 
 
 if __name__ == "__main__":

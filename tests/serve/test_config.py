@@ -42,3 +42,33 @@ def test_bad_batching_settings_are_refused(settings):
 def test_ongoing_requests_keep_the_larger_limit():
     assert DeploymentConfig(max_ongoing_requests=32).ongoing_requests == 32
     assert DeploymentConfig(batching=BatchConfig(max_batch_size=1)).ongoing_requests == 4
+
+
+def test_limit_flags_reach_the_configs_and_serves_options(tmp_path):
+    from porelab.serve.app import _model_options
+
+    default = _parse("--registry", str(tmp_path))
+    assert (default.max_voxels, default.request_timeout_s, default.results_max_bytes) == (2**28, 600.0, 16 * 2**30)
+    assert _model_options(default.deployment)["max_queued_requests"] == 16
+    config = _parse(
+        "--registry",
+        str(tmp_path),
+        "--max-queued-requests",
+        "2",
+        "--request-timeout-s",
+        "30",
+        "--max-voxels",
+        "1000000",
+        "--results-max-gb",
+        "0.5",
+    )
+    assert _model_options(config.deployment)["max_queued_requests"] == 2
+    assert (config.max_voxels, config.request_timeout_s, config.results_max_bytes) == (10**6, 30.0, 2**29)
+
+
+@pytest.mark.parametrize(
+    "flags", [("--max-queued-requests", "-2"), ("--request-timeout-s", "0"), ("--max-voxels", "0")]
+)
+def test_bad_limits_are_refused_naming_the_field(tmp_path, flags):
+    with pytest.raises(ConfigError, match=flags[0][2:].replace("-", "_")):
+        _parse("--registry", str(tmp_path), *flags)

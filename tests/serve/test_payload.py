@@ -83,3 +83,17 @@ def test_a_good_body_becomes_a_predict_input_with_its_voxel_size(tmp_path, kind)
     vol = volume.read(path)
     assert shape == (10, 12, 14) and vol.voxel_size == pytest.approx((0.05,) * 3)
     np.testing.assert_array_equal(vol.to_numpy(), data)
+
+
+@pytest.mark.parametrize("kind", ["npy", "tiff"])
+def test_a_volume_over_the_voxel_limit_is_a_413_before_its_data_is_read(tmp_path, kind):
+    data = np.zeros((10, 12, 14), np.float32)
+    if kind == "npy":
+        (tmp_path / "body").write_bytes(_npy_bytes(data))
+    else:
+        tifffile.imwrite(tmp_path / "body", data)
+    with pytest.raises(RequestError, match=r"1680 voxels, over the limit of 1679 \(max_voxels\)") as err:
+        prepare_input(tmp_path / "body", tmp_path, 8, None, max_voxels=10 * 12 * 14 - 1)
+    assert err.value.status == 413
+    path, shape = prepare_input(tmp_path / "body", tmp_path, 8, None, max_voxels=10 * 12 * 14)  # at the limit
+    assert shape == (10, 12, 14)

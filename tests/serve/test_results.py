@@ -32,3 +32,27 @@ def test_unknown_ids_and_kinds_are_404(tmp_path, result_id, kind):
     with pytest.raises(RequestError) as err:
         ResultStore(tmp_path, ttl_s=60).file(result_id, kind)
     assert err.value.status == 404
+
+
+def test_the_oldest_finished_results_go_first_when_the_disk_budget_is_passed(tmp_path):
+    """Three finished results of 1000 bytes each and a running one of 5000 under a 2500-byte
+    budget: the oldest finished one goes, the running one is never counted or touched."""
+    store = ResultStore(tmp_path, ttl_s=3600, max_bytes=2500)
+    running = store.new()
+    (running[1] / "score.npy").write_bytes(b"r" * 5000)
+    finished = []
+    for age in (300, 200, 100):
+        result_id, folder = store.new()
+        (folder / "mask.tif").write_bytes(b"x" * 1000)
+        (folder / ".done").touch()
+        os.utime(folder / ".done", (time.time() - age, time.time() - age))
+        finished.append((result_id, folder))
+    assert store.keep_within_budget() == [finished[0][0]]
+    assert [folder.exists() for _, folder in finished] == [False, True, True] and running[1].exists()
+    assert store.keep_within_budget() == []  # 2000 bytes left: within the budget
+
+    newest, folder = store.new()
+    (folder / "mask.tif").write_bytes(b"x" * 4000)  # alone over the budget
+    store.finish(newest)  # finishing trims: both older ones go, the newest is kept for its request
+    assert [f.exists() for _, f in finished] == [False, False, False] and folder.exists()
+    assert ResultStore(tmp_path, ttl_s=3600).keep_within_budget() == []  # no budget: nothing deleted

@@ -90,7 +90,13 @@ class CheckpointModel:
         return load_score_model(self.path)[0]
 
 
-def load_score_model(path: str | Path) -> tuple[ScoreModel, dict[str, Any]]:
+#: A checkpoint's score model and payload, as `load_score_model` gives them.
+LoadedModel = tuple[ScoreModel, dict[str, Any]]
+#: `summary.json`'s "input" for a volume handed over in memory (a service upload).
+IN_MEMORY = "<in memory>"
+
+
+def load_score_model(path: str | Path) -> LoadedModel:
     from porelab.train.checkpoint import load_checkpoint
     from porelab.train.config import TrainConfig
 
@@ -144,9 +150,10 @@ def _score(run: Prediction, config: PredictConfig) -> None:
 
 
 def _postprocess_anomaly(
-    vol: Any, checkpoint: Path, out_dir: Path, sliding: Any, normaliser: Any, config: PredictConfig
+    vol: Any, model: nn.Module, out_dir: Path, sliding: Any, normaliser: Any, config: PredictConfig
 ) -> dict[str, Any]:
-    """Iuso et al.'s post-processing of an anomaly model's score, written as score_postprocessed.npy.
+    """Iuso et al.'s post-processing of an anomaly model's score (`model`: its autoencoder), written
+    as score_postprocessed.npy.
 
     It fits (lambda, sigma) on the whole volume, so it runs in memory: skipped (and said so in
     the summary) when five float32 copies of the volume exceed `max_memory`.
@@ -158,7 +165,6 @@ def _postprocess_anomaly(
     need = _POSTPROCESS_COPIES * 4 * int(np.prod(vol.shape))
     if need > config.max_memory:
         return {"applied": False, "reason": f"needs {need / 2**20:.0f} MiB in memory, over max_memory"}
-    model = load_score_model(checkpoint)[0].model
     error, reconstruction = reconstruction_maps(vol.to_numpy(), model, sliding, transform=normaliser)
     score, fit = postprocess(error, reconstruction)
     volume.write(volume.Volume(score, vol.voxel_size), out_dir / _POSTPROCESSED, overwrite=True)
@@ -191,17 +197,25 @@ class Prediction:
 
 
 def prepare_prediction(
-    checkpoint: str | Path, input_path: str | Path, out_dir: str | Path, config: PredictConfig
+    checkpoint: str | Path,
+    input_path: str | Path | Any,
+    out_dir: str | Path,
+    config: PredictConfig,
+    loaded: LoadedModel | None = None,
 ) -> Prediction:
-    """Open the volume, fit its normaliser and the sliding-window settings to `max_memory`."""
+    """Open the volume, fit its normaliser and the sliding-window settings to `max_memory`.
+    `input_path` may be a `porelab.volume.Volume` already in memory; `loaded` is the checkpoint's
+    `load_score_model` result when the caller holds it (a service replica), else it is loaded."""
     from porelab import volume
     from porelab.data.normalise import fit_normaliser
 
     start = time.perf_counter()
-    checkpoint, input_path, out_dir = resolve_checkpoint(checkpoint), Path(input_path), Path(out_dir)
+    checkpoint, out_dir = resolve_checkpoint(checkpoint), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model, payload = load_score_model(checkpoint)
-    vol = volume.read(input_path)
+    model, payload = loaded if loaded is not None else load_score_model(checkpoint)
+    in_memory = isinstance(input_path, volume.Volume)
+    vol = input_path if in_memory else volume.read(Path(input_path))
+    input_path = Path(IN_MEMORY if in_memory else input_path)
     if isinstance(vol, volume.Projections):
         raise ConfigError(f"{input_path}: holds projections, not a reconstructed volume; reconstruct it first")
     normaliser = fit_normaliser(vol)
@@ -243,7 +257,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     score_file, postprocessing = _SCORE, None
     anomaly = _family(run.payload) == "anomaly"
     if anomaly:
-        postprocessing = _postprocess_anomaly(vol, run.checkpoint, out_dir, run.plan, run.normaliser, config)
+        postprocessing = _postprocess_anomaly(vol, run.model.model, out_dir, run.plan, run.normaliser, config)
         score_file = _POSTPROCESSED if postprocessing["applied"] else _SCORE
     part = region_of_interest(vol, config.verdict, config.max_memory // _PART_SHARE)
     vol.release_pages()
@@ -288,13 +302,19 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
 
 
 def predict(
-    checkpoint: str | Path, input_path: str | Path, out_dir: str | Path, config: PredictConfig = PredictConfig()
+    checkpoint: str | Path,
+    input_path: str | Path | Any,
+    out_dir: str | Path,
+    config: PredictConfig = PredictConfig(),
+    loaded: LoadedModel | None = None,
 ) -> dict[str, Any]:
-    """Segment `input_path` with a trained model; returns the summary also written to summary.json."""
+    """Segment `input_path` (a volume file, or a `porelab.volume.Volume` in memory) with a trained
+    model; returns the summary also written to summary.json. `loaded`: the checkpoint's
+    `load_score_model` result, when the caller keeps the model in memory."""
     from porelab.infer.memory import release_large_blocks
 
     release_large_blocks()
-    run = prepare_prediction(checkpoint, input_path, out_dir, config)
+    run = prepare_prediction(checkpoint, input_path, out_dir, config, loaded)
     t = time.perf_counter()
     _score(run, config)
     run.timings["score_s"] = time.perf_counter() - t
@@ -303,15 +323,20 @@ def predict(
 
 @dataclass(frozen=True)
 class PredictJob:
-    """One volume of `predict_many`: input, output folder and, when given, its own threshold."""
+    """One volume of `predict_many`: input (a file or a `porelab.volume.Volume` in memory), output
+    folder and, when given, its own threshold."""
 
-    input_path: str | Path
+    input_path: str | Path | Any
     out_dir: str | Path
     threshold: float | None = None
 
 
 def predict_many(
-    checkpoint: str | Path, jobs: Sequence[PredictJob], config: PredictConfig = PredictConfig(), max_windows: int = 8
+    checkpoint: str | Path,
+    jobs: Sequence[PredictJob],
+    config: PredictConfig = PredictConfig(),
+    max_windows: int = 8,
+    loaded: LoadedModel | None = None,
 ) -> list[dict[str, Any]]:
     """`predict` for several volumes in one call, each with the score `predict` gives it alone; one
     summary per job, each with "pooled": {"volumes", "forward_passes", "max_windows"}.
@@ -320,7 +345,7 @@ def predict_many(
     whatever their shapes (`porelab.infer.pooled`); every window and its output are held in
     memory (about 64 bytes per voxel at half overlap), so this is for small volumes. Volumes
     scored by tiles run one tile per pass (a small volume is one tile: one pass, no pooling
-    needed). In-process only.
+    needed). In-process only; `loaded` as in `predict`.
     """
     from porelab.infer.memory import release_large_blocks
     from porelab.infer.pooled import PooledVolume, pooled_sliding_window
@@ -330,7 +355,8 @@ def predict_many(
     if config.actors > 0:
         raise ConfigError(f"predict_many: actors = {config.actors}; expected 0 (it runs in this process)")
     release_large_blocks()
-    runs = [prepare_prediction(checkpoint, job.input_path, job.out_dir, config) for job in jobs]
+    loaded = loaded if loaded is not None else load_score_model(resolve_checkpoint(checkpoint))
+    runs = [prepare_prediction(checkpoint, job.input_path, job.out_dir, config, loaded) for job in jobs]
     if not runs:
         return []
     t = time.perf_counter()

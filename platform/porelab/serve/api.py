@@ -99,6 +99,36 @@ def _as_format(path: Path, fmt: str) -> Response:
 
 
 _DRAINING_RETRY_S = 10
+#: Retry-After of a 503 for a full queue: about the time a replica takes for a 128^3 volume.
+BUSY_RETRY_S = 5
+
+
+async def answer_within(response: Any, timeout_s: float) -> Any:
+    """The awaited `response` of a model deployment; 503 with Retry-After when Serve refuses it
+    because the model's replicas and queue are full (`max_queued_requests`: caught here, as Serve's
+    own answer would be plain text without a retry time); 504 once `timeout_s` pass (the request is
+    cancelled: a replica that has not started it drops it)."""
+    from ray.serve.exceptions import BackPressureError
+
+    task = asyncio.ensure_future(response)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), timeout_s)
+    except BackPressureError:
+        raise RequestError(
+            f"the model's replicas are busy and its queue is full (max_queued_requests); retry in {BUSY_RETRY_S} s",
+            503,
+            retry_after_s=BUSY_RETRY_S,
+        ) from None
+    except asyncio.TimeoutError:
+        cancel = getattr(response, "cancel", None)
+        if cancel is not None:
+            cancel()
+        task.cancel()
+        raise RequestError(
+            f"segmentation took longer than {timeout_s:g} s (request_timeout_s) and was cancelled; "
+            "send a smaller volume, or retry when the service is less busy",
+            504,
+        ) from None
 
 
 class _Service:
@@ -135,8 +165,12 @@ class _Service:
         self.in_flight += 1
         try:
             body = await spool(request.stream(), folder / "body.bin", self.config.max_body_bytes)
-            path, _ = await asyncio.to_thread(prepare_input, body, folder, self.config.min_size, voxel_size)
-            answer = await handle.segment.remote(str(path), str(folder), threshold)
+            path, _ = await asyncio.to_thread(
+                prepare_input, body, folder, self.config.min_size, voxel_size, self.config.max_voxels
+            )
+            answer = await answer_within(
+                handle.segment.remote(str(path), str(folder), threshold), self.config.request_timeout_s
+            )
         except BaseException:
             self.store.discard(result_id)
             raise

@@ -40,7 +40,7 @@ class Ingress:
     """Routes HTTP requests to the model deployments and sweeps expired results in the background."""
 
     def __init__(self, handles: dict[str, Any], config: ServeConfig, token: str | None) -> None:
-        self.store = ResultStore(Path(config.results_dir), config.result_ttl_s)
+        self.store = ResultStore(Path(config.results_dir), config.result_ttl_s, config.results_max_bytes)
         Path(config.results_dir).mkdir(parents=True, exist_ok=True)
         models = {m.name: m for m in read_registry(config.registry)}
         attach(models, handles, self.store, config, token)
@@ -68,6 +68,7 @@ def _model_options(config: DeploymentConfig) -> dict[str, Any]:
     options: dict[str, Any] = {
         "ray_actor_options": {"num_cpus": config.cpus, "num_gpus": config.gpus},
         "max_ongoing_requests": config.ongoing_requests,
+        "max_queued_requests": config.max_queued_requests,
         "logging_config": _NO_ACCESS_LOG,
     }
     if config.autoscaling:

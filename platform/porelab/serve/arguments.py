@@ -44,11 +44,36 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="largest volume that is batched (default: one inference window)",
     )
+    parser.add_argument(
+        "--max-queued-requests",
+        type=int,
+        default=16,
+        help="uploads that may wait for a busy model's replicas; beyond them 503 with Retry-After "
+        "(default 16; -1: no bound)",
+    )
+    parser.add_argument(
+        "--request-timeout-s",
+        type=float,
+        default=600.0,
+        help="a segmentation not answered by then gets 504 and is cancelled (default 600)",
+    )
     parser.add_argument("--max-body-mb", type=float, default=512.0, help="largest accepted upload in MiB (default 512)")
+    parser.add_argument(
+        "--max-voxels",
+        type=int,
+        default=2**28,
+        help="largest accepted volume in voxels, checked from its header (default 2^28, e.g. 645^3)",
+    )
     parser.add_argument(
         "--result-ttl-s", type=float, default=3600.0, help="seconds results stay fetchable (default 3600)"
     )
     parser.add_argument("--results-dir", type=Path, help="where results are kept (default: a temp folder)")
+    parser.add_argument(
+        "--results-max-gb",
+        type=float,
+        default=16.0,
+        help="disk the finished results may hold; the oldest are deleted first beyond it (default 16 GiB)",
+    )
     parser.add_argument(
         "--grace-period-s",
         type=float,
@@ -84,6 +109,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         gpus=args.gpus_per_replica,
         min_replicas=low,
         max_replicas=high,
+        max_queued_requests=args.max_queued_requests,
         batching=batching,
     )
     extra = {"results_dir": args.results_dir} if args.results_dir is not None else {}
@@ -93,7 +119,10 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         port=args.port,
         token_file=args.token_file,
         max_body_bytes=int(args.max_body_mb * 1024**2),
+        max_voxels=args.max_voxels,
         result_ttl_s=args.result_ttl_s,
+        results_max_bytes=int(args.results_max_gb * 1024**3),
+        request_timeout_s=args.request_timeout_s,
         deployment=deployment,
         grace_period_s=args.grace_period_s,
         **extra,

@@ -35,7 +35,9 @@ class BatchConfig:
 class DeploymentConfig:
     """Per model deployment: a fixed replica count, or autoscaling between `min_replicas` and
     `max_replicas` when `max_replicas` > `min_replicas`. CPUs are fractional on purpose: on a
-    2-core machine a whole CPU per replica leaves nothing for Serve's own actors (docs/field-notes.md)."""
+    2-core machine a whole CPU per replica leaves nothing for Serve's own actors (docs/field-notes.md).
+    Each replica takes `ongoing_requests` at once; up to `max_queued_requests` more wait for a
+    replica (Serve's back-pressure; -1: no bound), and beyond them uploads get 503 with Retry-After."""
 
     replicas: int = 1
     cpus: float = 0.5
@@ -43,6 +45,7 @@ class DeploymentConfig:
     min_replicas: int = 1
     max_replicas: int = 1
     max_ongoing_requests: int = 4
+    max_queued_requests: int = 16
     batching: BatchConfig = BatchConfig()
 
     def __post_init__(self) -> None:
@@ -54,6 +57,10 @@ class DeploymentConfig:
             )
         if self.cpus < 0 or self.gpus < 0:
             raise ConfigError(f"deployment: cpus = {self.cpus}, gpus = {self.gpus}; expected >= 0")
+        if self.max_queued_requests < -1:
+            raise ConfigError(
+                f"deployment: max_queued_requests = {self.max_queued_requests}; expected >= 0, or -1 for no bound"
+            )
 
     @property
     def autoscaling(self) -> bool:
@@ -69,16 +76,22 @@ class DeploymentConfig:
 class ServeConfig:
     """registry: the model registry directory; token_file: when set, every /v1 route but health
     needs `Authorization: Bearer <token>`; max_body_bytes: larger uploads get 413 before the
-    body is read; result_ttl_s: results (mask, score) are deleted this long after they were made;
-    grace_period_s: on SIGTERM or SIGINT, how long in-flight requests may take to finish."""
+    body is read; max_voxels: larger volumes get 413 once their header is read; result_ttl_s:
+    results (mask, score) are deleted this long after they were made; results_max_bytes: the
+    disk the finished results may hold, the oldest deleted first beyond it; request_timeout_s: a
+    segmentation not answered by then gets 504; grace_period_s: on SIGTERM or SIGINT, how long
+    in-flight requests may take to finish."""
 
     registry: Path
     host: str = "127.0.0.1"
     port: int = 8000
     token_file: Path | None = None
     max_body_bytes: int = 512 * 1024**2
+    max_voxels: int = 2**28
     min_size: int = 8
     result_ttl_s: float = 3600.0
+    results_max_bytes: int = 16 * 1024**3
+    request_timeout_s: float = 600.0
     results_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "porelab-serve")
     max_memory: int = 1024**3
     app_name: str = "porelab"
@@ -95,8 +108,14 @@ class ServeConfig:
             raise ConfigError(f"serve: port = {self.port}; expected 1-65535")
         if self.grace_period_s < 0:
             raise ConfigError(f"serve: grace_period_s = {self.grace_period_s}; expected >= 0")
-        if self.max_body_bytes < 1 or self.result_ttl_s <= 0 or self.min_size < 1:
-            raise ConfigError(
-                f"serve: max_body_bytes = {self.max_body_bytes}, result_ttl_s = "
-                f"{self.result_ttl_s}, min_size = {self.min_size}; expected all > 0"
-            )
+        limits = {
+            "max_body_bytes": self.max_body_bytes,
+            "max_voxels": self.max_voxels,
+            "result_ttl_s": self.result_ttl_s,
+            "results_max_bytes": self.results_max_bytes,
+            "request_timeout_s": self.request_timeout_s,
+            "min_size": self.min_size,
+        }
+        if any(value <= 0 for value in limits.values()):
+            given = ", ".join(f"{name} = {value}" for name, value in limits.items())
+            raise ConfigError(f"serve: {given}; expected all > 0")

@@ -100,11 +100,40 @@ def validate(array: np.ndarray, min_size: int) -> np.ndarray:
     return array
 
 
-def prepare_input(body: Path, work_dir: Path, min_size: int, voxel_size: float | None) -> tuple[Path, tuple[int, ...]]:
-    """The checked volume as `work_dir/input.npy` (+ voxel-size sidecar) for `predict`; its shape."""
+def _header_shape(path: Path, kind: str) -> tuple[int, ...]:
+    """The array shape the file's header declares, read without its data (400 when unreadable)."""
+    try:
+        if kind == "npy":
+            return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            return tuple(tif.series[0].shape)
+    except Exception as err:  # numpy and tifffile raise many types for damaged files
+        raise RequestError(f"corrupted {kind} body: {type(err).__name__}: {err}", 400) from err
+
+
+def check_voxels(shape: tuple[int, ...], max_voxels: int) -> None:
+    """413 when a volume of `shape` has more than `max_voxels` voxels (before its data is read)."""
+    voxels = int(np.prod(shape, dtype=np.int64))
+    if voxels > max_voxels:
+        raise RequestError(
+            f"volume of shape {shape} has {voxels} voxels, over the limit of {max_voxels} (max_voxels); "
+            "segment it with `porelab predict`, which streams volumes of any size",
+            413,
+        )
+
+
+def prepare_input(
+    body: Path, work_dir: Path, min_size: int, voxel_size: float | None, max_voxels: int | None = None
+) -> tuple[Path, tuple[int, ...]]:
+    """The checked volume as `work_dir/input.npy` (+ voxel-size sidecar) for `predict`; its shape.
+    With `max_voxels`, a volume whose header declares more is refused before its data is read."""
     from porelab import volume
 
     kind = sniff_format(body)
+    if max_voxels is not None:
+        check_voxels(_header_shape(body, kind), max_voxels)
     array = validate(_open(body, kind), min_size)
     target = work_dir / "input.npy"
     size = voxel_size if voxel_size is not None else 1.0

@@ -45,16 +45,16 @@ def _catch(work: Callable[..., dict[str, Any]], *args: Any) -> Outcome:
 
 
 class Segmenter:
-    """Holds one model's checkpoint path, batching settings and OOD check; `segment` works on a
-    file on shared disk."""
+    """Holds one model in memory (loaded once per replica), its batching settings and OOD check;
+    `segment` works on a file on shared disk."""
 
     def __init__(self, model: RegistryModel, max_memory: int, batching: BatchConfig = _DEFAULT_BATCHING) -> None:
         from porelab.infer.predict import PredictConfig, inference_window, load_score_model, resolve_checkpoint
 
         self.model, self.max_memory, self.batching = model, max_memory, batching
         self.checkpoint = resolve_checkpoint(model.path)
-        _, payload = load_score_model(self.checkpoint)  # fail at start-up, not on the first request
-        window = inference_window(payload, PredictConfig())
+        self.loaded = load_score_model(self.checkpoint)  # once per replica; a bad file fails at start-up
+        window = inference_window(self.loaded[1], PredictConfig())
         self.max_voxels = batching.max_voxels if batching.max_voxels is not None else int(np.prod(window))
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._batched.set_max_batch_size(batching.max_batch_size)
@@ -102,6 +102,7 @@ class Segmenter:
             request.input_path,
             request.out_dir,
             PredictConfig(verdict=VerdictConfig(threshold=request.threshold), max_memory=self.max_memory),
+            loaded=self.loaded,
         )
         return self._answer(request, summary, batch_size=1)
 
@@ -115,6 +116,7 @@ class Segmenter:
                 jobs,
                 PredictConfig(max_memory=self.max_memory),
                 max_windows=self.batching.max_batch_size,
+                loaded=self.loaded,
             )
         except Exception as err:
             if len(requests) == 1:
