@@ -14,7 +14,7 @@ import torch
 
 from porelab import cli, volume
 from porelab.errors import ConfigError
-from porelab.infer.predict import PredictConfig, predict
+from porelab.infer.predict import IN_MEMORY, PredictConfig, load_score_model, predict
 from porelab.models import build_model
 from porelab.train.checkpoint import save_checkpoint
 from porelab.train.config import profile
@@ -44,6 +44,24 @@ def test_predict_finds_the_pores_and_writes_every_output(tmp_path, checkpoint):
     on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert on_disk["porosity_percent"] == pytest.approx(summary["porosity_percent"])
     assert 0 < summary["porosity_percent"] < 5
+
+
+def test_a_volume_in_memory_with_a_loaded_model_gives_what_the_file_gives(tmp_path, checkpoint):
+    """The service's hot path: the upload as a Volume in memory and the model loaded once give
+    the same mask, pores and porosity as the file and a fresh load."""
+    scan, _ = sphere_scan((40, 36, 44), [(10, 10, 12), (28, 22, 30)], 4, seed=8)
+    volume.write(scan, tmp_path / "part.npy", voxel_size=0.02)
+    from_file = predict(checkpoint, tmp_path / "part.npy", tmp_path / "file")
+    loaded = load_score_model(checkpoint)
+    in_memory = volume.Volume(scan, (0.02, 0.02, 0.02))
+    for out in ("memory", "again"):  # the same loaded model serves one request after another
+        summary = predict(checkpoint, in_memory, tmp_path / out, loaded=loaded)
+        assert summary["input"] == IN_MEMORY
+        assert summary["porosity_percent"] == from_file["porosity_percent"]
+        assert summary["pore_count"] == from_file["pore_count"] == 2
+        np.testing.assert_array_equal(
+            tifffile.imread(tmp_path / out / "mask.tif"), tifffile.imread(tmp_path / "file" / "mask.tif")
+        )
 
 
 _MEASURE_IN_A_FRESH_PROCESS = """
