@@ -12,27 +12,9 @@ from porelab.errors import VolumeError
 from porelab.label.components import check_3d, label_components
 from porelab.label.otsu import object_mask as otsu_object_mask
 from porelab.label.sphericity import surface_and_sphericity
+from porelab.label.streaming import STREAMING_COLUMNS
 
-COLUMNS = (
-    "id",
-    "centroid_z",
-    "centroid_y",
-    "centroid_x",
-    "bbox_z0",
-    "bbox_y0",
-    "bbox_x0",
-    "bbox_z1",
-    "bbox_y1",
-    "bbox_x1",
-    "voxels",
-    "volume_mm3",
-    "equivalent_diameter_vox",
-    "equivalent_diameter_mm",
-    "surface_area_mm2",
-    "sphericity",
-    "distance_to_surface_mm",
-    "touches_surface",
-)
+COLUMNS = (*STREAMING_COLUMNS, "surface_area_mm2", "sphericity", "distance_to_surface_mm", "touches_surface")
 _FACES = ndimage.generate_binary_structure(3, 1)
 
 

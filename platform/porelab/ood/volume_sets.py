@@ -107,6 +107,13 @@ def _rock(real: Path) -> list[TestVolume]:
     return volumes
 
 
+#: Artefacts added to each clean held-out scan: (kind, name, amounts as shares of the grey span, how).
+_ARTEFACTS = (
+    ("raster artefact", "raster", (0.05, 0.15), with_raster),
+    ("strong rings", "rings", (0.1, 0.3), with_rings),
+)
+
+
 def test_volumes(
     evaluation: Path, randomized: Path | None, others: dict[str, Path], real: Path | None
 ) -> list[TestVolume]:
@@ -118,22 +125,13 @@ def test_volumes(
     for kind, root in others.items():
         volumes += _dataset_volumes(root, kind, lambda e: not e.get("source") and e["role"] != "projection-series")
     for i, scan in enumerate(clean):
-        for contrast in (0.05, 0.15):
-            volumes.append(
-                TestVolume(
-                    "raster artefact",
-                    f"{scan.name} + raster {contrast}",
-                    lambda s=scan, c=contrast, i=i: with_raster(s.make(), c, i),
+        for kind, label, amounts, add in _ARTEFACTS:
+            for amount in amounts:
+                volumes.append(
+                    TestVolume(
+                        kind, f"{scan.name} + {label} {amount}", lambda s=scan, a=amount, i=i, f=add: f(s.make(), a, i)
+                    )
                 )
-            )
-        for amplitude in (0.1, 0.3):
-            volumes.append(
-                TestVolume(
-                    "strong rings",
-                    f"{scan.name} + rings {amplitude}",
-                    lambda s=scan, a=amplitude, i=i: with_rings(s.make(), a, i),
-                )
-            )
         volumes.append(
             TestVolume("truncated field of view", f"{scan.name}, central 60 %", lambda s=scan: truncated(s.make(), 0.6))
         )

@@ -20,31 +20,14 @@ import numpy as np
 import pandas as pd
 
 from porelab.errors import ConfigError
-from porelab.label.streaming import SlabComponents
+from porelab.label.streaming import STREAMING_COLUMNS, SlabComponents
 from porelab.verdict.axis import off_axis
 from porelab.verdict.boundary import candidate_voxels, refinement_halo
 from porelab.verdict.operating_point import OperatingPoint
 
 INTERNAL, SURFACE = 1, 2
 CLASS_NAMES = {INTERNAL: "internal", SURFACE: "surface"}
-_COLUMNS = (
-    "id",
-    "defect_class",
-    "centroid_z",
-    "centroid_y",
-    "centroid_x",
-    "bbox_z0",
-    "bbox_y0",
-    "bbox_x0",
-    "bbox_z1",
-    "bbox_y1",
-    "bbox_x1",
-    "voxels",
-    "volume_mm3",
-    "equivalent_diameter_vox",
-    "equivalent_diameter_mm",
-    "max_score",
-)
+_COLUMNS = ("id", "defect_class", *STREAMING_COLUMNS[1:], "max_score")
 BELOW_LIMIT, ON_AXIS = "below the detection limit", "on the rotation axis"
 
 MaskSink = Callable[[int, np.ndarray], None]  # (z0, uint8 class slab)
