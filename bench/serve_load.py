@@ -82,8 +82,9 @@ def make_registry(root: Path) -> Path:
 _worker_model: tuple = ()
 
 
-def _load_worker(checkpoint: str) -> None:
-    """A pool process: one torch thread (a replica's), the model loaded once."""
+def _load_worker(checkpoint: str, warm_up: list[tuple[bytes, str]]) -> None:
+    """A pool process: one torch thread (a replica's), the model loaded once, and every volume
+    segmented once (first-call costs, as the service's warm-up pays them for its replicas)."""
     import torch
 
     from porelab.infer.predict import load_score_model
@@ -91,6 +92,8 @@ def _load_worker(checkpoint: str) -> None:
     global _worker_model
     torch.set_num_threads(1)
     _worker_model = (checkpoint, load_score_model(checkpoint))
+    for task in warm_up:
+        _predict_in_process(task)
 
 
 def _predict_in_process(task: tuple[bytes, str]) -> float:
@@ -110,9 +113,10 @@ def in_process_anchor(
 ) -> tuple[float, float]:
     """(requests/s of `processes` in-process predict workers over `requests` volumes, mean seconds per volume)."""
     tasks = [(bodies[i % len(bodies)], str(out / f"anchor{i}")) for i in range(requests)]
+    warm_up = [(body, str(out / f"warm-up{i}")) for i, body in enumerate(bodies)]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(processes, context, initializer=_load_worker, initargs=(str(checkpoint),)) as pool:
-        list(pool.map(_predict_in_process, tasks[: processes * len(bodies)]))  # warm-up, as the service gets
+    with ProcessPoolExecutor(processes, context, initializer=_load_worker, initargs=(str(checkpoint), warm_up)) as pool:
+        list(pool.map(_predict_in_process, tasks[:processes]))  # every process started and warmed up
         start = time.perf_counter()
         seconds = list(pool.map(_predict_in_process, tasks))
         wall = time.perf_counter() - start
