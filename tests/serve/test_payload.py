@@ -9,7 +9,7 @@ import tifffile
 
 from porelab import volume
 from porelab.serve import RequestError, check_content_length, prepare_input, sniff_format, validate
-from porelab.serve.payload import spool
+from porelab.serve.payload import check_content_encoding, spool
 
 
 def _npy_bytes(array):
@@ -97,3 +97,22 @@ def test_a_volume_over_the_voxel_limit_is_a_413_before_its_data_is_read(tmp_path
     assert err.value.status == 413
     path, shape = prepare_input(tmp_path / "body", tmp_path, 8, None, max_voxels=10 * 12 * 14)  # at the limit
     assert shape == (10, 12, 14)
+
+
+@pytest.mark.parametrize("header", ["gzip", "br", "deflate, gzip"])
+def test_encoded_bodies_are_a_415_naming_the_encoding(header):
+    with pytest.raises(RequestError, match=f"Content-Encoding '{header}' is not supported") as err:
+        check_content_encoding(header)
+    assert err.value.status == 415
+    check_content_encoding(None)
+    check_content_encoding("identity")
+
+
+def test_float16_is_a_volume_and_object_arrays_are_refused(tmp_path):
+    assert validate(np.zeros((16, 16, 16), np.float16), 8).dtype == np.float16  # real grey values, kept
+    buffer = io.BytesIO()
+    np.save(buffer, np.empty((16, 16, 16), object), allow_pickle=True)
+    (tmp_path / "body").write_bytes(buffer.getvalue())
+    with pytest.raises(RequestError, match="corrupted npy body: .*Python objects in dtype") as err:
+        prepare_input(tmp_path / "body", tmp_path, 8, None)
+    assert err.value.status == 400

@@ -201,6 +201,9 @@ def test_an_am_model_judges_an_am_scan_and_flags_a_composite_block(service):
         ("/v1/models/nope/segment", _npy(np.zeros((16, 16, 16), np.float32)), 404, "unknown model 'nope'"),
         ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), np.complex64)), 422, "dtype complex64"),
         ("/v1/models/unet/segment", _npy(np.zeros((32, 32), np.float32)), 422, "expected a 3-D volume"),
+        ("/v1/models/unet/segment", _npy(np.zeros(4096, np.float32)), 422, "has 1 dimensions"),
+        ("/v1/models/unet/segment", _npy(np.zeros((2, 16, 16, 16), np.float32)), 422, "has 4 dimensions"),
+        ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), bool)), 422, "dtype bool"),
         ("/v1/models/unet/segment", _npy(np.zeros((4, 32, 32), np.float32)), 422, "too small"),
         ("/v1/models/unet/segment", _npy(np.full((16, 16, 16), np.nan, np.float32)), 422, "NaN"),
         ("/v1/models/unet/segment", _npy(np.zeros((16, 16, 16), np.float32))[:200], 400, "corrupted npy"),
@@ -212,6 +215,14 @@ def test_an_am_model_judges_an_am_scan_and_flags_a_composite_block(service):
 def test_bad_requests_get_a_json_4xx_naming_the_problem(service, path, payload, status, message):
     answer = call(service, path, payload)
     assert answer[0] == status and message in answer[1]["error"]["message"]
+
+
+def test_an_encoded_body_is_refused_naming_the_encoding(service):
+    import gzip
+
+    body = gzip.compress(_npy(np.zeros((16, 16, 16), np.float32)))
+    status, answer = call(service, "/v1/models/unet/segment", body, headers={"Content-Encoding": "gzip"})
+    assert status == 415 and "Content-Encoding 'gzip' is not supported" in answer["error"]["message"]
 
 
 def test_a_body_over_the_limit_is_refused_from_its_content_length(service):

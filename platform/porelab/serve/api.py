@@ -156,10 +156,11 @@ class _Service:
     async def segment(
         self, name: str, request: Request, voxel_size: float | None, threshold: float | None
     ) -> dict[str, Any]:
-        from porelab.serve.payload import check_content_length, prepare_input, spool
+        from porelab.serve.payload import check_content_encoding, check_content_length, prepare_input, spool
 
         self.refuse_when_draining()
         handle = self.handle(name)
+        check_content_encoding(request.headers.get("content-encoding"))
         check_content_length(request.headers.get("content-length"), self.config.max_body_bytes)
         result_id, folder = self.store.new()
         self.in_flight += 1

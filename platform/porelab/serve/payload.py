@@ -19,6 +19,18 @@ TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and Bi
 _NAN_SLAB_BYTES = 16 * 1024**2
 
 
+def check_content_encoding(header: str | None) -> None:
+    """415 for a compressed or otherwise encoded body: the magic bytes and the memory-mapped read
+    need the volume's own bytes."""
+    encoding = (header or "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise RequestError(
+            f"Content-Encoding {encoding!r} is not supported; expected the .npy or TIFF bytes unencoded "
+            "(no Content-Encoding header)",
+            415,
+        )
+
+
 def check_content_length(header: str | None, limit: int) -> None:
     """413 when the declared size is over `limit` (before a byte of the body is read)."""
     if header is None:
