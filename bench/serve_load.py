@@ -15,7 +15,9 @@ throwaway registry holding an untrained demo UNet), warms it up, then
 4. with `--burst N`, N posts at once against a queue bound of `--max-queued-requests`: each is
    answered or told 503 with Retry-After; anything else is an error.
 
-The last line holds the figures. Errors, or RSS growth over `--rss-bound-mib`, exit non-zero.
+The last line holds the figures. Errors, RSS growth over `--rss-bound-mib`, or finished
+results holding more than `--results-max-mb` of disk at the end exit non-zero. A soak is a long
+`--duration` with a large `--requests`.
 
     .venv/bin/python bench/serve_load.py --registry runs/registry --model unet --sizes 64 --replicas 2
     .venv/bin/python bench/serve_load.py --clients 8 --requests 200 --duration 300
@@ -236,6 +238,9 @@ def main() -> int:
     parser.add_argument("--rss-bound-mib", type=float, default=256.0, help="allowed RSS growth of the service")
     parser.add_argument("--max-queued-requests", type=int, default=16, help="the service's queue bound per model")
     parser.add_argument(
+        "--results-max-mb", type=float, default=1024.0, help="the service's disk budget for finished results"
+    )
+    parser.add_argument(
         "--burst", type=int, default=0, help="then post this many volumes (the first size) at once: back-pressure"
     )
     args = parser.parse_args()
@@ -257,6 +262,7 @@ def main() -> int:
         port=_free_port(),
         results_dir=tmp / "results",
         result_ttl_s=600.0,
+        results_max_bytes=int(args.results_max_mb * 2**20),
         deployment=DeploymentConfig(replicas=args.replicas, max_queued_requests=args.max_queued_requests),
     )
     start(config)
@@ -268,6 +274,7 @@ def main() -> int:
         load = Load(args.requests, args.duration, bodies, model)
         seconds = run_load(config.port, args.clients, load)
         rss_after = service_rss_mib(config.app_name)
+        results_mib = sum(f.stat().st_size for f in (tmp / "results").rglob("*") if f.is_file()) / 2**20
         bursts = burst(config.port, bodies[0], model, args.burst) if args.burst else {}
     finally:
         serve.shutdown()
@@ -277,7 +284,8 @@ def main() -> int:
     print(
         f"model={model} replicas={args.replicas} clients={args.clients} sizes={args.sizes} "
         f"answered={len(load.latencies)} in {seconds:.1f} s; service RSS {rss_before:.0f} -> {rss_after:.0f} MiB "
-        f"(bound +{args.rss_bound_mib:.0f} MiB)"
+        f"(bound +{args.rss_bound_mib:.0f} MiB); results on disk {results_mib:.0f} MiB "
+        f"(budget {args.results_max_mb:.0f} MiB)"
     )
     print(
         f"in-process predict (model loaded, {args.replicas} process(es), 1 thread each): {anchor_s:.3f} s per volume, "
@@ -292,9 +300,10 @@ def main() -> int:
     print(
         f"rps={rps:.2f} p50_ms={p50:.0f} p95_ms={p95:.0f} p99_ms={p99:.0f} errors={len(load.errors)} "
         f"rss_growth_mib={growth:.0f} in_process_rps={anchor_rps:.2f} rps_vs_in_process={rps / anchor_rps:.2f} "
-        f"overhead_ratio={single_s / anchor_s:.2f}"
+        f"results_mib={results_mib:.0f} overhead_ratio={single_s / anchor_s:.2f}"
     )
-    return 0 if not load.errors and not burst_errors and growth <= args.rss_bound_mib else 1
+    within = growth <= args.rss_bound_mib and results_mib <= args.results_max_mb
+    return 0 if not load.errors and not burst_errors and within else 1
 
 
 if __name__ == "__main__":
