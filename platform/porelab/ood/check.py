@@ -84,10 +84,10 @@ class RingCheck:
     model's own from its training scans, `scan_check` reads it); measured on simulated scans of
     parts (am-eval: 27 scans of three parts over the degradation grid; am-cylinders with its
     challenging cube): at most 0.0069 of the span (the challenging cube; 0.0066 elsewhere),
-    while am-randomized's scans reach 0.045 (AlSi10Mg parts: low contrast); with rings of standard deviation 0.1 x the span on a
-    third of the radii (`porelab.ood.volume_sets.with_rings`, four seeds) 0.012-0.052 on the
-    96^3 am-eval scans, but 0.002-0.014 on 40-voxel-wide cylinders, whose 17 radii hold too few
-    rings to rank.
+    while am-randomized's scans reach 0.045 (AlSi10Mg parts: low contrast); with rings of
+    standard deviation 0.1 x the span on a third of the radii
+    (`porelab.ood.volume_sets.with_rings`, four seeds) 0.012-0.052 on the 96^3 am-eval scans,
+    but 0.002-0.014 on 40-voxel-wide cylinders, whose 17 radii hold too few rings to rank.
     """
 
     threshold: float = 0.01
