@@ -13,7 +13,10 @@ throwaway registry holding an untrained demo UNet), warms it up, then
    requests/s (`rps_vs_in_process` against the anchor's), p50/p95/p99 latency, errors (must
    be 0) and the resident memory of the service's Serve processes before and after;
 4. with `--burst N`, N posts at once against a queue bound of `--max-queued-requests`: each is
-   answered or told 503 with Retry-After; anything else is an error.
+   answered or told 503 with Retry-After; anything else is an error;
+5. with `--kill-replica`, one model replica is killed while the clients post: the seconds until
+   Serve has replaced it, and which requests failed (sent before the kill, so possibly in
+   flight on it, or after).
 
 The last line holds the figures. Errors, RSS growth over `--rss-bound-mib`, or finished
 results holding more than `--results-max-mb` of disk at the end exit non-zero. A soak is a long
@@ -36,6 +39,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -123,6 +127,59 @@ def in_process_anchor(
         seconds = list(pool.map(_predict_in_process, tasks))
         wall = time.perf_counter() - start
     return requests / wall, float(np.mean(seconds))
+
+
+def _replicas(model: str) -> list[tuple[str, str]]:
+    """(name, namespace) of the Serve replica actors of `model`'s deployment."""
+    import ray
+
+    return [
+        (a["name"], a["namespace"])
+        for a in ray.util.list_named_actors(all_namespaces=True)
+        if "SERVE_REPLICA" in a["name"] and f"model-{model}" in a["name"]
+    ]
+
+
+def kill_one_replica(port: int, body: bytes, model: str, clients: int, deadline_s: float = 120.0) -> dict[str, Any]:
+    """`clients` clients post `body` without pause; one replica of `model` is killed mid-load. Returns
+    the statuses of requests sent before and after the kill, and the seconds until a new replica
+    takes the place of the killed one (the replica count is back and a request is answered)."""
+    import ray
+
+    before = _replicas(model)
+    statuses: dict[str, list[int]] = {"before": [], "after": []}
+    phase, stop, lock = ["before"], threading.Event(), threading.Lock()
+
+    def client() -> None:
+        while not stop.is_set():
+            sent_in = phase[0]
+            try:
+                status, _ = post(port, body, model, quiet_busy=True)
+            except OSError:
+                status = 599
+            with lock:
+                statuses[sent_in].append(status)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3.0)  # requests in flight on every replica
+    name, namespace = before[0]
+    killed_at = time.monotonic()
+    ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)
+    phase[0] = "after"
+    recovered = float("nan")
+    while time.monotonic() - killed_at < deadline_s:
+        now = _replicas(model)
+        if len(now) >= len(before) and name not in {n for n, _ in now}:
+            recovered = time.monotonic() - killed_at
+            break
+        time.sleep(0.5)
+    time.sleep(3.0)  # the new replica serves
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return {"recovered_s": recovered, **statuses}
 
 
 def service_rss_mib(app_name: str) -> float:
@@ -235,6 +292,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 96, 128])
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--single", type=int, default=3, help="one-client posts of each volume (overhead_ratio)")
+    parser.add_argument("--anchor-requests", type=int, default=40, help="volumes the in-process anchor segments")
     parser.add_argument("--rss-bound-mib", type=float, default=256.0, help="allowed RSS growth of the service")
     parser.add_argument("--max-queued-requests", type=int, default=16, help="the service's queue bound per model")
     parser.add_argument(
@@ -243,6 +301,9 @@ def main() -> int:
     parser.add_argument(
         "--burst", type=int, default=0, help="then post this many volumes (the first size) at once: back-pressure"
     )
+    parser.add_argument(
+        "--kill-replica", action="store_true", help="then kill one model replica under load and time its recovery"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="porelab-serve-bench-"))
@@ -250,7 +311,7 @@ def main() -> int:
     model = args.model or sorted(p.parent.name for p in Path(registry).glob("*/model.pt"))[0]
     bodies = [make_scan(size, seed) for seed, size in enumerate(args.sizes)]
     anchor_rps, anchor_s = in_process_anchor(
-        Path(registry) / model / "model.pt", bodies, args.replicas, args.requests, tmp / "anchor"
+        Path(registry) / model / "model.pt", bodies, args.replicas, args.anchor_requests, tmp / "anchor"
     )
 
     from ray import serve
@@ -276,6 +337,7 @@ def main() -> int:
         rss_after = service_rss_mib(config.app_name)
         results_mib = sum(f.stat().st_size for f in (tmp / "results").rglob("*") if f.is_file()) / 2**20
         bursts = burst(config.port, bodies[0], model, args.burst) if args.burst else {}
+        killed = kill_one_replica(config.port, bodies[0], model, args.clients) if args.kill_replica else None
     finally:
         serve.shutdown()
     p50, p95, p99 = np.percentile(load.latencies, [50, 95, 99]) * 1000 if load.latencies else [float("nan")] * 3
@@ -302,6 +364,13 @@ def main() -> int:
         f"rss_growth_mib={growth:.0f} in_process_rps={anchor_rps:.2f} rps_vs_in_process={rps / anchor_rps:.2f} "
         f"results_mib={results_mib:.0f} overhead_ratio={single_s / anchor_s:.2f}"
     )
+    if killed is not None:
+        failed = {k: [st for st in v if st != 200] for k, v in killed.items() if k != "recovered_s"}
+        print(
+            f"replica killed under load: replaced after {killed['recovered_s']:.1f} s; requests sent before the "
+            f"kill: {len(killed['before'])}, failed {failed['before']}; sent after it: {len(killed['after'])}, "
+            f"failed {failed['after']}"
+        )
     within = growth <= args.rss_bound_mib and results_mib <= args.results_max_mb
     return 0 if not load.errors and not burst_errors and within else 1
 
