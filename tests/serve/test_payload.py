@@ -9,7 +9,7 @@ import tifffile
 
 from porelab import volume
 from porelab.serve import RequestError, check_content_length, prepare_input, sniff_format, validate
-from porelab.serve.payload import check_content_encoding, spool
+from porelab.serve.payload import check_content_encoding, parse_in_memory, spool
 
 
 def _npy_bytes(array):
@@ -116,3 +116,27 @@ def test_float16_is_a_volume_and_object_arrays_are_refused(tmp_path):
     with pytest.raises(RequestError, match="corrupted npy body: .*Python objects in dtype") as err:
         prepare_input(tmp_path / "body", tmp_path, 8, None)
     assert err.value.status == 400
+
+
+@pytest.mark.parametrize("kind", ["npy", "tiff"])
+def test_a_body_in_memory_gets_the_checks_of_a_body_on_disk(tmp_path, kind):
+    data = np.random.default_rng(1).normal(size=(10, 12, 14)).astype(np.float32)
+    if kind == "npy":
+        body = _npy_bytes(data)
+    else:
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, data)
+        body = buffer.getvalue()
+    np.testing.assert_array_equal(parse_in_memory(body, 8), data)
+    with pytest.raises(RequestError, match="over the limit of 1679 \\(max_voxels\\)") as err:
+        parse_in_memory(body, 8, max_voxels=1679)
+    assert err.value.status == 413
+    with pytest.raises(RequestError, match=f"corrupted {kind}") as err:
+        parse_in_memory(body[: len(body) // 2], 8)
+    assert err.value.status == 400
+    with pytest.raises(RequestError, match="too small") as err:
+        parse_in_memory(body, 12)
+    assert err.value.status == 422
+    with pytest.raises(RequestError, match="expected a .npy file") as err:
+        parse_in_memory(b"not a volume", 8)
+    assert err.value.status == 415

@@ -29,6 +29,10 @@ MAX_BODY = 4 * 1024**2
 BATCHING = BatchConfig(max_batch_size=4, batch_wait_timeout_s=0.5, max_voxels=32**3)
 
 
+#: 32^3 float32 uploads (131,200 bytes) go through memory, 40 x 32 x 32 ones (163,968) through a file.
+IN_MEMORY_MAX = 150_000
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,6 +58,7 @@ def service(ray_session, registry, tmp_path_factory):
         max_body_bytes=MAX_BODY,
         results_dir=tmp / "results",
         result_ttl_s=600,
+        in_memory_max_bytes=IN_MEMORY_MAX,
         deployment=DeploymentConfig(batching=BATCHING),
     )
     urls = start(config)
@@ -107,11 +112,14 @@ def test_health_is_open_and_models_need_the_token(service):
     assert "/v1/models/{name}/segment" in schema["paths"]
 
 
-@pytest.mark.parametrize("shape", [(32, 32, 32), (40, 32, 32)], ids=["batched", "out-of-core"])
-def test_segment_returns_the_pore_table_predict_writes(service, registry, tmp_path, shape):
+@pytest.mark.parametrize(
+    "shape, upload", [((32, 32, 32), "in memory"), ((40, 32, 32), "file")], ids=["batched", "out-of-core"]
+)
+def test_segment_returns_the_pore_table_predict_writes(service, registry, tmp_path, shape, upload):
     scan = _scan(shape=shape)
     status, body = call(service, "/v1/models/unet/segment?voxel_size=0.02", _npy(scan))
     assert status == 200, body
+    assert body["upload"] == upload
     summary, expected = _predicted(registry / "unet", scan, tmp_path, voxel_size=0.02)
     served = pd.DataFrame.from_records(body["pores"], columns=expected.columns)
     assert body["pore_count"] == summary["pore_count"] == len(expected) == 2

@@ -156,21 +156,34 @@ class _Service:
     async def segment(
         self, name: str, request: Request, voxel_size: float | None, threshold: float | None
     ) -> dict[str, Any]:
-        from porelab.serve.payload import check_content_encoding, check_content_length, prepare_input, spool
+        from porelab.serve.payload import (
+            check_content_encoding,
+            check_content_length,
+            parse_in_memory,
+            prepare_input,
+            spool,
+        )
 
         self.refuse_when_draining()
         handle = self.handle(name)
         check_content_encoding(request.headers.get("content-encoding"))
         check_content_length(request.headers.get("content-length"), self.config.max_body_bytes)
+        declared = request.headers.get("content-length")
         result_id, folder = self.store.new()
         self.in_flight += 1
         try:
-            body = await spool(request.stream(), folder / "body.bin", self.config.max_body_bytes)
-            path, _ = await asyncio.to_thread(
-                prepare_input, body, folder, self.config.min_size, voxel_size, self.config.max_voxels
-            )
+            if declared is not None and int(declared) <= self.config.in_memory_max_bytes:
+                upload = await asyncio.to_thread(
+                    parse_in_memory, await request.body(), self.config.min_size, self.config.max_voxels
+                )
+            else:
+                body = await spool(request.stream(), folder / "body.bin", self.config.max_body_bytes)
+                path, _ = await asyncio.to_thread(
+                    prepare_input, body, folder, self.config.min_size, voxel_size, self.config.max_voxels
+                )
+                upload = str(path)
             answer = await answer_within(
-                handle.segment.remote(str(path), str(folder), threshold), self.config.request_timeout_s
+                handle.segment.remote(upload, str(folder), threshold, voxel_size), self.config.request_timeout_s
             )
         except BaseException:
             self.store.discard(result_id)

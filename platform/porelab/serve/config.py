@@ -76,7 +76,10 @@ class DeploymentConfig:
 class ServeConfig:
     """registry: the model registry directory; token_file: when set, every /v1 route but health
     needs `Authorization: Bearer <token>`; max_body_bytes: larger uploads get 413 before the
-    body is read; max_voxels: larger volumes get 413 once their header is read; result_ttl_s:
+    body is read; max_voxels: larger volumes get 413 once their header is read;
+    in_memory_max_bytes: uploads declaring at most this many bytes are parsed in memory and
+    reach the replica through Ray's object store (larger or chunked ones: a file on shared disk,
+    segmented out of core); result_ttl_s:
     results (mask, score) are deleted this long after they were made; results_max_bytes: the
     disk the finished results may hold, the oldest deleted first beyond it; request_timeout_s: a
     segmentation not answered by then gets 504; grace_period_s: on SIGTERM or SIGINT, how long
@@ -88,6 +91,7 @@ class ServeConfig:
     token_file: Path | None = None
     max_body_bytes: int = 512 * 1024**2
     max_voxels: int = 2**28
+    in_memory_max_bytes: int = 64 * 1024**2
     min_size: int = 8
     result_ttl_s: float = 3600.0
     results_max_bytes: int = 16 * 1024**3
@@ -111,6 +115,7 @@ class ServeConfig:
         limits = {
             "max_body_bytes": self.max_body_bytes,
             "max_voxels": self.max_voxels,
+            "in_memory_max_bytes": self.in_memory_max_bytes,
             "result_ttl_s": self.result_ttl_s,
             "results_max_bytes": self.results_max_bytes,
             "request_timeout_s": self.request_timeout_s,

@@ -1,7 +1,9 @@
-"""An uploaded volume: spooled to disk, recognised by its magic bytes, checked, made a predict input.
+"""An uploaded volume: recognised by its magic bytes, checked, made a predict input.
 
-The body goes to a file in chunks and `.npy` input is memory-mapped from there, so a large
-upload is never held in memory (it is segmented by the out-of-core `predict`).
+A small body (`ServeConfig.in_memory_max_bytes`) is parsed in memory and handed to the replica
+through Ray's object store (`parse_in_memory`). A larger one goes to a file in chunks and
+`.npy` input is memory-mapped from there, so a large upload is never held in memory (it is
+segmented by the out-of-core `predict`).
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ async def spool(chunks: AsyncIterator[bytes], target: Path, limit: int) -> Path:
 def sniff_format(path: Path) -> str:
     """'npy' or 'tiff' from the first bytes; 415 for anything else."""
     with open(path, "rb") as f:
-        head = f.read(8)
+        return _format_of(f.read(8))
+
+
+def _format_of(head: bytes) -> str:
     if head.startswith(NPY_MAGIC):
         return "npy"
     if head[:4] in TIFF_MAGICS:
@@ -134,6 +139,31 @@ def check_voxels(shape: tuple[int, ...], max_voxels: int) -> None:
             "segment it with `porelab predict`, which streams volumes of any size",
             413,
         )
+
+
+def parse_in_memory(body: bytes, min_size: int, max_voxels: int | None = None) -> np.ndarray:
+    """The checked volume of a body held in memory (a small upload): the same formats, checks
+    and answers as `prepare_input`, without a file."""
+    import io
+
+    kind = _format_of(body[:8])
+    try:
+        if kind == "npy":
+            array = np.load(io.BytesIO(body), allow_pickle=False)
+        else:
+            import tifffile
+
+            with tifffile.TiffFile(io.BytesIO(body)) as tif:
+                if max_voxels is not None:
+                    check_voxels(tuple(tif.series[0].shape), max_voxels)
+                array = tif.asarray()
+    except RequestError:
+        raise
+    except Exception as err:  # numpy and tifffile raise many types for damaged files
+        raise RequestError(f"corrupted {kind} body: {type(err).__name__}: {err}", 400) from err
+    if max_voxels is not None:
+        check_voxels(tuple(array.shape), max_voxels)
+    return validate(array, min_size)
 
 
 def prepare_input(

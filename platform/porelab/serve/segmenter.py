@@ -31,10 +31,26 @@ _DEFAULT_BATCHING = BatchConfig()
 
 @dataclass(frozen=True)
 class _Request:
-    input_path: str
+    upload: str | np.ndarray  # a volume file on shared disk, or the checked array (small uploads)
     out_dir: str
     threshold: float | None
+    voxel_size: float | None
     arrived: float  # time.perf_counter() when the replica got it
+
+    def predict_input(self) -> Any:
+        """What `predict` reads: the file, or the array as a Volume (no disk on the way)."""
+        from porelab import volume
+
+        if isinstance(self.upload, str):
+            return self.upload
+        size = float(self.voxel_size) if self.voxel_size is not None else 1.0
+        return volume.Volume(self.upload, (size,) * 3, {"source": "upload"})
+
+    def voxels(self) -> int:
+        from porelab import volume
+
+        shape = self.upload.shape if isinstance(self.upload, np.ndarray) else volume.read(self.upload).shape
+        return int(np.prod(shape))
 
 
 def _catch(work: Callable[..., dict[str, Any]], *args: Any) -> Outcome:
@@ -46,7 +62,7 @@ def _catch(work: Callable[..., dict[str, Any]], *args: Any) -> Outcome:
 
 class Segmenter:
     """Holds one model in memory (loaded once per replica), its batching settings and OOD check;
-    `segment` works on a file on shared disk."""
+    `segment` works on an array handed over in memory or a file on shared disk."""
 
     def __init__(self, model: RegistryModel, max_memory: int, batching: BatchConfig = _DEFAULT_BATCHING) -> None:
         from porelab.infer.predict import PredictConfig, inference_window, load_score_model, resolve_checkpoint
@@ -60,9 +76,13 @@ class Segmenter:
         self._batched.set_max_batch_size(batching.max_batch_size)
         self._batched.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
 
-    async def segment(self, input_path: str, out_dir: str, threshold: float | None) -> dict[str, Any]:
-        request = _Request(input_path, out_dir, threshold, time.perf_counter())
-        if self._small(input_path):
+    async def segment(
+        self, upload: str | np.ndarray, out_dir: str, threshold: float | None, voxel_size: float | None = None
+    ) -> dict[str, Any]:
+        """`upload`: a checked volume file on shared disk, or the checked array itself (a small
+        upload, through Ray's object store; `voxel_size` in mm, isotropic, 1 when None)."""
+        request = _Request(upload, out_dir, threshold, voxel_size, time.perf_counter())
+        if request.voxels() <= self.max_voxels:
             outcome = await self._batched(request)
         else:
             outcome = await self._on_worker(self._alone, request)
@@ -88,18 +108,13 @@ class Segmenter:
     async def _on_worker(self, work: Callable[[Any], Any], argument: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._worker, work, argument)
 
-    def _small(self, input_path: str) -> bool:
-        from porelab import volume
-
-        return int(np.prod(volume.read(input_path).shape)) <= self.max_voxels
-
     def _alone(self, request: _Request) -> dict[str, Any]:
         from porelab.infer.predict import PredictConfig, predict
         from porelab.infer.verdict_step import VerdictConfig
 
         summary = predict(
             self.checkpoint,
-            request.input_path,
+            request.predict_input(),
             request.out_dir,
             PredictConfig(verdict=VerdictConfig(threshold=request.threshold), max_memory=self.max_memory),
             loaded=self.loaded,
@@ -109,7 +124,7 @@ class Segmenter:
     def _together(self, requests: list[_Request]) -> list[Outcome]:
         from porelab.infer.predict import PredictConfig, PredictJob, predict_many
 
-        jobs = [PredictJob(r.input_path, r.out_dir, r.threshold) for r in requests]
+        jobs = [PredictJob(r.predict_input(), r.out_dir, r.threshold) for r in requests]
         try:
             summaries = predict_many(
                 self.checkpoint,
@@ -129,9 +144,11 @@ class Segmenter:
 
         timings = {**summary["timings"], "segment_s": time.perf_counter() - request.arrived, "batch_size": batch_size}
         pores = pd.read_parquet(Path(request.out_dir) / "pores.parquet")
-        Path(request.input_path).unlink(missing_ok=True)
+        if isinstance(request.upload, str):
+            Path(request.upload).unlink(missing_ok=True)
         return {
             "model": self.model.name,
+            "upload": "file" if isinstance(request.upload, str) else "in memory",
             "shape_zyx": summary["shape_zyx"],
             "voxel_size_mm_zyx": summary["voxel_size_mm_zyx"],
             "threshold": summary["threshold"],
