@@ -49,6 +49,7 @@ def test_limit_flags_reach_the_configs_and_serves_options(tmp_path):
 
     default = _parse("--registry", str(tmp_path))
     assert (default.max_voxels, default.request_timeout_s, default.results_max_bytes) == (2**28, 600.0, 16 * 2**30)
+    assert default.in_memory_max_bytes == 64 * 2**20
     assert _model_options(default.deployment)["max_queued_requests"] == 16
     config = _parse(
         "--registry",
@@ -61,9 +62,12 @@ def test_limit_flags_reach_the_configs_and_serves_options(tmp_path):
         "1000000",
         "--results-max-gb",
         "0.5",
+        "--in-memory-max-mb",
+        "1",
     )
     assert _model_options(config.deployment)["max_queued_requests"] == 2
     assert (config.max_voxels, config.request_timeout_s, config.results_max_bytes) == (10**6, 30.0, 2**29)
+    assert config.in_memory_max_bytes == 2**20
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-body-mb", type=float, default=512.0, help="largest accepted upload in MiB (default 512)")
     parser.add_argument(
+        "--in-memory-max-mb",
+        type=float,
+        default=64.0,
+        help="uploads up to this size reach the replica in memory; larger ones through a file (default 64)",
+    )
+    parser.add_argument(
         "--max-voxels",
         type=int,
         default=2**28,
@@ -120,6 +126,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         token_file=args.token_file,
         max_body_bytes=int(args.max_body_mb * 1024**2),
         max_voxels=args.max_voxels,
+        in_memory_max_bytes=int(args.in_memory_max_mb * 1024**2),
         result_ttl_s=args.result_ttl_s,
         results_max_bytes=int(args.results_max_gb * 1024**3),
         request_timeout_s=args.request_timeout_s,
