@@ -131,14 +131,16 @@ def test_predict_on_a_file_bigger_than_its_budget_stays_within_it(
     result = json.loads(measured.stdout.strip().splitlines()[-1])
     assert result["pores"] >= 10 and result["engine"] == engine
     # The documented bound is the budget plus torch's own fixed cost (README: 20-50 MiB); the
-    # warm-up pays most of that. 16 MiB covers the rest: the windows run measured 64-75 MiB over
-    # repeated runs of the same commit (8 MiB failed one run in two); a copy of the whole file
-    # (67.5 or 135 MiB) would still fail it.
-    allowance = 16 * 2**20
+    # warm-up pays most of that. 24 MiB covers the rest: the windows run measured 64-75 MiB over
+    # repeated runs of one commit in stop 29; the scan check's slice reads (texture, rings,
+    # interpolation: a few MiB of slices and temporaries at the end of predict) put 74-83 MiB on
+    # this file (67-70 MiB with the checks stubbed out), and 16 MiB failed one fresh clone in two. A
+    # copy of the whole file (67.5 or 135 MiB) would still fail it.
+    allowance = 24 * 2**20
     grown = result["grown"]
     assert grown <= budget + allowance, (
         f"peak RSS grew by {grown / 2**20:.1f} MiB for a {budget / 2**20:.0f} MiB "
-        "budget and 16 MiB of torch's fixed cost"
+        "budget and 24 MiB of torch's and the scan check's fixed cost"
     )
 
 

@@ -31,5 +31,8 @@ def volume_slices(
     else:
         chosen = np.unique(np.linspace(0, depth - 1, max(1, slices)).astype(int))
         out = np.stack([np.asarray(data[int(z), r0:r1, c0:c1]) for z in chosen])
-    out = normaliser(out) if normaliser is not None else out
-    return np.asarray(out, dtype=np.float32)
+    out = np.array(out, dtype=np.float32) if normaliser is None else np.asarray(normaliser(out), dtype=np.float32)
+    release = getattr(data, "release_pages", None)
+    if release is not None:
+        release()  # a memory-mapped file's pages read here leave this process's resident memory
+    return out
