@@ -71,7 +71,7 @@ def make_registry(root: Path) -> Path:
     import torch
 
     from porelab.models import build_model
-    from porelab.train.checkpoint import save_checkpoint
+    from porelab.checkpoint import save_checkpoint
     from porelab.train.config import profile
 
     torch.manual_seed(0)

@@ -1,6 +1,6 @@
 """Post-processing effect on AP (Iuso et al.): train VAE and ceVAE briefly on patches of the
 good simulated scans (the test scan left out), score the test scan (default: the challenging
-cube), report voxel AP raw vs post-processed.
+cube), report voxel AP raw vs post-processed (`porelab.assess.anomaly_experiment`).
 
     python jobs/anomaly_postprocess.py --data data/am --out runs/anomaly_postprocess
 """
@@ -8,19 +8,19 @@ cube), report voxel AP raw vs post-processed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-from dataclasses import asdict
-from pathlib import Path
 
 import torch
 
-from porelab.data.scans import load_scans
-from porelab.train.anomaly_experiment import AnomalyExperimentConfig, postprocessing_effect, train_anomaly_model
+from porelab.assess.anomaly_experiment import (
+    AnomalyExperimentConfig,
+    PostprocessStudyConfig,
+    run_postprocess_study,
+    study_table,
+)
 
 
-def _parser() -> argparse.ArgumentParser:
+def parse(argv: list[str] | None) -> PostprocessStudyConfig:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/am", help="dataset directory (built with the demo profile if absent)")
     parser.add_argument("--out", required=True, help="output directory (anomaly_postprocess.json / .md)")
@@ -33,68 +33,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--channels", type=int, nargs="+", default=[8, 16, 32, 64], help="encoder widths")
     parser.add_argument("--latent-dim", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
-    return parser
-
-
-def _ensure_dataset(root: Path) -> None:
-    if not (root / "manifest.json").exists():
-        from porelab.simulate.datasets import build_dataset
-
-        build_dataset(root, "am-cylinders", "demo", report=print)
-
-
-def _markdown(rows: list[dict]) -> str:
-    lines = [
-        "| model | scan | AP raw | AP post-processed | lambda | sigma | train s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['scan']} | {r['ap_raw']:.3f} | {r['ap_postprocessed']:.3f} | "
-            f"{r['lambda']:.3f} | {r['sigma']:.2f} | {r['train_seconds']:.0f} |"
-        )
-    return "\n".join(lines)
+    args = parser.parse_args(argv)
+    experiment = AnomalyExperimentConfig(
+        patch=args.patch,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        model_options={"channels": tuple(args.channels), "latent_dim": args.latent_dim},
+    )
+    return PostprocessStudyConfig(args.data, args.out, tuple(args.models), args.test_scan, experiment)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    config = parse(argv)
     torch.set_num_threads(1)
-    root = Path(args.data)
-    _ensure_dataset(root)
-    test = load_scans(root, ids=[args.test_scan])[0]
-    train = [record for record in load_scans(root, roles=["good"]) if record.id != test.id]
-    rows = []
-    for name in args.models:
-        config = AnomalyExperimentConfig(
-            model=name,
-            patch=args.patch,
-            epochs=args.epochs,
-            steps_per_epoch=args.steps_per_epoch,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            model_options={"channels": tuple(args.channels), "latent_dim": args.latent_dim},
-        )
-        start = time.perf_counter()
-        model, state = train_anomaly_model(train, config)
-        seconds = time.perf_counter() - start
-        row = {
-            "model": name,
-            **postprocessing_effect(model, test, config),
-            "train_seconds": seconds,
-            "final_train_loss": state.history[-1].get("train_loss"),
-            "config": asdict(config),
-        }
-        rows.append(row)
-        print(
-            f"{name}: AP raw {row['ap_raw']:.3f} -> post-processed {row['ap_postprocessed']:.3f} "
-            f"(lambda {row['lambda']:.3f}, sigma {row['sigma']:.2f}; trained {seconds:.0f} s)",
-            flush=True,
-        )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "anomaly_postprocess.json").write_text(json.dumps(rows, indent=2, default=str))
-    (out / "anomaly_postprocess.md").write_text(_markdown(rows) + "\n")
-    print(_markdown(rows))
+    print(study_table(run_postprocess_study(config, report=lambda line: print(line, flush=True))))
     return 0
 
 

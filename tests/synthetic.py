@@ -72,7 +72,7 @@ def trained_tiny_unet(root, path):
     )
     from porelab.models import build_model
     from porelab.train import LoopConfig, SegmentationTask, run_training
-    from porelab.train.checkpoint import save_checkpoint
+    from porelab.checkpoint import save_checkpoint
     from porelab.train.config import profile
 
     scans = []

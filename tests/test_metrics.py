@@ -7,7 +7,7 @@ import torch
 
 from porelab import metrics
 from porelab.train.loop import _train_epoch
-from porelab.train.task import SegmentationTask
+from porelab.tasks import SegmentationTask
 
 
 def test_records_never_raise_with_or_without_ray():

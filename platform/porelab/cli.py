@@ -243,7 +243,7 @@ def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on a dataset with Ray Train (resumable)")
-    p.add_argument("--model", default="unet", help="registry name (see `porelab models`; default unet)")
+    p.add_argument("--model", default="unet", help="catalogue name (see `porelab models`; default unet)")
     p.add_argument("--data", required=True, help="dataset directory (from `porelab simulate`)")
     p.add_argument("--out", required=True, help="run directory; rerun with the same one to resume")
     p.add_argument("--profile", default="demo", help="demo (laptop minutes) or paper (the paper's sizes)")

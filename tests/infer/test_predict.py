@@ -16,7 +16,7 @@ from porelab import cli, volume
 from porelab.errors import ConfigError
 from porelab.infer.predict import IN_MEMORY, PredictConfig, load_score_model, predict
 from porelab.models import build_model
-from porelab.train.checkpoint import save_checkpoint
+from porelab.checkpoint import save_checkpoint
 from porelab.train.config import profile
 
 from synthetic import sphere_scan, trained_tiny_unet

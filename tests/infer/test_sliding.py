@@ -6,7 +6,7 @@ import torch
 
 from porelab.errors import ConfigError
 from porelab.infer.sliding import SlidingWindowConfig, sliding_window, working_memory_bytes
-from porelab.infer.windows import WindowGrid, window_starts
+from porelab.windows import WindowGrid, window_starts
 
 from synthetic import collect
 

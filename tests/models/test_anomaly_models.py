@@ -176,7 +176,7 @@ def test_vqvae_with_its_default_depth_learns_only_with_normalisation(sphere_patc
     """The demo's three-level vqVAE: without normalisation the encoder's output is one constant
     vector and the reconstruction stays near the input's mean (MSE about its variance).
     Measured after 90 steps: 0.33 x variance with instance norm, 0.97 x without."""
-    from porelab.train.anomaly_tasks import VQVAETask
+    from porelab.tasks.anomaly import VQVAETask
 
     torch.manual_seed(0)
     image = torch.cat([sphere_patch(size=16, dims=3, radius=r, seed=s)[0] for r, s in ((4.0, 0), (3.0, 1))])

@@ -9,7 +9,7 @@ import torch
 
 from porelab.models import build_model
 from porelab.models.layout import fast_layout, input_layout
-from porelab.train.task import build_task
+from porelab.tasks import build_task
 
 
 def _steps(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, layout: bool) -> list[float]:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from porelab.sweep import CVConfig, run_cv
-from porelab.train.checkpoint import read_checkpoint
+from porelab.checkpoint import read_checkpoint
 from synthetic import tiny_cv_dataset
 
 REPO = Path(__file__).resolve().parents[2]

@@ -28,7 +28,8 @@ from porelab.simulate.phantoms import PorePopulation, am_cube
 from porelab.simulate.scanner import AM_CYLINDER_PAPER, ScanSpec
 from porelab.sweep.degrade import TABLE_COLUMNS, DegradeConfig, run_degradation
 from porelab.sweep.degrade_grid import GRID, SERIES, GridSpec, degradation_points
-from porelab.sweep.scan_source import registry_model, rebuilt_scan
+from porelab.registry import find_model
+from porelab.sweep.scan_source import rebuilt_scan
 
 REPO = Path(__file__).resolve().parents[2]
 SCAN_ID = "cube-tiny-Ti6Al4V"
@@ -92,7 +93,7 @@ def _plan() -> ScanPlan:
 
 def _untrained_unet(registry: Path) -> Path:
     from porelab.models import build_model
-    from porelab.train.checkpoint import save_checkpoint
+    from porelab.checkpoint import save_checkpoint
     from porelab.train.config import profile
 
     config = profile("demo")
@@ -222,10 +223,10 @@ def test_quick_job_writes_a_two_by_two_grid(tiny, ray_session, tmp_path, capsys)
 def test_missing_registry_model_and_scan_are_clear_errors(tiny, tmp_path):
     data, registry = tiny
     with pytest.raises(ConfigError, match="no <model>/model.pt"):
-        registry_model(tmp_path)
+        find_model(tmp_path)
     with pytest.raises(ConfigError, match="'vae': not in the registry"):
-        registry_model(registry, "vae")
-    assert registry_model(registry).name == "unet"
+        find_model(registry, "vae")
+    assert find_model(registry).name == "unet"
     with pytest.raises(ConfigError, match="no manifest.json"):
         rebuilt_scan(tmp_path)
     with pytest.raises(ConfigError, match="'nope': not in"):

@@ -9,7 +9,7 @@ from porelab import volume
 from porelab.errors import ConfigError
 from porelab.infer.predict import predict
 from porelab.sweep.finetune import FinetuneConfig, finetune, scan_spec
-from porelab.train.checkpoint import read_checkpoint
+from porelab.checkpoint import read_checkpoint
 
 from synthetic import trained_tiny_unet
 

@@ -12,7 +12,7 @@ from porelab.data import load_scans
 from porelab.errors import ConfigError
 from porelab.sweep import CVConfig, run_cv
 from porelab.sweep.randomized_arm import arm_dataset, arm_findings, arm_name, arm_plans, arm_root
-from porelab.train.checkpoint import read_checkpoint
+from porelab.checkpoint import read_checkpoint
 from porelab.train.config import ARTEFACT_AUGMENT, TrainConfig
 from synthetic import sphere_scan, tiny_cv_dataset, write_dataset
 
@@ -73,14 +73,14 @@ def test_arm_trials_train_on_the_randomized_scans_with_the_artefact_model_and_sc
     assert sorted(arm) == [f"unet@randomized/{i}" for i in range(3)]
     for fold in range(3):
         mine, theirs = arm[f"unet@randomized/{fold}"], paper[f"unet/{fold}"]
-        train = TrainConfig.from_dict(mine["train"])
+        train = TrainConfig.from_dict(mine.train)
         assert train.train_ids == ("rand-0", "rand-1")
-        assert train.val_ids == TrainConfig.from_dict(theirs["train"]).val_ids
-        assert (mine["val_ids"], mine["challenging_ids"]) == (theirs["val_ids"], theirs["challenging_ids"])
+        assert train.val_ids == TrainConfig.from_dict(theirs.train).val_ids
+        assert (mine.val_ids, mine.challenging_ids) == (theirs.val_ids, theirs.challenging_ids)
         assert train.patches.seed == fold
         assert train.patches.augment == ARTEFACT_AUGMENT
         assert train.loop.max_epochs == 1  # the run's overrides still apply
-        assert Path(mine["data"]) == arm_root(config).resolve()
+        assert Path(mine.data) == arm_root(config).resolve() and mine.model == "unet@randomized"
     assert arm_plans(CVConfig(data=str(data), models=("unet",)), data) == {}  # no randomized set: no arm
 
 

@@ -17,7 +17,7 @@ from synthetic import tiny_cv_dataset
 
 def _checkpoints(root, folds):
     from porelab.models import build_model
-    from porelab.train.checkpoint import save_checkpoint
+    from porelab.checkpoint import save_checkpoint
     from porelab.train.config import profile
 
     config = profile("demo")

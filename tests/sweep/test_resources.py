@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from porelab.sweep.job_args import resource_amount
+from porelab.sweep.plan import TrialPlan
 from porelab.sweep.resources import TRIAL_MEMORY_BYTES, concurrent_trials, trial_resources, trials_that_fit
 
 GIB = 2**30
@@ -24,7 +25,7 @@ def test_an_explicit_setting_wins_without_asking_ray():
 
 
 def _plans(workers):
-    return {"unet/0": {"train": {"scaling": {"workers": workers}}}}
+    return [TrialPlan("unet", 0, "data/am", {"scaling": {"workers": workers}}, ("scan-0",))]
 
 
 def test_a_trial_asks_for_its_workers_cpus_when_it_trains_itself_and_for_the_named_resources():

@@ -12,7 +12,7 @@ from porelab.models import build_model
 from porelab.sweep.cv import CVConfig, trial_plans
 from porelab.sweep.trial import run_trial
 from porelab.sweep.tuned import LR_FACTOR, copy_bundled_ood, tuned_base, tuned_train_config
-from porelab.train.checkpoint import read_checkpoint
+from porelab.checkpoint import read_checkpoint
 from porelab.train.config import TrainConfig, profile
 from synthetic import tiny_cv_dataset
 
@@ -53,13 +53,13 @@ def test_a_tuned_trial_starts_from_the_bundled_weights_and_is_scored_on_the_sele
     data = tiny_cv_dataset(tmp_path / "ds", selection=True)
     config = CVConfig(data=str(data), models=("porelab-am-tuned",), folds=3, overrides=tuple(TINY))
     plan = trial_plans(config, Path(data))["porelab-am-tuned/0"]
-    assert plan["selection_ids"] == ["scan-4"] and plan["train"]["train_ids"] == ["scan-1", "scan-2"]
-    report = run_trial({"trial": plan, "data": str(data), "trials_dir": str(tmp_path / "trials")})
+    assert plan.selection_ids == ("scan-4",) and plan.train["train_ids"] == ["scan-1", "scan-2"]
+    report = run_trial(plan, tmp_path / "trials")
     assert {r["split"] for r in report["rows"]} == {"validation", "selection", "challenging"}
     tuned = read_checkpoint(report["checkpoint"])
     assert tuned["calibration"]["scans"] == ["scan-0", "scan-4"]
     bundled = read_checkpoint(bundled_model("porelab-am"))["state_dict"]
-    fresh = build_model(TrainConfig.from_dict(plan["train"]).model).state_dict()
+    fresh = build_model(TrainConfig.from_dict(plan.train).model).state_dict()
 
     def distance(weights):  # relative to the bundled weights' length; learned tensors only, no BN statistics
         keys = [k for k, v in bundled.items() if v.is_floating_point() and "running" not in k]

@@ -56,14 +56,16 @@ def test_plans_cover_variants_x_folds_with_their_loss_and_fold(tmp_path):
     assert sorted(plans) == ["a/0", "a/1", "a/2", "b/0", "b/1", "b/2"]
     folds = make_folds(["scan-0", "scan-1", "scan-2"], 3)
     for key, plan in plans.items():
-        fold = folds[plan["fold"]]
-        train = TrainConfig.from_dict(plan["train"])
+        fold = folds[plan.fold]
+        train = TrainConfig.from_dict(plan.train)
+        assert key == f"{plan.variant}/{plan.fold}"
         assert (train.train_ids, train.val_ids) == (fold.train_ids, fold.val_ids)
-        assert plan["val_ids"] == list(fold.val_ids) and plan["challenging_ids"] == ["scan-3"]
-        assert plan["data"] == str(data.resolve())
+        assert plan.val_ids == fold.val_ids and plan.challenging_ids == ("scan-3",)
+        assert plan.selection_ids == ()  # variant sweeps calibrate on the validation and degraded scans
+        assert plan.data == str(data.resolve())
         assert train.loop.max_epochs == 1 and train.scaling.workers == 0  # the demo trains in the trial
-    assert TrainConfig.from_dict(plans["b/0"]["train"]).model.name == "unetpp"
-    loss = TrainConfig.from_dict(plans["a/1"]["train"]).build_task().criterion
+    assert TrainConfig.from_dict(plans["b/0"].train).model.name == "unetpp"
+    loss = TrainConfig.from_dict(plans["a/1"].train).build_task().criterion
     assert isinstance(loss, FocalTverskyLoss) and (loss.alpha, loss.beta, loss.gamma) == (0.1, 0.9, 2.0)
 
 
@@ -223,7 +225,7 @@ def test_cevae_label_set_labels_inside_the_part_from_a_checkpoint(tmp_path):
     from porelab.label import object_mask
     from porelab.models import build_model
     from porelab.sweep.label_swap import CevaeLabeller
-    from porelab.train.checkpoint import save_checkpoint
+    from porelab.checkpoint import save_checkpoint
     from porelab.train.config import training_config
 
     torch.manual_seed(0)

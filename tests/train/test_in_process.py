@@ -9,7 +9,7 @@ import pytest
 
 from porelab.data import StreamConfig
 from porelab.train import LoopConfig
-from porelab.train.checkpoint import read_checkpoint
+from porelab.checkpoint import read_checkpoint
 from porelab.train.config import ScalingSpec, profile
 from porelab.train.run import fit
 

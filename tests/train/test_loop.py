@@ -10,7 +10,7 @@ from porelab.data import AugmentConfig, PatchConfig, PatchMaker, SamplerConfig, 
 from porelab.errors import ConfigError
 from porelab.models import build_model
 from porelab.train import LoopConfig, LoopState, SegmentationTask, run_training
-from porelab.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from porelab.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from porelab.train.config import TrainConfig, profile
 from porelab.train.run import split_scans
 

@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import SCALARS, Even
 
 from porelab.data import StreamConfig
 from porelab.train import LoopConfig
-from porelab.train.checkpoint import read_checkpoint
+from porelab.checkpoint import read_checkpoint
 from porelab.train.config import ScalingSpec, profile
 from porelab.train.run import fit
 from porelab.train.tensorboard import tensorboard_dir

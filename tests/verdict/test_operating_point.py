@@ -10,7 +10,7 @@ from porelab.errors import ConfigError
 from porelab.infer.predict import predict
 from porelab.infer.verdict_step import VerdictConfig, operating_point_for
 from porelab.models import build_model
-from porelab.train.checkpoint import read_checkpoint, save_checkpoint, store_operating_point
+from porelab.checkpoint import read_checkpoint, save_checkpoint, store_operating_point
 from porelab.train.config import profile
 from porelab.verdict import OperatingPoint, stored_operating_point
 

@@ -149,7 +149,7 @@ def evaluate_model(
             point, table = calibrate(calibration_set(scores, cal_scans, variant), calibration)
             result.points[variant], result.tables[variant] = point, table
         if store:
-            from porelab.train.checkpoint import store_operating_point
+            from porelab.checkpoint import store_operating_point
 
             table = result.tables[model.served_variant]
             store_operating_point(
@@ -196,7 +196,7 @@ def calibrate_run(result: Any, data: str | Path, report: Report = lambda message
 
     ids = calibration_scans(Path(data), result.summary.get("val_scans", []))
     model = ScoringModel.load(result.best_checkpoint)
-    if not ids or "operating_point" in model.payload:
+    if not ids or model.info.calibrated:
         return model.operating_point
     report(f"calibrating the operating point on {len(ids)} held-out scans: {', '.join(ids)}")
     return calibrated(result.best_checkpoint, data, ids=ids)
@@ -212,7 +212,7 @@ def calibrated(
     """The checkpoint's operating point; when it has none yet, calibrated on the scans `ids` (or,
     without them, the scans of `role`) in the dataset `data` and stored in the checkpoint first."""
     model = ScoringModel.load(checkpoint)
-    if "operating_point" in model.payload:
+    if model.info.calibrated:
         return model.operating_point
     scans = dataset_scans(data, ids=list(ids)) if ids else dataset_scans(data, roles=[role])
     result = evaluate_model(

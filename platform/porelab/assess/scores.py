@@ -16,15 +16,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from porelab.checkpoint import CheckpointInfo
 from porelab.data.normalise import PercentileNormaliser
-from porelab.infer.anomaly_maps import reconstruction_maps
-from porelab.infer.postprocess import postprocess
+from porelab.infer.anomaly_maps import anomaly_scores
 from porelab.infer.engine import plan_inference, run_inference
 from porelab.infer.predict import PredictConfig, load_score_model, resolve_checkpoint
 from porelab.infer.runtime import input_layout, prepare_for_inference
 from porelab.infer.sliding import SlidingWindowConfig
-from porelab.models import model_spec
-from porelab.verdict import OperatingPoint, stored_operating_point
+from porelab.verdict import OperatingPoint
 
 RAW, POSTPROCESSED = "raw", "postprocessed"
 
@@ -41,17 +40,21 @@ class ScoringModel:
     def load(cls, checkpoint: str | Path) -> "ScoringModel":
         path = resolve_checkpoint(checkpoint)
         model, payload = load_score_model(path)
-        if model_spec(payload["model_config"]["name"]).family != "anomaly":  # as `predict` runs each kind
+        if not CheckpointInfo.from_payload(payload).anomaly:  # as `predict` runs each kind
             model = prepare_for_inference(model, torch.device("cpu"))
         return cls(path, model, payload)
 
     @property
+    def info(self) -> CheckpointInfo:
+        return CheckpointInfo.from_payload(self.payload)
+
+    @property
     def name(self) -> str:
-        return str(self.payload["model_config"]["name"])
+        return self.info.model_name
 
     @property
     def anomaly(self) -> bool:
-        return model_spec(self.name).family == "anomaly"
+        return self.info.anomaly
 
     @property
     def served_variant(self) -> str:
@@ -59,11 +62,11 @@ class ScoringModel:
 
     @property
     def window(self) -> tuple[int, int, int]:
-        return tuple(int(w) for w in self.payload["train_config"]["patches"]["patch"])  # type: ignore[return-value]
+        return self.info.window
 
     @property
     def operating_point(self) -> OperatingPoint:
-        return stored_operating_point(self.payload)
+        return self.info.operating_point
 
     def score_maps(self, scan: np.ndarray, normaliser: PercentileNormaliser) -> dict[str, np.ndarray]:
         """{"raw": score} for segmenters; anomaly models add {"postprocessed": ...}."""
@@ -78,5 +81,5 @@ class ScoringModel:
             run_inference(scan, lambda batch: model(input_layout(batch, model)), sink, plan, transform=normaliser)
             return {RAW: out}
         windows = SlidingWindowConfig(window=self.window, batch_size=4)
-        error, reconstruction = reconstruction_maps(scan, self.model.model, windows, transform=normaliser)
-        return {RAW: error, POSTPROCESSED: postprocess(error, reconstruction)[0]}
+        scores = anomaly_scores(scan, self.model.model, windows, transform=normaliser)
+        return {RAW: scores.raw, POSTPROCESSED: scores.postprocessed}

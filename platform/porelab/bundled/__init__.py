@@ -1,7 +1,7 @@
 """Detectors shipped inside the package, usable without training.
 
-The folder is a read-only model registry laid out as `make cv` writes one (one folder per
-model: `model.pt`, `config.json`, `metrics.json`, `model_card.md`), so `porelab serve` can
+The folder is a read-only model registry (`porelab.registry`: one folder per model, `model.pt`,
+`config.json`, `metrics.json`, `model_card.md`), so `porelab serve` can
 serve it and `porelab predict --model porelab-am` finds it by name. Each folder's
 `config.json` records the sha256 of its `model.pt` and of its out-of-distribution detector
 `ood.pt`; both are checked before a model is used (they load with
@@ -11,16 +11,14 @@ serve it and `porelab predict --model porelab-am` finds it by name. Each folder'
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from porelab.checksum import sha256
 from porelab.errors import ConfigError
+from porelab.registry import CONFIG, MODEL, OOD, read_model_config
 
 BUNDLED_ROOT = Path(__file__).resolve().parent
-WEIGHTS, CONFIG = "model.pt", "config.json"
-OOD = "ood.pt"  # = porelab.ood.check.OOD_FILE (not imported: this module stays free of torch)
 
 
 def bundled_root() -> Path:
@@ -30,15 +28,14 @@ def bundled_root() -> Path:
 
 def bundled_names() -> list[str]:
     """The names of the bundled detectors, sorted."""
-    return sorted(d.name for d in BUNDLED_ROOT.iterdir() if (d / WEIGHTS).is_file() and (d / CONFIG).is_file())
+    return sorted(d.name for d in BUNDLED_ROOT.iterdir() if (d / MODEL).is_file() and (d / CONFIG).is_file())
 
 
 def bundled_config(name: str) -> dict[str, Any]:
     """The bundle's `config.json` (what it was trained on, its operating point, its figures)."""
-    folder = BUNDLED_ROOT / name
     if name not in bundled_names():
         raise ConfigError(f"bundled detector {name!r}: not in this package; expected one of {bundled_names()}")
-    return json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    return read_model_config(BUNDLED_ROOT / name)
 
 
 def bundled_model(name: str) -> Path:
@@ -47,7 +44,7 @@ def bundled_model(name: str) -> Path:
     Raises `ConfigError` naming the file when its sha256 differs from the one its config records.
     """
     config = bundled_config(name)
-    weights = BUNDLED_ROOT / name / WEIGHTS
+    weights = BUNDLED_ROOT / name / MODEL
     _check(weights, config.get("sha256"), "sha256", name)
     if "ood_sha256" in config:
         _check(BUNDLED_ROOT / name / OOD, config["ood_sha256"], "ood_sha256", name)

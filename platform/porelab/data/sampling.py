@@ -13,7 +13,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from porelab.errors import ConfigError
-from porelab.infer.windows import window_starts
+from porelab.windows import window_starts
 
 SamplerKind = Literal["uniform", "grid", "balanced"]
 _MAX_PORE_VOXELS = 1_000_000

@@ -22,10 +22,12 @@ import torch
 from torch import nn
 
 from porelab.bundled import bundled_model, bundled_names, is_bundled_name
+from porelab.checkpoint import CheckpointInfo, load_checkpoint
 from porelab.errors import ConfigError
 from porelab.infer.engine import InferencePlan, describe, plan_inference, run_inference
 from porelab.infer.verdict_step import INDICATIONS, MASK, PART, PORES, VerdictConfig, operating_point_for
 from porelab.infer.verdict_step import region_of_interest, write_verdict
+from porelab.tasks import task_from_config
 from porelab.volume.atomic import write_text_atomic
 
 _SCORE, _SUMMARY = "score.npy", "summary.json"
@@ -97,25 +99,15 @@ IN_MEMORY = "<in memory>"
 
 
 def load_score_model(path: str | Path) -> LoadedModel:
-    from porelab.train.checkpoint import load_checkpoint
-    from porelab.train.config import TrainConfig
-
     loaded = load_checkpoint(path)
-    task = TrainConfig.from_dict(loaded.payload["train_config"]).build_task()
-    return ScoreModel(loaded.model, task).eval(), loaded.payload
-
-
-def _family(payload: dict[str, Any]) -> str:
-    from porelab.models import model_spec
-
-    return model_spec(payload["model_config"]["name"]).family
+    return ScoreModel(loaded.model, task_from_config(loaded.payload["train_config"])).eval(), loaded.payload
 
 
 def inference_window(payload: dict[str, Any], config: PredictConfig) -> tuple[int, int, int]:
     """The sliding window: the asked one, else the checkpoint's training patch."""
     if config.window is not None:
         return tuple(int(w) for w in config.window)  # type: ignore[return-value]
-    return tuple(int(w) for w in payload["train_config"]["patches"]["patch"])  # type: ignore[return-value]
+    return CheckpointInfo.from_payload(payload).window
 
 
 def _forward(model: nn.Module) -> Any:
@@ -159,16 +151,14 @@ def _postprocess_anomaly(
     the summary) when five float32 copies of the volume exceed `max_memory`.
     """
     from porelab import volume
-    from porelab.infer.anomaly_maps import reconstruction_maps
-    from porelab.infer.postprocess import postprocess
+    from porelab.infer.anomaly_maps import anomaly_scores
 
     need = _POSTPROCESS_COPIES * 4 * int(np.prod(vol.shape))
     if need > config.max_memory:
         return {"applied": False, "reason": f"needs {need / 2**20:.0f} MiB in memory, over max_memory"}
-    error, reconstruction = reconstruction_maps(vol.to_numpy(), model, sliding, transform=normaliser)
-    score, fit = postprocess(error, reconstruction)
-    volume.write(volume.Volume(score, vol.voxel_size), out_dir / _POSTPROCESSED, overwrite=True)
-    return {"applied": True, "file": _POSTPROCESSED, "lambda": fit.lam, "sigma": fit.sigma}
+    scores = anomaly_scores(vol.to_numpy(), model, sliding, transform=normaliser)
+    volume.write(volume.Volume(scores.postprocessed, vol.voxel_size), out_dir / _POSTPROCESSED, overwrite=True)
+    return {"applied": True, "file": _POSTPROCESSED, "lambda": scores.fit.lam, "sigma": scores.fit.sigma}
 
 
 @dataclass
@@ -220,7 +210,7 @@ def prepare_prediction(
         raise ConfigError(f"{input_path}: holds projections, not a reconstructed volume; reconstruct it first")
     normaliser = fit_normaliser(vol)
     # anomaly maps are reconstruction errors post-processed window by window
-    engine = "windows" if _family(payload) == "anomaly" else config.engine
+    engine = "windows" if CheckpointInfo.from_payload(payload).anomaly else config.engine
     plan = plan_inference(
         model,
         vol.shape,
@@ -255,7 +245,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     vol, out_dir, timings = run.vol, run.out_dir, run.timings
     t = time.perf_counter()
     score_file, postprocessing = _SCORE, None
-    anomaly = _family(run.payload) == "anomaly"
+    anomaly = CheckpointInfo.from_payload(run.payload).anomaly
     if anomaly:
         postprocessing = _postprocess_anomaly(vol, run.model.model, out_dir, run.plan, run.normaliser, config)
         score_file = _POSTPROCESSED if postprocessing["applied"] else _SCORE
@@ -273,7 +263,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     timings["total_s"] = time.perf_counter() - run.start
 
     summary = {
-        "model": run.payload["model_config"]["name"],
+        "model": CheckpointInfo.from_payload(run.payload).model_name,
         "checkpoint": str(run.checkpoint),
         "input": str(run.input_path),
         "shape_zyx": list(vol.shape),

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from porelab.errors import ConfigError
-from porelab.infer.windows import WindowGrid, Weighting, as_window
+from porelab.windows import WindowGrid, Weighting, as_window
 
 Forward = Callable[[torch.Tensor], Any]
 Sink = Callable[[int, np.ndarray], None]  # (z0, block of shape (C, dz, Y, X))

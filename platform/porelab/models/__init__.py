@@ -1,4 +1,4 @@
-"""The model zoo: shared blocks, every architecture, and one registry.
+"""The model zoo: shared blocks, every architecture, and one catalogue of them.
 
 Supervised segmenters and classifiers (family "supervised"), unsupervised anomaly models
 (VAE, ceVAE, gmVAE, vqVAE: family "anomaly") and the OOD autoencoder (family "ood").
@@ -28,7 +28,7 @@ from porelab.models.ood_autoencoder import AutoencoderOutput, OODAutoencoder  # 
 from porelab.models.base import ModelInputError, Segmenter
 from porelab.models.blocks import ConvBlock, Down, OutputHead, Up, logits_to_probabilities
 from porelab.models.config import ModelConfig
-from porelab.models.registry import (
+from porelab.models.catalogue import (
     FAMILIES,
     ModelSpec,
     build_model,

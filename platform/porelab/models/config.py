@@ -20,7 +20,7 @@ class ModelConfig:
     """Hyper-parameters of one network.
 
     Shared fields:
-        name: registry name (see `porelab.models.model_names()`).
+        name: catalogue name (see `porelab.models.model_names()`).
         spatial_dims: 2 (images) or 3 (volumes): the dimension of the input the model takes.
         in_channels: input channels (1 for a CT grey value).
         out_channels: 1 gives one logit per voxel (binary, sigmoid); C > 1 gives C logits

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from porelab.models.base import Segmenter, block_options
 from porelab.models.blocks import ConvBlock, OutputHead, logits_to_probabilities
 from porelab.models.config import ModelConfig
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 from porelab.models.unet import UNet
 
 

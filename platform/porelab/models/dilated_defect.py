@@ -8,7 +8,7 @@ from torch import nn
 from porelab.models.base import Segmenter, block_options
 from porelab.models.blocks import ConvBlock, OutputHead
 from porelab.models.config import ModelConfig
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 
 
 @register_model(

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from porelab.models.config import ModelConfig
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 from porelab.models.vae import VAE, VAE_DEFAULTS, VAE_FIELDS
 
 

@@ -7,7 +7,7 @@ import torch
 from porelab.errors import ConfigError
 from porelab.models.base import ModelInputError
 from porelab.models.config import ModelConfig
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 from porelab.models.unet import UNet
 
 

@@ -11,7 +11,7 @@ from porelab.models.blocks import OutputHead
 from porelab.models.config import ModelConfig
 from porelab.models.encoder import Encoder
 from porelab.models.layers import linear_interpolation_mode
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 from porelab.models.unet import UNetDecoder
 
 

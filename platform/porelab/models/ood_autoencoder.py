@@ -16,7 +16,7 @@ from porelab.models.autoencoder import ConvDecoder, ConvEncoder, check_any_size
 from porelab.models.blocks import OutputHead
 from porelab.models.config import ModelConfig
 from porelab.models.padding import crop_to, pad_to_multiple
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 
 
 class AutoencoderOutput(NamedTuple):

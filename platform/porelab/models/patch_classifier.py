@@ -9,7 +9,7 @@ from porelab.models.base import ModelInputError, block_options
 from porelab.models.blocks import ConvBlock, Down
 from porelab.models.config import ModelConfig
 from porelab.models.padding import pad_to_multiple
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 
 # Lindgren & Zach classify 128 px patches: four poolings leave an 8 x 8 grid.
 POOLED_SIZE = 8

@@ -6,7 +6,7 @@ import torch
 
 from porelab.models.base import Segmenter
 from porelab.models.config import ModelConfig
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 from porelab.models.unet import UNet
 
 

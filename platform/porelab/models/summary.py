@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from porelab.models.config import ModelConfig
-from porelab.models.registry import build_model, default_config, model_names, model_spec
+from porelab.models.catalogue import build_model, default_config, model_names, model_spec
 
 # Reference input edge: 64^3 patches (Iuso et al.) for 3D, 192^2 images for 2D.
 REFERENCE_SIZE = {3: 64, 2: 192}

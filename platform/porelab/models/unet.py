@@ -9,7 +9,7 @@ from porelab.models.base import Segmenter, block_options
 from porelab.models.blocks import ConvBlock, OutputHead, Up
 from porelab.models.config import ModelConfig
 from porelab.models.encoder import Encoder
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 
 
 class UNetDecoder(nn.Module):

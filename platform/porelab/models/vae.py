@@ -17,7 +17,7 @@ from torch import nn
 from porelab.errors import ConfigError
 from porelab.models.autoencoder import ConvDecoder, ConvEncoder, bottleneck_edge, check_patch, flat_size
 from porelab.models.config import ModelConfig
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 
 VAE_FIELDS = ("latent_dim", "patch_size")
 # No normalisation layers: with batch norm the reconstructions of short CPU trainings converged

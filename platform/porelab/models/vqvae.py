@@ -26,7 +26,7 @@ from porelab.models.autoencoder import ConvDecoder, ConvEncoder, check_any_size
 from porelab.models.blocks import OutputHead
 from porelab.models.config import ModelConfig
 from porelab.models.padding import crop_to, pad_to_multiple
-from porelab.models.registry import register_model
+from porelab.models.catalogue import register_model
 
 _LAPLACE = 1e-5  # additive smoothing of the code counts: an unused code keeps a finite mean
 

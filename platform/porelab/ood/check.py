@@ -17,7 +17,6 @@ peaks), divided by `threshold`: > 1 means out of distribution, as in `porelab.oo
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -25,9 +24,10 @@ from typing import Any, Iterable
 import numpy as np
 
 from porelab.errors import ConfigError
+from porelab.registry import CONFIG, OOD, read_model_config
 
 # = porelab.ood.volumes.SLICES and CROP; porelab.ood is imported only when used (it imports torch)
-OOD_FILE = "ood.pt"  # a model folder's detector, beside its model.pt
+OOD_FILE = OOD  # a model folder's detector, beside its model.pt (`porelab.registry`)
 _SLICES = 16
 _CROP = 128
 _LOW_FREQUENCY = 3.0  # bins this close to DC hold the object's shape, not texture
@@ -340,8 +340,6 @@ def truncated_sides(part: Any, share: float = TRUNCATED_SHARE) -> list[str]:
 
 #: A model's ring threshold sits this far above the strongest rings of its training scans.
 RING_MARGIN = 1.25
-#: The model folder's metadata, whose "ood_detector" record may hold the model's ring threshold.
-MODEL_CONFIG = "config.json"
 
 
 def ring_calibration(volumes: Iterable[Any], margin: float = RING_MARGIN) -> dict[str, Any]:
@@ -367,17 +365,13 @@ def _check(detector: str | None, modified: float, ring_threshold: float) -> OODC
 
 
 def _ring_threshold(folder: Path) -> float:
-    """The "ring_threshold" of `folder/config.json`'s "ood_detector" record, else the default."""
-    config = folder / MODEL_CONFIG
-    if not config.is_file():
-        return RingCheck.threshold
-    try:
-        record = json.loads(config.read_text(encoding="utf-8")).get("ood_detector") or {}
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{config}: not valid JSON ({err}); expected the model folder's config") from err
+    """The "ring_threshold" of the model folder's "ood_detector" record (`porelab.registry`), else the default."""
+    record = read_model_config(folder).get("ood_detector") or {}
     value = record.get("ring_threshold", RingCheck.threshold)
     if not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{config}: field 'ood_detector.ring_threshold' = {value!r}; expected a positive number")
+        raise ConfigError(
+            f"{folder / CONFIG}: field 'ood_detector.ring_threshold' = {value!r}; expected a positive number"
+        )
     return float(value)
 
 

@@ -16,7 +16,7 @@ from porelab.errors import ConfigError
 from porelab.models import build_model
 from porelab.ood.defects import paste
 from porelab.train.loop import LoopConfig, run_training
-from porelab.train.task import Batch, register_task
+from porelab.tasks import Batch, register_task
 
 
 @register_task("defect_patch_classification")

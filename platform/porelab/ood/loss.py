@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from porelab.errors import ConfigError
 from porelab.ood.residual import KERNEL, kernel_mean_max
-from porelab.train.task import Batch, register_task
+from porelab.tasks import Batch, register_task
 
 
 @dataclass(frozen=True)

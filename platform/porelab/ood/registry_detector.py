@@ -109,7 +109,7 @@ def accepted_slices(parts: Sequence[np.ndarray]) -> np.ndarray:
     """The slices of all scans in one array. Scans of different sizes are cut into tiles of the
     smallest slice's size that cover each slice (edges and air of the larger parts included,
     the last tile flush with the far edge); scans of one size give their slices as they are."""
-    from porelab.infer.windows import window_starts
+    from porelab.windows import window_starts
 
     rows, cols = min(p.shape[1] for p in parts), min(p.shape[2] for p in parts)
     tiles = [

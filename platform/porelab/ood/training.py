@@ -22,7 +22,7 @@ from porelab.ood.loss import OODAutoencoderTask
 from porelab.ood.natural import NaturalIndicationConfig, natural_indication
 from porelab.ood.residual import KERNEL, fit_thresholds
 from porelab.train.loop import LoopConfig, run_training
-from porelab.train.task import Batch
+from porelab.tasks import Batch
 
 PERTURBATIONS = ("none", "real", "natural")
 

@@ -9,7 +9,7 @@ from porelab.serve.config import BatchConfig, DeploymentConfig, ServeConfig
 from porelab.serve.errors import RequestError
 from porelab.ood.check import OODCheck, RasterCheck
 from porelab.serve.payload import check_content_length, prepare_input, sniff_format, validate
-from porelab.serve.registry import RegistryModel, read_registry
+from porelab.registry import RegistryModel, read_registry
 from porelab.serve.results import ResultStore
 
 

@@ -26,7 +26,7 @@ from porelab.serve.api import app as _fastapi
 from porelab.serve.api import attach, drain, in_flight
 from porelab.serve.arguments import add_serve_arguments, config_from_args
 from porelab.serve.config import DeploymentConfig, ServeConfig
-from porelab.serve.registry import RegistryModel, read_registry
+from porelab.registry import RegistryModel, read_registry
 from porelab.serve.results import ResultStore
 from porelab.serve.segmenter import Segmenter
 

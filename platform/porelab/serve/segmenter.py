@@ -23,7 +23,7 @@ from ray import serve
 
 from porelab.metrics import record_request, record_request_error
 from porelab.serve.config import BatchConfig
-from porelab.serve.registry import RegistryModel
+from porelab.registry import RegistryModel
 
 Outcome = dict[str, Any] | Exception  # per request of a batch: one failure stays that request's
 _DEFAULT_BATCHING = BatchConfig()

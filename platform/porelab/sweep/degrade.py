@@ -8,15 +8,13 @@ Poisson statistics at the lower dose), is reconstructed and scored in its own Ra
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
-from porelab.config import to_dict
+from porelab.sweep.run_dir import start_run
 from porelab.errors import ConfigError
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import ScanSpec
@@ -25,7 +23,6 @@ from porelab.sweep.degrade_outputs import METRIC_NAMES, write_degradation_output
 from porelab.sweep.degrade_point import PointTarget, score_point
 from porelab.assess import ScanTruth
 from porelab.volume import Projections
-from porelab.volume.atomic import write_text_atomic
 
 TABLE_COLUMNS = ("series", "projections", "n_projections", "exposure", "model", "metric", "value")
 Report = Callable[[str], None]
@@ -134,13 +131,12 @@ def degradation_table(
 
 def run_degradation(config: DegradeConfig, report: Report = lambda message: None) -> dict[str, Any]:
     """Rebuild, simulate, degrade, score; write degradation.parquet, report.html and summary.json."""
-    from porelab.sweep.scan_source import rebuilt_scan, registry_model, scan_truth
+    from porelab.registry import find_model
+    from porelab.sweep.scan_source import rebuilt_scan, scan_truth
 
-    model = registry_model(config.registry, config.model)
+    model = find_model(config.registry, config.model)
     scan = rebuilt_scan(config.data, config.scan)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
+    out = start_run(config.out, config)
     if config.use_ray:
         from porelab.runtime import ensure_ray
 

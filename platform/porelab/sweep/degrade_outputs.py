@@ -3,17 +3,15 @@ section) and summary.json with the sentences the report shows."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from porelab.sweep.run_dir import run_resources, write_summary
 from porelab.config import to_dict
 from porelab.sweep.degrade_grid import GRID, SERIES
 from porelab.assess import BASELINE
-from porelab.volume.atomic import write_text_atomic
 
 TABLE = "degradation.parquet"
 METRIC_NAMES = {
@@ -86,7 +84,7 @@ def degradation_plot_table(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def write_degradation_report(config: Any, table: pd.DataFrame, lines: list[str], seconds: float) -> Path:
-    from porelab.report import ReportData, Resources, write_report
+    from porelab.report import ReportData, write_report
 
     plotted = degradation_plot_table(table, config.report_metric)
     settings = table[["series", "projections", "exposure"]].drop_duplicates().shape[0]
@@ -98,7 +96,7 @@ def write_degradation_report(config: Any, table: pd.DataFrame, lines: list[str],
         degradation=plotted if len(plotted) else None,
         baseline=BASELINE,
         degradation_metric=METRIC_NAMES.get(config.report_metric, config.report_metric),
-        resources=Resources(wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0, trials=settings),
+        resources=run_resources(seconds, settings),
     )
     return write_report(data, Path(config.out) / "report.html")
 
@@ -111,13 +109,5 @@ def write_degradation_outputs(
     table.to_parquet(out / TABLE, index=False)
     lines = findings(table, config.report_metric)
     report = write_degradation_report(config, table, lines, seconds)
-    content = {
-        **source,
-        "findings": lines,
-        "points": int(table[["series", "projections", "exposure"]].drop_duplicates().shape[0]),
-        "seconds": round(seconds, 1),
-        "table": str(out / TABLE),
-        "report": str(report),
-    }
-    write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
-    return content
+    points = int(table[["series", "projections", "exposure"]].drop_duplicates().shape[0])
+    return write_summary(out, lines, seconds, report, **source, points=points, table=str(out / TABLE))

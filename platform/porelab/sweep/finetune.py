@@ -26,6 +26,7 @@ import numpy as np
 
 from porelab import volume
 from porelab.assess import calibrated, dataset_scans, evaluate_model
+from porelab.registry import MODEL, read_model_config, write_model_folder
 from porelab.errors import ConfigError
 from porelab.infer.predict import resolve_checkpoint
 from porelab.simulate.datasets import ScanPlan
@@ -34,7 +35,7 @@ from porelab.simulate.materials import tungsten_spectrum
 from porelab.simulate.phantoms import Phantom, PorePopulation, phantom_from_solid
 from porelab.simulate.phantoms.mesh import read_stl, voxelize
 from porelab.simulate.scanner import AM_CYLINDER_PAPER, Executor, ScanSpec, scaled_to_grid
-from porelab.train.checkpoint import read_checkpoint, save_weights_only
+from porelab.checkpoint import read_checkpoint, save_weights_only
 from porelab.train.config import TrainConfig, finetuning_config
 from porelab.train.run import fit
 from porelab.volume.atomic import write_text_atomic
@@ -178,7 +179,7 @@ def finetune(config: FinetuneConfig, report: Report = print) -> dict[str, Any]:
     calibrated(best, data, report=report)
     model_dir = out / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
-    save_weights_only(best, model_dir / "model.pt")
+    save_weights_only(best, model_dir / MODEL)
     record = {
         "config": asdict(config),
         "base_model": str(base_checkpoint),
@@ -187,16 +188,10 @@ def finetune(config: FinetuneConfig, report: Report = print) -> dict[str, Any]:
         "base": _test_figures(base_checkpoint, data, report),
         "finetuned": _test_figures(best, data, report),
     }
-    point = read_checkpoint(model_dir / "model.pt").get("operating_point", {})
-    write_text_atomic(
-        model_dir / "config.json",
-        json.dumps(
-            {"model": trained.summary.get("model"), "finetuned_from": str(base_checkpoint), "operating_point": point},
-            indent=2,
-        )
-        + "\n",
-    )
-    write_text_atomic(model_dir / "model_card.md", _card(record))
+    point = read_checkpoint(model_dir / MODEL).get("operating_point", {})
+    base_input = read_model_config(base_checkpoint.parent).get("input")
+    entry = {"model": trained.summary.get("model"), "finetuned_from": str(base_checkpoint), "operating_point": point}
+    write_model_folder(model_dir, {**entry, **({"input": base_input} if base_input else {})}, card=_card(record))
     write_text_atomic(out / "finetune.json", json.dumps(record, indent=2, default=float) + "\n")
     return record
 

@@ -10,7 +10,6 @@ trial: it is found finished in OUT/trials and not trained again.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
+from porelab.sweep.run_dir import run_resources, start_run, write_summary
 from porelab.config import to_dict
 from porelab.errors import ConfigError
 from porelab.sweep.results import TrialResults
 from porelab.sweep.variants import SweepConfig, Variant, fold_values, run_variants
-from porelab.volume.atomic import write_text_atomic
 
 GRID = (0.1, 0.37, 0.63, 0.9)
 GAMMAS = (1 / 3, 1 / 2, 2 / 3, 1.0, 4 / 3, 3 / 2, 5 / 3, 2.0)
@@ -132,7 +131,7 @@ def _report(
     failed: int,
     findings: list[str],
 ) -> Path:
-    from porelab.report import ReportData, Resources, write_report
+    from porelab.report import ReportData, write_report
 
     table = rows.assign(model=rows.variant + " " + rows.model)
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
@@ -144,13 +143,7 @@ def _report(
         ftl_grid=grid if grid["value"].notna().any() else None,
         gamma_curve=gammas if gammas["mean"].notna().any() else None,
         ftl_metric=f"validation {config.metric.upper()}",
-        resources=Resources(
-            wall_time_s=seconds,
-            cpus=float(os.cpu_count() or 1),
-            gpus=0.0,
-            trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
-            failed_trials=failed,
-        ),
+        resources=run_resources(seconds, table[["model", "fold"]].drop_duplicates().shape[0], failed),
     )
     return write_report(data, Path(config.sweep.out) / "report.html")
 
@@ -173,9 +166,7 @@ def run_ftl_search(config: FTLSearchConfig) -> dict[str, Any]:
     """Run (or resume) both stages; write ftl_grid.parquet, gamma.parquet, results.parquet, summary.json, report."""
     from porelab.sweep.variants import summarise_variants
 
-    out = Path(config.sweep.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
+    out = start_run(config.sweep.out, config)
     start = time.perf_counter()
     model = config.sweep.model
     grid_points = grid_variants(config)
@@ -193,14 +184,13 @@ def run_ftl_search(config: FTLSearchConfig) -> dict[str, Any]:
     failed = stage1.failed + stage2.failed
     seconds = time.perf_counter() - start
     report = _report(config, rows, grid, gammas, seconds, len(failed), findings)
-    content = {
-        "best": {"alpha": float(best["alpha"]), "beta": float(best["beta"]), config.metric: float(best["value"])},
-        "best_gamma": float(best_point(gammas, "mean")["gamma"]),
-        "findings": findings,
-        "failed_trials": failed,
-        "seconds": round(seconds, 1),
-        "report": str(report),
-        "summary": json.loads(summarise_variants(rows.drop(columns="stage")).to_json(orient="records")),
-    }
-    write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
-    return content
+    return write_summary(
+        out,
+        findings,
+        seconds,
+        report,
+        failed,
+        best={"alpha": float(best["alpha"]), "beta": float(best["beta"]), config.metric: float(best["value"])},
+        best_gamma=float(best_point(gammas, "mean")["gamma"]),
+        summary=json.loads(summarise_variants(rows.drop(columns="stage")).to_json(orient="records")),
+    )

@@ -1,5 +1,5 @@
-"""The command-line arguments every variant-sweep job shares (jobs/ftl_search.py, jobs/learning_curve.py,
-jobs/label_swap.py), so the jobs stay argument parsers and nothing more."""
+"""The command-line arguments every sweep job shares (jobs/cv.py, jobs/ftl_search.py,
+jobs/learning_curve.py, jobs/label_swap.py), so the jobs stay argument parsers and nothing more."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any, Callable
 from porelab.sweep.variants import SweepConfig
 
 
-def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+def add_trial_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+    """What every sweep asks: the dataset, the run directory, the folds, the training profile and
+    overrides, and how its trials run (`trial_fields` maps them onto the config)."""
     parser.add_argument("--data", default="data/am", help="dataset directory (default data/am)")
     parser.add_argument("--out", default=out, help=f"run directory (default {out})")
-    parser.add_argument("--model", default="unet", help="registry name of the model (default unet)")
     parser.add_argument("--folds", type=int, default=5, help="k (default 5: one training scan left out per fold)")
     parser.add_argument("--profile", default="demo", choices=("demo", "paper"), help="training profile")
     parser.add_argument(
@@ -34,6 +35,27 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
     )
     add_trial_resources_argument(parser)
     add_verbose_argument(parser)
+
+
+def trial_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The fields of `add_trial_arguments`, named as `CVConfig` and `SweepConfig` name them."""
+    return {
+        "data": args.data,
+        "out": args.out,
+        "folds": args.folds,
+        "profile": args.profile,
+        "overrides": tuple(args.set),
+        "worker_cpus": args.worker_cpus,
+        "max_concurrent": args.max_concurrent,
+        "trial_resources": dict(args.trial_resources),
+        "verbose": args.verbose,
+    }
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+    """The variant sweeps' arguments: `add_trial_arguments`, the model, and --quick."""
+    add_trial_arguments(parser, out)
+    parser.add_argument("--model", default="unet", help="catalogue name of the model (default unet)")
     parser.add_argument("--quick", action="store_true", help="the smallest sweep that still shows the result (tests)")
 
 
@@ -71,18 +93,7 @@ def resource_amount(text: str) -> tuple[str, float]:
 
 
 def sweep_config(args: argparse.Namespace) -> SweepConfig:
-    return SweepConfig(
-        data=args.data,
-        out=args.out,
-        model=args.model,
-        folds=args.folds,
-        profile=args.profile,
-        overrides=tuple(args.set),
-        worker_cpus=args.worker_cpus,
-        max_concurrent=args.max_concurrent,
-        trial_resources=dict(args.trial_resources),
-        verbose=args.verbose,
-    )
+    return SweepConfig(model=args.model, **trial_fields(args))
 
 
 def run_job(script: str, run: Callable[[Any], dict[str, Any]], config: Any) -> int:

@@ -21,11 +21,10 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from porelab.config import to_dict
+from porelab.sweep.run_dir import start_run, write_summary
 from porelab.data.scans import ScanRecord, require_dataset
 from porelab.errors import ConfigError
 from porelab.sweep.variants import SweepConfig, Variant, run_variants, summarise_variants
-from porelab.volume.atomic import write_text_atomic
 
 LABEL_SETS = ("cevae", "otsu")
 SUPERVISED = ("unet", "unetpp", "unet3plus", "mss_unet")
@@ -74,16 +73,15 @@ class CevaeLabeller:
 
     def __call__(self, scan: ScanRecord) -> np.ndarray:
         from porelab import volume
-        from porelab.infer.anomaly_maps import reconstruction_maps
-        from porelab.infer.postprocess import postprocess
+        from porelab.infer.anomaly_maps import anomaly_scores
         from porelab.infer.sliding import SlidingWindowConfig
         from porelab.label import anomaly_labels, object_mask
 
         grey = volume.read(scan.scan_path).to_numpy()
-        error, reconstruction = reconstruction_maps(
+        scores = anomaly_scores(
             grey, self.model, SlidingWindowConfig(window=self.window, weighting="average"), transform=scan.normaliser
         )
-        return anomaly_labels(postprocess(error, reconstruction)[0], object_mask=object_mask(grey)[0]).labels
+        return anomaly_labels(scores.postprocessed, object_mask=object_mask(grey)[0]).labels
 
 
 def train_cevae(config: LabelSwapConfig) -> Path:
@@ -211,10 +209,8 @@ def make_label_sets(config: LabelSwapConfig) -> dict[str, Path]:
 
 def run_label_swap(config: LabelSwapConfig) -> dict[str, Any]:
     """Make both label sets, run the supervised models on each, write results, summary and report."""
-    out = Path(config.sweep.out)
     require_dataset(config.sweep.data)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
+    out = start_run(config.sweep.out, config)
     start = time.perf_counter()
     derived = make_label_sets(config)
     quality = label_quality(config.sweep.data, derived)
@@ -225,13 +221,12 @@ def run_label_swap(config: LabelSwapConfig) -> dict[str, Any]:
     findings = _findings(summary, quality)
     seconds = time.perf_counter() - start
     report = _report(config, results.rows, seconds, len(results.failed), findings) if len(results.rows) else None
-    content = {
-        "findings": findings,
-        "failed_trials": results.failed,
-        "seconds": round(seconds, 1),
-        "report": str(report),
-        "label_quality": json.loads(quality.to_json(orient="records")),
-        "summary": json.loads(summary.to_json(orient="records")),
-    }
-    write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
-    return content
+    return write_summary(
+        out,
+        findings,
+        seconds,
+        report,
+        results.failed,
+        label_quality=json.loads(quality.to_json(orient="records")),
+        summary=json.loads(summary.to_json(orient="records")),
+    )

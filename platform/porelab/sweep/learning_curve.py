@@ -18,10 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from porelab.config import to_dict
+from porelab.sweep.run_dir import start_run, write_summary
 from porelab.errors import ConfigError
 from porelab.sweep.variants import SweepConfig, Variant, fold_values, run_variants, summarise_variants
-from porelab.volume.atomic import write_text_atomic
 
 FRACTIONS = (0.01, 0.03, 0.1, 0.3, 1.0)
 CURVE_METRICS = ("ap", "dice_best")
@@ -110,10 +109,8 @@ def _report(config: LearningCurveConfig, rows: pd.DataFrame, seconds: float, fai
 
 def run_learning_curve(config: LearningCurveConfig) -> dict[str, Any]:
     """Run (or resume) the sweep; write learning_curve.parquet, results.parquet, summary.json, report.html."""
-    out = Path(config.sweep.out)
     variants = fraction_variants(config)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "config.json", json.dumps(to_dict(config), indent=2) + "\n")
+    out = start_run(config.sweep.out, config)
     start = time.perf_counter()
     results = run_variants(config.sweep, variants, "learning-curve")
     curve = curve_table(results.rows, variants, config.sweep.model)
@@ -122,13 +119,12 @@ def run_learning_curve(config: LearningCurveConfig) -> dict[str, Any]:
     findings = _findings(curve) if len(results.rows) else ["No trial finished."]
     seconds = time.perf_counter() - start
     report = _report(config, results.rows, seconds, len(results.failed), findings) if len(results.rows) else None
-    content = {
-        "findings": findings,
-        "failed_trials": results.failed,
-        "seconds": round(seconds, 1),
-        "report": str(report),
-        "curve": json.loads(curve.to_json(orient="records")),
-        "summary": json.loads(summarise_variants(results.rows).to_json(orient="records")),
-    }
-    write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
-    return content
+    return write_summary(
+        out,
+        findings,
+        seconds,
+        report,
+        results.failed,
+        curve=json.loads(curve.to_json(orient="records")),
+        summary=json.loads(summarise_variants(results.rows).to_json(orient="records")),
+    )

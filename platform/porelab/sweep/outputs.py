@@ -4,18 +4,16 @@ of the selected model, and report.html."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from porelab.sweep.run_dir import run_resources, write_summary
 from porelab.config import to_dict
 from porelab.errors import ConfigError
 from porelab.sweep.results import TrialResults
-from porelab.volume.atomic import write_text_atomic
 
 from porelab.assess import HEADLINE_METRICS
 from porelab.sweep.randomized_arm import SUFFIX, arm_findings, arm_root, is_arm
@@ -23,6 +21,11 @@ from porelab.sweep.selection import BASELINE, Selection, select_model
 from porelab.sweep.tuned import copy_bundled_ood, tuned_base
 
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
+#: What a model `make cv` selects takes (its config.json's "input", shown by the service).
+INPUT = (
+    "a CT volume (z, y, x), any size and format `porelab info` reads; grey values are normalised per volume "
+    "from its 0.5/99.5 % percentiles"
+)
 
 
 def baseline_rows(root: Path, folds: list[Any], challenging: list[str], cache: Path) -> pd.DataFrame:
@@ -104,8 +107,7 @@ def _model_card(
             else ""
         ),
         f"- architecture: `{_architecture(base)}`",
-        "- input: a CT volume (z, y, x), any size and format `porelab info` reads; grey values are normalised "
-        "per volume from its 0.5/99.5 % percentiles",
+        f"- input: {INPUT}",
         "",
         "| split | metric | mean | 95 % CI | folds |",
         "|---|---|---|---|---|",
@@ -161,37 +163,26 @@ def _architecture(name: str) -> str:
     return bundled_config(stem)["model"] if stem else name.split("@")[0]
 
 
-def _previous_ood(path: Path) -> dict[str, Any] | None:
-    """The "ood_detector" record of an earlier run's config.json (None when there is none)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8")).get("ood_detector")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
 def write_registry(
     config: Any, summary: pd.DataFrame, results: pd.DataFrame, checkpoints: dict[tuple[str, int], str]
 ) -> dict[str, Any]:
     """registry/<model>/: model.pt, config.json, metrics.json, model_card.md, and ood.pt: the OOD
     detector of the selected fold's training scans (kept from an earlier run when it was
     trained for the same model, fold and scans)."""
+    from porelab.checkpoint import CheckpointInfo, read_checkpoint
     from porelab.ood.registry_detector import registry_detector
+    from porelab.registry import read_model_config, write_model_folder
     from porelab.sweep.trial import POSTPROCESSED
-    from porelab.train.checkpoint import read_checkpoint
-    from porelab.verdict import stored_operating_point
 
     selection = select_model(results, config.select_metric)
     name, fold = selection.model, selection.fold
     base = name.replace(POSTPROCESSED, "")
     target = Path(config.registry) / base
+    previous = read_model_config(target).get("ood_detector")
     target.mkdir(parents=True, exist_ok=True)
-    previous = _previous_ood(target / "config.json")
-    checkpoint = Path(checkpoints[(base, fold)])
-    shutil.copy(checkpoint, target / ".model.pt.partial")
-    os.replace(target / ".model.pt.partial", target / "model.pt")
-    payload = read_checkpoint(target / "model.pt")
-    point = stored_operating_point(payload).to_dict()
+    checkpoint = checkpoints[(base, fold)]
+    payload = read_checkpoint(checkpoint)
+    point = CheckpointInfo.from_payload(payload).operating_point.to_dict()
     mine = summary[summary.model == name]
     metrics = {
         f"{r.split}/{r.metric}": {"mean": r.mean, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": int(r.n)}
@@ -204,26 +195,20 @@ def write_registry(
         ood = registry_detector(
             target, trained_on, payload["train_config"]["train_ids"], {"model": base, "fold": fold}, previous
         )
-    write_text_atomic(
-        target / "config.json",
-        json.dumps(
-            {
-                "model": base,
-                "selected_as": name,
-                "fold": fold,
-                "threshold": payload.get("threshold", 0.5),
-                "operating_point": point,
-                "selection": selection.reason(),
-                "train_config": payload["train_config"],
-                "postprocess": name != base,
-                "ood_detector": ood,
-            },
-            indent=2,
-        )
-        + "\n",
-    )
-    write_text_atomic(target / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
-    write_text_atomic(target / "model_card.md", _model_card(name, base, selection, summary, config, point, ood))
+    entry = {
+        "model": base,
+        "selected_as": name,
+        "fold": fold,
+        "input": INPUT,
+        "threshold": payload.get("threshold", 0.5),
+        "operating_point": point,
+        "selection": selection.reason(),
+        "train_config": payload["train_config"],
+        "postprocess": name != base,
+        "ood_detector": ood,
+    }
+    card = _model_card(name, base, selection, summary, config, point, ood)
+    write_model_folder(target, entry, checkpoint=checkpoint, metrics=metrics, card=card)
     return {
         "model": name,
         "architecture": base,
@@ -318,7 +303,7 @@ def write_report_html(
     findings: list[str],
     overlays: list[Any] | None = None,
 ) -> Path:
-    from porelab.report import ReportData, Resources, write_report
+    from porelab.report import ReportData, write_report
     from porelab.sweep.report_parts import sweep_parts
 
     table = results[results.metric.isin(HEADLINE_METRICS)]
@@ -335,9 +320,7 @@ def write_report_html(
         baseline=BASELINE,
         families=model_families(results["model"]),
         **sweep_parts(getattr(config, "include", ())).report_fields(),
-        resources=Resources(
-            wall_time_s=seconds, cpus=float(os.cpu_count() or 1), gpus=0.0, trials=_trained(table), failed_trials=failed
-        ),
+        resources=run_resources(seconds, _trained(table), failed),
     )
     return write_report(data, Path(config.out) / "report.html")
 
@@ -407,13 +390,12 @@ def write_outputs(
     overlays = selected_overlays(config, selected, folds, challenging) if selected else None
     curves = collected.curves + baseline_pod_curves(root, challenging)
     report = write_report_html(config, results, curves, seconds, len(collected.failed), lines, overlays)
-    content = {
-        "selected": selected,
-        "findings": lines,
-        "failed_trials": collected.failed,
-        "seconds": round(seconds, 1),
-        "report": str(report),
-        "summary": json.loads(summary.to_json(orient="records")),
-    }
-    write_text_atomic(out / "summary.json", json.dumps(content, indent=2) + "\n")
-    return content
+    return write_summary(
+        out,
+        lines,
+        seconds,
+        report,
+        collected.failed,
+        selected=selected,
+        summary=json.loads(summary.to_json(orient="records")),
+    )

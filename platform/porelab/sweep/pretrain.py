@@ -25,17 +25,22 @@ from typing import Any, Callable, Iterator
 import pandas as pd
 
 from porelab.assess import calibrated, dataset_scans, evaluate_model, table_text
-from porelab.bundled import CONFIG, WEIGHTS
 from porelab.checksum import sha256
 from porelab.errors import ConfigError
+from porelab.registry import MODEL, OOD, read_model_config, write_model_folder
 from porelab.simulate.datasets import build_dataset, read_manifest
 from porelab.simulate.scanner import Executor
-from porelab.train.checkpoint import read_checkpoint, save_weights_only
+from porelab.checkpoint import CheckpointInfo, read_checkpoint, save_weights_only
 from porelab.train.config import training_config
 from porelab.train.run import fit
 from porelab.volume.atomic import write_text_atomic
 
 PRETRAIN_PROFILES = {"laptop": "demo", "cluster": "paper"}  # training profile -> simulation profile
+#: What a bundled detector takes (its config.json's "input", shown by the service).
+INPUT = (
+    "a reconstructed CT volume (z, y, x) of a metal part in air; grey values are normalised per volume "
+    "(0.5-99.5 percentiles), so any linear scale works"
+)
 Report = Callable[[str], None]
 
 
@@ -252,22 +257,22 @@ def bundle_to(record: dict[str, Any], target: Path, card: str) -> Path:
     out-of-distribution detector `ood.pt` (trained on the same training scans; kept when it
     already was), the record with both files' sha256 as config.json, metrics.json and the model
     card."""
-    from porelab.ood.check import OOD_FILE
     from porelab.ood.registry_detector import registry_detector
 
     target.mkdir(parents=True, exist_ok=True)
-    weights = save_weights_only(Path(record["checkpoint"]), target / WEIGHTS)
+    weights = save_weights_only(Path(record["checkpoint"]), target / MODEL)
     payload = read_checkpoint(weights)
-    previous = json.loads((target / CONFIG).read_text()).get("ood_detector") if (target / CONFIG).is_file() else None
+    previous = read_model_config(target).get("ood_detector")
     ood = registry_detector(
         target, record["config"]["data"], record["train"]["train_scans"], {"model": Path(target).name}, previous
     )
     config = {
-        "model": payload["model_config"]["name"],
+        "model": CheckpointInfo.from_payload(payload).model_name,
         "name": Path(target).name,
+        "input": INPUT,
         "sha256": sha256(weights),
         "ood_detector": ood,
-        "ood_sha256": sha256(target / OOD_FILE),
+        "ood_sha256": sha256(target / OOD),
         "threshold": payload.get("threshold", 0.5),
         "operating_point": payload.get("operating_point"),
         "train_config": payload["train_config"],
@@ -276,10 +281,7 @@ def bundle_to(record: dict[str, Any], target: Path, card: str) -> Path:
         "pretrain": {k: v for k, v in record["config"].items() if k != "ray_address"},
         "seconds": record["seconds"],
     }
-    write_text_atomic(target / CONFIG, json.dumps(config, indent=2, default=float) + "\n")
-    write_text_atomic(target / "metrics.json", json.dumps(record.get("evaluation", {}), indent=2) + "\n")
-    write_text_atomic(target / "model_card.md", card)
-    return target
+    return write_model_folder(target, config, metrics=record.get("evaluation", {}), card=card)
 
 
 def model_card(record: dict[str, Any]) -> str:
@@ -293,8 +295,7 @@ def model_card(record: dict[str, Any]) -> str:
         f"- architecture: {train.get('model')}, trained with `jobs/pretrain.py --profile "
         f"{record['config']['profile']}` for {train.get('epochs')} epochs ({_minutes(train):.0f} min of epochs; "
         f"best epoch {train.get('best_epoch')})",
-        "- input: a reconstructed CT volume (z, y, x) of a metal part in air; grey values are normalised "
-        "per volume (0.5-99.5 percentiles), so any linear scale works",
+        f"- input: {INPUT}",
         f"- training data: the `am-randomized` preset, {data.get('scans')} scans ({data.get('profile')} profile; "
         f"{len(train.get('train_scans', []))} trained, the best epoch chosen on {len(train.get('val_scans', []))} "
         "validation scans, the operating point set on the validation scans named below): "

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from porelab.errors import ConfigError
-from porelab.sweep.folds import Fold, make_folds
+from porelab.sweep.plan import TrialGroup, TrialPlan, plan_trials
 
 SUFFIX = "@randomized"
 EXPERIMENT = "tune-randomized"
@@ -41,7 +41,7 @@ def is_arm(name: str) -> bool:
 
 
 def arm_models(config: Any) -> tuple[str, ...]:
-    """The registry names the arm trains (empty when the run has no randomized dataset)."""
+    """The catalogue names of the models the arm trains (empty when the run has no randomized dataset)."""
     if not config.randomized:
         return ()
     return tuple(config.randomized_models or config.models)
@@ -102,49 +102,37 @@ def _signature(manifest: dict[str, Any]) -> list[Any]:
     return [manifest.get("derived_from"), [(e["id"], e["role"], e["files"]) for e in manifest["scans"]]]
 
 
-def _arm_overrides(fold: int) -> list[str]:
-    """The artefact augmentation of the bundled detector's profile, and the fold as the seed."""
+def _artefact_augmentation() -> tuple[str, ...]:
+    """The artefact augmentation of the bundled detector's profile, as TrainConfig overrides."""
     from porelab.train.config import ARTEFACT_AUGMENT
 
-    augment = [f"patches.augment.{k}={json.dumps(v)}" for k, v in dataclasses.asdict(ARTEFACT_AUGMENT).items()]
-    return [*augment, f"patches.seed={fold}"]
+    return tuple(f"patches.augment.{k}={json.dumps(v)}" for k, v in dataclasses.asdict(ARTEFACT_AUGMENT).items())
 
 
-def arm_plans(config: Any, root: Path) -> dict[str, dict[str, Any]]:
-    """What each arm trial trains and where it is scored, keyed '<model>@randomized/<fold>'; the
-    arm's dataset is made (or checked) here, before Ray starts."""
+def arm_plans(config: Any, root: Path) -> dict[str, TrialPlan]:
+    """What each arm trial trains and where it is scored, keyed '<model>@randomized/<fold>': the
+    randomized set's training scans on every fold, with the fold as the seed; the arm's dataset is
+    made (or checked) here, before Ray starts."""
     from porelab.simulate.datasets.manifest import read_manifest
-    from porelab.simulate.datasets.manifest import degraded_copies, selection_scans
-    from porelab.sweep.cv import training_scans, trial_train_config
 
     models = arm_models(config)
     if not models:
         return {}
     derived = arm_dataset(root, config.randomized, arm_root(config))
     train_ids = tuple(e["id"] for e in read_manifest(derived)["scans"] if e["role"] == TRAIN_ROLE)
-    good, challenging = training_scans(root)
-    selection = selection_scans(root)
-    plans = {}
-    for model in models:
-        for fold in make_folds(good, config.folds):
-            train = trial_train_config(
-                config.profile,
-                model,
-                [*_arm_overrides(fold.index), *config.overrides],
-                config.worker_cpus,
-                Fold(fold.index, train_ids, fold.val_ids),
-            )
-            plans[f"{arm_name(model)}/{fold.index}"] = {
-                "model": arm_name(model),
-                "fold": fold.index,
-                "data": str(derived.resolve()),
-                "train": train,
-                "val_ids": list(fold.val_ids),
-                "degraded_ids": degraded_copies(root, fold.val_ids),
-                "selection_ids": selection,
-                "challenging_ids": challenging,
-            }
-    return plans
+    groups = [
+        TrialGroup(
+            name=arm_name(model),
+            model=model,
+            data=root,
+            overrides=(*_artefact_augmentation(), *config.overrides),
+            reads=derived,
+            train_ids=train_ids,
+            seed_with_fold=True,
+        )
+        for model in models
+    ]
+    return plan_trials(groups, config.folds, config.profile, config.worker_cpus)
 
 
 def _mean_ci(summary: pd.DataFrame, model: str, metric: str) -> tuple[float, float, float] | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from porelab.sweep.plan import TrialPlan
 
 TRIAL_MEMORY_BYTES = 3 * 2**30  # a demo trial's processes together (trainer, worker, data actors)
 
@@ -21,13 +24,13 @@ def trials_that_fit(cpus: float, memory_bytes: float, trial_cpus: float, worker_
 
 
 def trial_resources(
-    trial_cpus: float, worker_cpus: float, plans: dict[str, dict[str, Any]], custom: dict[str, float] | None = None
+    trial_cpus: float, worker_cpus: float, plans: Iterable["TrialPlan"], custom: dict[str, float] | None = None
 ) -> dict[str, float]:
     """What a sweep's trial asks of Tune: its own process's CPUs, and its worker's too when it
     trains in that process (`scaling.workers` = 0; Ray Train workers ask for their own), plus
     `custom` node resources (e.g. {"trainer": 1} keeps trials on the nodes started with
     `ray start --resources '{"trainer": 1}'`, one trial per such node)."""
-    in_process = any(p["train"]["scaling"]["workers"] == 0 for p in plans.values())
+    in_process = any(plan.in_process for plan in plans)
     return {"cpu": trial_cpus + (worker_cpus if in_process else 0.0), **(custom or {})}
 
 

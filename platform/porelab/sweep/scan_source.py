@@ -1,4 +1,4 @@
-"""What a sweep re-simulates and scores: a registry model and a dataset scan's phantom and spec.
+"""What a sweep re-simulates and scores: a dataset scan's phantom and spec.
 
 A dataset stores each scan's labels, not its phantom (the partial-volume pore fractions the
 scanner needs); the phantom is rebuilt from the dataset's preset plan, which is seeded, and
@@ -23,14 +23,6 @@ CHALLENGING = "challenging"
 
 
 @dataclass(frozen=True)
-class RegistryModel:
-    """One model folder of a model registry (`jobs/cv.py` writes them)."""
-
-    name: str
-    checkpoint: Path
-
-
-@dataclass(frozen=True)
 class RebuiltScan:
     """A dataset scan as the simulator made it: phantom, acquisition, and the manifest entry."""
 
@@ -38,20 +30,6 @@ class RebuiltScan:
     phantom: Phantom
     spec: ScanSpec
     entry: dict[str, Any]
-
-
-def registry_model(registry: str | Path, name: str | None = None) -> RegistryModel:
-    """`registry/<name>/model.pt`; without a name, the model selected last (newest model.pt)."""
-    root = Path(registry)
-    found = sorted(root.glob("*/model.pt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
-    if not found:
-        raise ConfigError(f"--registry {root}: no <model>/model.pt; expected a model registry (run jobs/cv.py first)")
-    if name is None:
-        return RegistryModel(found[-1].parent.name, found[-1])
-    names = [p.parent.name for p in found]
-    if name not in names:
-        raise ConfigError(f"--model {name!r}: not in the registry {root}; expected one of {names}")
-    return RegistryModel(name, root / name / "model.pt")
 
 
 def scan_truth(phantom: Phantom) -> ScanTruth:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from porelab.metrics import record_trial
+from porelab.sweep.plan import TrialPlan
 from porelab.volume.atomic import write_text_atomic
 
 POSTPROCESSED = " (post-processed)"
@@ -69,29 +70,17 @@ def evaluate_trial(
     return result
 
 
-def run_trial(params: dict[str, Any]) -> dict[str, Any]:
-    """Train `params['trial']` with `fit` (skipped when already finished), evaluate, return the report."""
+def run_trial(plan: TrialPlan, trials_dir: str | Path) -> dict[str, Any]:
+    """Train `plan` with `fit` in `trials_dir/<model>-fold<k>` (skipped when already finished),
+    calibrate and score it (`evaluate_trial`), and return the trial's report."""
     from porelab.train.config import TrainConfig
     from porelab.train.run import fit
 
-    trial = params["trial"]
-    model, fold = trial["model"], int(trial["fold"])
-    run_dir = Path(params["trials_dir"]) / f"{model}-fold{fold}"
+    model, fold = plan.model, plan.fold
+    run_dir = Path(trials_dir) / f"{model}-fold{fold}"
     try:
-        result = fit(TrainConfig.from_dict(trial["train"]), params["data"], run_dir)
-        evaluation = evaluate_trial(
-            run_dir,
-            result.best_checkpoint,
-            Path(params["data"]),
-            model,
-            fold,
-            {
-                "validation": trial["val_ids"],
-                "degraded": trial.get("degraded_ids", []),
-                "selection": trial.get("selection_ids", []),
-                "challenging": trial["challenging_ids"],
-            },
-        )
+        result = fit(TrainConfig.from_dict(plan.train), plan.data, run_dir)
+        evaluation = evaluate_trial(run_dir, result.best_checkpoint, Path(plan.data), model, fold, plan.splits())
     except Exception:
         record_trial("cv", model, "failed")
         raise

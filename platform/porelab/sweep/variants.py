@@ -1,5 +1,6 @@
-"""Sweeps of training variants: each (variant, fold) is a Tune trial that trains and scores one
-TrainConfig through `porelab.sweep.trial.run_trial`, exactly like a cross-validation trial.
+"""Sweeps of training variants: each (variant, fold) is a `TrialPlan` that the one sweep tuner
+(`porelab.sweep.tuner`) trains and scores through `porelab.sweep.trial.run_trial`, exactly like
+a cross-validation trial.
 
 A `Variant` is a named set of `key=value` TrainConfig overrides (a loss setting, a training
 budget) with, optionally, its own model and its own dataset directory (a label set). The FTL
@@ -18,10 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+from porelab.sweep.run_dir import run_resources
 from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
-from porelab.sweep.folds import Fold, make_folds
-from porelab.sweep.resources import concurrent_trials, trial_resources
+from porelab.sweep.plan import TrialGroup, TrialPlan, plan_trials
 from porelab.sweep.results import TrialResults, collect_trials
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]*$")
@@ -70,80 +71,21 @@ def check_variants(variants: list[Variant]) -> None:
         raise ConfigError(f"variant sweep: variant names {duplicates} repeat; expected unique names")
 
 
-def variant_train_config(sweep: SweepConfig, variant: Variant, fold: Fold) -> dict[str, Any]:
-    """The TrainConfig of one trial: profile, sweep overrides, variant overrides, one Train worker, the fold."""
-    from porelab.sweep.cv import trial_train_config
-
-    return trial_train_config(
-        sweep.profile, variant.model or sweep.model, [*sweep.overrides, *variant.overrides], sweep.worker_cpus, fold
-    )
-
-
-def _scan_roles(root: Path) -> tuple[list[str], list[str]]:
-    from porelab.sweep.cv import training_scans
-
-    require_dataset(root)
-    return training_scans(root)
-
-
-def variant_plans(sweep: SweepConfig, variants: list[Variant]) -> dict[str, dict[str, Any]]:
+def variant_plans(sweep: SweepConfig, variants: list[Variant]) -> dict[str, TrialPlan]:
     """What each trial trains, on which dataset, and where it is scored, keyed 'variant/fold'."""
-    from porelab.simulate.datasets.manifest import degraded_copies
-
     check_variants(variants)
-    plans: dict[str, dict[str, Any]] = {}
+    groups = []
     for variant in variants:
         root = Path(variant.data or sweep.data)
-        good, challenging = _scan_roles(root)
-        for fold in make_folds(good, sweep.folds):
-            plans[f"{variant.name}/{fold.index}"] = {
-                "variant": variant.name,
-                "model": variant.model or sweep.model,
-                "fold": fold.index,
-                "data": str(root.resolve()),
-                "train": variant_train_config(sweep, variant, fold),
-                "val_ids": list(fold.val_ids),
-                "degraded_ids": degraded_copies(root, fold.val_ids),
-                "challenging_ids": challenging,
-            }
-    return plans
-
-
-def variant_trial(params: dict[str, Any], plans: dict[str, dict[str, Any]], trials_root: str) -> None:
-    """Tune function trainable: train and score one (variant, fold), report its rows."""
-    import ray.tune
-
-    from porelab.sweep.trial import run_trial
-
-    plan = plans[f"{params['variant']}/{params['fold']}"]
-    report = run_trial({"trial": plan, "data": plan["data"], "trials_dir": str(Path(trials_root) / plan["variant"])})
-    ray.tune.report({**report, "variant": plan["variant"]})
-
-
-def _tuner(sweep: SweepConfig, variants: list[Variant], experiment: str, plans: dict[str, dict[str, Any]]) -> Any:
-    from ray import tune
-
-    from porelab.sweep.console import SweepConsole, sweep_run_config
-
-    out = Path(sweep.out).resolve()
-    trainable = tune.with_resources(
-        tune.with_parameters(variant_trial, plans=plans, trials_root=str(out / "trials")),
-        trial_resources(sweep.trial_cpus, sweep.worker_cpus, plans, sweep.trial_resources),
-    )
-    path = str(out / experiment)
-    if tune.Tuner.can_restore(path):
-        return tune.Tuner.restore(path, trainable, resume_errored=True)
-    space = {
-        "variant": tune.grid_search([v.name for v in variants]),
-        "fold": tune.grid_search(list(range(sweep.folds))),
-    }
-    console = SweepConsole(len(plans), lambda c: f"{c['variant']} fold {c['fold']}")
-    return tune.Tuner(
-        trainable,
-        param_space=space,
-        tune_config=tune.TuneConfig(max_concurrent_trials=concurrent_trials(sweep)),
-        run_config=sweep_run_config(experiment, out, sweep.max_failures, console, sweep.verbose),
-    )
+        require_dataset(root)
+        model = variant.model or sweep.model
+        overrides = (*sweep.overrides, *variant.overrides)
+        groups.append(
+            TrialGroup(
+                name=model, model=model, data=root, overrides=overrides, variant=variant.name, with_selection=False
+            )
+        )
+    return plan_trials(groups, sweep.folds, sweep.profile, sweep.worker_cpus)
 
 
 def collect_variants(grid: Any) -> TrialResults:
@@ -155,6 +97,7 @@ def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -
     """Run (or resume) the Tune experiment OUT/<experiment> of `variants` x folds."""
     from porelab.runtime import ensure_ray
     from porelab.sweep.console import announce_logs
+    from porelab.sweep.tuner import TrialSettings, run_trials
 
     if not _NAME.match(experiment):
         raise ConfigError(f"sweep experiment name {experiment!r}: expected letters, digits and ._+@=-")
@@ -162,7 +105,7 @@ def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -
     Path(sweep.out).mkdir(parents=True, exist_ok=True)
     ensure_ray(log_to_driver=sweep.verbose)
     announce_logs(sweep.out, sweep.verbose)
-    return collect_variants(_tuner(sweep, variants, experiment, plans).fit())
+    return collect_variants(run_trials(plans, TrialSettings.of(sweep), experiment))
 
 
 def summarise_variants(rows: pd.DataFrame) -> pd.DataFrame:
@@ -189,10 +132,9 @@ def write_sweep_report(
     out: str | Path, config: Any, table: pd.DataFrame, seconds: float, failed: int, findings: list[str]
 ) -> Path:
     """report.html of a variant sweep: `table` has model, fold, split, metric, value rows."""
-    import os
 
     from porelab.config import to_dict
-    from porelab.report import ReportData, Resources, write_report
+    from porelab.report import ReportData, write_report
 
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
     data = ReportData(
@@ -200,12 +142,6 @@ def write_sweep_report(
         config=to_dict(config),
         results=table,
         findings=findings,
-        resources=Resources(
-            wall_time_s=seconds,
-            cpus=float(os.cpu_count() or 1),
-            gpus=0.0,
-            trials=int(table[["model", "fold"]].drop_duplicates().shape[0]),
-            failed_trials=failed,
-        ),
+        resources=run_resources(seconds, table[["model", "fold"]].drop_duplicates().shape[0], failed),
     )
     return write_report(data, Path(out) / "report.html")

@@ -1,8 +1,8 @@
-"""Training: one loop for every model kind, run in-process or by Ray Train."""
+"""Training: one loop for every model kind, run in-process or by Ray Train. The tasks the loop
+trains with live below it, in `porelab.tasks` (re-exported here)."""
 
+from porelab.tasks import Batch, SegmentationTask, Task, build_task, register_task, task_for_model, task_names
 from porelab.train.loop import EpochResult, LoopConfig, LoopState, evaluate, run_training
-from porelab.train import anomaly_tasks  # noqa: F401  (registers the anomaly models' tasks)
-from porelab.train.task import Batch, SegmentationTask, Task, build_task, register_task, task_for_model, task_names
 
 __all__ = [
     "Batch",

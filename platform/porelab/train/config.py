@@ -10,6 +10,7 @@ from porelab.config import from_dict, to_dict
 from porelab.data import AugmentConfig, PatchConfig, SamplerConfig, StreamConfig
 from porelab.errors import ConfigError
 from porelab.models import ModelConfig
+from porelab.tasks import Task, task_from_config
 from porelab.train.loop import LoopConfig
 
 PROFILES = ("demo", "paper", "pretrain-laptop", "pretrain-cluster")
@@ -46,7 +47,7 @@ class TrainConfig:
     trains, the last validates)."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
-    task: str = ""  # empty: the model's own task (see porelab.train.task_for_model)
+    task: str = ""  # empty: the model's own task (see porelab.tasks.task_for_model)
     task_options: dict[str, Any] = field(default_factory=dict)
     patches: PatchConfig = field(default_factory=PatchConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
@@ -74,15 +75,9 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         return from_dict(cls, data)
 
-    def build_task(self) -> Any:
-        """The model kind's task; segmentation tasks follow the model's deep-supervision setting."""
-        from porelab.train.task import build_task, task_for_model
-
-        name = self.task or task_for_model(self.model.name)
-        options = dict(self.task_options)
-        if name == "segmentation":
-            options.setdefault("deep_supervision", self.model.deep_supervision)
-        return build_task(name, **options)
+    def build_task(self) -> Task:
+        """The model kind's task (`porelab.tasks.task_from_config`)."""
+        return task_from_config(self.to_dict())
 
     def with_model(self, name: str, **fields: Any) -> "TrainConfig":
         from porelab.models import default_config
@@ -92,7 +87,7 @@ class TrainConfig:
 
 
 def _model_config(name: str, **fields: Any) -> ModelConfig:
-    """The registry's defaults for `name`, with deep supervision on where the architecture has heads."""
+    """The catalogue's defaults for `name`, with deep supervision on where the architecture has heads."""
     from porelab.models import default_config, model_spec
 
     return default_config(name, deep_supervision=model_spec(name).deep_supervision, **fields)

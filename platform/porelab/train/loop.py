@@ -21,7 +21,7 @@ from porelab.errors import ConfigError
 from porelab.evaluate.ranking import average_precision
 from porelab.metrics import record_epoch
 from porelab.models.layout import fast_layout, input_layout
-from porelab.train.task import Batch, Task
+from porelab.tasks import Batch, Task
 
 BatchSource = Callable[[int], Iterable[Batch]]  # epoch -> batches
 LR_SCHEDULES = ("constant", "cosine")

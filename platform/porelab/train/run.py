@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from porelab.data import ScanRecord, in_memory_patch_dataset, load_scans, ray_patch_dataset, scan_pores
 from porelab.errors import ConfigError
-from porelab.train.checkpoint import read_checkpoint
+from porelab.checkpoint import read_checkpoint
 from porelab.train.config import TrainConfig
 from porelab.train.in_process import train_in_process
 from porelab.volume.atomic import write_text_atomic

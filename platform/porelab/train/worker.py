@@ -18,9 +18,9 @@ from typing import Any, Iterator
 
 import torch
 
-from porelab.train.checkpoint import read_checkpoint, save_checkpoint, unwrap
+from porelab.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from porelab.train.loop import EpochResult, LoopState, run_training
-from porelab.train.task import Batch
+from porelab.tasks import Batch
 from porelab.train.tensorboard import epoch_scalars, open_writer, write_epoch
 
 _FAULT_MARKER = "fault-drill-done"

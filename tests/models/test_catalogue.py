@@ -1,4 +1,4 @@
-"""ModelConfig validation and the registry: names, dicts, defaults, clear errors."""
+"""ModelConfig validation and the architecture catalogue: names, dicts, defaults, clear errors."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from porelab.models import (
     model_spec,
     register_model,
 )
-from porelab.models import registry
+from porelab.models import catalogue
 
 EXPECTED_NAMES = (
     "unet",
@@ -113,7 +113,7 @@ def test_unsupported_combinations_are_refused():
 
 
 def test_adding_a_model_is_one_decorator(monkeypatch):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(catalogue, "_CATALOGUE", dict(catalogue._CATALOGUE))
 
     @register_model("toy", summary="one convolution", dims=(2,), defaults={"spatial_dims": 2})
     class Toy(nn.Module):

@@ -8,7 +8,9 @@ Dice and AP against the pore labels. Batches are dicts of tensors:
     "label": (B, 1, *patch) float32, 1 inside pores, 0 elsewhere
 
 Register a task with `@register_task("name")`; `task_for_model(name)` picks the task a
-registered model trains with (segmenters: "segmentation").
+registered model trains with (segmenters: "segmentation"). The registry lies below training and
+inference: the loop trains with a task, `predict` scores with the one a checkpoint names
+(`task_from_config`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ _MODEL_TASKS: dict[str, str] = {}
 
 
 def register_task(name: str, *, models: tuple[str, ...] = ()) -> Callable[[Callable[..., Task]], Callable[..., Task]]:
-    """Class decorator: a task under `name`, used by default for the registry models in `models`."""
+    """Class decorator: a task under `name`, used by default for the catalogue models named in `models`."""
 
     def decorate(cls: Callable[..., Task]) -> Callable[..., Task]:
         _TASKS[name] = cls
@@ -65,27 +67,12 @@ def build_task(name: str, **options: Any) -> Task:
     return _TASKS[name](**options)
 
 
-@register_task(
-    "segmentation",
-    models=("unet", "unetpp", "unet3plus", "mss_unet", "modular_unet", "slicewise", "deep_defect", "dilated_defect"),
-)
-class SegmentationTask:
-    """Supervised segmenters with one logit per voxel, with or without deep-supervision heads."""
-
-    def __init__(self, loss: str = "focal_tversky", deep_supervision: bool = False, **loss_options: Any) -> None:
-        from porelab.losses import build_loss
-
-        self.criterion = build_loss(loss, deep_supervision=deep_supervision, **loss_options)
-        self.deep_supervision = deep_supervision
-
-    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        output = model(batch["image"])
-        if not self.deep_supervision and isinstance(output, (list, tuple)):
-            output = output[0]
-        value = self.criterion(output, batch["label"])
-        return value, {"loss": float(value.detach())}
-
-    def score(self, model: nn.Module, batch: Batch) -> torch.Tensor:
-        output = model(batch["image"])
-        output = output[0] if isinstance(output, (list, tuple)) else output
-        return torch.sigmoid(output[:, :1]) if output.shape[1] == 1 else torch.softmax(output, 1)[:, 1:2]
+def task_from_config(train_config: dict[str, Any]) -> Task:
+    """The task a training configuration (`TrainConfig.to_dict()`, as a checkpoint stores it)
+    names, or its model's default; segmentation tasks follow the model's deep-supervision setting."""
+    model = train_config["model"]
+    name = train_config.get("task") or task_for_model(model["name"])
+    options = dict(train_config.get("task_options") or {})
+    if name == "segmentation":
+        options.setdefault("deep_supervision", bool(model.get("deep_supervision", False)))
+    return build_task(name, **options)

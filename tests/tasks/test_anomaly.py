@@ -17,7 +17,7 @@ from torch.distributions import Normal, kl_divergence
 from porelab.errors import ConfigError
 from porelab.models import VectorQuantizerEMA, build_model
 from porelab.train import LoopConfig, build_task, run_training, task_for_model
-from porelab.train.anomaly_tasks import gaussian_kl, reconstruction_error
+from porelab.tasks.anomaly import gaussian_kl, reconstruction_error
 
 SIZE = 16
 TINY = {"channels": (4, 8), "patch_size": SIZE, "latent_dim": 16}

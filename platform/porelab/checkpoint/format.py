@@ -12,7 +12,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from porelab.checkpoint.info import CheckpointInfo
 from porelab.errors import ConfigError
+from porelab.models import ModelConfig, build_model
 from porelab.volume.atomic import atomic_target
 
 FORMAT = "porelab-checkpoint/1"
@@ -71,6 +73,10 @@ class LoadedCheckpoint:
     def metrics(self) -> dict[str, float]:
         return dict(self.payload.get("metrics", {}))
 
+    @property
+    def info(self) -> CheckpointInfo:
+        return CheckpointInfo.from_payload(self.payload)
+
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
@@ -109,8 +115,6 @@ def save_weights_only(source: str | Path, target: str | Path) -> Path:
 
 def load_checkpoint(path: str | Path) -> LoadedCheckpoint:
     """The model (eval mode, CPU) with its weights, and the checkpoint's other fields."""
-    from porelab.models import ModelConfig, build_model
-
     payload = read_checkpoint(path)
     model = build_model(ModelConfig.from_dict(payload["model_config"]))
     model.load_state_dict(payload["state_dict"])

@@ -1,4 +1,5 @@
-"""One registry of architectures: `@register_model(...)` on a class, `build_model(...)` to build.
+"""The architecture catalogue: `@register_model(...)` on a class, `build_model(...)` to build.
+("Registry" names one thing only: the folder of trained models, `porelab.registry`.)
 
 Adding an architecture is one decorator on a class whose constructor takes a
 `ModelConfig`:
@@ -42,7 +43,7 @@ ModelClass = TypeVar("ModelClass", bound=Callable[[ModelConfig], nn.Module])
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the registry knows about one architecture.
+    """What the catalogue knows about one architecture.
 
     reference_parameters: parameter count published for this architecture (None when
     there is none) in `reference_dims` dimensions, with `reference_source` naming where
@@ -62,7 +63,7 @@ class ModelSpec:
     family: str = "supervised"
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+_CATALOGUE: dict[str, ModelSpec] = {}
 
 
 def register_model(
@@ -78,7 +79,7 @@ def register_model(
     reference_dims: int | None = None,
     family: str = "supervised",
 ) -> Callable[[ModelClass], ModelClass]:
-    """Class decorator adding an architecture to the registry under `name`.
+    """Class decorator adding an architecture to the catalogue under `name`.
 
     dims: spatial dimensions it supports; deep_supervision: whether it has auxiliary
     heads; uses: which architecture-specific config fields it reads; defaults: config
@@ -95,9 +96,9 @@ def register_model(
         raise ConfigError(f"register_model({name!r}): family must be one of {', '.join(FAMILIES)}, got {family!r}")
 
     def decorate(cls: ModelClass) -> ModelClass:
-        if name in _REGISTRY:
+        if name in _CATALOGUE:
             raise ConfigError(f"register_model: the name {name!r} is already registered")
-        _REGISTRY[name] = ModelSpec(
+        _CATALOGUE[name] = ModelSpec(
             name,
             cls,
             summary,
@@ -123,13 +124,13 @@ def model_names(family: str | None = "supervised") -> tuple[str, ...]:
     """
     if family is not None and family not in FAMILIES:
         raise ConfigError(f"model_names: family must be one of {', '.join(FAMILIES)} or None, got {family!r}")
-    return tuple(name for name, spec in _REGISTRY.items() if family is None or spec.family == family)
+    return tuple(name for name, spec in _CATALOGUE.items() if family is None or spec.family == family)
 
 
 def model_spec(name: str) -> ModelSpec:
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown model {name!r}; valid models are {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    if name not in _CATALOGUE:
+        raise ConfigError(f"unknown model {name!r}; valid models are {', '.join(_CATALOGUE)}")
+    return _CATALOGUE[name]
 
 
 def default_config(name: str, **overrides: Any) -> ModelConfig:
@@ -160,7 +161,7 @@ def _resolve_config(config: ModelConfig | Mapping[str, Any] | str, overrides: Ma
     if isinstance(config, Mapping):
         values = {**config, **overrides}
         if "name" not in values:
-            raise ConfigError(f"model config: the field 'name' is missing; valid models are {', '.join(_REGISTRY)}")
+            raise ConfigError(f"model config: the field 'name' is missing; valid models are {', '.join(_CATALOGUE)}")
         return default_config(values.pop("name"), **values)
     raise ConfigError(f"build_model: expected a ModelConfig, a dict or a model name, got {type(config).__name__}")
 
