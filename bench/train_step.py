@@ -20,7 +20,7 @@ import torch
 
 from porelab.models import build_model
 from porelab.models.layout import fast_layout, input_layout
-from porelab.sweep.cv import DEFAULT_MODELS
+from porelab.sweep.cv.run import DEFAULT_MODELS
 from porelab.train.config import profile, with_patch_sized_model
 
 _WARM_UP = 3

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from porelab.sweep.ftl import FTLSearchConfig, quick_search, run_ftl_search
+from porelab.sweep.variants.ftl import FTLSearchConfig, quick_search, run_ftl_search
 from porelab.sweep.job_args import add_sweep_arguments, sweep_config, run_job
 
 

@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from porelab.sweep.job_args import add_sweep_arguments, sweep_config, run_job
-from porelab.sweep.label_swap import SUPERVISED, LabelSwapConfig, quick_swap, run_label_swap
+from porelab.sweep.variants.label_swap import SUPERVISED, LabelSwapConfig, quick_swap, run_label_swap
 
 
 def parse(argv: list[str] | None) -> LabelSwapConfig:

@@ -1,7 +1,7 @@
 """Ray job: learning curve (Bertoldo et al.), validation AP and Dice against the share of training data.
 
 The share is the training-patch budget: at fraction f each epoch draws f of the profile's
-training patches (same epochs, same training scans), see porelab.sweep.learning_curve.
+training patches (same epochs, same training scans), see porelab.sweep.variants.learning_curve.
 
     python jobs/learning_curve.py --profile demo                   # 1, 3, 10, 30, 100 %
     python jobs/learning_curve.py --fractions 0.1 0.5 1 --folds 3
@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from porelab.sweep.job_args import add_sweep_arguments, sweep_config, run_job
-from porelab.sweep.learning_curve import FRACTIONS, LearningCurveConfig, quick_curve, run_learning_curve
+from porelab.sweep.variants.learning_curve import FRACTIONS, LearningCurveConfig, quick_curve, run_learning_curve
 
 
 def parse(argv: list[str] | None) -> LearningCurveConfig:

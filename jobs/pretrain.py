@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from porelab.sweep.job_args import run_job
-from porelab.sweep.pretrain import PretrainConfig, bundle_to, model_card, pretrain
+from porelab.sweep.detector.pretrain import PretrainConfig, bundle_to, model_card, pretrain
 
 
 def parse(argv: list[str] | None) -> tuple[PretrainConfig, str | None]:

@@ -471,7 +471,7 @@ def _add_finetune(sub: argparse._SubParsersAction) -> None:
 
 def _run_finetune(args: argparse.Namespace) -> dict[str, Any]:
     from porelab.config import load_file
-    from porelab.sweep.finetune import FinetuneConfig, finetune
+    from porelab.sweep.detector.finetune import FinetuneConfig, finetune
 
     settings = load_file(args.scan_settings) if args.scan_settings else {}
     config = FinetuneConfig(

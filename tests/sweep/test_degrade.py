@@ -26,10 +26,10 @@ from porelab.verdict import segment_part
 from porelab.simulate.datasets import ScanPlan, build_dataset
 from porelab.simulate.phantoms import PorePopulation, am_cube
 from porelab.simulate.scanner import AM_CYLINDER_PAPER, ScanSpec
-from porelab.sweep.degrade import TABLE_COLUMNS, DegradeConfig, run_degradation
-from porelab.sweep.degrade_grid import GRID, SERIES, GridSpec, degradation_points
+from porelab.sweep.degrade.run import TABLE_COLUMNS, DegradeConfig, run_degradation
+from porelab.sweep.degrade.grid import GRID, SERIES, GridSpec, degradation_points
 from porelab.registry import find_model
-from porelab.sweep.scan_source import rebuilt_scan
+from porelab.sweep.degrade.scan_source import rebuilt_scan
 
 REPO = Path(__file__).resolve().parents[2]
 SCAN_ID = "cube-tiny-Ti6Al4V"

@@ -8,7 +8,7 @@ import pytest
 from porelab import volume
 from porelab.errors import ConfigError
 from porelab.infer.predict import predict
-from porelab.sweep.finetune import FinetuneConfig, finetune, scan_spec
+from porelab.sweep.detector.finetune import FinetuneConfig, finetune, scan_spec
 from porelab.checkpoint import read_checkpoint
 
 from synthetic import trained_tiny_unet

@@ -7,7 +7,8 @@ from scipy import stats
 
 from porelab.errors import ConfigError
 from porelab.sweep.folds import make_folds
-from porelab.sweep.outputs import BASELINE, _pod_frame, findings, model_families, summarise
+from porelab.sweep.cv.outputs import BASELINE, _pod_frame, findings, model_families
+from porelab.sweep.results import summarise
 
 
 def test_leave_one_out_folds():

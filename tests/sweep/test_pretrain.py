@@ -12,7 +12,7 @@ from porelab import volume
 from porelab.errors import ConfigError
 from porelab.infer.predict import predict, resolve_checkpoint
 from porelab.serve.arguments import _registry
-from porelab.sweep.pretrain import PretrainConfig, bundle_to, findings, model_card, pretrain
+from porelab.sweep.detector.pretrain import PretrainConfig, bundle_to, findings, model_card, pretrain
 
 TINY = [
     "loop.max_epochs=1",

@@ -11,7 +11,7 @@ import pytest
 from porelab.data import load_scans
 from porelab.errors import ConfigError
 from porelab.sweep import CVConfig, run_cv
-from porelab.sweep.randomized_arm import arm_dataset, arm_findings, arm_name, arm_plans, arm_root
+from porelab.sweep.cv.randomized_arm import arm_dataset, arm_findings, arm_name, arm_plans, arm_root
 from porelab.checkpoint import read_checkpoint
 from porelab.train.config import ARTEFACT_AUGMENT, TrainConfig
 from synthetic import sphere_scan, tiny_cv_dataset, write_dataset
@@ -57,7 +57,7 @@ def test_arm_dataset_refuses_a_set_without_training_scans_or_with_clashing_ids(t
 
 
 def test_arm_trials_train_on_the_randomized_scans_with_the_artefact_model_and_score_the_same_folds(tmp_path):
-    from porelab.sweep.cv import trial_plans
+    from porelab.sweep.cv.run import trial_plans
 
     data, randomized = tiny_cv_dataset(tmp_path / "ds"), _randomized(tmp_path / "rand")
     config = CVConfig(

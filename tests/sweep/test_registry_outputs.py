@@ -11,7 +11,8 @@ import torch
 from porelab.serve import read_registry
 from porelab.sweep import CVConfig
 from porelab.sweep.folds import make_folds
-from porelab.sweep.outputs import summarise, write_registry
+from porelab.sweep.cv.outputs import write_registry
+from porelab.sweep.results import summarise
 from synthetic import tiny_cv_dataset
 
 

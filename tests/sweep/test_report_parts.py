@@ -8,8 +8,8 @@ import pytest
 
 from porelab.errors import ConfigError
 from porelab.sweep import CVConfig
-from porelab.sweep.outputs import write_report_html
-from porelab.sweep.report_parts import sweep_parts
+from porelab.sweep.cv.outputs import write_report_html
+from porelab.sweep.cv.report_parts import sweep_parts
 
 LEVELS = [0.1, 0.37, 0.63, 0.9]
 

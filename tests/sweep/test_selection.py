@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from porelab.errors import ConfigError
-from porelab.sweep.selection import BASELINE, select_model
+from porelab.sweep.cv.selection import BASELINE, select_model
 
 
 def _table(values):

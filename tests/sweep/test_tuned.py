@@ -9,7 +9,7 @@ import torch
 from porelab.bundled import bundled_config, bundled_model
 from porelab.checksum import sha256
 from porelab.models import build_model
-from porelab.sweep.cv import CVConfig, trial_plans
+from porelab.sweep.cv.run import CVConfig, trial_plans
 from porelab.sweep.trial import run_trial
 from porelab.sweep.tuned import LR_FACTOR, copy_bundled_ood, tuned_base, tuned_train_config
 from porelab.checkpoint import read_checkpoint

@@ -13,7 +13,7 @@ from scipy import stats
 from porelab.errors import ConfigError
 from porelab.losses import FocalTverskyLoss
 from porelab.sweep.folds import make_folds
-from porelab.sweep.ftl import (
+from porelab.sweep.variants.ftl import (
     FIXED_GAMMA,
     GAMMAS,
     GRID,
@@ -26,9 +26,9 @@ from porelab.sweep.ftl import (
     quick_search,
     run_ftl_search,
 )
-from porelab.sweep.label_swap import derive_label_dataset, otsu_labeller
-from porelab.sweep.learning_curve import LearningCurveConfig, fraction_variants
-from porelab.sweep.variants import SweepConfig, Variant, summarise_variants, variant_plans
+from porelab.sweep.variants.label_swap import derive_label_dataset, otsu_labeller
+from porelab.sweep.variants.learning_curve import LearningCurveConfig, fraction_variants
+from porelab.sweep.variants.run import SweepConfig, Variant, summarise_variants, variant_plans
 from porelab.train.config import TrainConfig
 from synthetic import tiny_cv_dataset
 
@@ -224,7 +224,7 @@ def test_cevae_label_set_labels_inside_the_part_from_a_checkpoint(tmp_path):
     from porelab import volume
     from porelab.label import object_mask
     from porelab.models import build_model
-    from porelab.sweep.label_swap import CevaeLabeller
+    from porelab.sweep.variants.label_swap import CevaeLabeller
     from porelab.checkpoint import save_checkpoint
     from porelab.train.config import training_config
 

@@ -6,7 +6,7 @@ serve it and `porelab predict --model porelab-am` finds it by name. Each folder'
 `config.json` records the sha256 of its `model.pt` and of its out-of-distribution detector
 `ood.pt`; both are checked before a model is used (they load with
 `torch.load(weights_only=True)` in any case).
-`porelab.sweep.pretrain` writes a new bundle.
+`porelab.sweep.detector.pretrain` writes a new bundle.
 """
 
 from __future__ import annotations

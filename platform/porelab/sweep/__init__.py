@@ -1,12 +1,24 @@
-"""Ray Tune experiments: k-fold cross-validation of models (and, later, the papers' sweeps)."""
+"""Ray Tune experiments, each a set of `TrialPlan`s run by one tuner (`tuner.py`) and trained,
+calibrated and scored by one trial function (`trial.py`): the cross-validation (`cv/`), the
+variant sweeps (`variants/`), the degradation grid (`degrade/`) and the bundled detector's
+recipe and fine-tuning (`detector/`)."""
 
 from porelab.sweep.cv import DEFAULT_MODELS, CVConfig, run_cv
 from porelab.sweep.degrade import DegradeConfig, run_degradation
 from porelab.sweep.folds import Fold, make_folds
-from porelab.sweep.ftl import FTLSearchConfig, run_ftl_search
-from porelab.sweep.label_swap import LabelSwapConfig, run_label_swap
-from porelab.sweep.learning_curve import LearningCurveConfig, run_learning_curve
-from porelab.sweep.variants import SweepConfig, Variant, run_variants
+from porelab.sweep.plan import TrialGroup, TrialPlan
+from porelab.sweep.tuner import TrialSettings, run_trials
+from porelab.sweep.variants import (
+    FTLSearchConfig,
+    LabelSwapConfig,
+    LearningCurveConfig,
+    SweepConfig,
+    Variant,
+    run_ftl_search,
+    run_label_swap,
+    run_learning_curve,
+    run_variants,
+)
 
 __all__ = [
     "CVConfig",
@@ -18,11 +30,15 @@ __all__ = [
     "LabelSwapConfig",
     "LearningCurveConfig",
     "SweepConfig",
+    "TrialGroup",
+    "TrialPlan",
+    "TrialSettings",
     "Variant",
     "make_folds",
     "run_cv",
     "run_ftl_search",
     "run_label_swap",
     "run_learning_curve",
+    "run_trials",
     "run_variants",
 ]

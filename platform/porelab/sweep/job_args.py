@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any, Callable
 
-from porelab.sweep.variants import SweepConfig
+from porelab.sweep.variants.run import SweepConfig
 
 
 def add_trial_arguments(parser: argparse.ArgumentParser, out: str) -> None:

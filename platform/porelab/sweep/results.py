@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from porelab.evaluate import summarise_folds
+
 METRIC_ROW_COLUMNS = ["model", "fold", "split", "scan", "metric", "value"]
 
 
@@ -55,3 +57,9 @@ def merge_trials(parts: list[TrialResults]) -> TrialResults:
         {k: v for p in parts for k, v in p.checkpoints.items()},
         [f for p in parts for f in p.failed],
     )
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95 % t interval across folds per model, split and metric (a fold's scans averaged first)."""
+    per_fold = results.groupby(["model", "split", "metric", "fold"], as_index=False)["value"].mean()
+    return summarise_folds(per_fold, by=["model", "split", "metric"], metric_cols=["value"])

@@ -17,7 +17,7 @@ from torch import nn
 from porelab.errors import ConfigError
 from porelab.models.gmvae import gaussian_log_prob
 from porelab.models.vae import mask_boxes, random_boxes
-from porelab.tasks.registry import Batch, register_task
+from porelab.tasks.catalogue import Batch, register_task
 
 
 def reconstruction_error(image: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from porelab.losses import build_loss
-from porelab.tasks.registry import Batch, register_task
+from porelab.tasks.catalogue import Batch, register_task
 
 
 @register_task(

@@ -88,7 +88,7 @@ _EVALUATION_PARTS = (
 #: The cross-validation's selection scans (role "selection"): parts of other shapes than the
 #: cylinders it trains on, scanned with the cylinders' scanner, clean and at the harshest
 #: calibration corner. They calibrate every trial's operating point and choose the served model
-#: (`porelab.sweep.selection`): on the cylinders alone every model, and Otsu, scored alike, so
+#: (`porelab.sweep.cv.selection`): on the cylinders alone every model, and Otsu, scored alike, so
 #: the choice did not say which model holds on other parts. Builder, material, phantom seed,
 #: porosity %, median equivalent diameter (voxels); no seed, material pairing or pore population
 #: of the evaluation preset.

@@ -16,7 +16,7 @@ import numpy as np
 
 from porelab.assess import BASELINE, Evaluation, EvaluationScan, ScanTruth, ScoringModel, baseline_metrics
 from porelab.assess import point_for, scan_metrics
-from porelab.sweep.degrade_grid import DegradationPoint
+from porelab.sweep.degrade.grid import DegradationPoint
 from porelab.sweep.trial import POSTPROCESSED
 from porelab.volume import Projections
 

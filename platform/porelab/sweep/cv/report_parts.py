@@ -75,7 +75,7 @@ def _add_ftl(parts: SweepParts, run_dir: Path) -> None:
 
 
 def _add_degradation(parts: SweepParts, run_dir: Path) -> None:
-    from porelab.sweep.degrade_outputs import METRIC_NAMES, degradation_plot_table
+    from porelab.sweep.degrade.outputs import METRIC_NAMES, degradation_plot_table
 
     metric = str(_run_config(run_dir).get("report_metric", "dice"))
     plotted = degradation_plot_table(pd.read_parquet(run_dir / _DEGRADATION_TABLE), metric)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from porelab.sweep.run_dir import run_resources, write_summary
 from porelab.config import to_dict
-from porelab.sweep.degrade_grid import GRID, SERIES
+from porelab.sweep.degrade.grid import GRID, SERIES
 from porelab.assess import BASELINE
 
 TABLE = "degradation.parquet"

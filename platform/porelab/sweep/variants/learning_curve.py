@@ -20,7 +20,7 @@ import pandas as pd
 
 from porelab.sweep.run_dir import start_run, write_summary
 from porelab.errors import ConfigError
-from porelab.sweep.variants import SweepConfig, Variant, fold_values, run_variants, summarise_variants
+from porelab.sweep.variants.run import SweepConfig, Variant, fold_values, run_variants, summarise_variants
 
 FRACTIONS = (0.01, 0.03, 0.1, 0.3, 1.0)
 CURVE_METRICS = ("ap", "dice_best")
@@ -100,7 +100,7 @@ def _findings(curve: pd.DataFrame) -> list[str]:
 
 
 def _report(config: LearningCurveConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
-    from porelab.sweep.variants import write_sweep_report
+    from porelab.sweep.variants.run import write_sweep_report
 
     return write_sweep_report(
         config.sweep.out, config, rows.assign(model=rows.model + " " + rows.variant), seconds, failed, findings

@@ -109,8 +109,8 @@ def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -
 
 
 def summarise_variants(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95 % CI across folds per variant, model, split and metric (`outputs.summarise` per variant)."""
-    from porelab.sweep.outputs import summarise
+    """Mean and 95 % CI across folds per variant, model, split and metric (`results.summarise` per variant)."""
+    from porelab.sweep.results import summarise
 
     if rows.empty:
         return pd.DataFrame(columns=["variant", "model", "split", "metric", "mean", "ci_low", "ci_high", "n", "std"])

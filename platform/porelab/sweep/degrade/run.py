@@ -18,9 +18,9 @@ from porelab.sweep.run_dir import start_run
 from porelab.errors import ConfigError
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import ScanSpec
-from porelab.sweep.degrade_grid import DegradationPoint, GridSpec, degradation_points
-from porelab.sweep.degrade_outputs import METRIC_NAMES, write_degradation_outputs
-from porelab.sweep.degrade_point import PointTarget, score_point
+from porelab.sweep.degrade.grid import DegradationPoint, GridSpec, degradation_points
+from porelab.sweep.degrade.outputs import METRIC_NAMES, write_degradation_outputs
+from porelab.sweep.degrade.point import PointTarget, score_point
 from porelab.assess import ScanTruth
 from porelab.volume import Projections
 
@@ -132,7 +132,7 @@ def degradation_table(
 def run_degradation(config: DegradeConfig, report: Report = lambda message: None) -> dict[str, Any]:
     """Rebuild, simulate, degrade, score; write degradation.parquet, report.html and summary.json."""
     from porelab.registry import find_model
-    from porelab.sweep.scan_source import rebuilt_scan, scan_truth
+    from porelab.sweep.degrade.scan_source import rebuilt_scan, scan_truth
 
     model = find_model(config.registry, config.model)
     scan = rebuilt_scan(config.data, config.scan)

@@ -24,7 +24,7 @@ import pandas as pd
 from porelab.sweep.run_dir import start_run, write_summary
 from porelab.data.scans import ScanRecord, require_dataset
 from porelab.errors import ConfigError
-from porelab.sweep.variants import SweepConfig, Variant, run_variants, summarise_variants
+from porelab.sweep.variants.run import SweepConfig, Variant, run_variants, summarise_variants
 
 LABEL_SETS = ("cevae", "otsu")
 SUPERVISED = ("unet", "unetpp", "unet3plus", "mss_unet")
@@ -192,7 +192,7 @@ def _findings(summary: pd.DataFrame, quality: pd.DataFrame) -> list[str]:
 
 
 def _report(config: LabelSwapConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
-    from porelab.sweep.variants import write_sweep_report
+    from porelab.sweep.variants.run import write_sweep_report
 
     return write_sweep_report(config.sweep.out, config, rows.assign(model=rows.variant), seconds, failed, findings)
 

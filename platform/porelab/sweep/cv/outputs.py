@@ -13,11 +13,11 @@ import pandas as pd
 from porelab.sweep.run_dir import run_resources, write_summary
 from porelab.config import to_dict
 from porelab.errors import ConfigError
-from porelab.sweep.results import TrialResults
+from porelab.sweep.results import TrialResults, summarise
 
 from porelab.assess import HEADLINE_METRICS
-from porelab.sweep.randomized_arm import SUFFIX, arm_findings, arm_root, is_arm
-from porelab.sweep.selection import BASELINE, Selection, select_model
+from porelab.sweep.cv.randomized_arm import SUFFIX, arm_findings, arm_root, is_arm
+from porelab.sweep.cv.selection import BASELINE, Selection, select_model
 from porelab.sweep.tuned import copy_bundled_ood, tuned_base
 
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
@@ -63,13 +63,6 @@ def baseline_rows(root: Path, folds: list[Any], challenging: list[str], cache: P
     table = pd.DataFrame(rows)
     table.to_parquet(cache, index=False)
     return table
-
-
-def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    from porelab.evaluate import summarise_folds
-
-    per_fold = results.groupby(["model", "split", "metric", "fold"], as_index=False)["value"].mean()
-    return summarise_folds(per_fold, by=["model", "split", "metric"], metric_cols=["value"])
 
 
 def _model_card(
@@ -248,7 +241,7 @@ def _pod_frame(curves: list[dict[str, Any]]) -> pd.DataFrame | None:
 def selected_overlays(config: Any, selected: dict[str, Any], folds: list[Any], challenging: list[str]) -> list[Any]:
     """Slice overlays of the served model (its fold's weights) on that fold's validation scan and the
     challenging scan, as `porelab predict` would judge them."""
-    from porelab.sweep.report_parts import slice_overlays
+    from porelab.sweep.cv.report_parts import slice_overlays
 
     name, fold = selected["model"], int(selected["fold"])
     scans = {**{i: "validation" for i in folds[fold].val_ids}, **{i: "challenging" for i in challenging}}
@@ -304,7 +297,7 @@ def write_report_html(
     overlays: list[Any] | None = None,
 ) -> Path:
     from porelab.report import ReportData, write_report
-    from porelab.sweep.report_parts import sweep_parts
+    from porelab.sweep.cv.report_parts import sweep_parts
 
     table = results[results.metric.isin(HEADLINE_METRICS)]
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()

@@ -64,10 +64,10 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     """Run (or resume) the cross-validation; write results, summary, registry entry and report."""
     from porelab.runtime import ensure_ray
     from porelab.sweep.console import announce_logs
-    from porelab.sweep.outputs import write_outputs
-    from porelab.sweep.randomized_arm import EXPERIMENT as ARM_EXPERIMENT
-    from porelab.sweep.randomized_arm import arm_plans
-    from porelab.sweep.report_parts import sweep_parts
+    from porelab.sweep.cv.outputs import write_outputs
+    from porelab.sweep.cv.randomized_arm import EXPERIMENT as ARM_EXPERIMENT
+    from porelab.sweep.cv.randomized_arm import arm_plans
+    from porelab.sweep.cv.report_parts import sweep_parts
     from porelab.sweep.results import collect_trials, merge_trials
     from porelab.sweep.tuner import TrialSettings, run_trials
 

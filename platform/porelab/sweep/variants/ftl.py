@@ -21,7 +21,7 @@ from porelab.sweep.run_dir import run_resources, start_run, write_summary
 from porelab.config import to_dict
 from porelab.errors import ConfigError
 from porelab.sweep.results import TrialResults
-from porelab.sweep.variants import SweepConfig, Variant, fold_values, run_variants
+from porelab.sweep.variants.run import SweepConfig, Variant, fold_values, run_variants
 
 GRID = (0.1, 0.37, 0.63, 0.9)
 GAMMAS = (1 / 3, 1 / 2, 2 / 3, 1.0, 4 / 3, 3 / 2, 5 / 3, 2.0)
@@ -164,7 +164,7 @@ def _stage_rows(results: TrialResults, stage: str) -> pd.DataFrame:
 
 def run_ftl_search(config: FTLSearchConfig) -> dict[str, Any]:
     """Run (or resume) both stages; write ftl_grid.parquet, gamma.parquet, results.parquet, summary.json, report."""
-    from porelab.sweep.variants import summarise_variants
+    from porelab.sweep.variants.run import summarise_variants
 
     out = start_run(config.sweep.out, config)
     start = time.perf_counter()
