@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from porelab.sweep.job_args import add_trial_arguments, run_job, trial_fields
 from porelab.sweep import DEFAULT_MODELS, CVConfig, run_cv
+from porelab.sweep.job_args import add_trial_arguments, run_job, trial_fields
 
 
 def parse(argv: list[str] | None) -> CVConfig:

@@ -15,9 +15,9 @@ import argparse
 import sys
 from dataclasses import replace
 
-from porelab.sweep.degrade.run import DegradeConfig, run_degradation
 from porelab.sweep.degrade.grid import QUICK_GRID
 from porelab.sweep.degrade.outputs import METRIC_NAMES
+from porelab.sweep.degrade.run import DegradeConfig, run_degradation
 from porelab.sweep.job_args import run_job
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from porelab.sweep.job_args import add_sweep_arguments, run_job, sweep_config
 from porelab.sweep.variants.ftl import FTLSearchConfig, quick_search, run_ftl_search
-from porelab.sweep.job_args import add_sweep_arguments, sweep_config, run_job
 
 
 def parse(argv: list[str] | None) -> FTLSearchConfig:

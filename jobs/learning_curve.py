@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from porelab.sweep.job_args import add_sweep_arguments, sweep_config, run_job
+from porelab.sweep.job_args import add_sweep_arguments, run_job, sweep_config
 from porelab.sweep.variants.learning_curve import FRACTIONS, LearningCurveConfig, quick_curve, run_learning_curve
 
 

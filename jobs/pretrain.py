@@ -14,8 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from porelab.sweep.job_args import run_job
 from porelab.sweep.detector.pretrain import PretrainConfig, bundle_to, model_card, pretrain
+from porelab.sweep.job_args import run_job
 
 
 def parse(argv: list[str] | None) -> tuple[PretrainConfig, str | None]:

@@ -115,6 +115,7 @@ def tiny(tmp_path_factory):
         plans = lambda preset, profile, sampling=None: [_plan()]  # noqa: E731
         patch.setattr("porelab.simulate.datasets.preset_plans", plans)
         patch.setattr("porelab.simulate.datasets.build.preset_plans", plans)
+        patch.setattr("porelab.sweep.degrade.scan_source.preset_plans", plans)
         build_dataset(root / "ds", "am-cylinders", "demo")
         _untrained_unet(root / "registry")
         yield root / "ds", root / "registry"

@@ -21,9 +21,9 @@ from porelab.infer.postprocess import PostprocessConfig
 from porelab.infer.sliding import SlidingWindowConfig
 from porelab.models import build_model
 from porelab.simulate.datasets import build_dataset
+from porelab.tasks import Batch, build_task, task_for_model
 from porelab.train.loop import LoopConfig, LoopState, run_training
 from porelab.volume.atomic import write_text_atomic
-from porelab.tasks import Batch, build_task, task_for_model
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from porelab.assess.truth import ScanTruth
+from porelab.errors import VolumeError
 from porelab.evaluate import PODConfig, ScoreHistogram, probability_of_detection
 from porelab.evaluate.detection import false_calls
 from porelab.label import otsu_pores
-from porelab.errors import VolumeError
 from porelab.verdict import OperatingPoint, PartSegmentation, class_mask
 
 #: The metrics the report's headline table shows (results.parquet keeps every one).

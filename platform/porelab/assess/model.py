@@ -11,7 +11,6 @@ inside the same part.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence

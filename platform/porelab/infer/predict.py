@@ -25,8 +25,16 @@ from porelab.bundled import bundled_model, bundled_names, is_bundled_name
 from porelab.checkpoint import CheckpointInfo, load_checkpoint
 from porelab.errors import ConfigError
 from porelab.infer.engine import InferencePlan, describe, plan_inference, run_inference
-from porelab.infer.verdict_step import INDICATIONS, MASK, PART, PORES, VerdictConfig, operating_point_for
-from porelab.infer.verdict_step import region_of_interest, write_verdict
+from porelab.infer.verdict_step import (
+    INDICATIONS,
+    MASK,
+    PART,
+    PORES,
+    VerdictConfig,
+    operating_point_for,
+    region_of_interest,
+    write_verdict,
+)
 from porelab.tasks import task_from_config
 from porelab.volume.atomic import write_text_atomic
 

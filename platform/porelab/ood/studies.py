@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from porelab.ood.castings import evaluate_castings, read_casting_patches
-from porelab.ood.evaluate import EvaluationConfig, detector_configs, evaluate_once, markdown_table, repeat_trainings
-from porelab.ood.evaluate import summarise
+from porelab.ood.evaluate import (
+    EvaluationConfig,
+    detector_configs,
+    evaluate_once,
+    markdown_table,
+    repeat_trainings,
+    summarise,
+)
 from porelab.ood.weld_data import weld_ood_data
 from porelab.volume.atomic import write_text_atomic
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Any, Callable
 
+from porelab.errors import PorelabError
 from porelab.sweep.variants.run import SweepConfig
 
 
@@ -98,8 +99,6 @@ def sweep_config(args: argparse.Namespace) -> SweepConfig:
 
 def run_job(script: str, run: Callable[[Any], dict[str, Any]], config: Any) -> int:
     """Run a sweep job's library call; print its findings and report path, or one error line."""
-    from porelab.errors import PorelabError
-
     try:
         summary = run(config)
     except PorelabError as err:

@@ -14,6 +14,8 @@ from typing import Any
 
 from porelab.simulate.datasets.manifest import degraded_copies, read_manifest, selection_scans
 from porelab.sweep.folds import Fold, make_folds
+from porelab.sweep.tuned import tuned_base, tuned_train_config
+from porelab.train.config import ScalingSpec, training_config
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,6 @@ def trial_train_config(
 ) -> dict[str, Any]:
     """The TrainConfig of one trial: the profile, the overrides, the fold's scans, and the
     profile's workers with `worker_cpus` each (0 workers: the trial's own process trains)."""
-    from porelab.sweep.tuned import tuned_base, tuned_train_config
-    from porelab.train.config import ScalingSpec, training_config
-
     train = (
         tuned_train_config(profile, model, overrides)
         if tuned_base(model)

@@ -9,8 +9,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from porelab.assess import POSTPROCESSED as POSTPROCESSED_VARIANT
+from porelab.assess import dataset_scans, evaluate_model
 from porelab.metrics import record_trial
 from porelab.sweep.plan import TrialPlan
+from porelab.train.config import TrainConfig
+from porelab.train.run import fit
 from porelab.volume.atomic import write_text_atomic
 
 POSTPROCESSED = " (post-processed)"
@@ -38,9 +42,6 @@ def evaluate_trial(
     """Calibrate the trained model's operating point on its validation scans, their degraded
     re-simulations and the selection scans (stored in the checkpoint), then score every scan of every split at it
     (`porelab.assess.evaluate_model`); rows and curves, cached in `evaluation.json`."""
-    from porelab.assess import POSTPROCESSED as POSTPROCESSED_VARIANT
-    from porelab.assess import dataset_scans, evaluate_model
-
     cached = run_dir / "evaluation.json"
     if cached.exists():
         result = json.loads(cached.read_text())
@@ -73,9 +74,6 @@ def evaluate_trial(
 def run_trial(plan: TrialPlan, trials_dir: str | Path) -> dict[str, Any]:
     """Train `plan` with `fit` in `trials_dir/<model>-fold<k>` (skipped when already finished),
     calibrate and score it (`evaluate_trial`), and return the trial's report."""
-    from porelab.train.config import TrainConfig
-    from porelab.train.run import fit
-
     model, fold = plan.model, plan.fold
     run_dir = Path(trials_dir) / f"{model}-fold{fold}"
     try:

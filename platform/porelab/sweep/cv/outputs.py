@@ -10,14 +10,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from porelab.sweep.run_dir import run_resources, write_summary
+from porelab.assess import HEADLINE_METRICS, baseline_metrics, dataset_scans
+from porelab.bundled import bundled_config
+from porelab.checkpoint import CheckpointInfo, read_checkpoint
 from porelab.config import to_dict
 from porelab.errors import ConfigError
-from porelab.sweep.results import TrialResults, summarise
-
-from porelab.assess import HEADLINE_METRICS
+from porelab.models import model_spec
+from porelab.ood.registry_detector import registry_detector
+from porelab.registry import read_model_config, write_model_folder
+from porelab.report import ReportData, write_report
+from porelab.simulate.datasets.manifest import degraded_copies, selection_scans
 from porelab.sweep.cv.randomized_arm import SUFFIX, arm_findings, arm_root, is_arm
+from porelab.sweep.cv.report_parts import slice_overlays, sweep_parts
 from porelab.sweep.cv.selection import BASELINE, Selection, select_model
+from porelab.sweep.results import TrialResults, summarise
+from porelab.sweep.run_dir import run_resources, write_summary
+from porelab.sweep.trial import POSTPROCESSED
 from porelab.sweep.tuned import copy_bundled_ood, tuned_base
 
 _POD_GRID = np.geomspace(1.0, 20.0, 50)
@@ -32,9 +40,6 @@ def baseline_rows(root: Path, folds: list[Any], challenging: list[str], cache: P
     """The Otsu filter baseline scored like the models, inside the part found in each scan, on
     every fold's validation scans, their degraded copies, the selection scans and the challenging
     scans (cached: it does not change between runs while the dataset keeps its scans)."""
-    from porelab.assess import baseline_metrics, dataset_scans
-    from porelab.simulate.datasets.manifest import degraded_copies, selection_scans
-
     selection = selection_scans(root)
     splits = [
         (f.index, split, ids)
@@ -150,8 +155,6 @@ def _model_card(
 
 def _architecture(name: str) -> str:
     """The architecture a candidate trains ('unet@randomized' -> 'unet'; a tuned bundle: its own)."""
-    from porelab.bundled import bundled_config
-
     stem = tuned_base(name)
     return bundled_config(stem)["model"] if stem else name.split("@")[0]
 
@@ -162,11 +165,6 @@ def write_registry(
     """registry/<model>/: model.pt, config.json, metrics.json, model_card.md, and ood.pt: the OOD
     detector of the selected fold's training scans (kept from an earlier run when it was
     trained for the same model, fold and scans)."""
-    from porelab.checkpoint import CheckpointInfo, read_checkpoint
-    from porelab.ood.registry_detector import registry_detector
-    from porelab.registry import read_model_config, write_model_folder
-    from porelab.sweep.trial import POSTPROCESSED
-
     selection = select_model(results, config.select_metric)
     name, fold = selection.model, selection.fold
     base = name.replace(POSTPROCESSED, "")
@@ -241,8 +239,6 @@ def _pod_frame(curves: list[dict[str, Any]]) -> pd.DataFrame | None:
 def selected_overlays(config: Any, selected: dict[str, Any], folds: list[Any], challenging: list[str]) -> list[Any]:
     """Slice overlays of the served model (its fold's weights) on that fold's validation scan and the
     challenging scan, as `porelab predict` would judge them."""
-    from porelab.sweep.cv.report_parts import slice_overlays
-
     name, fold = selected["model"], int(selected["fold"])
     scans = {**{i: "validation" for i in folds[fold].val_ids}, **{i: "challenging" for i in challenging}}
     return slice_overlays(
@@ -252,8 +248,6 @@ def selected_overlays(config: Any, selected: dict[str, Any], folds: list[Any], c
 
 def _trained(table: pd.DataFrame) -> int:
     """(model, fold) pairs that were trials: not the baseline, not a post-processed variant."""
-    from porelab.sweep.trial import POSTPROCESSED
-
     trials = table[(table.model != BASELINE) & ~table.model.str.endswith(POSTPROCESSED)]
     return int(trials[["model", "fold"]].drop_duplicates().shape[0])
 
@@ -261,8 +255,6 @@ def _trained(table: pd.DataFrame) -> int:
 def baseline_pod_curves(root: Path, challenging: list[str]) -> list[dict[str, Any]]:
     """The Otsu baseline's POD curve on each challenging scan, in the trials' curve format, so
     that the report draws it beside the models'."""
-    from porelab.assess import baseline_metrics, dataset_scans
-
     return [
         {"model": BASELINE, "fold": 0, "split": "challenging", **scored.curves}
         for s in dataset_scans(root, ids=challenging)
@@ -273,9 +265,6 @@ def baseline_pod_curves(root: Path, challenging: list[str]) -> list[dict[str, An
 def model_families(models: Any) -> dict[str, str]:
     """'supervised' or 'anomaly' per model name in the tables (post-processed variants and
     randomized-arm trials take their architecture's family; the baseline has none)."""
-    from porelab.models import model_spec
-    from porelab.sweep.trial import POSTPROCESSED
-
     families = {}
     for name in dict.fromkeys(str(m) for m in models):
         base = name.removesuffix(POSTPROCESSED).removesuffix(SUFFIX)
@@ -296,9 +285,6 @@ def write_report_html(
     findings: list[str],
     overlays: list[Any] | None = None,
 ) -> Path:
-    from porelab.report import ReportData, write_report
-    from porelab.sweep.cv.report_parts import sweep_parts
-
     table = results[results.metric.isin(HEADLINE_METRICS)]
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
     data = ReportData(
@@ -327,8 +313,6 @@ def findings(summary: pd.DataFrame, selected: dict[str, Any]) -> list[str]:
     """What the report states first: why the served model was chosen (and the runner-up), how its
     verdict holds on the challenging scan beside Otsu's, the two arms side by side, post-processing
     of the anomaly models."""
-    from porelab.sweep.trial import POSTPROCESSED
-
     models = [m for m in summary.model.unique() if m != BASELINE]
     lines = [
         f"Selected for serving: {selected['why']}"

@@ -22,8 +22,11 @@ from typing import Any
 
 import pandas as pd
 
+from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
+from porelab.simulate.datasets.manifest import MANIFEST, read_manifest, with_absolute_files, write_manifest
 from porelab.sweep.plan import TrialGroup, TrialPlan, plan_trials
+from porelab.train.config import ARTEFACT_AUGMENT
 
 SUFFIX = "@randomized"
 EXPERIMENT = "tune-randomized"
@@ -53,9 +56,6 @@ def arm_root(config: Any) -> Path:
 
 
 def _train_entries(randomized: Path) -> list[dict[str, Any]]:
-    from porelab.data.scans import require_dataset
-    from porelab.simulate.datasets.manifest import read_manifest
-
     require_dataset(randomized)
     scans = read_manifest(randomized)["scans"]
     entries = [e for e in scans if e["role"] == TRAIN_ROLE]
@@ -72,9 +72,6 @@ def _train_entries(randomized: Path) -> list[dict[str, Any]]:
 def arm_dataset(data: str | Path, randomized: str | Path, target: str | Path) -> Path:
     """The derived dataset at `target`: every scan of `data` and the 'train' scans of `randomized`
     (rewritten only when its scans change, so a resumed run reads the same manifest)."""
-    from porelab.data.scans import require_dataset
-    from porelab.simulate.datasets.manifest import MANIFEST, read_manifest, with_absolute_files, write_manifest
-
     data, randomized, target = Path(data), Path(randomized), Path(target)
     require_dataset(data)
     base = read_manifest(data)
@@ -104,8 +101,6 @@ def _signature(manifest: dict[str, Any]) -> list[Any]:
 
 def _artefact_augmentation() -> tuple[str, ...]:
     """The artefact augmentation of the bundled detector's profile, as TrainConfig overrides."""
-    from porelab.train.config import ARTEFACT_AUGMENT
-
     return tuple(f"patches.augment.{k}={json.dumps(v)}" for k, v in dataclasses.asdict(ARTEFACT_AUGMENT).items())
 
 
@@ -113,8 +108,6 @@ def arm_plans(config: Any, root: Path) -> dict[str, TrialPlan]:
     """What each arm trial trains and where it is scored, keyed '<model>@randomized/<fold>': the
     randomized set's training scans on every fold, with the fold as the seed; the arm's dataset is
     made (or checked) here, before Ray starts."""
-    from porelab.simulate.datasets.manifest import read_manifest
-
     models = arm_models(config)
     if not models:
         return {}

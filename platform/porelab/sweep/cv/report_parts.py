@@ -16,7 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from porelab.assess import ScoringModel, dataset_scans, point_for
 from porelab.errors import ConfigError
+from porelab.report import SliceOverlay
+from porelab.sweep.degrade.outputs import METRIC_NAMES, degradation_plot_table
+from porelab.verdict import class_mask
 
 _FTL_TABLES = ("ftl_grid.parquet", "gamma.parquet")
 _DEGRADATION_TABLE = "degradation.parquet"
@@ -75,8 +79,6 @@ def _add_ftl(parts: SweepParts, run_dir: Path) -> None:
 
 
 def _add_degradation(parts: SweepParts, run_dir: Path) -> None:
-    from porelab.sweep.degrade.outputs import METRIC_NAMES, degradation_plot_table
-
     metric = str(_run_config(run_dir).get("report_metric", "dice"))
     plotted = degradation_plot_table(pd.read_parquet(run_dir / _DEGRADATION_TABLE), metric)
     parts.degradation = plotted if len(plotted) else None
@@ -90,10 +92,6 @@ def slice_overlays(checkpoint: str | Path, root: Path, scans: dict[str, str], ti
 
     `scans` maps scan id to its split ("validation", "challenging").
     """
-    from porelab.assess import ScoringModel, dataset_scans, point_for
-    from porelab.report import SliceOverlay
-    from porelab.verdict import class_mask
-
     model = ScoringModel.load(checkpoint)
     overlays = []
     for scan in dataset_scans(root, ids=list(scans)):

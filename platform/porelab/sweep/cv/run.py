@@ -16,10 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from porelab.sweep.run_dir import start_run
 from porelab.data.scans import require_dataset
+from porelab.runtime import ensure_ray
+from porelab.sweep.console import announce_logs
+from porelab.sweep.cv.outputs import write_outputs
+from porelab.sweep.cv.randomized_arm import EXPERIMENT as ARM_EXPERIMENT
+from porelab.sweep.cv.randomized_arm import arm_plans
+from porelab.sweep.cv.report_parts import sweep_parts
 from porelab.sweep.folds import make_folds
 from porelab.sweep.plan import TrialGroup, TrialPlan, plan_trials, training_scans
+from porelab.sweep.results import collect_trials, merge_trials
+from porelab.sweep.run_dir import start_run
+from porelab.sweep.tuner import TrialSettings, run_trials
 
 #: The papers' eight models trained from scratch, and the bundled detector fine-tuned per fold
 #: (`porelab.sweep.tuned`).
@@ -62,15 +70,6 @@ def trial_plans(config: CVConfig, root: Path) -> dict[str, TrialPlan]:
 
 def run_cv(config: CVConfig) -> dict[str, Any]:
     """Run (or resume) the cross-validation; write results, summary, registry entry and report."""
-    from porelab.runtime import ensure_ray
-    from porelab.sweep.console import announce_logs
-    from porelab.sweep.cv.outputs import write_outputs
-    from porelab.sweep.cv.randomized_arm import EXPERIMENT as ARM_EXPERIMENT
-    from porelab.sweep.cv.randomized_arm import arm_plans
-    from porelab.sweep.cv.report_parts import sweep_parts
-    from porelab.sweep.results import collect_trials, merge_trials
-    from porelab.sweep.tuner import TrialSettings, run_trials
-
     root = Path(config.data)
     require_dataset(root)
     sweep_parts(config.include)  # a wrong --include fails now, not after hours of training

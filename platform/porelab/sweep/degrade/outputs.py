@@ -8,10 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from porelab.sweep.run_dir import run_resources, write_summary
-from porelab.config import to_dict
-from porelab.sweep.degrade.grid import GRID, SERIES
 from porelab.assess import BASELINE
+from porelab.config import to_dict
+from porelab.report import ReportData, write_report
+from porelab.sweep.degrade.grid import GRID, SERIES
+from porelab.sweep.run_dir import run_resources, write_summary
 
 TABLE = "degradation.parquet"
 METRIC_NAMES = {
@@ -84,8 +85,6 @@ def degradation_plot_table(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def write_degradation_report(config: Any, table: pd.DataFrame, lines: list[str], seconds: float) -> Path:
-    from porelab.report import ReportData, write_report
-
     plotted = degradation_plot_table(table, config.report_metric)
     settings = table[["series", "projections", "exposure"]].drop_duplicates().shape[0]
     data = ReportData(

@@ -14,8 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from porelab.assess import BASELINE, Evaluation, EvaluationScan, ScanTruth, ScoringModel, baseline_metrics
-from porelab.assess import point_for, scan_metrics
+from porelab import volume
+from porelab.assess import (
+    BASELINE,
+    Evaluation,
+    EvaluationScan,
+    ScanTruth,
+    ScoringModel,
+    baseline_metrics,
+    point_for,
+    scan_metrics,
+)
+from porelab.simulate.scanner import Executor, degrade, reconstruct
 from porelab.sweep.degrade.grid import DegradationPoint
 from porelab.sweep.trial import POSTPROCESSED
 from porelab.volume import Projections
@@ -34,8 +44,6 @@ class PointTarget:
 
 def degraded_scan(full: Projections, point: DegradationPoint, seed: int) -> np.ndarray:
     """The reconstruction (float32, z y x) of `full` thinned to `point`."""
-    from porelab.simulate.scanner import Executor, degrade, reconstruct
-
     projections = degrade(full, point.keep_every, point.exposure, seed=seed)
     return np.asarray(reconstruct(projections, executor=Executor(kind="local")).data, np.float32)
 
@@ -55,8 +63,6 @@ def score_point(
     full: Projections, truth: ScanTruth, point: DegradationPoint, target: PointTarget
 ) -> dict[str, dict[str, float]]:
     """{model or baseline name: metrics} of the scan degraded to `point`."""
-    from porelab import volume
-
     scan = degraded_scan(full, point, target.seed)
     path = Path(target.scans_dir) / f"{point.name}.npy"
     path.parent.mkdir(parents=True, exist_ok=True)

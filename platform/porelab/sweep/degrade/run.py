@@ -14,14 +14,17 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from porelab.sweep.run_dir import start_run
+from porelab.assess import ScanTruth
 from porelab.errors import ConfigError
+from porelab.registry import find_model
+from porelab.runtime import ensure_ray
 from porelab.simulate.phantoms import Phantom
-from porelab.simulate.scanner import ScanSpec
+from porelab.simulate.scanner import Executor, ScanSpec, simulate
 from porelab.sweep.degrade.grid import DegradationPoint, GridSpec, degradation_points
 from porelab.sweep.degrade.outputs import METRIC_NAMES, write_degradation_outputs
 from porelab.sweep.degrade.point import PointTarget, score_point
-from porelab.assess import ScanTruth
+from porelab.sweep.degrade.scan_source import rebuilt_scan, scan_truth
+from porelab.sweep.run_dir import start_run
 from porelab.volume import Projections
 
 TABLE_COLUMNS = ("series", "projections", "n_projections", "exposure", "model", "metric", "value")
@@ -54,8 +57,6 @@ class DegradeConfig:
 
 def simulate_full(phantom: Phantom, spec: ScanSpec, use_ray: bool) -> Projections:
     """The full-dose scan every point is thinned from (slices fanned out over Ray when asked)."""
-    from porelab.simulate.scanner import Executor, simulate
-
     return simulate(phantom, spec, Executor(kind="ray" if use_ray else "local"))
 
 
@@ -131,15 +132,10 @@ def degradation_table(
 
 def run_degradation(config: DegradeConfig, report: Report = lambda message: None) -> dict[str, Any]:
     """Rebuild, simulate, degrade, score; write degradation.parquet, report.html and summary.json."""
-    from porelab.registry import find_model
-    from porelab.sweep.degrade.scan_source import rebuilt_scan, scan_truth
-
     model = find_model(config.registry, config.model)
     scan = rebuilt_scan(config.data, config.scan)
     out = start_run(config.out, config)
     if config.use_ray:
-        from porelab.runtime import ensure_ray
-
         ensure_ray()
     start = time.perf_counter()
     report(f"{scan.id}: simulating {scan.spec.n_projections} projections at full dose")

@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from porelab import volume
+from porelab.assess import ScanTruth
 from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
+from porelab.simulate.datasets import preset_plans, read_manifest
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import ScanSpec
-from porelab.assess import ScanTruth
 
 CHALLENGING = "challenging"
 
@@ -53,8 +55,6 @@ def _entry(manifest: dict[str, Any], root: Path, scan_id: str | None) -> dict[st
 
 
 def _plan(manifest: dict[str, Any], root: Path, scan_id: str) -> Any:
-    from porelab.simulate.datasets import preset_plans
-
     preset, profile = manifest.get("preset"), manifest.get("profile")
     if preset is None or profile is None:
         raise ConfigError(
@@ -70,8 +70,6 @@ def _plan(manifest: dict[str, Any], root: Path, scan_id: str) -> Any:
 
 
 def _check_labels(root: Path, entry: dict[str, Any], phantom: Phantom) -> None:
-    from porelab import volume
-
     stored = volume.read(root / entry["files"]["labels"]).to_numpy()
     if stored.shape != phantom.pore_labels.shape or not np.array_equal(stored, phantom.pore_labels):
         raise ConfigError(
@@ -83,8 +81,6 @@ def _check_labels(root: Path, entry: dict[str, Any], phantom: Phantom) -> None:
 
 def rebuilt_scan(data: str | Path, scan_id: str | None = None) -> RebuiltScan:
     """Scan `scan_id` of the dataset at `data` (default: its challenging scan), phantom rebuilt."""
-    from porelab.simulate.datasets import read_manifest
-
     root = Path(data)
     require_dataset(root)
     manifest = read_manifest(root)

@@ -26,16 +26,16 @@ import numpy as np
 
 from porelab import volume
 from porelab.assess import calibrated, dataset_scans, evaluate_model
-from porelab.registry import MODEL, read_model_config, write_model_folder
+from porelab.checkpoint import read_checkpoint, save_weights_only
 from porelab.errors import ConfigError
 from porelab.infer.predict import resolve_checkpoint
+from porelab.registry import MODEL, read_model_config, write_model_folder
 from porelab.simulate.datasets import ScanPlan
 from porelab.simulate.datasets.build import build_plans
 from porelab.simulate.materials import tungsten_spectrum
 from porelab.simulate.phantoms import Phantom, PorePopulation, phantom_from_solid
 from porelab.simulate.phantoms.mesh import read_stl, voxelize
 from porelab.simulate.scanner import AM_CYLINDER_PAPER, Executor, ScanSpec, scaled_to_grid
-from porelab.checkpoint import read_checkpoint, save_weights_only
 from porelab.train.config import TrainConfig, finetuning_config
 from porelab.train.run import fit
 from porelab.volume.atomic import write_text_atomic

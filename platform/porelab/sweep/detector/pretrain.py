@@ -25,12 +25,13 @@ from typing import Any, Callable, Iterator
 import pandas as pd
 
 from porelab.assess import calibrated, dataset_scans, evaluate_model, table_text
+from porelab.checkpoint import CheckpointInfo, read_checkpoint, save_weights_only
 from porelab.checksum import sha256
 from porelab.errors import ConfigError
+from porelab.ood.registry_detector import registry_detector
 from porelab.registry import MODEL, OOD, read_model_config, write_model_folder
 from porelab.simulate.datasets import build_dataset, read_manifest
 from porelab.simulate.scanner import Executor
-from porelab.checkpoint import CheckpointInfo, read_checkpoint, save_weights_only
 from porelab.train.config import training_config
 from porelab.train.run import fit
 from porelab.volume.atomic import write_text_atomic
@@ -257,8 +258,6 @@ def bundle_to(record: dict[str, Any], target: Path, card: str) -> Path:
     out-of-distribution detector `ood.pt` (trained on the same training scans; kept when it
     already was), the record with both files' sha256 as config.json, metrics.json and the model
     card."""
-    from porelab.ood.registry_detector import registry_detector
-
     target.mkdir(parents=True, exist_ok=True)
     weights = save_weights_only(Path(record["checkpoint"]), target / MODEL)
     payload = read_checkpoint(weights)

@@ -17,11 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from porelab.sweep.run_dir import run_resources, start_run, write_summary
 from porelab.config import to_dict
 from porelab.errors import ConfigError
+from porelab.evaluate import mean_ci
+from porelab.report import ReportData, write_report
 from porelab.sweep.results import TrialResults
-from porelab.sweep.variants.run import SweepConfig, Variant, fold_values, run_variants
+from porelab.sweep.run_dir import run_resources, start_run, write_summary
+from porelab.sweep.variants.run import SweepConfig, Variant, fold_values, run_variants, summarise_variants
 
 GRID = (0.1, 0.37, 0.63, 0.9)
 GAMMAS = (1 / 3, 1 / 2, 2 / 3, 1.0, 4 / 3, 3 / 2, 5 / 3, 2.0)
@@ -84,8 +86,6 @@ def gamma_variants(config: FTLSearchConfig, alpha: float, beta: float) -> list[V
 
 def _point_table(rows: pd.DataFrame, variants: list[Variant], model: str, metric: str) -> pd.DataFrame:
     """alpha, beta, gamma, mean, ci_low, ci_high, n of the folds' validation `metric` per variant."""
-    from porelab.evaluate import mean_ci
-
     table = []
     for variant in variants:
         stats = mean_ci(fold_values(rows, variant.name, model, "validation", metric).to_numpy())
@@ -131,8 +131,6 @@ def _report(
     failed: int,
     findings: list[str],
 ) -> Path:
-    from porelab.report import ReportData, write_report
-
     table = rows.assign(model=rows.variant + " " + rows.model)
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
     data = ReportData(
@@ -164,8 +162,6 @@ def _stage_rows(results: TrialResults, stage: str) -> pd.DataFrame:
 
 def run_ftl_search(config: FTLSearchConfig) -> dict[str, Any]:
     """Run (or resume) both stages; write ftl_grid.parquet, gamma.parquet, results.parquet, summary.json, report."""
-    from porelab.sweep.variants.run import summarise_variants
-
     out = start_run(config.sweep.out, config)
     start = time.perf_counter()
     model = config.sweep.model

@@ -21,10 +21,21 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from porelab.sweep.run_dir import start_run, write_summary
+from porelab import volume
+from porelab.checkpoint import CheckpointInfo
+from porelab.data import load_scans
 from porelab.data.scans import ScanRecord, require_dataset
 from porelab.errors import ConfigError
-from porelab.sweep.variants.run import SweepConfig, Variant, run_variants, summarise_variants
+from porelab.evaluate import dice
+from porelab.infer.anomaly_maps import anomaly_scores
+from porelab.infer.predict import load_score_model
+from porelab.infer.sliding import SlidingWindowConfig
+from porelab.label import anomaly_labels, object_mask, otsu_pores, pore_table
+from porelab.simulate.datasets.manifest import read_manifest, sha256, with_absolute_files, write_manifest
+from porelab.sweep.run_dir import start_run, write_summary
+from porelab.sweep.variants.run import SweepConfig, Variant, run_variants, summarise_variants, write_sweep_report
+from porelab.train.config import training_config
+from porelab.train.run import fit
 
 LABEL_SETS = ("cevae", "otsu")
 SUPERVISED = ("unet", "unetpp", "unet3plus", "mss_unet")
@@ -54,9 +65,6 @@ def quick_swap(config: LabelSwapConfig) -> LabelSwapConfig:
 
 def otsu_labeller(scan: ScanRecord) -> np.ndarray:
     """Iuso et al.'s Algorithm 1 on the scan's grey values."""
-    from porelab import volume
-    from porelab.label import otsu_pores
-
     return otsu_pores(volume.read(scan.scan_path).to_numpy()).pore_labels
 
 
@@ -65,18 +73,11 @@ class CevaeLabeller:
     threshold of the positive scores inside the Otsu object mask (no ground truth is used)."""
 
     def __init__(self, checkpoint: str | Path) -> None:
-        from porelab.infer.predict import load_score_model
-
         model, payload = load_score_model(checkpoint)
         self.model = model.model
-        self.window = tuple(int(w) for w in payload["train_config"]["patches"]["patch"])
+        self.window = CheckpointInfo.from_payload(payload).window
 
     def __call__(self, scan: ScanRecord) -> np.ndarray:
-        from porelab import volume
-        from porelab.infer.anomaly_maps import anomaly_scores
-        from porelab.infer.sliding import SlidingWindowConfig
-        from porelab.label import anomaly_labels, object_mask
-
         grey = volume.read(scan.scan_path).to_numpy()
         scores = anomaly_scores(
             grey, self.model, SlidingWindowConfig(window=self.window, weighting="average"), transform=scan.normaliser
@@ -86,9 +87,6 @@ class CevaeLabeller:
 
 def train_cevae(config: LabelSwapConfig) -> Path:
     """A ceVAE trained (resumably) on the dataset's good scans in OUT/cevae; its best checkpoint."""
-    from porelab.train.config import training_config
-    from porelab.train.run import fit
-
     overrides = [*config.sweep.overrides, *config.cevae_overrides]
     return fit(
         training_config(config.sweep.profile, "cevae", None, overrides),
@@ -100,10 +98,6 @@ def train_cevae(config: LabelSwapConfig) -> Path:
 def _relabelled_entry(
     root: Path, target: Path, entry: dict[str, Any], labels: np.ndarray, voxel_size: tuple[float, float, float]
 ) -> dict[str, Any]:
-    from porelab import volume
-    from porelab.label import pore_table
-    from porelab.simulate.datasets.manifest import sha256, with_absolute_files
-
     derived = copy.deepcopy(with_absolute_files(root, entry))
     (target / entry["id"]).mkdir(parents=True, exist_ok=True)
     labels_file, pores_file = f"{entry['id']}/labels.npy", f"{entry['id']}/pores.parquet"
@@ -120,9 +114,6 @@ def _relabelled_entry(
 
 def derive_label_dataset(root: str | Path, target: str | Path, labeller: Labeller) -> Path:
     """`root` with the labels of every 'good' scan replaced by `labeller`'s (kept when already made)."""
-    from porelab.data import load_scans
-    from porelab.simulate.datasets.manifest import read_manifest, with_absolute_files, write_manifest
-
     root, target = Path(root), Path(target)
     if (target / "manifest.json").exists():
         return target
@@ -142,10 +133,6 @@ def derive_label_dataset(root: str | Path, target: str | Path, labeller: Labelle
 
 def label_quality(root: str | Path, derived: dict[str, Path]) -> pd.DataFrame:
     """label_set, scan, dice against the true pore mask, true and derived pore counts, per good scan."""
-    from porelab import volume
-    from porelab.evaluate import dice
-    from porelab.simulate.datasets.manifest import read_manifest
-
     root = Path(root)
     truth_files = {e["id"]: e["files"]["labels"] for e in read_manifest(root)["scans"]}
     rows = []
@@ -192,8 +179,6 @@ def _findings(summary: pd.DataFrame, quality: pd.DataFrame) -> list[str]:
 
 
 def _report(config: LabelSwapConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
-    from porelab.sweep.variants.run import write_sweep_report
-
     return write_sweep_report(config.sweep.out, config, rows.assign(model=rows.variant), seconds, failed, findings)
 
 

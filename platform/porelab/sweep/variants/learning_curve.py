@@ -18,9 +18,18 @@ from typing import Any
 
 import pandas as pd
 
-from porelab.sweep.run_dir import start_run, write_summary
 from porelab.errors import ConfigError
-from porelab.sweep.variants.run import SweepConfig, Variant, fold_values, run_variants, summarise_variants
+from porelab.evaluate import mean_ci
+from porelab.sweep.run_dir import start_run, write_summary
+from porelab.sweep.variants.run import (
+    SweepConfig,
+    Variant,
+    fold_values,
+    run_variants,
+    summarise_variants,
+    write_sweep_report,
+)
+from porelab.train.config import training_config
 
 FRACTIONS = (0.01, 0.03, 0.1, 0.3, 1.0)
 CURVE_METRICS = ("ap", "dice_best")
@@ -43,8 +52,6 @@ def quick_curve(config: LearningCurveConfig) -> LearningCurveConfig:
 
 def _full_budget(sweep: SweepConfig) -> tuple[int, int]:
     """(patches per epoch, batch size) of a full run under the sweep's profile and overrides."""
-    from porelab.train.config import training_config
-
     train = training_config(sweep.profile, sweep.model, None, list(sweep.overrides))
     return train.stream.patches_per_epoch, train.batch_size
 
@@ -70,8 +77,6 @@ def fraction_variants(config: LearningCurveConfig) -> list[Variant]:
 
 def curve_table(rows: pd.DataFrame, variants: list[Variant], model: str) -> pd.DataFrame:
     """fraction, fraction_used, patches_per_epoch, split, metric, mean, ci_low, ci_high, n."""
-    from porelab.evaluate import mean_ci
-
     table = []
     for variant in variants:
         for split in ("validation", "challenging"):
@@ -100,8 +105,6 @@ def _findings(curve: pd.DataFrame) -> list[str]:
 
 
 def _report(config: LearningCurveConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
-    from porelab.sweep.variants.run import write_sweep_report
-
     return write_sweep_report(
         config.sweep.out, config, rows.assign(model=rows.model + " " + rows.variant), seconds, failed, findings
     )

@@ -19,11 +19,16 @@ from typing import Any
 
 import pandas as pd
 
-from porelab.sweep.run_dir import run_resources
+from porelab.config import to_dict
 from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
+from porelab.report import ReportData, write_report
+from porelab.runtime import ensure_ray
+from porelab.sweep.console import announce_logs
 from porelab.sweep.plan import TrialGroup, TrialPlan, plan_trials
-from porelab.sweep.results import TrialResults, collect_trials
+from porelab.sweep.results import TrialResults, collect_trials, summarise
+from porelab.sweep.run_dir import run_resources
+from porelab.sweep.tuner import TrialSettings, run_trials
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]*$")
 ROW_COLUMNS = ["variant", "model", "fold", "split", "scan", "metric", "value"]
@@ -95,10 +100,6 @@ def collect_variants(grid: Any) -> TrialResults:
 
 def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -> TrialResults:
     """Run (or resume) the Tune experiment OUT/<experiment> of `variants` x folds."""
-    from porelab.runtime import ensure_ray
-    from porelab.sweep.console import announce_logs
-    from porelab.sweep.tuner import TrialSettings, run_trials
-
     if not _NAME.match(experiment):
         raise ConfigError(f"sweep experiment name {experiment!r}: expected letters, digits and ._+@=-")
     plans = variant_plans(sweep, variants)  # bad input fails here, before Ray starts
@@ -110,8 +111,6 @@ def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -
 
 def summarise_variants(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95 % CI across folds per variant, model, split and metric (`results.summarise` per variant)."""
-    from porelab.sweep.results import summarise
-
     if rows.empty:
         return pd.DataFrame(columns=["variant", "model", "split", "metric", "mean", "ci_low", "ci_high", "n", "std"])
     frames = [
@@ -132,9 +131,6 @@ def write_sweep_report(
     out: str | Path, config: Any, table: pd.DataFrame, seconds: float, failed: int, findings: list[str]
 ) -> Path:
     """report.html of a variant sweep: `table` has model, fold, split, metric, value rows."""
-
-    from porelab.config import to_dict
-    from porelab.report import ReportData, write_report
 
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
     data = ReportData(
