@@ -21,7 +21,9 @@ import pandas as pd
 from porelab.assess.metrics import Evaluation, baseline_metrics, scan_metrics
 from porelab.assess.scans import EvaluationScan, dataset_scans
 from porelab.assess.scores import POSTPROCESSED, RAW, ScoringModel
+from porelab.checkpoint import store_operating_point
 from porelab.infer.verdict_step import operating_point_for
+from porelab.simulate.datasets.manifest import calibration_scans
 from porelab.verdict import CalibrationConfig, CalibrationScan, OperatingPoint, calibrate
 
 BASELINE = "otsu"
@@ -148,8 +150,6 @@ def evaluate_model(
             point, table = calibrate(calibration_set(scores, cal_scans, variant), calibration)
             result.points[variant], result.tables[variant] = point, table
         if store:
-            from porelab.checkpoint import store_operating_point
-
             table = result.tables[model.served_variant]
             store_operating_point(
                 model.checkpoint,
@@ -191,8 +191,6 @@ def calibrate_run(result: Any, data: str | Path, report: Report = lambda message
     """The operating point of a training run's best checkpoint (`porelab.train.run.TrainResult`),
     calibrated once on the held-out scans of its dataset (`calibration_scans`: its validation
     scans, their degraded copies and the selection scans) and stored in the checkpoint."""
-    from porelab.simulate.datasets.manifest import calibration_scans
-
     ids = calibration_scans(Path(data), result.summary.get("val_scans", []))
     model = ScoringModel.load(result.best_checkpoint)
     if not ids or model.info.calibrated:

@@ -14,6 +14,7 @@ from porelab.assess.truth import ScanTruth
 from porelab.data.normalise import PercentileNormaliser, fit_normaliser
 from porelab.data.scans import require_dataset
 from porelab.errors import ConfigError
+from porelab.simulate.datasets.manifest import read_manifest
 from porelab.verdict import PartConfig, PartSegmentation, segment_part
 
 
@@ -70,8 +71,6 @@ def manifest_entries(
     data: str | Path, ids: Sequence[str] | None = None, roles: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
     """The manifest entries of a dataset, filtered by id and/or role, in manifest order."""
-    from porelab.simulate.datasets.manifest import read_manifest
-
     root = require_dataset(data)
     entries = read_manifest(root)["scans"]
     known = [e["id"] for e in entries]

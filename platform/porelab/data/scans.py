@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from porelab import volume
 from porelab.data.normalise import PercentileNormaliser, fit_normaliser
 from porelab.errors import ConfigError
+from porelab.simulate.datasets.manifest import read_manifest, write_manifest
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,6 @@ def require_dataset(root: str | Path) -> Path:
 
 
 def _manifest(root: Path) -> dict[str, Any]:
-    from porelab.simulate.datasets.manifest import read_manifest
-
     return read_manifest(require_dataset(root))
 
 
@@ -59,15 +59,12 @@ def _intensity(root: Path, entry: dict[str, Any]) -> PercentileNormaliser:
     stored = entry.get("intensity")
     if stored:
         return PercentileNormaliser.from_dict(stored)
-    from porelab import volume
 
     return fit_normaliser(volume.read(root / entry["files"]["scan"]))
 
 
 def store_intensity_stats(root: str | Path) -> None:
     """Write each scan's normaliser into the manifest (entries that already have one are kept)."""
-    from porelab.simulate.datasets.manifest import write_manifest
-
     root = Path(root)
     manifest = _manifest(root)
     changed = False
@@ -83,8 +80,6 @@ def load_scans(
     root: str | Path, *, roles: Sequence[str] | None = None, ids: Sequence[str] | None = None
 ) -> list[ScanRecord]:
     """Scans of the dataset at `root`, filtered by role and/or id, in manifest order."""
-    from porelab import volume
-
     root = Path(root)
     store_intensity_stats(root)
     manifest = _manifest(root)

@@ -17,7 +17,9 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from torch import nn
 
+from porelab import volume
 from porelab.infer.engine import InferencePlan, run_inference
+from porelab.infer.runtime import input_layout, pick_device, prepare_for_inference
 from porelab.infer.sliding import Sink, SlidingWindowConfig, Transform
 
 ModelFactory = Callable[[], nn.Module]
@@ -56,17 +58,12 @@ class _SlabWorker:
     ) -> None:
         import torch
 
-        from porelab.infer.runtime import pick_device, prepare_for_inference
-
         torch.set_num_threads(max(1, threads))
         self.device = pick_device("auto")
         self.model = prepare_for_inference(model_factory(), self.device)
         self.config, self.transform = config, transform
 
     def run(self, path: str, read_options: dict[str, Any], z_range: tuple[int, int]) -> tuple[int, np.ndarray]:
-        from porelab import volume
-        from porelab.infer.runtime import input_layout
-
         vol = volume.read(path, **read_options)
         blocks: list[np.ndarray] = []
         run_inference(

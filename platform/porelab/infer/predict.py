@@ -21,10 +21,19 @@ import numpy as np
 import torch
 from torch import nn
 
+from porelab import volume
 from porelab.bundled import bundled_model, bundled_names, is_bundled_name
 from porelab.checkpoint import CheckpointInfo, load_checkpoint
+from porelab.data.normalise import fit_normaliser
 from porelab.errors import ConfigError
+from porelab.infer.anomaly_maps import anomaly_scores
+from porelab.infer.distributed import RayInferenceConfig, sliding_window_on_ray
 from porelab.infer.engine import InferencePlan, describe, plan_inference, run_inference
+from porelab.infer.memory import release_large_blocks
+from porelab.infer.output import NpyBlockWriter
+from porelab.infer.pooled import PooledVolume, pooled_sliding_window
+from porelab.infer.runtime import input_layout, pick_device, prepare_for_inference
+from porelab.infer.tiles import TileConfig
 from porelab.infer.verdict_step import (
     INDICATIONS,
     MASK,
@@ -35,6 +44,8 @@ from porelab.infer.verdict_step import (
     region_of_interest,
     write_verdict,
 )
+from porelab.ood.check import scan_check
+from porelab.runtime import ensure_ray
 from porelab.tasks import task_from_config
 from porelab.volume.atomic import write_text_atomic
 
@@ -119,19 +130,12 @@ def inference_window(payload: dict[str, Any], config: PredictConfig) -> tuple[in
 
 
 def _forward(model: nn.Module) -> Any:
-    from porelab.infer.runtime import input_layout
-
     return lambda batch: model(input_layout(batch, model))
 
 
 def _score(run: Prediction, config: PredictConfig) -> None:
-    from porelab.infer.distributed import RayInferenceConfig, sliding_window_on_ray
-    from porelab.infer.runtime import pick_device, prepare_for_inference
-
     with run.score_writer() as sink:
         if config.actors > 0:
-            from porelab.runtime import ensure_ray
-
             ensure_ray()
             ray_config = RayInferenceConfig(actors=config.actors, cpus_per_actor=config.cpus_per_actor)
             sliding_window_on_ray(
@@ -158,9 +162,6 @@ def _postprocess_anomaly(
     It fits (lambda, sigma) on the whole volume, so it runs in memory: skipped (and said so in
     the summary) when five float32 copies of the volume exceed `max_memory`.
     """
-    from porelab import volume
-    from porelab.infer.anomaly_maps import anomaly_scores
-
     need = _POSTPROCESS_COPIES * 4 * int(np.prod(vol.shape))
     if need > config.max_memory:
         return {"applied": False, "reason": f"needs {need / 2**20:.0f} MiB in memory, over max_memory"}
@@ -189,8 +190,6 @@ class Prediction:
 
     def score_writer(self) -> Any:
         """The sink the score map streams into: `score.npy` in `out_dir`."""
-        from porelab.infer.output import NpyBlockWriter
-
         return NpyBlockWriter(self.out_dir / _SCORE, self.vol.shape, voxel_size=self.vol.voxel_size)
 
 
@@ -204,9 +203,6 @@ def prepare_prediction(
     """Open the volume, fit its normaliser and the sliding-window settings to `max_memory`.
     `input_path` may be a `porelab.volume.Volume` already in memory; `loaded` is the checkpoint's
     `load_score_model` result when the caller holds it (a service replica), else it is loaded."""
-    from porelab import volume
-    from porelab.data.normalise import fit_normaliser
-
     start = time.perf_counter()
     checkpoint, out_dir = resolve_checkpoint(checkpoint), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -247,9 +243,6 @@ def prepare_prediction(
 def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     """From the written score map: the part, the operating point, the verdict files, whether the
     scan is unlike the model's training scans (`porelab.ood.check`), and summary.json."""
-    from porelab import volume
-    from porelab.ood.check import scan_check
-
     vol, out_dir, timings = run.vol, run.out_dir, run.timings
     t = time.perf_counter()
     score_file, postprocessing = _SCORE, None
@@ -309,8 +302,6 @@ def predict(
     """Segment `input_path` (a volume file, or a `porelab.volume.Volume` in memory) with a trained
     model; returns the summary also written to summary.json. `loaded`: the checkpoint's
     `load_score_model` result, when the caller keeps the model in memory."""
-    from porelab.infer.memory import release_large_blocks
-
     release_large_blocks()
     run = prepare_prediction(checkpoint, input_path, out_dir, config, loaded)
     t = time.perf_counter()
@@ -345,11 +336,6 @@ def predict_many(
     scored by tiles run one tile per pass (a small volume is one tile: one pass, no pooling
     needed). In-process only; `loaded` as in `predict`.
     """
-    from porelab.infer.memory import release_large_blocks
-    from porelab.infer.pooled import PooledVolume, pooled_sliding_window
-    from porelab.infer.runtime import pick_device, prepare_for_inference
-    from porelab.infer.tiles import TileConfig
-
     if config.actors > 0:
         raise ConfigError(f"predict_many: actors = {config.actors}; expected 0 (it runs in this process)")
     release_large_blocks()

@@ -33,11 +33,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from porelab import volume
+from porelab.config import to_dict
+from porelab.data.normalise import fit_normaliser
 from porelab.errors import ConfigError
 from porelab.ood.check import OOD_FILE, ring_calibration
 from porelab.ood.detector import OODDetector
 from porelab.ood.training import OODTrainingConfig, train_detector
 from porelab.ood.volumes import CROP, volume_slices
+from porelab.simulate.datasets.manifest import read_manifest
+from porelab.volume.atomic import atomic_target
+from porelab.windows import window_starts
 
 DETECTOR_VERSION = 2  # 2: scans of other sizes give tiles covering their slices (1: central crops only)
 FAR_BELOW = -0.5  # normalised grey value no pore or air voxel reaches when >= 0.5 % of a scan is dark
@@ -88,10 +94,6 @@ def scan_slices(
 ) -> dict[str, np.ndarray]:
     """Per scan of the dataset at `root`: float32 (n, rows, cols), up to `max_slices` z slices,
     centre-cropped and normalised per volume as the service does with an upload."""
-    from porelab import volume
-    from porelab.data.normalise import fit_normaliser
-    from porelab.simulate.datasets.manifest import read_manifest
-
     root = Path(root)
     entries = {e["id"]: e for e in read_manifest(root)["scans"]}
     if not scan_ids or any(i not in entries for i in scan_ids):
@@ -109,8 +111,6 @@ def accepted_slices(parts: Sequence[np.ndarray]) -> np.ndarray:
     """The slices of all scans in one array. Scans of different sizes are cut into tiles of the
     smallest slice's size that cover each slice (edges and air of the larger parts included,
     the last tile flush with the far edge); scans of one size give their slices as they are."""
-    from porelab.windows import window_starts
-
     rows, cols = min(p.shape[1] for p in parts), min(p.shape[2] for p in parts)
     tiles = [
         p[:, r : r + rows, c : c + cols]
@@ -168,8 +168,6 @@ def train_registry_detector(
 
 def save_atomic(detector: OODDetector, path: str | Path) -> Path:
     """`detector.save(path)` through a temporary name: an interrupted save leaves no half file."""
-    from porelab.volume.atomic import atomic_target
-
     path = Path(path)
     with atomic_target(path, overwrite=True) as partial:
         detector.save(partial)
@@ -189,8 +187,6 @@ def registry_detector(
     "fold": 2}); `previous` is the "ood_detector" record of the folder's config.json before this
     call: when it has the same identity, dataset, training scans and settings and ood.pt is
     there, nothing is retrained."""
-    from porelab.config import to_dict
-
     folder = Path(folder)
     path = folder / OOD_FILE
     wanted = {
@@ -219,9 +215,6 @@ def registry_detector(
 
 def training_rings(root: str | Path, scan_ids: Sequence[str]) -> dict[str, Any]:
     """`porelab.ood.check.ring_calibration` over the scans `scan_ids` of the dataset at `root` (read one at a time)."""
-    from porelab import volume
-    from porelab.simulate.datasets.manifest import read_manifest
-
     root = Path(root)
     entries = {e["id"]: e for e in read_manifest(root)["scans"]}
     return ring_calibration(volume.read(root / entries[i]["files"]["scan"]) for i in scan_ids)

@@ -38,8 +38,16 @@ def link_ray_logs(run_dir: str | Path) -> Path:
     return link
 
 
+_ANNOUNCED: set[str] = set()
+
+
 def announce_logs(run_dir: str | Path, verbose: bool) -> None:
-    """The job's first line: where Ray's output is (or that it is shown, with --verbose)."""
+    """The job's first line: where Ray's output is (or that it is shown, with --verbose); once
+    per run directory and process, however many of the job's stages call it."""
+    key = str(Path(run_dir).resolve())
+    if key in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(key)
     if verbose:
         print(f"porelab: Ray's output is shown here; it is also in {ray_log_dir()}", flush=True)
         return

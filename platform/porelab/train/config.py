@@ -6,10 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from porelab.config import from_dict, to_dict
+from porelab.config import apply_overrides, from_dict, load_file, to_dict
 from porelab.data import AugmentConfig, PatchConfig, SamplerConfig, StreamConfig
 from porelab.errors import ConfigError
-from porelab.models import ModelConfig
+from porelab.models import ModelConfig, default_config, model_spec
 from porelab.tasks import Task, task_from_config
 from porelab.train.loop import LoopConfig
 
@@ -80,22 +80,16 @@ class TrainConfig:
         return task_from_config(self.to_dict())
 
     def with_model(self, name: str, **fields: Any) -> "TrainConfig":
-        from porelab.models import default_config
-
         base = {k: v for k, v in dataclasses.asdict(self.model).items() if k in ("channels", "norm")}
         return replace(self, model=default_config(name, **{**base, **fields}))
 
 
 def _model_config(name: str, **fields: Any) -> ModelConfig:
     """The catalogue's defaults for `name`, with deep supervision on where the architecture has heads."""
-    from porelab.models import default_config, model_spec
-
     return default_config(name, deep_supervision=model_spec(name).deep_supervision, **fields)
 
 
 def _sampler(model: str) -> SamplerConfig:
-    from porelab.models import model_spec
-
     return SamplerConfig("uniform") if model_spec(model).family == "anomaly" else SamplerConfig("balanced", 0.5)
 
 
@@ -180,8 +174,6 @@ def training_config(
     profile_name: str, model: str, config_file: str | None = None, overrides: list[str] | None = None
 ) -> TrainConfig:
     """A profile for `model`, then a YAML/JSON file's fields, then `key=value` overrides."""
-    from porelab.config import apply_overrides, load_file
-
     data = profile(profile_name, model).to_dict()
     if config_file:
         data = _deep_merge(data, load_file(config_file))
@@ -190,8 +182,6 @@ def training_config(
 
 def with_patch_sized_model(config: TrainConfig) -> TrainConfig:
     """Models with a dense latent (VAE family) are built for one patch size: the training patch's."""
-    from porelab.models import model_spec
-
     if "patch_size" not in model_spec(config.model.name).uses:
         return config
     patch = set(config.patches.patch)

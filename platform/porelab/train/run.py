@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from porelab.checkpoint import read_checkpoint
 from porelab.data import ScanRecord, in_memory_patch_dataset, load_scans, ray_patch_dataset, scan_pores
 from porelab.errors import ConfigError
-from porelab.checkpoint import read_checkpoint
+from porelab.runtime import ensure_ray
 from porelab.train.config import TrainConfig
 from porelab.train.in_process import train_in_process
+from porelab.train.worker import train_func
 from porelab.volume.atomic import write_text_atomic
 
 
@@ -118,8 +120,6 @@ def _trainer(config: TrainConfig, datasets: dict[str, Any], run_dir: Path, resum
     from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from porelab.train.worker import train_func
-
     scaling = config.scaling
     # Train V2 refuses resume_from_checkpoint; the worker reads the directory itself instead
     return TorchTrainer(
@@ -148,8 +148,6 @@ def _trainer(config: TrainConfig, datasets: dict[str, Any], run_dir: Path, resum
 
 def fit(config: TrainConfig, data: str | Path, out: str | Path, *, ray_address: str | None = None) -> TrainResult:
     """Train `config` on the dataset at `data`, writing the run directory `out` (resumable)."""
-    from porelab.runtime import ensure_ray
-
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
     if (done := _finished(run_dir)) is not None:

@@ -19,8 +19,11 @@ from typing import Any, Iterator
 import torch
 
 from porelab.checkpoint import read_checkpoint, save_checkpoint, unwrap
-from porelab.train.loop import EpochResult, LoopState, run_training
+from porelab.models import build_model
+from porelab.models.layout import fast_layout
 from porelab.tasks import Batch
+from porelab.train.config import TrainConfig
+from porelab.train.loop import EpochResult, LoopState, run_training
 from porelab.train.tensorboard import epoch_scalars, open_writer, write_epoch
 
 _FAULT_MARKER = "fault-drill-done"
@@ -152,8 +155,6 @@ def train_func(loop_config: dict[str, Any]) -> None:
     import ray.train
     import ray.train.torch
 
-    from porelab.train.config import TrainConfig
-
     config = TrainConfig.from_dict(loop_config["config"])
     rank, world = _world()
     model = ray.train.torch.prepare_model(prepared_model(config, seed_offset=rank))
@@ -218,9 +219,6 @@ def train_func(loop_config: dict[str, Any]) -> None:
 def prepared_model(config: Any, seed_offset: int = 0) -> torch.nn.Module:
     """The run's model, seeded and in the fast memory layout, with one torch thread per CPU the
     run holds (oversubscribed cores ran steps 10-20x slower here)."""
-    from porelab.models import build_model
-    from porelab.models.layout import fast_layout
-
     torch.set_num_threads(max(1, int(config.scaling.cpus_per_worker)))
     torch.manual_seed(config.patches.seed + seed_offset)
     # layout before any DDP wrapping, which registers the parameters' strides

@@ -31,9 +31,11 @@ from porelab.infer.anomaly_maps import anomaly_scores
 from porelab.infer.predict import load_score_model
 from porelab.infer.sliding import SlidingWindowConfig
 from porelab.label import anomaly_labels, object_mask, otsu_pores, pore_table
+from porelab.runtime import ensure_ray
 from porelab.simulate.datasets.manifest import read_manifest, sha256, with_absolute_files, write_manifest
-from porelab.sweep.run_dir import start_run, write_summary
-from porelab.sweep.variants.run import SweepConfig, Variant, run_variants, summarise_variants, write_sweep_report
+from porelab.sweep.console import announce_logs
+from porelab.sweep.run_dir import start_run
+from porelab.sweep.variants.run import SweepConfig, Variant, finish_variant_sweep, run_variants, summarise_variants
 from porelab.train.config import training_config
 from porelab.train.run import fit
 
@@ -178,10 +180,6 @@ def _findings(summary: pd.DataFrame, quality: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _report(config: LabelSwapConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
-    return write_sweep_report(config.sweep.out, config, rows.assign(model=rows.variant), seconds, failed, findings)
-
-
 def make_label_sets(config: LabelSwapConfig) -> dict[str, Path]:
     """OUT/labels/cevae and OUT/labels/otsu (the ceVAE trained first when no checkpoint is given)."""
     out = Path(config.sweep.out)
@@ -196,22 +194,16 @@ def run_label_swap(config: LabelSwapConfig) -> dict[str, Any]:
     """Make both label sets, run the supervised models on each, write results, summary and report."""
     require_dataset(config.sweep.data)
     out = start_run(config.sweep.out, config)
+    # the ceVAE trains before the sweep starts Ray: Ray starts here so its workers' output goes
+    # to the log folder from the first trial on, as in the other sweeps
+    ensure_ray(log_to_driver=config.sweep.verbose)
+    announce_logs(out, config.sweep.verbose)
     start = time.perf_counter()
     derived = make_label_sets(config)
     quality = label_quality(config.sweep.data, derived)
     quality.to_parquet(out / "label_quality.parquet", index=False)
     results = run_variants(config.sweep, swap_variants(config, derived), "label-swap")
-    results.rows.to_parquet(out / "results.parquet", index=False)
-    summary = summarise_variants(results.rows)
-    findings = _findings(summary, quality)
-    seconds = time.perf_counter() - start
-    report = _report(config, results.rows, seconds, len(results.failed), findings) if len(results.rows) else None
-    return write_summary(
-        out,
-        findings,
-        seconds,
-        report,
-        results.failed,
-        label_quality=json.loads(quality.to_json(orient="records")),
-        summary=json.loads(summary.to_json(orient="records")),
-    )
+    findings = _findings(summarise_variants(results.rows), quality)
+    named = results.rows.assign(model=results.rows.variant)
+    quality_rows = json.loads(quality.to_json(orient="records"))
+    return finish_variant_sweep(config, results, findings, start, named, label_quality=quality_rows)

@@ -13,21 +13,19 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from porelab.errors import ConfigError
 from porelab.evaluate import mean_ci
-from porelab.sweep.run_dir import start_run, write_summary
+from porelab.sweep.run_dir import start_run
 from porelab.sweep.variants.run import (
     SweepConfig,
     Variant,
+    finish_variant_sweep,
     fold_values,
     run_variants,
-    summarise_variants,
-    write_sweep_report,
 )
 from porelab.train.config import training_config
 
@@ -104,12 +102,6 @@ def _findings(curve: pd.DataFrame) -> list[str]:
     ]
 
 
-def _report(config: LearningCurveConfig, rows: pd.DataFrame, seconds: float, failed: int, findings: list[str]) -> Path:
-    return write_sweep_report(
-        config.sweep.out, config, rows.assign(model=rows.model + " " + rows.variant), seconds, failed, findings
-    )
-
-
 def run_learning_curve(config: LearningCurveConfig) -> dict[str, Any]:
     """Run (or resume) the sweep; write learning_curve.parquet, results.parquet, summary.json, report.html."""
     variants = fraction_variants(config)
@@ -118,16 +110,7 @@ def run_learning_curve(config: LearningCurveConfig) -> dict[str, Any]:
     results = run_variants(config.sweep, variants, "learning-curve")
     curve = curve_table(results.rows, variants, config.sweep.model)
     curve.to_parquet(out / "learning_curve.parquet", index=False)
-    results.rows.to_parquet(out / "results.parquet", index=False)
     findings = _findings(curve) if len(results.rows) else ["No trial finished."]
-    seconds = time.perf_counter() - start
-    report = _report(config, results.rows, seconds, len(results.failed), findings) if len(results.rows) else None
-    return write_summary(
-        out,
-        findings,
-        seconds,
-        report,
-        results.failed,
-        curve=json.loads(curve.to_json(orient="records")),
-        summary=json.loads(summarise_variants(results.rows).to_json(orient="records")),
-    )
+    named = results.rows.assign(model=results.rows.model + " " + results.rows.variant)
+    curve_rows = json.loads(curve.to_json(orient="records"))
+    return finish_variant_sweep(config, results, findings, start, named, curve=curve_rows)

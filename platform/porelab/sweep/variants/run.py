@@ -12,7 +12,9 @@ kept, errored ones retried).
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from porelab.runtime import ensure_ray
 from porelab.sweep.console import announce_logs
 from porelab.sweep.plan import TrialGroup, TrialPlan, plan_trials
 from porelab.sweep.results import TrialResults, collect_trials, summarise
-from porelab.sweep.run_dir import run_resources
+from porelab.sweep.run_dir import run_resources, write_summary
 from porelab.sweep.tuner import TrialSettings, run_trials
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]*$")
@@ -131,7 +133,6 @@ def write_sweep_report(
     out: str | Path, config: Any, table: pd.DataFrame, seconds: float, failed: int, findings: list[str]
 ) -> Path:
     """report.html of a variant sweep: `table` has model, fold, split, metric, value rows."""
-
     table = table.groupby(["model", "fold", "split", "metric"], as_index=False)["value"].mean()
     data = ReportData(
         run_name=Path(out).name,
@@ -141,3 +142,18 @@ def write_sweep_report(
         resources=run_resources(seconds, table[["model", "fold"]].drop_duplicates().shape[0], failed),
     )
     return write_report(data, Path(out) / "report.html")
+
+
+def finish_variant_sweep(
+    config: Any, results: TrialResults, findings: list[str], start: float, named: pd.DataFrame, **extra: Any
+) -> dict[str, Any]:
+    """results.parquet, report.html (when a trial finished; `named`: the rows with the model
+    column the report shows) and summary.json (with the summary across folds and `extra`) of the
+    variant sweep `config` (its `sweep` holds the run directory); summary.json's content."""
+    out = Path(config.sweep.out)
+    results.rows.to_parquet(out / "results.parquet", index=False)
+    seconds = time.perf_counter() - start
+    failed = len(results.failed)
+    report = write_sweep_report(out, config, named, seconds, failed, findings) if len(results.rows) else None
+    summary = json.loads(summarise_variants(results.rows).to_json(orient="records"))
+    return write_summary(out, findings, seconds, report, results.failed, **extra, summary=summary)
