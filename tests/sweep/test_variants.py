@@ -244,3 +244,18 @@ def test_cevae_label_set_labels_inside_the_part_from_a_checkpoint(tmp_path):
         pd.read_parquet(derived / "scan-0" / "pores.parquet").shape[0]
         == len(np.unique(volume.read(derived / "scan-0" / "labels.npy").to_numpy())) - 1
     )
+
+
+def test_findings_clip_intervals_to_the_metrics_range_and_mark_few_folds():
+    from porelab.sweep.variants.ftl import _findings as ftl_findings
+    from porelab.sweep.variants.label_swap import _findings as swap_findings
+
+    summary = pd.DataFrame(
+        [{"variant": "unet@x", "model": "unet", "split": "challenging", "metric": "ap", "mean": 0.073}]
+    ).assign(ci_low=-0.18, ci_high=0.326, n=2)
+    line = swap_findings(summary, pd.DataFrame({"label_set": ["x"], "dice": [0.5]}))[-1]
+    assert "ap 0.073 (0.000–0.326) †" in line  # a t interval over 2 folds reaches below 0: clipped, marked
+    best = pd.Series(
+        {"gamma": 0.75, "alpha": 0.3, "beta": 0.7, "value": 0.9, "mean": 0.9, "ci_low": 0.85, "ci_high": 0.95, "n": 5}
+    )
+    assert "dice 0.900 ± 0.050 (95 % CI, 5 folds)" in ftl_findings(best, best, "dice")[0]

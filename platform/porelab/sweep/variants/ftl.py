@@ -20,7 +20,7 @@ import pandas as pd
 from porelab.config import to_dict
 from porelab.errors import ConfigError
 from porelab.evaluate import mean_ci
-from porelab.report import ReportData, write_report
+from porelab.report import ReportData, format_mean_ci, write_report
 from porelab.sweep.results import TrialResults
 from porelab.sweep.run_dir import run_resources, start_run, write_summary
 from porelab.sweep.variants.run import SweepConfig, Variant, fold_values, run_variants, summarise_variants
@@ -146,13 +146,20 @@ def _report(
     return write_report(data, Path(config.sweep.out) / "report.html")
 
 
+def _interval(mean: float, low: float, high: float, metric: str, n: int) -> str:
+    """The mean and its 95 % interval, clipped to the metric's range as the report shows them."""
+    return format_mean_ci(float(mean), (float(high) - float(low)) / 2, metric, n)
+
+
 def _findings(best: pd.Series, best_gamma: pd.Series, metric: str) -> list[str]:
+    n = int(best["n"])
     return [
         f"Best (alpha, beta) at gamma = {best['gamma']:.3g}: "
-        f"({best['alpha']:.2f}, {best['beta']:.2f}), mean validation {metric} {best['value']:.3f} "
-        f"(95 % CI [{best['ci_low']:.3f}, {best['ci_high']:.3f}], {int(best['n'])} folds).",
+        f"({best['alpha']:.2f}, {best['beta']:.2f}), mean validation {metric} "
+        f"{_interval(best['value'], best['ci_low'], best['ci_high'], metric, n)} (95 % CI, {n} folds).",
         f"Best gamma at that point: {best_gamma['gamma']:.3f}, mean validation {metric} "
-        f"{best_gamma['mean']:.3f} (95 % CI [{best_gamma['ci_low']:.3f}, {best_gamma['ci_high']:.3f}]).",
+        f"{_interval(best_gamma['mean'], best_gamma['ci_low'], best_gamma['ci_high'], metric, int(best_gamma['n']))} "
+        "(95 % CI).",
     ]
 
 

@@ -31,6 +31,7 @@ from porelab.infer.anomaly_maps import anomaly_scores
 from porelab.infer.predict import load_score_model
 from porelab.infer.sliding import SlidingWindowConfig
 from porelab.label import anomaly_labels, object_mask, otsu_pores, pore_table
+from porelab.report import format_mean_ci
 from porelab.runtime import ensure_ray
 from porelab.simulate.datasets.manifest import read_manifest, sha256, with_absolute_files, write_manifest
 from porelab.sweep.console import announce_logs
@@ -173,10 +174,8 @@ def _findings(summary: pd.DataFrame, quality: pd.DataFrame) -> list[str]:
         & (summary.variant.str.split("@").str[0] == summary.model)
     ]
     for row in picked.itertuples():
-        lines.append(
-            f"{row.variant}: challenging {row.metric} {row.mean:.3f} "
-            f"(95 % CI [{row.ci_low:.3f}, {row.ci_high:.3f}], true labels)."
-        )
+        interval = format_mean_ci(row.mean, (row.ci_high - row.ci_low) / 2, row.metric, int(row.n))
+        lines.append(f"{row.variant}: challenging {row.metric} {interval} (mean over folds, 95 % CI; true labels).")
     return lines
 
 
