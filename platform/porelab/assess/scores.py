@@ -35,18 +35,16 @@ class ScoringModel:
     checkpoint: Path
     model: Any
     payload: dict[str, Any]
+    info: CheckpointInfo
 
     @classmethod
     def load(cls, checkpoint: str | Path) -> "ScoringModel":
         path = resolve_checkpoint(checkpoint)
         model, payload = load_score_model(path)
-        if not CheckpointInfo.from_payload(payload).anomaly:  # as `predict` runs each kind
+        info = CheckpointInfo.from_payload(payload)
+        if not info.anomaly:  # as `predict` runs each kind
             model = prepare_for_inference(model, torch.device("cpu"))
-        return cls(path, model, payload)
-
-    @property
-    def info(self) -> CheckpointInfo:
-        return CheckpointInfo.from_payload(self.payload)
+        return cls(path, model, payload, info)
 
     @property
     def name(self) -> str:

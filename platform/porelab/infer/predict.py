@@ -181,6 +181,7 @@ class Prediction:
     input_path: Path
     out_dir: Path
     payload: dict[str, Any]
+    info: CheckpointInfo
     vol: Any
     normaliser: Any
     plan: InferencePlan
@@ -214,7 +215,8 @@ def prepare_prediction(
         raise ConfigError(f"{input_path}: holds projections, not a reconstructed volume; reconstruct it first")
     normaliser = fit_normaliser(vol)
     # anomaly maps are reconstruction errors post-processed window by window
-    engine = "windows" if CheckpointInfo.from_payload(payload).anomaly else config.engine
+    info = CheckpointInfo.from_payload(payload)
+    engine = "windows" if info.anomaly else config.engine
     plan = plan_inference(
         model,
         vol.shape,
@@ -232,6 +234,7 @@ def prepare_prediction(
         input_path,
         out_dir,
         payload,
+        info,
         vol,
         normaliser,
         plan,
@@ -246,7 +249,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     vol, out_dir, timings = run.vol, run.out_dir, run.timings
     t = time.perf_counter()
     score_file, postprocessing = _SCORE, None
-    anomaly = CheckpointInfo.from_payload(run.payload).anomaly
+    anomaly = run.info.anomaly
     if anomaly:
         postprocessing = _postprocess_anomaly(vol, run.model.model, out_dir, run.plan, run.normaliser, config)
         score_file = _POSTPROCESSED if postprocessing["applied"] else _SCORE
@@ -264,7 +267,7 @@ def finish_prediction(run: Prediction, config: PredictConfig) -> dict[str, Any]:
     timings["total_s"] = time.perf_counter() - run.start
 
     summary = {
-        "model": CheckpointInfo.from_payload(run.payload).model_name,
+        "model": run.info.model_name,
         "checkpoint": str(run.checkpoint),
         "input": str(run.input_path),
         "shape_zyx": list(vol.shape),

@@ -39,7 +39,7 @@ def add_trial_arguments(parser: argparse.ArgumentParser, out: str) -> None:
 
 
 def trial_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The fields of `add_trial_arguments`, named as `CVConfig` and `SweepConfig` name them."""
+    """The fields of `add_trial_arguments`, as `TrialSettings` (the base of `CVConfig` and `SweepConfig`) names them."""
     return {
         "data": args.data,
         "out": args.out,

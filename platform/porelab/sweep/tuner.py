@@ -21,28 +21,21 @@ from porelab.sweep.trial import run_trial
 
 @dataclass(frozen=True)
 class TrialSettings:
-    """How a sweep's trials run: where, how big, how many at once, how often retried."""
+    """What every sweep shares (`CVConfig` and `SweepConfig` extend it): the dataset, the run
+    directory, the folds, the training profile and overrides, and how its trials run (how big,
+    how many at once, how often retried)."""
 
-    out: str
+    data: str = "data/am"
+    out: str = "runs/sweep"
+    folds: int = 5
+    profile: str = "demo"
+    overrides: tuple[str, ...] = ()
     trial_cpus: float = 0.1  # the trial's own process; it holds worker_cpus more when it trains in-process
     worker_cpus: float = 0.5
-    max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold
+    max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold (`trials_that_fit`)
     max_failures: int = 1  # retries of a trial that failed (e.g. its node was lost)
     trial_resources: dict[str, float] = field(default_factory=dict)  # custom Ray resources each trial asks for
     verbose: bool = False  # Ray's worker output and Tune's status tables on the console too
-
-    @classmethod
-    def of(cls, config: Any) -> "TrialSettings":
-        """The settings of a sweep configuration that has these fields (`CVConfig`, `SweepConfig`)."""
-        return cls(
-            out=config.out,
-            trial_cpus=config.trial_cpus,
-            worker_cpus=config.worker_cpus,
-            max_concurrent=config.max_concurrent,
-            max_failures=config.max_failures,
-            trial_resources=dict(config.trial_resources),
-            verbose=config.verbose,
-        )
 
 
 def _plan_key(params: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ directory restores the Tune experiment: finished trials are kept, errored ones r
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,26 +36,17 @@ _EXPERIMENT = "tune"
 
 
 @dataclass(frozen=True)
-class CVConfig:
-    """models x folds trials; `trial_cpus`/`max_concurrent` size them to the machine."""
+class CVConfig(TrialSettings):
+    """models x folds trials (the shared sweep fields in `TrialSettings`); `trial_cpus` and
+    `max_concurrent` size them to the machine."""
 
-    data: str = "data/am"
     out: str = "runs/cv-demo"
     registry: str = "runs/registry"
     models: tuple[str, ...] = DEFAULT_MODELS
-    folds: int = 5
-    profile: str = "demo"
-    overrides: tuple[str, ...] = ()
     select_metric: str = "dice"  # mean over the validation scans, their degraded copies and the selection scans
-    trial_cpus: float = 0.1  # the trial's own process; it holds worker_cpus more when it trains in-process
-    worker_cpus: float = 0.5
-    max_concurrent: int = 0  # 0: as many as the cluster's CPUs and memory hold (`trials_that_fit`)
-    max_failures: int = 1  # retries of a trial that failed (e.g. its node was lost)
-    trial_resources: dict[str, float] = field(default_factory=dict)  # custom Ray resources each trial asks for
     include: tuple[str, ...] = ()  # FTL search / degradation run directories shown in the report
     randomized: str = ""  # a randomized dataset (am-randomized): the second arm trains there (empty: no arm)
     randomized_models: tuple[str, ...] = ()  # the arm's models (empty: `models`)
-    verbose: bool = False  # Ray's worker output and Tune's status tables on the console too
 
 
 def model_groups(config: CVConfig, root: Path) -> list[TrialGroup]:
@@ -78,10 +69,7 @@ def run_cv(config: CVConfig) -> dict[str, Any]:
     ensure_ray(log_to_driver=config.verbose)
     announce_logs(out, config.verbose)
     start = time.perf_counter()
-    settings = TrialSettings.of(config)
-    collected = merge_trials(
-        [collect_trials(run_trials(plans, settings, name)) for name, plans in arms.items() if plans]
-    )
+    collected = merge_trials([collect_trials(run_trials(plans, config, name)) for name, plans in arms.items() if plans])
     good, challenging = training_scans(root)
     return write_outputs(
         config, collected, root, make_folds(good, config.folds), challenging, time.perf_counter() - start

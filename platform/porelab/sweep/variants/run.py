@@ -52,21 +52,11 @@ class Variant:
 
 
 @dataclass(frozen=True)
-class SweepConfig:
-    """What every variant shares: the dataset, the profile, the folds and the trial sizes."""
+class SweepConfig(TrialSettings):
+    """What every variant shares (the shared sweep fields in `TrialSettings`) and the model they train."""
 
-    data: str = "data/am"
     out: str = "runs/sweep-demo"
     model: str = "unet"
-    folds: int = 5
-    profile: str = "demo"
-    overrides: tuple[str, ...] = ()
-    trial_cpus: float = 0.1  # the trial's own process; it holds worker_cpus more when it trains in-process
-    worker_cpus: float = 0.5
-    max_concurrent: int = 0  # 0: as many as the cluster holds (`porelab.sweep.resources`)
-    trial_resources: dict[str, float] = field(default_factory=dict)  # custom Ray resources each trial asks for
-    verbose: bool = False  # Ray's worker output and Tune's status tables on the console too
-    max_failures: int = 1
 
 
 def check_variants(variants: list[Variant]) -> None:
@@ -108,7 +98,7 @@ def run_variants(sweep: SweepConfig, variants: list[Variant], experiment: str) -
     Path(sweep.out).mkdir(parents=True, exist_ok=True)
     ensure_ray(log_to_driver=sweep.verbose)
     announce_logs(sweep.out, sweep.verbose)
-    return collect_variants(run_trials(plans, TrialSettings.of(sweep), experiment))
+    return collect_variants(run_trials(plans, sweep, experiment))
 
 
 def summarise_variants(rows: pd.DataFrame) -> pd.DataFrame:
