@@ -3,10 +3,11 @@ patches a sampler centres there."""
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from porelab import volume
 from porelab.data import PatchConfig, PatchMaker, SamplerConfig, load_scans, scan_pores
-from porelab.data.sampling import balanced_corner, row_rng, surface_voxels
+from porelab.data.sampling import balanced_corner, pore_voxels, row_rng, surface_voxels
 from porelab.errors import ConfigError
 
 from synthetic import write_dataset
@@ -71,3 +72,25 @@ def test_without_an_edge_share_the_draws_are_unchanged():
         ConfigError, match=r"edge_fraction = 0.6; expected a fraction in \[0, 1 - pore_fraction = 0.5\]"
     ):
         SamplerConfig(pore_fraction=0.5, edge_fraction=0.6)
+
+
+def test_per_pore_sampling_keeps_one_voxel_of_every_pore():
+    """Against scipy's component count: a 0/1 mask with a big pore, two small ones and one
+    pore spanning two 16-slice slabs (counted once per slab, as documented)."""
+    labels = np.zeros((40, 30, 30), np.uint8)
+    labels[2:12, 2:12, 2:12] = 1  # 1000 voxels
+    labels[5, 20, 20] = 1
+    labels[8, 25, 5:7] = 1
+    labels[14:18, 20:23, 20:23] = 1  # crosses the slab boundary at z = 16
+    coords = pore_voxels(labels, seed=3, per_pore=True)
+    _, per_slab = zip(*(ndimage.label(labels[z : z + 16] > 0) for z in range(0, 40, 16)))
+    assert len(coords) == sum(per_slab) == 5
+    assert labels[tuple(coords.T)].all()
+    big = (coords[:, 0] < 12) & (coords[:, 1] < 12)
+    assert big.sum() == 1  # voxel weighting would draw the big pore 1000 / 1018 of the time
+    assert len(pore_voxels(labels, seed=3)) == int(labels.sum())
+
+
+def test_an_unknown_pore_weighting_is_refused():
+    with pytest.raises(ConfigError, match="pore_weighting"):
+        SamplerConfig(pore_weighting="volume")

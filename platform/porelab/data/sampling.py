@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
 import numpy as np
+from scipy import ndimage
 
 from porelab.errors import ConfigError
 from porelab.windows import window_starts
 
 SamplerKind = Literal["uniform", "grid", "balanced"]
+PoreWeighting = Literal["voxel", "pore"]
 _MAX_PORE_VOXELS = 1_000_000
 _SLAB = 16
 
@@ -25,12 +27,15 @@ class SamplerConfig:
     """kind: 'uniform' | 'grid' | 'balanced'; pore_fraction: share of balanced patches centred on a pore;
     edge_fraction: share centred on the part's outer surface (a part voxel next to air, from the
     scan's materials), where beam hardening and edge artefacts make networks call pores; the rest
-    are uniform; overlap: for 'grid'."""
+    are uniform; overlap: for 'grid'; pore_weighting: which pore a pore-centred patch goes to,
+    'voxel' (a pore in proportion to its volume) or 'pore' (every pore alike, so the small pores
+    that set a detector's POD are seen as often as the large ones that hold most pore voxels)."""
 
     kind: SamplerKind = "balanced"
     pore_fraction: float = 0.5
     overlap: float = 0.5
     edge_fraction: float = 0.0
+    pore_weighting: PoreWeighting = "voxel"
 
     def __post_init__(self) -> None:
         if self.kind not in ("uniform", "grid", "balanced"):
@@ -42,23 +47,40 @@ class SamplerConfig:
                 f"sampler edge_fraction = {self.edge_fraction}; expected a fraction in [0, 1 - "
                 f"pore_fraction = {1.0 - self.pore_fraction:g}]"
             )
+        if self.pore_weighting not in ("voxel", "pore"):
+            raise ConfigError(f"sampler pore_weighting {self.pore_weighting!r}; expected 'voxel' or 'pore'")
 
 
 def row_rng(seed: int, row: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(row)])
 
 
-def pore_voxels(labels: Any, seed: int = 0, limit: int = _MAX_PORE_VOXELS) -> np.ndarray:
-    """(N, 3) coordinates of labelled voxels (a random subset of at most `limit`), read slab by slab."""
-    found = []
-    for z in range(0, labels.shape[0], 16):
-        zz, yy, xx = np.nonzero(np.asarray(labels[z : z + 16]))
+def pore_voxels(labels: Any, seed: int = 0, limit: int = _MAX_PORE_VOXELS, per_pore: bool = False) -> np.ndarray:
+    """(N, 3) coordinates of labelled voxels (a random subset of at most `limit`), read slab by slab.
+
+    With `per_pore`, one random voxel of each pore instead, so a uniform draw picks every pore
+    alike. A pore is a connected component of the label within a slab of 16 slices: a 0/1 mask
+    and an instance label read alike, and a pore crossing a slab boundary counts once per slab.
+    """
+    found, ids, next_id = [], [], 0
+    for z in range(0, labels.shape[0], _SLAB):
+        slab = np.asarray(labels[z : z + _SLAB])
+        zz, yy, xx = np.nonzero(slab)
         found.append(np.stack([zz + z, yy, xx], axis=1).astype(np.int32))
+        if per_pore:
+            components, count = ndimage.label(slab > 0)
+            ids.append(components[zz, yy, xx].astype(np.int64) + next_id)
+            next_id += count
         if hasattr(labels, "release_pages"):
             labels.release_pages()
     coords = np.concatenate(found) if found else np.zeros((0, 3), np.int32)
+    rng = np.random.default_rng(seed)
+    if per_pore and len(coords):
+        order = rng.permutation(len(coords))
+        _, first = np.unique(np.concatenate(ids)[order], return_index=True)
+        coords = coords[order[first]]
     if len(coords) > limit:
-        coords = coords[np.random.default_rng(seed).choice(len(coords), limit, replace=False)]
+        coords = coords[rng.choice(len(coords), limit, replace=False)]
     return coords
 
 
@@ -67,8 +89,6 @@ def surface_voxels(materials: Any, labels: Any = None, seed: int = 0, limit: int
     a face neighbour outside it (a random subset of at most `limit`). Read slab by slab with a
     one-voxel halo; the volume's own border does not count as outside. scipy's erosion does the
     work; this only keeps it within memory for large scans."""
-    from scipy import ndimage
-
     depth, found = int(materials.shape[0]), []
     for z in range(0, depth, _SLAB):
         lo, hi = max(z - 1, 0), min(z + _SLAB + 1, depth)

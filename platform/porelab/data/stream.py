@@ -54,11 +54,12 @@ class StreamConfig:
             raise ConfigError(f"stream.tasks = {self.tasks}; expected at least 1 patch task at a time")
 
 
-def scan_pores(scans: Sequence[ScanRecord]) -> list[np.ndarray]:
-    """Pore-voxel coordinates of each scan, for balanced sampling (computed once per run)."""
+def scan_pores(scans: Sequence[ScanRecord], per_pore: bool = False) -> list[np.ndarray]:
+    """Pore-voxel coordinates of each scan, for balanced sampling (computed once per run); with
+    `per_pore`, one voxel of each pore (`SamplerConfig.pore_weighting == "pore"`)."""
     from porelab import volume
 
-    return [pore_voxels(volume.read(s.label_path), seed=i) for i, s in enumerate(scans)]
+    return [pore_voxels(volume.read(s.label_path), seed=i, per_pore=per_pore) for i, s in enumerate(scans)]
 
 
 def validation_config(config: PatchConfig) -> PatchConfig:

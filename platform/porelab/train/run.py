@@ -158,17 +158,20 @@ def fit(config: TrainConfig, data: str | Path, out: str | Path, *, ray_address: 
     resume = _resume_source(run_dir)
     rows = config.loop.max_epochs * config.stream.patches_per_epoch
     first_row = _epochs_done(resume) * config.stream.patches_per_epoch
+    per_pore = config.patches.sampler.pore_weighting == "pore"
     datasets = {
         "train": ray_patch_dataset(
             train,
-            scan_pores(train),
+            scan_pores(train, per_pore),
             config.patches,
             rows,
             config.stream,
             train=True,
             first_row=min(first_row, rows - 1),
         ),
-        "val": in_memory_patch_dataset(val, scan_pores(val), config.patches, config.stream.val_patches, train=False),
+        "val": in_memory_patch_dataset(
+            val, scan_pores(val, per_pore), config.patches, config.stream.val_patches, train=False
+        ),
     }  # same patches every epoch
     start = time.perf_counter()
     if config.scaling.workers == 0:
