@@ -88,6 +88,7 @@ def _plan() -> ScanPlan:
         "cube-tiny",
         partial(am_cube, shape=(40, 40, 40), material="Ti6Al4V", seed=3, pores=pores),
         spec,
+        (40, 40, 40),
     )
 
 

@@ -27,6 +27,7 @@ from porelab.simulate.datasets.manifest import (
 from porelab.simulate.datasets.presets import ScanPlan, preset_plans
 from porelab.simulate.datasets.randomized import RandomizedConfig
 from porelab.simulate.datasets.readme import write_preview, write_readme
+from porelab.simulate.datasets.streamed_scan import streamed_scan, streams
 from porelab.simulate.datasets.welds import build_welds
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import Executor, degrade, reconstruct, simulate
@@ -98,34 +99,57 @@ def _entry(
 
 
 class _Simulations:
-    """Phantoms and full scans by `phantom_key`, so a projection series simulates once."""
+    """The phantom and full scan of the current `phantom_key`, so a projection series builds its
+    phantom and simulates once (plans of one phantom are adjacent)."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[Phantom, Projections]] = {}
+        self._key: str | None = None
+        self._phantom: Phantom | None = None
+        self._full: Projections | None = None
 
-    def get(self, plan: ScanPlan, executor: Executor) -> tuple[Phantom, Projections]:
-        if plan.phantom_key not in self._cache:
-            self._cache.clear()  # plans of one phantom are adjacent; keep one scan in memory
-            phantom = plan.build_phantom()
-            self._cache[plan.phantom_key] = (phantom, simulate(phantom, plan.spec, executor))
-        return self._cache[plan.phantom_key]
+    def phantom(self, plan: ScanPlan) -> Phantom:
+        if plan.phantom_key != self._key or self._phantom is None:
+            self._key, self._phantom, self._full = plan.phantom_key, plan.build_phantom(), None
+        return self._phantom
+
+    def full_scan(self, plan: ScanPlan, executor: Executor) -> Projections:
+        phantom = self.phantom(plan)
+        if self._full is None:
+            self._full = simulate(phantom, plan.spec, executor)
+        return self._full
 
 
-def build_scan(
-    root: Path, plan: ScanPlan, executor: Executor, simulations: _Simulations | None = None
-) -> dict[str, Any]:
-    """Simulate (or reuse), degrade, reconstruct, label and write one scan; its manifest entry."""
-    start = time.perf_counter()
-    phantom, full = (simulations or _Simulations()).get(plan, executor)
+def _scan_in_memory(plan: ScanPlan, simulations: _Simulations, executor: Executor) -> volume.Volume:
+    full = simulations.full_scan(plan, executor)
     projections = (
         degrade(full, keep_every=plan.keep_every, exposure=plan.exposure, seed=plan.spec.seed)
         if plan.degraded
         else full
     )
     scan = reconstruct(projections, executor=executor)
-    scan = volume.Volume(np.asarray(scan.data, np.float32), phantom.voxel_size, {**scan.metadata, "scan_id": plan.id})
+    return volume.Volume(np.asarray(scan.data, np.float32), scan.voxel_size, {**scan.metadata, "scan_id": plan.id})
+
+
+def build_scan(
+    root: Path, plan: ScanPlan, executor: Executor, simulations: _Simulations | None = None
+) -> dict[str, Any]:
+    """Simulate (or reuse), degrade, reconstruct, label and write one scan; its manifest entry.
+
+    Scans over `STREAM_VOXELS` are simulated slab by slab (`streamed_scan`), the rest whole.
+    """
+    start = time.perf_counter()
+    simulations = simulations or _Simulations()
+    phantom = simulations.phantom(plan)
+    finish = None
+    if streams(plan):
+        scan, finish = streamed_scan(root, plan, phantom, executor)
+    else:
+        scan = _scan_in_memory(plan, simulations, executor)
+    scan = volume.Volume(scan.data, phantom.voxel_size, scan.metadata)
     baseline = baseline_metrics(plan.baseline, np.asarray(scan.data), phantom)
     files = _write_files(root, plan, phantom, scan)
+    if finish is not None:
+        finish()
     return _entry(root, plan, phantom, files, baseline, time.perf_counter() - start)
 
 

@@ -25,6 +25,7 @@ from porelab.simulate.phantoms import (
 )
 from porelab.simulate.datasets.randomized import (
     RandomizedConfig,
+    grid_shape,
     json_ready,
     phantom_builder,
     randomized_draws,
@@ -117,6 +118,7 @@ class ScanPlan:
     phantom_key: str
     build_phantom: Callable[[], Phantom]
     spec: ScanSpec
+    shape: tuple[int, int, int]  # the phantom's grid (z, y, x), known before it is built
     keep_every: int = 1
     baseline: str = "otsu"
     exposure: float = 1.0
@@ -153,7 +155,9 @@ def _am_plans(profile: str) -> list[ScanPlan]:
         build = partial(am_cylinder, shape=shape, material=material, seed=10 + i, pores=pores)
         spec = _spec_for(AM_CYLINDER_PAPER, profile, shape, seed=100 + i)
         plans.append(
-            ScanPlan(f"cylinder-{i + 1}-{material}", "good", "cylinder", material, f"cylinder-{i + 1}", build, spec)
+            ScanPlan(
+                f"cylinder-{i + 1}-{material}", "good", "cylinder", material, f"cylinder-{i + 1}", build, spec, shape
+            )
         )
         clean = plans[-1].id
         plans += [
@@ -165,6 +169,7 @@ def _am_plans(profile: str) -> list[ScanPlan]:
                 f"cylinder-{i + 1}",
                 build,
                 spec,
+                shape,
                 keep_every=k,
                 exposure=f,
                 source=clean,
@@ -181,7 +186,7 @@ def _am_plans(profile: str) -> list[ScanPlan]:
         pores=PorePopulation(porosity_percent=2.0, diameter_median_vox=4.0),
     )
     spec = _spec_for(AM_CUBE_PAPER, profile, cube_shape, seed=200)
-    plans.append(ScanPlan("cube-316L-challenging", "challenging", "cube", "316L", "cube", build, spec))
+    plans.append(ScanPlan("cube-316L-challenging", "challenging", "cube", "316L", "cube", build, spec, cube_shape))
     return plans
 
 
@@ -194,7 +199,7 @@ def _selection_plans(profile: str) -> list[ScanPlan]:
         build = partial(builder, shape=shape, material=material, seed=seed, pores=pores)
         spec = _spec_for(AM_CYLINDER_PAPER, profile, shape, seed=600 + seed)
         clean = f"{part}-{material}"
-        plans.append(ScanPlan(clean, "selection", part, material, clean, build, spec))
+        plans.append(ScanPlan(clean, "selection", part, material, clean, build, spec, shape))
         plans += [
             ScanPlan(
                 degraded_id(clean, k, f),
@@ -204,6 +209,7 @@ def _selection_plans(profile: str) -> list[ScanPlan]:
                 clean,
                 build,
                 spec,
+                shape,
                 keep_every=k,
                 exposure=f,
                 source=clean,
@@ -227,6 +233,7 @@ def _cast_plans(profile: str) -> list[ScanPlan]:
             f"housing-{i + 1}",
             partial(cast_aluminium, shape=shape, seed=30 + i),
             spec,
+            shape,
         )
         for i in range(2)
     ]
@@ -243,6 +250,7 @@ def _cast_plans(profile: str) -> list[ScanPlan]:
                 "housing-1",
                 plans[0].build_phantom,
                 spec,
+                shape,
                 keep_every=step,
                 source=plans[0].id,
             )
@@ -262,6 +270,7 @@ def _composite_plans(profile: str) -> list[ScanPlan]:
             f"composite-{i + 1}",
             partial(composite, shape=shape, seed=40 + i),
             spec,
+            shape,
             baseline="multi-otsu",
         )
         for i in range(2)
@@ -290,6 +299,7 @@ def _evaluation_plans(profile: str) -> list[ScanPlan]:
                     part,
                     build,
                     spec,
+                    shape,
                     keep_every=k,
                     exposure=f,
                     source=clean if degraded else None,
@@ -314,6 +324,7 @@ def _randomized_plans(profile: str, sampling: RandomizedConfig) -> list[ScanPlan
                 scan_id(draw),
                 phantom_builder(draw),
                 draw.spec,
+                grid_shape(draw),
                 drawn=drawn,
             )
         )

@@ -199,13 +199,18 @@ def draw_scan(config: RandomizedConfig, index: int, profile: str) -> ScanDraw:
     return ScanDraw(index, config.seed + 2000 + index, part, material, side, options, pores, spec)
 
 
+def grid_shape(draw: ScanDraw) -> tuple[int, int, int]:
+    """The drawn scan's grid (z, y, x): a cylinder's is slender, every other part's a cube."""
+    if draw.part == "cylinder":
+        return (draw.side, max(24, draw.side // 2), max(24, draw.side // 2))
+    return (draw.side,) * 3
+
+
 def build_phantom(draw: ScanDraw) -> Phantom:
     """The drawn part with its pores (seeded by the draw)."""
     seed, o = draw.phantom_seed, draw.part_options
     if draw.part == "cylinder":
-        return am_cylinder(
-            (draw.side, max(24, draw.side // 2), max(24, draw.side // 2)), draw.material, seed, draw.pores
-        )
+        return am_cylinder(grid_shape(draw), draw.material, seed, draw.pores)
     if draw.part == "cube":
         return am_cube((draw.side,) * 3, draw.material, seed, draw.pores)
     if draw.part == "prism":

@@ -29,19 +29,38 @@ def _thin(frames: np.ndarray, fraction: float, offset: float, rng: np.random.Gen
     return (rng.binomial(photons, fraction) + offset).astype(np.float32)
 
 
+def _thin_rows(frames: np.ndarray, fraction: float, offset: float, key: list[int], first_row: int) -> np.ndarray:
+    """`_thin` with one stream per detector row (frames, rows, cols): slab-invariant."""
+    out = np.empty(frames.shape, np.float32)
+    for row in range(frames.shape[1]):
+        out[:, row] = _thin(frames[:, row], fraction, offset, np.random.default_rng([*key, first_row + row]))
+    return out
+
+
 def _dark_offset(projections: Projections) -> float:
     return 0.0 if projections.darks is None else float(np.mean(projections.darks))
 
 
-def degrade(projections: Projections, keep_every: int = 1, exposure: float = 1.0, seed: int = 0) -> Projections:
-    """Every `keep_every`-th projection, at `exposure` (fraction of the recorded dose)."""
+def degrade(
+    projections: Projections, keep_every: int = 1, exposure: float = 1.0, seed: int = 0, first_row: int | None = None
+) -> Projections:
+    """Every `keep_every`-th projection, at `exposure` (fraction of the recorded dose).
+
+    With `first_row` (the first detector row of `projections` in the whole scan), each row
+    is thinned with its own random stream, as `record_counts` draws them for streamed scans.
+    """
     if keep_every < 1:
         raise ConfigError(f"degrade: keep_every={keep_every}; expected an integer >= 1")
     if not 0.0 < exposure <= 1.0:
         raise ConfigError(f"degrade: exposure={exposure}; expected a fraction in (0, 1]")
     counts, flats = projections.counts[::keep_every], projections.flats
-    if exposure < 1.0:
-        rng, offset = np.random.default_rng([seed, keep_every, round(exposure * 1e6)]), _dark_offset(projections)
+    key = [seed, keep_every, round(exposure * 1e6)]
+    if exposure < 1.0 and first_row is not None:
+        offset = _dark_offset(projections)
+        counts = _thin_rows(counts, exposure, offset, [*key, 0], first_row)
+        flats = None if flats is None else _thin_rows(flats, exposure, offset, [*key, 1], first_row)
+    elif exposure < 1.0:
+        rng, offset = np.random.default_rng(key), _dark_offset(projections)
         counts = _thin(counts, exposure, offset, rng)
         flats = None if flats is None else _thin(flats, exposure, offset, rng)
     meta = {**projections.metadata, "degradation": {"keep_every": keep_every, "exposure": exposure}}

@@ -52,17 +52,32 @@ def detector_signal(primary: np.ndarray, spec: ScanSpec) -> np.ndarray:
     return signal
 
 
-def record_counts(expected: np.ndarray, gain: np.ndarray, spec: ScanSpec, stream: int) -> np.ndarray:
-    """Poisson counts at `expected * gain` plus the dark offset, float32."""
-    rng = np.random.default_rng([spec.seed, stream])
-    counts = rng.poisson(expected * gain).astype(np.float32)
+def record_counts(
+    expected: np.ndarray, gain: np.ndarray, spec: ScanSpec, stream: int, first_row: int | None = None
+) -> np.ndarray:
+    """Poisson counts at `expected * gain` (frames, rows, cols) plus the dark offset, float32.
+
+    With `first_row`, every detector row draws from its own stream (`first_row` names the
+    first row of `expected` in the whole detector), so a scan recorded slab by slab of rows has
+    the same counts however its rows are cut; without, one stream serves the whole stack.
+    """
+    if first_row is None:
+        counts = np.random.default_rng([spec.seed, stream]).poisson(expected * gain).astype(np.float32)
+    else:
+        counts = np.empty(expected.shape, np.float32)
+        for row in range(expected.shape[1]):
+            rng = np.random.default_rng([spec.seed, stream, first_row + row])
+            counts[:, row] = rng.poisson(expected[:, row] * gain)
     return counts + np.float32(spec.dark_offset)
 
 
-def flats_and_darks(rows: int, cols: int, spec: ScanSpec) -> tuple[np.ndarray, np.ndarray]:
-    """`n_flats` open-beam frames and one dark frame (the offset; this detector's dark is noiseless)."""
+def flats_and_darks(
+    rows: int, cols: int, spec: ScanSpec, first_row: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`n_flats` open-beam frames and one dark frame (the offset; this detector's dark is noiseless);
+    `first_row` as in `record_counts`."""
     flat_gain, _ = detector_gains(cols, spec)
     expected = np.full((spec.n_flats, rows, cols), spec.exposure, np.float32)
-    flats = record_counts(expected, flat_gain, spec, stream=3)
+    flats = record_counts(expected, flat_gain, spec, stream=3, first_row=first_row)
     darks = np.full((1, rows, cols), spec.dark_offset, np.float32)
     return flats, darks

@@ -27,26 +27,43 @@ class PhantomLike(Protocol):
     voxel_size: tuple[float, float, float]
 
 
-def material_maps(phantom: PhantomLike) -> tuple[list[str], np.ndarray]:
-    """Material keys and their solid fractions, float32 (n_materials, z, y, x); air is left out."""
+def attenuating_labels(phantom: PhantomLike) -> list[int]:
+    """The material labels of `phantom` that attenuate (air left out), in label order."""
     if phantom.materials.shape != phantom.pore_fraction.shape:
         raise ConfigError(
             f"phantom: materials shape {phantom.materials.shape} and pore_fraction shape "
             f"{phantom.pore_fraction.shape}: expected equal shapes"
         )
-    solid = 1.0 - np.clip(phantom.pore_fraction, 0.0, 1.0).astype(np.float32)
-    keys, maps = [], []
-    for label in np.unique(phantom.materials):
+    labels = []
+    for label in _labels_present(phantom.materials):
         key = phantom.material_names.get(int(label))
         if key is None:
             raise ConfigError(f"phantom: material label {int(label)} has no entry in material_names")
-        if key == "air":
-            continue
-        keys.append(key)
-        maps.append(np.where(phantom.materials == label, solid, np.float32(0.0)))
-    if not maps:
+        if key != "air":
+            labels.append(int(label))
+    if not labels:
         raise ConfigError("phantom: holds only air; expected at least one attenuating material")
-    return keys, np.stack(maps).astype(np.float32)
+    return labels
+
+
+def _labels_present(materials: np.ndarray) -> np.ndarray:
+    """The labels present, read 16 slices at a time (a memory-mapped volume stays on disk)."""
+    found = [np.unique(np.asarray(materials[z : z + 16])) for z in range(0, materials.shape[0], 16)]
+    return np.unique(np.concatenate(found))
+
+
+def solid_maps(materials: np.ndarray, pore_fraction: np.ndarray, labels: list[int]) -> np.ndarray:
+    """Solid fraction of each material label, float32 (n_labels, z, y, x), for any block of
+    slices (the labels come from the whole phantom, so every slab stacks the same maps)."""
+    solid = 1.0 - np.clip(pore_fraction, 0.0, 1.0).astype(np.float32)
+    return np.stack([np.where(materials == label, solid, np.float32(0.0)) for label in labels]).astype(np.float32)
+
+
+def material_maps(phantom: PhantomLike) -> tuple[list[str], np.ndarray]:
+    """Material keys and their solid fractions, float32 (n_materials, z, y, x); air is left out."""
+    labels = attenuating_labels(phantom)
+    keys = [phantom.material_names[label] for label in labels]
+    return keys, solid_maps(phantom.materials, phantom.pore_fraction, labels)
 
 
 def _projector_kind(geom: SliceGeometry) -> str:

@@ -55,7 +55,7 @@ def _uses_ray(rows: int, executor: Executor) -> bool:
     return ray.is_initialized() or rows > AUTO_RAY_ROWS
 
 
-def _call(fn: Callable[..., np.ndarray], slab: np.ndarray, kwargs: dict[str, Any]) -> np.ndarray:
+def _call(fn: Callable[..., Any], slab: Any, kwargs: dict[str, Any]) -> Any:
     result = fn(slab, **kwargs)
     record_slab(getattr(fn, "__name__", "slab"))
     return result
@@ -70,29 +70,57 @@ def _remote_call() -> Any:
 
 
 def _run_ray(
-    fn: Callable[..., np.ndarray], slabs: list[np.ndarray], kwargs: dict[str, Any], workers: int
-) -> list[np.ndarray]:
+    fn: Callable[..., Any],
+    bounds: list[tuple[int, int]],
+    read: Callable[[int, int], Any],
+    write: Callable[[int, int, Any], None],
+    kwargs: dict[str, Any],
+    workers: int,
+) -> None:
     import ray
 
     ensure_ray()  # RAY_ADDRESS's cluster, else an embedded local Ray
     remote = _remote_call()
     shared = ray.put(kwargs)
-    pending: dict[Any, int] = {}
-    results: list[np.ndarray | None] = [None] * len(slabs)
-    for index, slab in enumerate(slabs):
+    pending: dict[Any, tuple[int, int]] = {}
+    for a, b in bounds:
         if len(pending) >= workers:
-            _collect_one(pending, results)
-        pending[remote.remote(fn, slab, shared)] = index
+            _collect_one(pending, write)
+        pending[remote.remote(fn, read(a, b), shared)] = (a, b)
     while pending:
-        _collect_one(pending, results)
-    return results  # type: ignore[return-value]
+        _collect_one(pending, write)
 
 
-def _collect_one(pending: dict[Any, int], results: list[np.ndarray | None]) -> None:
+def _collect_one(pending: dict[Any, tuple[int, int]], write: Callable[[int, int, Any], None]) -> None:
     import ray
 
     done, _ = ray.wait(list(pending), num_returns=1)
-    results[pending.pop(done[0])] = ray.get(done[0])
+    a, b = pending.pop(done[0])
+    write(a, b, ray.get(done[0]))
+
+
+def stream_slabs(
+    fn: Callable[..., Any],
+    bounds: list[tuple[int, int]],
+    read: Callable[[int, int], Any],
+    write: Callable[[int, int, Any], None],
+    *,
+    executor: Executor = Executor(),
+    **kwargs: Any,
+) -> None:
+    """`write(a, b, fn(read(a, b), **kwargs))` for every row range (a, b) of `bounds`.
+
+    At most `executor.workers` slabs are read and in flight at once, so the caller holds no
+    more than that many slabs and results: the way to process a scan bigger than memory from
+    and to memory-mapped files. Results are written in completion order. `fn` must be a
+    module-level function of the package so Ray workers can import it.
+    """
+    rows = bounds[-1][1] if bounds else 0
+    if _uses_ray(rows, executor):
+        _run_ray(fn, bounds, read, write, kwargs, executor.workers)
+        return
+    for a, b in bounds:
+        write(a, b, _call(fn, read(a, b), kwargs))
 
 
 def map_slabs(
@@ -108,11 +136,14 @@ def map_slabs(
 
     `fn` must be a module-level function of the package so Ray workers can import it.
     """
-    rows = stack.shape[split_axis]
-    bounds = slab_bounds(rows, executor)
-    slabs = [np.take(stack, np.arange(a, b), axis=split_axis) for a, b in bounds]
-    if _uses_ray(rows, executor):
-        parts = _run_ray(fn, slabs, kwargs, executor.workers)
-    else:
-        parts = [_call(fn, slab, kwargs) for slab in slabs]
-    return np.concatenate(parts, axis=join_axis)
+    bounds = slab_bounds(stack.shape[split_axis], executor)
+    parts: dict[int, np.ndarray] = {}
+
+    def read(a: int, b: int) -> np.ndarray:
+        return np.take(stack, np.arange(a, b), axis=split_axis)
+
+    def write(a: int, b: int, part: np.ndarray) -> None:
+        parts[a] = part
+
+    stream_slabs(fn, bounds, read, write, executor=executor, **kwargs)
+    return np.concatenate([parts[a] for a, _ in bounds], axis=join_axis)

@@ -136,6 +136,7 @@ def _plans(config: FinetuneConfig) -> list[ScanPlan]:
                 f"part-{i}",
                 build,
                 scan_spec(config.scan_settings, side, seed=9000 + seed),
+                tuple(int(n) for n in solid.shape),  # type: ignore[arg-type]
             )
         )
     return plans
