@@ -1,7 +1,8 @@
 """A dataset's big scans, simulated slab by slab into a memory-mapped volume that survives interruption.
 
 Scans of more than `STREAM_VOXELS` voxels (the `paper` profile's grids; no demo grid) go
-through `scanner.streamed`: the reconstruction grows in `<scan>/scan.partial.npy`, and
+through `scanner.streamed`: the reconstruction grows in `<scan>/scan.partial.npy` (written
+row block by row block, never mapped, so the driver's memory does not grow with it), and
 `<scan>/scan.partial.json` records the slabs already written, after each slab is flushed to
 disk. A build started again continues at the first missing slab; the record also holds the
 scan's spec, degradation, grid and slab size, so a partial volume of other settings is
@@ -21,8 +22,9 @@ from porelab import volume
 from porelab.simulate.datasets.presets import ScanPlan
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import Executor, ReconOptions, resolve_device
-from porelab.simulate.scanner.streamed import DEFAULT_SLAB_ROWS, simulate_streamed
+from porelab.simulate.scanner.streamed import simulate_streamed, slab_rows_for
 from porelab.volume.atomic import write_text_atomic
+from porelab.volume.npy import NpyRows
 
 #: Grids larger than this (voxels) are simulated slab by slab: 200^3, above every demo grid.
 STREAM_VOXELS = 200**3
@@ -70,23 +72,22 @@ def streamed_scan(root: Path, plan: ScanPlan, phantom: Phantom, executor: Execut
     """The reconstructed scan of `plan` (backed by its partial file) and a function that removes
     the partial files once the scan's own files are written."""
     shape = tuple(int(n) for n in phantom.materials.shape)
+    rows = slab_rows_for(plan.spec)
     settings = {
         "spec": plan.spec.to_dict(),
         "copy": [plan.keep_every, plan.exposure],
         "shape": list(shape),
-        "slab_rows": DEFAULT_SLAB_ROWS,
+        "slab_rows": rows,
     }
     partial = _Partial(root / plan.id, json.loads(json.dumps(settings)))
     partial.folder.mkdir(parents=True, exist_ok=True)
     done = partial.written()
-    mode = "r+" if done else "w+"
-    out = np.lib.format.open_memmap(partial.volume_path, mode=mode, dtype=np.float32, shape=shape)
+    out = NpyRows(partial.volume_path) if done else NpyRows(partial.volume_path, shape, np.float32)
     if not done:
         partial.record(done)
 
     def on_slab(first: int, _last: int) -> None:
-        out.flush()  # the slab is on disk before the record says so
-        done.add(first)
+        done.add(first)  # NpyRows has synced the slab to disk before the record says so
         partial.record(done)
 
     simulate_streamed(
@@ -94,7 +95,7 @@ def streamed_scan(root: Path, plan: ScanPlan, phantom: Phantom, executor: Execut
         plan.spec,
         {(plan.keep_every, plan.exposure): out},
         executor,
-        DEFAULT_SLAB_ROWS,
+        rows,
         done=done,
         on_slab=on_slab,
     )
@@ -108,4 +109,5 @@ def streamed_scan(root: Path, plan: ScanPlan, phantom: Phantom, executor: Execut
         "units": "1/mm",
         "scan_id": plan.id,
     }
-    return volume.Volume(out, phantom.voxel_size, metadata), partial.remove
+    scan = np.load(partial.volume_path, mmap_mode="r")
+    return volume.Volume(scan, phantom.voxel_size, metadata), partial.remove

@@ -44,7 +44,7 @@ from porelab.volume import Projections
 
 #: One degraded copy: (keep every k-th projection, fraction of the exposure); (1, 1.0) is the scan itself.
 Degradation = tuple[int, float]
-#: Rows per slab when the caller does not say: a slab's frames stay in the tens of MB up to 2000^2 detectors.
+#: Fewest rows per slab; a blurred scan takes 16 per halo row, so its halos cost at most 1/8 more projection.
 DEFAULT_SLAB_ROWS = 8
 
 
@@ -62,6 +62,11 @@ class PhantomSlab:
 def blur_halo(spec: ScanSpec) -> int:
     """Detector rows each side that the blur reaches (scipy's Gaussian is cut at four sigmas)."""
     return int(4.0 * spec.blur_px + 0.5) if spec.blur_px > 0 else 0
+
+
+def slab_rows_for(spec: ScanSpec) -> int:
+    """Rows per slab task: `DEFAULT_SLAB_ROWS`, or 16 per blur halo row when that is more."""
+    return max(DEFAULT_SLAB_ROWS, 16 * blur_halo(spec))
 
 
 def slab_signal(
@@ -116,7 +121,7 @@ def simulate_streamed(
     spec: ScanSpec,
     outputs: Mapping[Degradation, np.ndarray],
     executor: Executor = Executor(),
-    slab_rows: int = DEFAULT_SLAB_ROWS,
+    slab_rows: int | None = None,
     options: ReconOptions = ReconOptions(),
     done: set[int] | None = None,
     on_slab: Any = None,
@@ -129,7 +134,7 @@ def simulate_streamed(
         spec: the scan; CPU path only (a true cone on a GPU is `simulate`'s).
         outputs: where each copy's slices go.
         executor: local or Ray; `executor.workers` slabs in flight at most.
-        slab_rows: detector rows (slices) per task.
+        slab_rows: detector rows (slices) per task (default `slab_rows_for(spec)`).
         options: FBP filter and transmission floor.
         done: first rows of slabs already written (a resumed scan skips them).
         on_slab: called with (first_row, last_row) after a slab is written (progress, resume records).
@@ -145,7 +150,8 @@ def simulate_streamed(
     labels = attenuating_labels(phantom)
     keys = [phantom.material_names[label] for label in labels]
     halo, depth = blur_halo(spec), shape[0]
-    bounds = [b for b in slab_bounds(depth, replace(executor, slab_rows=slab_rows)) if b[0] not in (done or set())]
+    rows = slab_rows or slab_rows_for(spec)
+    bounds = [b for b in slab_bounds(depth, replace(executor, slab_rows=rows)) if b[0] not in (done or set())]
     result = StreamedResult(geometry=geom, slabs=len(bounds))
 
     def read(a: int, b: int) -> PhantomSlab:
