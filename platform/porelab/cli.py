@@ -201,6 +201,12 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workers", type=int, default=2, help="slab tasks in flight (default 2)")
     p.add_argument("--verify", metavar="DIR", help="check a dataset's files against its manifest sha256")
+    p.add_argument("--scans", nargs="+", metavar="ID", help="build (or --plan) only these scans of the preset")
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="print what the build needs (voxels, projections, CPU-hours, memory per task, disk) and stop",
+    )
     p.set_defaults(handler=_run_simulate)
 
 
@@ -218,24 +224,52 @@ def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
         if not result["ok"]:
             raise ConfigError(f"{args.verify}: {len(result['problems'])} file(s) fail verification")
         return result
-    if not args.out:
-        raise ConfigError("simulate: --out DIR is required (or --verify DIR)")
-    report = (lambda message: None) if args.json else print
     sampling = None
     if args.sampling:
         from porelab.config import load_file
         from porelab.simulate.datasets import RandomizedConfig
 
         sampling = RandomizedConfig.from_dict(load_file(args.sampling))
+    if args.scans and args.preset != "welds":
+        from porelab.simulate.datasets import preset_plans
+
+        _check_scan_ids(
+            args.scans, [plan.id for plan in preset_plans(args.preset, args.profile, sampling)], args.preset
+        )
+    if args.plan:
+        return _print_plan(args, sampling)
+    if not args.out:
+        raise ConfigError("simulate: --out DIR is required (or --verify DIR, or --plan)")
+    report = (lambda message: None) if args.json else print
     manifest = build_dataset(
         args.out,
         args.preset,
         args.profile,
         Executor(kind=args.executor, workers=args.workers),
         report=report,
+        only=tuple(args.scans) if args.scans else None,
         sampling=sampling,
     )
     return {"dataset": args.out, "preset": args.preset, "profile": args.profile, "scans": summary_rows(manifest)}
+
+
+def _check_scan_ids(asked: list[str], known: list[str], preset: str) -> None:
+    unknown = [scan for scan in asked if scan not in known]
+    if unknown:
+        raise ConfigError(f"simulate --scans: {unknown} not in the {preset} preset; expected some of {known}")
+
+
+def _print_plan(args: argparse.Namespace, sampling: Any) -> dict[str, Any]:
+    from porelab.simulate.datasets import dataset_needs, format_needs, preset_plans
+
+    if args.preset == "welds":
+        raise ConfigError("simulate --plan: the welds preset has radiographs, not scans; expected a 3D preset")
+    plans = [plan for plan in preset_plans(args.preset, args.profile, sampling) if plan.id in (args.scans or [plan.id])]
+    needs = dataset_needs(plans)
+    if not args.json:
+        print(f"{args.preset} at the {args.profile} profile:")
+        print(format_needs(needs, args.workers))
+    return {"preset": args.preset, "profile": args.profile, "scans": [n.to_dict() for n in needs]}
 
 
 # --- training and inference ----------------------------------------------------------------

@@ -32,7 +32,7 @@ def _plans() -> list[ScanPlan]:
 @pytest.fixture
 def stream_everything(monkeypatch):
     monkeypatch.setattr(streamed_scan, "STREAM_VOXELS", 0)
-    monkeypatch.setattr(streamed_scan, "slab_rows_for", lambda spec: 8)
+    monkeypatch.setattr(streamed_scan, "slab_rows_for", lambda spec, shape, materials=1: 8)
 
 
 def _no_whole_stack(*args, **kwargs):

@@ -2,6 +2,7 @@
 
 from porelab.simulate.datasets.baselines import baseline_metrics
 from porelab.simulate.datasets.build import build_dataset, build_scan, summary_rows
+from porelab.simulate.datasets.needs import ScanNeeds, dataset_needs, format_needs
 from porelab.simulate.datasets.manifest import MANIFEST, read_manifest, sha256, verify
 from porelab.simulate.datasets.presets import PRESETS, PROFILES, ScanPlan, preset_plans
 from porelab.simulate.datasets.randomized import RandomizedConfig, ScanDraw, draw_scan
@@ -12,6 +13,7 @@ __all__ = [
     "PRESETS",
     "PROFILES",
     "RandomizedConfig",
+    "ScanNeeds",
     "ScanDraw",
     "ScanPlan",
     "draw_scan",
@@ -19,6 +21,8 @@ __all__ = [
     "build_dataset",
     "build_scan",
     "build_welds",
+    "dataset_needs",
+    "format_needs",
     "preset_plans",
     "read_manifest",
     "sha256",

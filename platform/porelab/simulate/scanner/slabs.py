@@ -76,11 +76,12 @@ def _run_ray(
     write: Callable[[int, int, Any], None],
     kwargs: dict[str, Any],
     workers: int,
+    task_memory: int | None,
 ) -> None:
     import ray
 
     ensure_ray()  # RAY_ADDRESS's cluster, else an embedded local Ray
-    remote = _remote_call()
+    remote = _remote_call() if task_memory is None else _remote_call().options(memory=task_memory)
     shared = ray.put(kwargs)
     pending: dict[Any, tuple[int, int]] = {}
     for a, b in bounds:
@@ -106,6 +107,7 @@ def stream_slabs(
     write: Callable[[int, int, Any], None],
     *,
     executor: Executor = Executor(),
+    task_memory: int | None = None,
     **kwargs: Any,
 ) -> None:
     """`write(a, b, fn(read(a, b), **kwargs))` for every row range (a, b) of `bounds`.
@@ -113,11 +115,12 @@ def stream_slabs(
     At most `executor.workers` slabs are read and in flight at once, so the caller holds no
     more than that many slabs and results: the way to process a scan bigger than memory from
     and to memory-mapped files. Results are written in completion order. `fn` must be a
-    module-level function of the package so Ray workers can import it.
+    module-level function of the package so Ray workers can import it. `task_memory` (bytes)
+    is what each Ray task reserves, so a node runs no more slabs than its memory holds.
     """
     rows = bounds[-1][1] if bounds else 0
     if _uses_ray(rows, executor):
-        _run_ray(fn, bounds, read, write, kwargs, executor.workers)
+        _run_ray(fn, bounds, read, write, kwargs, executor.workers, task_memory)
         return
     for a, b in bounds:
         write(a, b, _call(fn, read(a, b), kwargs))

@@ -17,7 +17,6 @@ voxel for voxel. Written here because ASTRA's 2D CPU code has no streaming drive
 
 from __future__ import annotations
 
-import math
 import resource
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
@@ -44,8 +43,10 @@ from porelab.volume import Projections
 
 #: One degraded copy: (keep every k-th projection, fraction of the exposure); (1, 1.0) is the scan itself.
 Degradation = tuple[int, float]
-#: Fewest rows per slab; a blurred scan takes 16 per halo row, so its halos cost at most 1/8 more projection.
+#: Fewest rows per slab; a blurred scan takes 16 per halo row, so its halos cost at most 1/8 more
+#: projection, unless that would hold more than `TASK_MEMORY_BYTES` in one task.
 DEFAULT_SLAB_ROWS = 8
+TASK_MEMORY_BYTES = 2 << 30
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,13 @@ def blur_halo(spec: ScanSpec) -> int:
     return int(4.0 * spec.blur_px + 0.5) if spec.blur_px > 0 else 0
 
 
-def slab_rows_for(spec: ScanSpec) -> int:
-    """Rows per slab task: `DEFAULT_SLAB_ROWS`, or 16 per blur halo row when that is more."""
-    return max(DEFAULT_SLAB_ROWS, 16 * blur_halo(spec))
+def slab_rows_for(spec: ScanSpec, shape: tuple[int, int, int], materials: int = 1) -> int:
+    """Rows per slab task: 16 per blur halo row (at least `DEFAULT_SLAB_ROWS`), fewer where a
+    task would otherwise hold more than `TASK_MEMORY_BYTES` (never under `DEFAULT_SLAB_ROWS`)."""
+    rows = max(DEFAULT_SLAB_ROWS, 16 * blur_halo(spec))
+    while rows > DEFAULT_SLAB_ROWS and _task_bytes(spec, shape, rows, materials, 1) > TASK_MEMORY_BYTES:
+        rows -= 1
+    return rows
 
 
 def slab_signal(
@@ -134,7 +139,7 @@ def simulate_streamed(
         spec: the scan; CPU path only (a true cone on a GPU is `simulate`'s).
         outputs: where each copy's slices go.
         executor: local or Ray; `executor.workers` slabs in flight at most.
-        slab_rows: detector rows (slices) per task (default `slab_rows_for(spec)`).
+        slab_rows: detector rows (slices) per task (default `slab_rows_for`).
         options: FBP filter and transmission floor.
         done: first rows of slabs already written (a resumed scan skips them).
         on_slab: called with (first_row, last_row) after a slab is written (progress, resume records).
@@ -150,7 +155,7 @@ def simulate_streamed(
     labels = attenuating_labels(phantom)
     keys = [phantom.material_names[label] for label in labels]
     halo, depth = blur_halo(spec), shape[0]
-    rows = slab_rows or slab_rows_for(spec)
+    rows = slab_rows or slab_rows_for(spec, shape, len(labels))
     bounds = [b for b in slab_bounds(depth, replace(executor, slab_rows=rows)) if b[0] not in (done or set())]
     result = StreamedResult(geometry=geom, slabs=len(bounds))
 
@@ -177,6 +182,7 @@ def simulate_streamed(
         read,
         write,
         executor=executor,
+        task_memory=_task_bytes(spec, shape, rows, len(labels), len(outputs)),
         labels=labels,
         keys=keys,
         spec=spec.to_dict(),
@@ -187,10 +193,17 @@ def simulate_streamed(
     return result
 
 
-def slab_frame_bytes(spec: ScanSpec, shape: tuple[int, int, int], slab_rows: int, materials: int = 1) -> int:
-    """Bytes of the largest arrays one slab task holds: line integrals per material, the
-    signal and counts, and its reconstructed slices (float32)."""
+def _task_bytes(spec: ScanSpec, shape: tuple[int, int, int], rows: int, materials: int, copies: int) -> int:
     geom = slice_geometry(spec, shape, (1.0, 1.0, 1.0))
-    rows = slab_rows + 2 * blur_halo(spec)
-    frames = geom.angles.size * rows * geom.detector_cols * 4
-    return math.ceil(frames * (materials + 3) + slab_rows * geom.ny * geom.nx * 4 * 2)
+    halo_rows = rows + 2 * blur_halo(spec)
+    frames = geom.angles.size * halo_rows * geom.detector_cols * 4
+    return int(
+        frames * (materials + 5) + halo_rows * geom.ny * geom.nx * 5 + rows * geom.ny * geom.nx * 4 * (copies + 1)
+    )
+
+
+def slab_task_bytes(spec: ScanSpec, shape: tuple[int, int, int], materials: int = 1, copies: int = 1) -> int:
+    """Bytes one slab task holds at its peak: its phantom slices (uint8 + float32), the line
+    integrals of each material, the primary, signal and counts frames, a degraded copy's
+    counts and line integrals, and its reconstructed slices (float32)."""
+    return _task_bytes(spec, shape, slab_rows_for(spec, shape, materials), materials, copies)
