@@ -4,6 +4,7 @@ and the partial files gone once the scan is written."""
 from __future__ import annotations
 
 from functools import partial
+from unittest.mock import ANY
 
 import numpy as np
 import pytest
@@ -65,6 +66,8 @@ def test_an_interrupted_streamed_build_resumes_to_the_same_scans(tmp_path, strea
     )
     resumed = build_plans(tmp_path / "resumed", _plans(), {"preset": "test"})
     assert written[:2] == [2, 3]  # the cube continued at its second slab of three
+    assert [e["streaming"]["slabs_resumed"] for e in resumed["scans"]] == [1, 0]
+    assert whole["scans"][0]["streaming"] == {**resumed["scans"][1]["streaming"], "task_peak_rss_mib": ANY}
     for entry in resumed["scans"]:
         ours = np.asarray(volume.read(tmp_path / "resumed" / entry["files"]["scan"]).data)
         np.testing.assert_array_equal(ours, np.asarray(volume.read(tmp_path / "whole" / entry["files"]["scan"]).data))

@@ -150,7 +150,8 @@ def build_scan(
     files = _write_files(root, plan, phantom, scan)
     if finish is not None:
         finish()
-    return _entry(root, plan, phantom, files, baseline, time.perf_counter() - start)
+    entry = _entry(root, plan, phantom, files, baseline, time.perf_counter() - start)
+    return {**entry, "streaming": scan.metadata["streaming"]} if "streaming" in scan.metadata else entry
 
 
 def _is_complete(root: Path, manifest: dict[str, Any], plan: ScanPlan) -> bool:
@@ -254,9 +255,16 @@ def build_plans(
         manifest = upsert_entry(manifest, entry)
         write_manifest(root, manifest)
         base = entry["otsu_baseline"]
+        streamed = entry.get("streaming")
         report(
             f"{plan.id}: {entry['seconds']:.1f} s, {base.get('method', 'otsu')} Dice {base['dice']:.3f}, "
             f"false calls {base['false_calls']}"
+            + (
+                f"; streamed in slabs of {streamed['slab_rows']} rows ({streamed['slabs_resumed']} resumed), "
+                f"slab task peak RSS {streamed['task_peak_rss_mib']:.0f} MiB"
+                if streamed
+                else ""
+            )
         )
     write_manifest(root, manifest)
     write_readme(root, manifest)

@@ -91,7 +91,7 @@ def streamed_scan(root: Path, plan: ScanPlan, phantom: Phantom, executor: Execut
         done.add(first)  # NpyRows has synced the slab to disk before the record says so
         partial.record(done)
 
-    simulate_streamed(
+    result = simulate_streamed(
         phantom,
         plan.spec,
         {(plan.keep_every, plan.exposure): out},
@@ -109,6 +109,12 @@ def streamed_scan(root: Path, plan: ScanPlan, phantom: Phantom, executor: Execut
         "filter": ReconOptions().filter,
         "units": "1/mm",
         "scan_id": plan.id,
+        "streaming": {
+            "slab_rows": rows,
+            "slabs_run": result.slabs,
+            "slabs_resumed": len(done) - result.slabs,
+            "task_peak_rss_mib": round(result.task_peak_rss_mib, 1),
+        },
     }
     scan = np.load(partial.volume_path, mmap_mode="r")
     return volume.Volume(scan, phantom.voxel_size, metadata), partial.remove
