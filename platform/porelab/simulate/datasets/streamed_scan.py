@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from porelab import volume
+from porelab.progress import counter
 from porelab.simulate.datasets.presets import ScanPlan
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import Executor, ReconOptions, resolve_device
@@ -87,19 +88,23 @@ def streamed_scan(root: Path, plan: ScanPlan, phantom: Phantom, executor: Execut
     if not done:
         partial.record(done)
 
-    def on_slab(first: int, _last: int) -> None:
-        done.add(first)  # NpyRows has synced the slab to disk before the record says so
-        partial.record(done)
+    slabs = -(-shape[0] // rows)
+    with counter(slabs, done=len(done), description=f"{plan.id}: slabs of {rows} slices") as advance:
 
-    result = simulate_streamed(
-        phantom,
-        plan.spec,
-        {(plan.keep_every, plan.exposure): out},
-        executor,
-        rows,
-        done=done,
-        on_slab=on_slab,
-    )
+        def on_slab(first: int, _last: int) -> None:
+            done.add(first)  # NpyRows has synced the slab to disk before the record says so
+            partial.record(done)
+            advance()
+
+        result = simulate_streamed(
+            phantom,
+            plan.spec,
+            {(plan.keep_every, plan.exposure): out},
+            executor,
+            rows,
+            done=done,
+            on_slab=on_slab,
+        )
     metadata = {
         "source": f"simulated:{phantom.name}",
         "algorithm": "fbp",
