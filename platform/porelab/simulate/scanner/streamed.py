@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import resource
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -113,12 +113,12 @@ def simulate_slab(
 
 @dataclass
 class StreamedResult:
-    """What a streamed scan reports: the slab tasks' largest peak RSS and the geometry used."""
+    """What a streamed scan reports: its geometry, the slabs this call ran (resumed ones
+    excluded) and the largest peak RSS of a process that ran them."""
 
     geometry: SliceGeometry
     slabs: int
     task_peak_rss_mib: float = 0.0
-    metadata: dict[str, Any] | None = None
 
 
 def simulate_streamed(
@@ -129,7 +129,7 @@ def simulate_streamed(
     slab_rows: int | None = None,
     options: ReconOptions = ReconOptions(),
     done: set[int] | None = None,
-    on_slab: Any = None,
+    on_slab: Callable[[int, int], None] | None = None,
 ) -> StreamedResult:
     """Simulate `phantom` with `spec` and write the FBP reconstruction of each degraded copy into
     `outputs[(keep_every, exposure)]` (writable (z, ny, nx) float32 arrays, e.g. memory maps).
