@@ -79,6 +79,7 @@ def test_resumed_scans_skip_written_slabs_and_equal_a_whole_run(cylinder):
         np.testing.assert_array_equal(outputs[copy], whole[copy])
 
 
+@pytest.mark.ray
 def test_ray_slab_tasks_match_in_process(cylinder, ray_session):
     local = _streamed(cylinder, 6)
     remote = _streamed(cylinder, 6, Executor(kind="ray", workers=2))
