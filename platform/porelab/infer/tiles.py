@@ -18,6 +18,9 @@ one input slab (tile_z + 2 margin slices) and one tile's activations.
 
 from __future__ import annotations
 
+import ctypes
+import functools
+
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -115,9 +118,33 @@ def tiled_inference(
                 if row is None:
                     row = np.empty((out.shape[0], z1 - z0) + shape[1:], np.float32)
                 row[:, :, core[1], core[2]] = out
+                del out
+                _return_freed_heap()
         assert row is not None
         first, last = max(begin, z0), min(end, z1)
         sink(first, row[:, first - z0 : last - z0])
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+def _return_freed_heap() -> None:
+    """Give the heap that the last tile freed back to the system (glibc's `malloc_trim`).
+
+    A tile's activations below glibc's mmap threshold, which rises after each large free, come
+    from the heap, and the differently sized edge tiles leave it fragmented: at 512^3 (demo
+    U-Net, 160^3 tiles) the resident memory between tiles grew to 1092 MiB and the peak to
+    2194 MiB, over the 2 GiB budget; trimmed after each tile, 598 and 1705 MiB, in the same
+    time (bench/infer.py's volume, one thread).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _read(source: Any, lo: int, hi: int, transform: Transform | None) -> np.ndarray:
