@@ -19,9 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="demo")
     parser.add_argument("--out", required=True)
     parser.add_argument("--workers", type=int, default=2, help="slab tasks in flight")
+    parser.add_argument("--scans", nargs="+", metavar="ID", help="build only these scans of the preset")
     args = parser.parse_args(argv)
     manifest = build_dataset(
-        args.out, args.preset, args.profile, Executor(kind="ray", workers=args.workers), report=print
+        args.out,
+        args.preset,
+        args.profile,
+        Executor(kind="ray", workers=args.workers),
+        report=print,
+        only=tuple(args.scans) if args.scans else None,
     )
     print(json.dumps(summary_rows(manifest)))
     return 0

@@ -230,12 +230,6 @@ def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
         from porelab.simulate.datasets import RandomizedConfig
 
         sampling = RandomizedConfig.from_dict(load_file(args.sampling))
-    if args.scans and args.preset != "welds":
-        from porelab.simulate.datasets import preset_plans
-
-        _check_scan_ids(
-            args.scans, [plan.id for plan in preset_plans(args.preset, args.profile, sampling)], args.preset
-        )
     if args.plan:
         return _print_plan(args, sampling)
     if not args.out:
@@ -253,19 +247,12 @@ def _run_simulate(args: argparse.Namespace) -> dict[str, Any]:
     return {"dataset": args.out, "preset": args.preset, "profile": args.profile, "scans": summary_rows(manifest)}
 
 
-def _check_scan_ids(asked: list[str], known: list[str], preset: str) -> None:
-    unknown = [scan for scan in asked if scan not in known]
-    if unknown:
-        raise ConfigError(f"simulate --scans: {unknown} not in the {preset} preset; expected some of {known}")
-
-
 def _print_plan(args: argparse.Namespace, sampling: Any) -> dict[str, Any]:
-    from porelab.simulate.datasets import dataset_needs, format_needs, preset_plans
+    from porelab.simulate.datasets import dataset_needs, format_needs, preset_plans, select_plans
 
     if args.preset == "welds":
         raise ConfigError("simulate --plan: the welds preset has radiographs, not scans; expected a 3D preset")
-    plans = [plan for plan in preset_plans(args.preset, args.profile, sampling) if plan.id in (args.scans or [plan.id])]
-    needs = dataset_needs(plans)
+    needs = dataset_needs(select_plans(preset_plans(args.preset, args.profile, sampling), args.scans, args.preset))
     if not args.json:
         print(f"{args.preset} at the {args.profile} profile:")
         print(format_needs(needs, args.workers))

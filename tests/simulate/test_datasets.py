@@ -107,3 +107,9 @@ def test_dataset_resume_and_verify(tmp_path):
     again = volume.read(tmp_path / rebuilt["scans"][0]["files"]["labels"]).to_numpy()
     assert (again == labels_before).all()  # same seed, same labels
     assert json.loads((tmp_path / "manifest.json").read_text())["preset"] == "am-cylinders"
+
+
+def test_a_build_of_unknown_scans_names_them_before_writing(tmp_path):
+    with pytest.raises(ConfigError, match=r"bushing-9.*am-eval preset"):
+        build_dataset(tmp_path / "set", "am-eval", only=("bushing-316L", "bushing-9"))
+    assert not (tmp_path / "set").exists()

@@ -24,7 +24,7 @@ from porelab.simulate.datasets.manifest import (
     upsert_entry,
     write_manifest,
 )
-from porelab.simulate.datasets.presets import ScanPlan, preset_plans
+from porelab.simulate.datasets.presets import ScanPlan, preset_plans, select_plans
 from porelab.simulate.datasets.randomized import RandomizedConfig
 from porelab.simulate.datasets.readme import write_preview, write_readme
 from porelab.simulate.datasets.streamed_scan import streamed_scan, streams
@@ -236,7 +236,9 @@ def build_plans(
     sampling: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write (or complete) the scans of `plans` into `out`; `fields` (preset, profile, ...) go
-    into the manifest, and `sampling`, the ranges drawn scans came from, too."""
+    into the manifest, and `sampling`, the ranges drawn scans came from, too; `only` names the
+    scans to build (an id no plan has is an error, raised before anything is written)."""
+    wanted = {plan.id for plan in select_plans(plans, only, fields.get("preset", "this"))}
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     manifest = {**read_manifest(root), "format": FORMAT, **fields}
@@ -246,7 +248,7 @@ def build_plans(
         manifest["sampling"] = sampling
     simulations = _Simulations()
     for plan in plans:
-        if only is not None and plan.id not in only:
+        if plan.id not in wanted:
             continue
         if _is_complete(root, manifest, plan):
             report(f"{plan.id}: complete, skipped")

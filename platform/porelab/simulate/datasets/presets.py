@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from porelab.errors import ConfigError
 from porelab.simulate.phantoms import (
@@ -337,6 +337,17 @@ _PLANNERS = {
     "cast-aluminium": _cast_plans,
     "composite": _composite_plans,
 }
+
+
+def select_plans(plans: list[ScanPlan], scan_ids: Sequence[str] | None, preset: str) -> list[ScanPlan]:
+    """The plans named by `scan_ids` (all of them for None); an id the preset lacks is an error."""
+    if scan_ids is None:
+        return plans
+    known = [plan.id for plan in plans]
+    unknown = [scan for scan in scan_ids if scan not in known]
+    if unknown:
+        raise ConfigError(f"--scans {unknown}: not scans of the {preset} preset; expected some of {known}")
+    return [plan for plan in plans if plan.id in scan_ids]
 
 
 def preset_plans(preset: str, profile: str, sampling: RandomizedConfig | None = None) -> list[ScanPlan]:
