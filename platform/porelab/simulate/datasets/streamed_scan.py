@@ -23,7 +23,6 @@ from porelab.progress import counter
 from porelab.simulate.datasets.presets import ScanPlan
 from porelab.simulate.phantoms import Phantom
 from porelab.simulate.scanner import Executor, ReconOptions, resolve_device
-from porelab.simulate.scanner.projector import attenuating_labels
 from porelab.simulate.scanner.streamed import simulate_streamed, slab_rows_for
 from porelab.volume.atomic import write_text_atomic
 from porelab.volume.npy import NpyRows
@@ -74,7 +73,10 @@ def streamed_scan(root: Path, plan: ScanPlan, phantom: Phantom, executor: Execut
     """The reconstructed scan of `plan` (backed by its partial file) and a function that removes
     the partial files once the scan's own files are written."""
     shape = tuple(int(n) for n in phantom.materials.shape)
-    rows = slab_rows_for(plan.spec, shape, len(attenuating_labels(phantom)))
+    # the phantom's named materials bound those present; counting them reads no voxel (the
+    # present ones are found once, in `simulate_streamed`)
+    materials = sum(1 for name in phantom.material_names.values() if name != "air")
+    rows = slab_rows_for(plan.spec, shape, materials)
     settings = {
         "spec": plan.spec.to_dict(),
         "copy": [plan.keep_every, plan.exposure],
