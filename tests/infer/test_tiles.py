@@ -96,9 +96,67 @@ def test_tile_stride():
     assert tile_stride(build_model("vae", spatial_dims=3)) is None  # dense latent
 
 
-def test_memory_counts_row_slab_and_tile():
+def test_memory_counts_one_tile_and_no_slice_area():
+    """One tile in (raw crop and float copy) and out; the slice area adds nothing unless the
+    source reads whole slices (then one raw slab of tile + margins slices)."""
     config = TileConfig(tile=(16, 16, 16), margin=4)
-    assert tile_memory_bytes((100, 40, 50), config) == 4 * (16 * 40 * 50 + 24 * 40 * 50 + 24 * 24 * 24 * 2)
+    tile = 24 * 24 * 24
+    assert tile_memory_bytes((100, 40, 50), config) == 4 * tile * 3
+    assert tile_memory_bytes((100, 4000, 5000), config) == 4 * tile * 3
+    assert tile_memory_bytes((100, 40, 50), config, whole_slices=True) == 4 * (tile * 3 + 24 * 40 * 50)
+
+
+class TileRecorder:
+    """A TileSink into a NaN-filled array that fails when a voxel is written twice."""
+
+    def __init__(self, shape, channels=1):
+        self.out = np.full((channels,) + tuple(shape), np.nan, np.float32)
+        self.sizes = []
+
+    def write_tile(self, corner, block):
+        region = self.out[(slice(None),) + tuple(slice(c, c + n) for c, n in zip(corner, block.shape[1:]))]
+        assert np.isnan(region).all(), "a voxel was written twice"
+        region[...] = block
+        self.sizes.append(block.shape[1:])
+
+
+@pytest.mark.parametrize("z_range", [None, (5, 33)])
+def test_a_tile_sink_gets_core_tiles_equal_to_the_assembled_rows(z_range):
+    shape = (37, 29, 41)
+    model = random_unet(seed=7)
+    volume = np.random.default_rng(8).random(shape, dtype=np.float32)
+    config = TileConfig(tile=(16, 12, 16), margin=8, multiple=4)
+    rows, sink = collect(shape)
+    tiled_inference(volume, model, sink, config, z_range=z_range)
+    tiles = TileRecorder(shape)
+    tiled_inference(volume, model, tiles, config, z_range=z_range)
+    np.testing.assert_array_equal(tiles.out, rows)
+    assert max(size[1] for size in tiles.sizes) == 12 and max(size[2] for size in tiles.sizes) == 16
+
+
+class WholeSliceSource:
+    """A source that reads whole slices (as a compressed TIFF stack does): counts slice reads."""
+
+    reads_whole_slices = True
+
+    def __init__(self, array):
+        self.array, self.shape, self.slices_read = array, array.shape, 0
+
+    def __getitem__(self, key):
+        assert isinstance(key, slice), "a whole-slice source is read by z range only"
+        out = self.array[key].copy()
+        self.slices_read += out.shape[0]
+        return out
+
+
+def test_a_whole_slice_source_is_read_once_per_row_of_tiles():
+    shape = (20, 30, 30)
+    volume = np.random.default_rng(9).integers(0, 1000, shape).astype(np.uint16)
+    source = WholeSliceSource(volume)
+    out, sink = collect(shape)
+    tiled_inference(source, lambda t: t, sink, TileConfig(tile=(10, 8, 8), margin=2), transform=lambda a: a / 1000)
+    np.testing.assert_allclose(out[0], volume / 1000, rtol=1e-6)
+    assert source.slices_read == 12 + 12  # rows [0, 10) and [10, 20), each with 2 slices of margin
 
 
 @pytest.mark.parametrize("kwargs", [{"tile": (0, 4, 4)}, {"margin": -1}, {"multiple": 0}])

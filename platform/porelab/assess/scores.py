@@ -20,6 +20,7 @@ from porelab.checkpoint import CheckpointInfo
 from porelab.data.normalise import PercentileNormaliser
 from porelab.infer.anomaly_maps import anomaly_scores
 from porelab.infer.engine import plan_inference, run_inference
+from porelab.infer.output import ArraySink
 from porelab.infer.predict import PredictConfig, load_score_model, resolve_checkpoint
 from porelab.infer.runtime import input_layout, prepare_for_inference
 from porelab.infer.sliding import SlidingWindowConfig
@@ -69,15 +70,12 @@ class ScoringModel:
     def score_maps(self, scan: np.ndarray, normaliser: PercentileNormaliser) -> dict[str, np.ndarray]:
         """{"raw": score} for segmenters; anomaly models add {"postprocessed": ...}."""
         if not self.anomaly:  # the pass `predict` runs at its default memory budget
-            out = np.zeros(scan.shape, np.float32)
-
-            def sink(z0: int, block: np.ndarray) -> None:
-                out[z0 : z0 + block.shape[1]] = block[0]
-
+            sink = ArraySink(scan.shape)
             model = self.model
             plan = plan_inference(model, scan.shape, self.window, PredictConfig().max_memory, batch_size=4)
             run_inference(scan, lambda batch: model(input_layout(batch, model)), sink, plan, transform=normaliser)
-            return {RAW: out}
+            assert sink.array is not None
+            return {RAW: sink.array[0]}
         windows = SlidingWindowConfig(window=self.window, batch_size=4)
         scores = anomaly_scores(scan, self.model.model, windows, transform=normaliser)
         return {RAW: scores.raw, POSTPROCESSED: scores.postprocessed}

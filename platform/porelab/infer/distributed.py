@@ -19,6 +19,7 @@ from torch import nn
 
 from porelab import volume
 from porelab.infer.engine import InferencePlan, run_inference
+from porelab.infer.output import ArraySink
 from porelab.infer.runtime import input_layout, pick_device, prepare_for_inference
 from porelab.infer.sliding import Sink, SlidingWindowConfig, Transform
 
@@ -65,17 +66,18 @@ class _SlabWorker:
 
     def run(self, path: str, read_options: dict[str, Any], z_range: tuple[int, int]) -> tuple[int, np.ndarray]:
         vol = volume.read(path, **read_options)
-        blocks: list[np.ndarray] = []
+        sink = ArraySink((z_range[1] - z_range[0],) + tuple(vol.shape[1:]), z_offset=z_range[0])
         run_inference(
             vol,
             lambda batch: self.model(input_layout(batch, self.model)),
-            lambda z0, block: blocks.append(block.copy()),
+            sink,
             self.config,
             transform=self.transform,
             z_range=z_range,
             device=self.device,
         )
-        return z_range[0], np.concatenate(blocks, axis=1)
+        assert sink.array is not None
+        return z_range[0], sink.array
 
 
 def _results_in_completion_order(pending: list[Any], ray: Any) -> Iterator[tuple[int, np.ndarray]]:

@@ -47,11 +47,13 @@ def plan_inference(
     overlap: float = 0.5,
     weighting: str = "gaussian",
     batch_size: int = 4,
+    whole_slices: bool = False,
 ) -> InferencePlan:
     """engine "tiles" (or "auto" for a tile-safe network, `porelab.infer.tiles.tile_stride`): tiles
-    with the largest core that fits `budget` bytes. Otherwise (engine "windows", or "auto" when
-    no tile fits) the sliding windows of `window`, with the largest batch (<= `batch_size`)
-    whose buffers fit half of it."""
+    with the largest core that fits `budget` bytes (counting a raw slab per row of tiles when the
+    source reads `whole_slices`, `Volume.reads_whole_slices`). Otherwise (engine "windows", or
+    "auto" when no tile fits) the sliding windows of `window`, with the largest batch (<=
+    `batch_size`) whose buffers fit half of it."""
     if engine not in ENGINES:
         raise ConfigError(f"engine = {engine!r}; expected one of {', '.join(ENGINES)}")
     stride = tile_stride(model)
@@ -61,7 +63,9 @@ def plan_inference(
             "(instance norm, dense layers or a reconstruction score); expected engine 'windows'"
         )
     if engine != "windows" and stride is not None:
-        tiles = _fit_tiles(shape, TileConfig(margin=margin, multiple=stride), _first_channels(model), budget)
+        tiles = _fit_tiles(
+            shape, TileConfig(margin=margin, multiple=stride), _first_channels(model), budget, whole_slices
+        )
         if tiles is not None:
             return tiles
         if engine == "tiles":
@@ -114,7 +118,9 @@ def _first_channels(model: nn.Module) -> int:
     return int(convs[0].out_channels) if convs else 1
 
 
-def _fit_tiles(shape: Sequence[int], config: TileConfig, channels: int, budget: int) -> TileConfig | None:
+def _fit_tiles(
+    shape: Sequence[int], config: TileConfig, channels: int, budget: int, whole_slices: bool
+) -> TileConfig | None:
     """The largest cubic core (the whole volume when it fits) whose buffers and activations fit."""
     longest = max(int(n) for n in shape)
     sizes = ([longest] if longest <= TILE_SIZES[0] else []) + [s for s in TILE_SIZES if s < longest]
@@ -123,7 +129,8 @@ def _fit_tiles(shape: Sequence[int], config: TileConfig, channels: int, budget: 
         candidate = replace(config, tile=(size, size, size))
         (tz, ty, tx), margin = candidate.aligned()
         tile_in = int(np.prod([min(int(n), t + 2 * margin) for n, t in zip(shape, (tz, ty, tx))]))
-        if tile_memory_bytes(shape, candidate) + _ACTIVATION_FIXED_BYTES + per_voxel * tile_in <= budget:
+        buffers = tile_memory_bytes(shape, candidate, whole_slices=whole_slices)
+        if buffers + _ACTIVATION_FIXED_BYTES + per_voxel * tile_in <= budget:
             return candidate
     return None
 

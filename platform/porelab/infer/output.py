@@ -36,7 +36,7 @@ class NpyBlockWriter:
         self.path, self.shape, self.channels = Path(path), tuple(shape), int(channels)
         self.voxel_size, self.overwrite, self.metadata = voxel_size, overwrite, metadata or {}
         self.full_shape = self.shape if self.channels == 1 else (self.channels,) + self.shape
-        self._written = 0
+        self._written = 0  # voxels per channel
         self._context = None
         self._fd = -1
         self._data_offset = 0
@@ -60,13 +60,30 @@ class NpyBlockWriter:
         for c in range(self.channels):
             offset = self._data_offset + 4 * (c * self.shape[0] * plane + z0 * plane)
             os.pwrite(self._fd, np.ascontiguousarray(block[c]).data, offset)
-        self._written += block.shape[1]
+        self._written += block.shape[1] * plane
+
+    def write_tile(self, corner: tuple[int, int, int], block: np.ndarray) -> None:
+        """A `porelab.infer.tiles.TileSink`: block of shape (C, dz, dy, dx) at `corner` (z, y, x),
+        written row by row (one write per slice where the tile spans whole rows)."""
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        (z0, y0, x0), (_, dz, dy, dx) = corner, block.shape
+        _, ny, nx = self.shape
+        for c in range(self.channels):
+            channel = self._data_offset + 4 * c * self.shape[0] * ny * nx
+            for z in range(dz):
+                if dx == nx:
+                    os.pwrite(self._fd, block[c, z].data, channel + 4 * ((z0 + z) * ny + y0) * nx)
+                    continue
+                for y in range(dy):
+                    os.pwrite(self._fd, block[c, z, y].data, channel + 4 * (((z0 + z) * ny + y0 + y) * nx + x0))
+        self._written += dz * dy * dx
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         os.close(self._fd)
         incomplete = None
-        if exc is None and self._written != self.shape[0]:
-            incomplete = RuntimeError(f"{self.path}: {self._written} of {self.shape[0]} slices written")
+        total = int(np.prod(self.shape, dtype=np.int64))
+        if exc is None and self._written != total:
+            incomplete = RuntimeError(f"{self.path}: {self._written} of {total} voxels written")
         failure = exc if exc is not None else incomplete
         assert self._context is not None
         if failure is None:
@@ -80,3 +97,23 @@ class NpyBlockWriter:
         if incomplete is not None:
             raise incomplete
         return False
+
+
+class ArraySink:
+    """A pass's output (C, Z, Y, X) in memory, taking z blocks (`sink(z0, block)`) and tiles
+    (`write_tile`); `z_offset` is the first slice of a pass restricted to a z range. The array is
+    made at the first block, when the number of channels is known."""
+
+    def __init__(self, shape: tuple[int, int, int], z_offset: int = 0) -> None:
+        self.shape, self.z_offset = tuple(int(n) for n in shape), int(z_offset)
+        self.array: np.ndarray | None = None
+
+    def __call__(self, z0: int, block: np.ndarray) -> None:
+        self.write_tile((z0, 0, 0), block)
+
+    def write_tile(self, corner: tuple[int, int, int], block: np.ndarray) -> None:
+        if self.array is None:
+            self.array = np.zeros((block.shape[0],) + self.shape, np.float32)
+        z0, y0, x0 = corner
+        z0 -= self.z_offset
+        self.array[:, z0 : z0 + block.shape[1], y0 : y0 + block.shape[2], x0 : x0 + block.shape[3]] = block

@@ -227,6 +227,7 @@ def prepare_prediction(
         overlap=config.overlap,
         weighting=config.weighting,
         batch_size=config.batch_size,
+        whole_slices=vol.reads_whole_slices,
     )
     return Prediction(
         checkpoint,

@@ -12,8 +12,12 @@ field's radius, the result equals that single pass to float rounding; with a sma
 differs only where the cut context mattered (bench/infer.py reports the largest difference
 and the AP against the blended result).
 
-Memory is bounded like the sliding window's: one row of core tiles along z (C x tile_z x Y x X),
-one input slab (tile_z + 2 margin slices) and one tile's activations.
+Each tile is read from the source as its own crop and written to the sink as its own block
+(`TileSink.write_tile`), so memory is bounded by one tile's input, output and activations,
+whatever the slice area: nothing of size Y x X is held. Sources that can only read whole slices
+(compressed TIFF pages, slice directories: `Volume.reads_whole_slices`) are read once per row of
+tiles as a raw slab instead of once per tile. A sink that takes z blocks only (`sink(z0,
+block)`) gets the tiles of each row assembled into one block.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import functools
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import torch
@@ -56,13 +60,23 @@ class TileConfig:
         return tile, up(self.margin)
 
 
-def tile_memory_bytes(shape: Sequence[int], config: TileConfig, channels: int = 1) -> int:
-    """Bytes of the buffers a pass holds, without the network's activations: the row of core
-    outputs, the input slab and one tile in and out."""
+def tile_memory_bytes(shape: Sequence[int], config: TileConfig, channels: int = 1, whole_slices: bool = False) -> int:
+    """Bytes of the buffers a pass holds, without the network's activations: one tile in (its
+    raw crop and the float copy) and out, and, for a source that reads whole slices
+    (`whole_slices`), the raw slab of a row of tiles."""
     (tz, ty, tx), margin = config.aligned()
-    _, ny, nx = (int(n) for n in shape)
-    tile_in = (tz + 2 * margin) * min(ny, ty + 2 * margin) * min(nx, tx + 2 * margin)
-    return 4 * (channels * tz * ny * nx + (tz + 2 * margin) * ny * nx + tile_in * (1 + channels))
+    nz, ny, nx = (int(n) for n in shape)
+    tile_in = min(nz, tz + 2 * margin) * min(ny, ty + 2 * margin) * min(nx, tx + 2 * margin)
+    slab = min(nz, tz + 2 * margin) * ny * nx if whole_slices else 0
+    return 4 * (tile_in * (2 + channels) + slab)
+
+
+@runtime_checkable
+class TileSink(Protocol):
+    """Takes a pass's output tile by tile: `block` (C, dz, dy, dx) has its first voxel at `corner`
+    (z, y, x). Tiles do not overlap and are valid during the call only."""
+
+    def write_tile(self, corner: tuple[int, int, int], block: np.ndarray) -> None: ...
 
 
 def tile_stride(model: nn.Module) -> int | None:
@@ -82,7 +96,7 @@ def tile_stride(model: nn.Module) -> int | None:
 def tiled_inference(
     source: Any,
     forward: Forward,
-    sink: Sink,
+    sink: Sink | TileSink,
     config: TileConfig = TileConfig(),
     *,
     transform: Transform | None = None,
@@ -92,10 +106,11 @@ def tiled_inference(
     """Run `forward` once per core tile of `source` (z, y, x) and stream the result to `sink`.
 
     The contract is `sliding_window`'s: `forward` maps (1, 1, *crop) to (1, C, *crop) (or a
-    list whose first element is that), `transform` normalises each input slab, and
-    `sink(z0, block)` receives consecutive z blocks (C, dz, Y, X) covering `z_range` (default:
-    the whole volume), valid during the call only. The tiles lie on one grid from z = 0
-    whatever `z_range` is, so slabs run apart join into the result of one pass.
+    list whose first element is that) and `transform`, voxel-wise, normalises each input crop.
+    A `TileSink` receives each core tile's output; any other `sink(z0, block)` receives
+    consecutive z blocks (C, dz, Y, X), valid during the call only. Together they cover
+    `z_range` (default: the whole volume). The tiles lie on one grid from z = 0 whatever
+    `z_range` is, so slabs run apart join into the result of one pass.
 
     Example:
         >>> tiled_inference(vol, model, writer, TileConfig(tile=(96, 96, 96), margin=16, multiple=4))
@@ -106,23 +121,62 @@ def tiled_inference(
         raise ConfigError(f"z_range = {z_range}; expected 0 <= start < end <= {shape[0]}")
     (tz, ty, tx), margin = config.aligned()
     device = torch.device(device)
+    out = sink if isinstance(sink, TileSink) else _RowAssembler(sink, shape)
     for z0 in range(tz * (begin // tz), end, tz):
         z1 = min(z0 + tz, shape[0])
-        lo, hi = max(0, z0 - margin), min(shape[0], z1 + margin)
-        slab = _read(source, lo, hi, transform)
-        row: np.ndarray | None = None
+        first, last = max(begin, z0), min(end, z1)
+        reader = _TileReader(source, (max(0, z0 - margin), min(shape[0], z1 + margin)), transform)
         for y0 in range(0, shape[1], ty):
             for x0 in range(0, shape[2], tx):
                 core = (slice(z0, z1), slice(y0, min(y0 + ty, shape[1])), slice(x0, min(x0 + tx, shape[2])))
-                out = _run_tile(slab, lo, core, margin, shape, forward, device)
-                if row is None:
-                    row = np.empty((out.shape[0], z1 - z0) + shape[1:], np.float32)
-                row[:, :, core[1], core[2]] = out
-                del out
+                crop = tuple(slice(max(0, s.start - margin), min(n, s.stop + margin)) for s, n in zip(core, shape))
+                result = _run_tile(reader.read(crop), crop, core, forward, device)
+                out.write_tile((first, y0, x0), result[:, first - z0 : last - z0])
+                del result
                 _return_freed_heap()
-        assert row is not None
-        first, last = max(begin, z0), min(end, z1)
-        sink(first, row[:, first - z0 : last - z0])
+        del reader
+
+
+class _TileReader:
+    """Input crops of one row of tiles, voxel-wise normalised, as float32.
+
+    A random-access source (array, memory map, HDF5, zarr) is cropped tile by tile; one that
+    reads whole slices is read once for the row, in its own dtype, and cropped from that.
+    """
+
+    def __init__(self, source: Any, z_span: tuple[int, int], transform: Transform | None) -> None:
+        self.source, self.transform, self.z0 = source, transform, z_span[0]
+        self.slab = source[z_span[0] : z_span[1]] if getattr(source, "reads_whole_slices", False) else None
+
+    def read(self, crop: tuple[slice, slice, slice]) -> np.ndarray:
+        if self.slab is not None:
+            raw = self.slab[crop[0].start - self.z0 : crop[0].stop - self.z0, crop[1], crop[2]]
+        else:
+            raw = self.source[crop]
+        tile = self.transform(raw) if self.transform is not None else raw
+        tile = np.ascontiguousarray(tile, dtype=np.float32)
+        if hasattr(self.source, "release_pages"):
+            self.source.release_pages()
+        return tile
+
+
+class _RowAssembler:
+    """Assembles the tiles of each row into one z block, for a sink that takes z blocks only."""
+
+    def __init__(self, sink: Sink, shape: tuple[int, ...]) -> None:
+        self.sink, self.plane = sink, (int(shape[1]), int(shape[2]))
+        self.row: np.ndarray | None = None
+        self.z0 = self.filled = 0
+
+    def write_tile(self, corner: tuple[int, int, int], block: np.ndarray) -> None:
+        z0, y0, x0 = corner
+        if self.row is None:
+            self.row, self.z0, self.filled = np.empty(block.shape[:2] + self.plane, np.float32), z0, 0
+        self.row[:, :, y0 : y0 + block.shape[2], x0 : x0 + block.shape[3]] = block
+        self.filled += block.shape[2] * block.shape[3]
+        if self.filled == self.plane[0] * self.plane[1]:
+            self.sink(self.z0, self.row)
+            self.row = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -147,28 +201,16 @@ def _return_freed_heap() -> None:
         trim(0)
 
 
-def _read(source: Any, lo: int, hi: int, transform: Transform | None) -> np.ndarray:
-    raw = source[lo:hi]
-    slab = np.asarray(transform(raw), dtype=np.float32) if transform is not None else np.array(raw, dtype=np.float32)
-    if hasattr(source, "release_pages"):
-        source.release_pages()
-    return slab
-
-
 def _run_tile(
-    slab: np.ndarray,
-    slab_z0: int,
+    tile: np.ndarray,
+    crop: tuple[slice, slice, slice],
     core: tuple[slice, slice, slice],
-    margin: int,
-    shape: tuple[int, ...],
     forward: Forward,
     device: torch.device,
 ) -> np.ndarray:
-    """The network on the core plus its margin (clipped at the volume's faces); the core's output."""
-    crop = tuple(slice(max(0, s.start - margin), min(n, s.stop + margin)) for s, n in zip(core, shape))
-    tile = slab[crop[0].start - slab_z0 : crop[0].stop - slab_z0, crop[1], crop[2]]
+    """The network on the core plus its margin (`crop`, clipped at the volume's faces); the core's output."""
     with torch.inference_mode():
-        out = first_output(forward(torch.from_numpy(np.ascontiguousarray(tile))[None, None].to(device))).float()
+        out = first_output(forward(torch.from_numpy(tile)[None, None].to(device))).float()
     expected = tuple(s.stop - s.start for s in crop)
     if out.ndim != 5 or tuple(out.shape[2:]) != expected:
         raise ConfigError(

@@ -9,6 +9,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from porelab.errors import VolumeError
+from porelab.volume.lazy import SliceStack
 
 VoxelSize = tuple[float, float, float]
 
@@ -103,6 +104,12 @@ class Volume:
     def is_lazy(self) -> bool:
         """True when the voxels stay on disk until indexed (memmap, TIFF pages, HDF5, zarr)."""
         return not (isinstance(self.data, np.ndarray) and not isinstance(self.data, np.memmap))
+
+    @property
+    def reads_whole_slices(self) -> bool:
+        """True when any read decodes whole slices (compressed TIFF pages, slice files), so a
+        crop costs as much as the slices it spans."""
+        return isinstance(self.data, SliceStack)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         out = np.asarray(self.data[key])
