@@ -10,7 +10,7 @@ returns the full result, which is then saved. Per size: voxels/s, peak RSS growt
 each map against the spheres, the largest difference between the maps, and
 `efficiency_vs_one_pass` (one forward pass over the whole volume, timed where it fits in
 memory, else at the rate of the largest size where it did, over ours). The last line has
-the ratios at the largest size.
+the ratios at the largest size and our peak RSS growth at every size.
 
     .venv/bin/python bench/infer.py                        # 128^3, 256^3, 512^3
     .venv/bin/python bench/infer.py --sizes 96 128         # quicker
@@ -222,6 +222,7 @@ def main() -> None:
     )
     speed = rss = gpu_mem = efficiency = float("nan")
     one_pass_rate = float("nan")
+    ours_rss: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             src = Path(tmp) / f"v{size}.npy"
@@ -253,6 +254,7 @@ def main() -> None:
             efficiency = (voxels / ours.seconds) / one_pass_rate
             rss = theirs.peak_rss_growth_mib / max(ours.peak_rss_growth_mib, 1e-3)
             gpu_mem = theirs_gpu.peak_mib / max(ours_gpu.peak_mib, 1e-3)
+            ours_rss.append(f"{ours.peak_rss_growth_mib:.0f}")
             gpu_columns = f" {ours_gpu.peak_mib:>12.1f} {theirs_gpu.peak_mib:>13.1f}" if args.device == "cuda" else ""
             print(
                 f"{size:>5}^3 {voxels / ours.seconds:>11.3g} {voxels / theirs.seconds:>11.3g} {speed:>6.2f} "
@@ -263,7 +265,8 @@ def main() -> None:
             for path in Path(tmp).iterdir():
                 path.unlink()
     print(
-        f"ratio_vs_monai={speed:.2f} efficiency_vs_one_pass={efficiency:.2f} rss_ratio_monai_over_ours={rss:.1f}"
+        f"ratio_vs_monai={speed:.2f} efficiency_vs_one_pass={efficiency:.2f} rss_ratio_monai_over_ours={rss:.1f} "
+        f"ours_peak_rss_mib={'/'.join(ours_rss)}"
         + (f" gpu_mem_ratio_monai_over_ours={gpu_mem:.2f}" if args.device == "cuda" else "")
     )
 

@@ -153,8 +153,9 @@ class _TileReader:
             raw = self.slab[crop[0].start - self.z0 : crop[0].stop - self.z0, crop[1], crop[2]]
         else:
             raw = self.source[crop]
-        tile = self.transform(raw) if self.transform is not None else raw
-        tile = np.ascontiguousarray(tile, dtype=np.float32)
+        tile = np.asarray(self.transform(raw) if self.transform is not None else raw)
+        # a read-only crop is a view of a memory map, whose pages are released below
+        tile = np.array(tile, dtype=np.float32, order="C", copy=True if not tile.flags.writeable else None)
         if hasattr(self.source, "release_pages"):
             self.source.release_pages()
         return tile
