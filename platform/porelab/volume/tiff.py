@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import uuid
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any, Iterable
@@ -205,10 +206,17 @@ def write_tiff(
     voxel_size: tuple[float, float, float],
     metadata: dict[str, Any],
 ) -> None:
-    """Write an OME-TIFF, one page per z slice, streamed from `slabs`."""
+    """Write an OME-TIFF, one page per z slice, streamed from `slabs`.
+
+    The OME UUID is derived from the shape, dtype, voxel size and metadata (tifffile draws a
+    random one), so writing the same volume twice gives the same bytes and the same checksum.
+    """
     nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
     z, y, x = voxel_size
+    description = json.dumps({"porelab": metadata}, default=str)
+    identity = json.dumps([list(shape), np.dtype(dtype).str, list(voxel_size), description])
     ome = {
+        "UUID": str(uuid.uuid5(uuid.NAMESPACE_URL, "porelab:" + identity)),
         "axes": "ZYX",
         "PhysicalSizeZ": z,
         "PhysicalSizeY": y,
@@ -216,7 +224,7 @@ def write_tiff(
         "PhysicalSizeZUnit": "mm",
         "PhysicalSizeYUnit": "mm",
         "PhysicalSizeXUnit": "mm",
-        "Description": json.dumps({"porelab": metadata}, default=str),
+        "Description": description,
     }
 
     def pages() -> Iterable[np.ndarray]:
