@@ -5,8 +5,8 @@ of CV and `porelab evaluate` alike, so the maps an operating point was calibrate
 maps a user's verdict is read from. Windows are the default: on the 27 am-eval scans the
 bundled porelab-am's AP was 0.943 with windows and 0.934 with one pass per voxel (tiles), Dice
 at its operating point 0.899 and 0.897 (`porelab evaluate`): the 8 blended predictions per
-voxel act as a small ensemble. Tiles ran at 2.7-3.2x MONAI's windows on one CPU thread, 0.61-0.98
-of one forward pass over the volume (bench/infer.py, 128^3-512^3).
+voxel act as a small ensemble. With the bundled detector tiles ran at 2.3-2.6x MONAI's windows
+on one CPU thread, 0.62-0.73 of one forward pass over the volume (bench/infer.py, 128^3-512^3).
 """
 
 from __future__ import annotations
