@@ -113,3 +113,22 @@ def test_a_build_of_unknown_scans_names_them_before_writing(tmp_path):
     with pytest.raises(ConfigError, match=r"bushing-9.*am-eval preset"):
         build_dataset(tmp_path / "set", "am-eval", only=("bushing-316L", "bushing-9"))
     assert not (tmp_path / "set").exists()
+
+
+def test_a_second_build_into_a_folder_being_built_is_refused(tmp_path):
+    """While one build holds the folder's lock (here: this test), another fails at once, names
+    the folder and the holder, and writes nothing; once the lock is released the build runs."""
+    import os
+
+    from porelab.simulate.datasets.lock import dataset_lock
+
+    with dataset_lock(tmp_path):
+        with pytest.raises(ConfigError, match=rf"{tmp_path}: another build.*process {os.getpid()}"):
+            build_dataset(tmp_path, "am-eval", only=("bushing-316L",))
+        assert not (tmp_path / "manifest.json").exists()
+    with pytest.raises(ConfigError, match="another build"):
+        with dataset_lock(tmp_path):
+            with dataset_lock(tmp_path):
+                pass
+    with dataset_lock(tmp_path):  # released by the failed attempt's exit as well
+        pass

@@ -24,6 +24,7 @@ from porelab.simulate.datasets.manifest import (
     upsert_entry,
     write_manifest,
 )
+from porelab.simulate.datasets.lock import dataset_lock
 from porelab.simulate.datasets.presets import ScanPlan, preset_plans, select_plans
 from porelab.simulate.datasets.randomized import RandomizedConfig
 from porelab.simulate.datasets.readme import write_preview, write_readme
@@ -210,7 +211,8 @@ def build_dataset(
     existing set records, else `RandomizedConfig()`).
     """
     if preset == "welds":
-        return build_welds(out, profile, report)
+        with dataset_lock(Path(out)):
+            return build_welds(out, profile, report)
     recorded = read_manifest(Path(out)).get("sampling")
     if preset == "am-randomized" and sampling is None and recorded:
         sampling = RandomizedConfig.from_dict(recorded)  # completing a set keeps the ranges it was drawn with
@@ -241,6 +243,19 @@ def build_plans(
     wanted = {plan.id for plan in select_plans(plans, only, fields.get("preset", "this"))}
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
+    with dataset_lock(root):
+        return _build_locked(root, plans, fields, wanted, executor, report, sampling)
+
+
+def _build_locked(
+    root: Path,
+    plans: list[ScanPlan],
+    fields: dict[str, Any],
+    wanted: set[str],
+    executor: Executor,
+    report: Report,
+    sampling: dict[str, Any] | None,
+) -> dict[str, Any]:
     manifest = {**read_manifest(root), "format": FORMAT, **fields}
     _check_same_sampling(root, manifest, sampling)
     _check_roles(root, manifest, plans)
