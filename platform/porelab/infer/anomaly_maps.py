@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from porelab.infer.output import ArraySink
 from porelab.infer.postprocess import PostprocessConfig, EdgeFit, postprocess
 from porelab.infer.sliding import SlidingWindowConfig, sliding_window
 
@@ -30,18 +31,15 @@ def reconstruction_maps(
     anomaly models of `porelab.models`); `transform` normalises the grey values first.
     """
     model.eval()
-    error = np.zeros(volume.shape, dtype=np.float32)
-    reconstruction = np.zeros(volume.shape, dtype=np.float32)
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         x_hat = model(x).reconstruction
         return torch.cat([(x - x_hat).abs(), x_hat], dim=1)
 
-    def sink(z0: int, block: np.ndarray) -> None:
-        error[z0 : z0 + block.shape[1]] = block[0]
-        reconstruction[z0 : z0 + block.shape[1]] = block[1]
-
+    sink = ArraySink(tuple(volume.shape))
     sliding_window(volume, forward, sink, config, transform=transform, device=device)
+    assert sink.array is not None
+    error, reconstruction = sink.array
     return error, reconstruction
 
 

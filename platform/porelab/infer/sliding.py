@@ -49,6 +49,19 @@ def first_output(result: Any) -> torch.Tensor:
     return result[0] if isinstance(result, (list, tuple)) else result
 
 
+def read_normalised(source: Any, key: Any, transform: Transform | None) -> np.ndarray:
+    """`source[key]` normalised by `transform` (voxel-wise) as C-ordered float32 that is no view
+    of a memory map: the source's mapped pages are released before it is returned, so the
+    process's resident memory stays what the pass holds."""
+    raw = source[key]
+    values = np.asarray(transform(raw) if transform is not None else raw)
+    values = np.array(values, dtype=np.float32, order="C", copy=True if not values.flags.writeable else None)
+    del raw
+    if hasattr(source, "release_pages"):
+        source.release_pages()
+    return values
+
+
 def working_memory_bytes(shape: Sequence[int], config: SlidingWindowConfig, channels: int = 1) -> int:
     """Bytes of the buffers one pass holds: accumulator, input slab (and its raw read), a batch in and out."""
     grid = config.grid(shape)
@@ -84,15 +97,7 @@ class _Pass:
 
     def read_slab(self, z0: int) -> np.ndarray:
         wz = self.grid.window[0]
-        raw = self.source[z0 : min(z0 + wz, self.shape[0])]
-        slab = (
-            np.asarray(self.transform(raw), dtype=np.float32)
-            if self.transform is not None
-            else np.array(raw, dtype=np.float32)
-        )
-        del raw
-        if hasattr(self.source, "release_pages"):
-            self.source.release_pages()
+        slab = read_normalised(self.source, slice(z0, min(z0 + wz, self.shape[0])), self.transform)
         pad = [(0, p - n) for p, n in zip((wz,) + self.grid.padded_shape[1:], slab.shape)]
         return np.pad(slab, pad, mode=self.config.pad_mode) if any(after for _, after in pad) else slab
 

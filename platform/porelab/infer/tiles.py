@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from porelab.errors import ConfigError
-from porelab.infer.sliding import Forward, Sink, Transform, first_output
+from porelab.infer.sliding import Forward, Sink, Transform, first_output, read_normalised
 
 
 @dataclass(frozen=True)
@@ -149,16 +149,11 @@ class _TileReader:
         self.slab = source[z_span[0] : z_span[1]] if getattr(source, "reads_whole_slices", False) else None
 
     def read(self, crop: tuple[slice, slice, slice]) -> np.ndarray:
-        if self.slab is not None:
-            raw = self.slab[crop[0].start - self.z0 : crop[0].stop - self.z0, crop[1], crop[2]]
-        else:
-            raw = self.source[crop]
-        tile = np.asarray(self.transform(raw) if self.transform is not None else raw)
-        # a read-only crop is a view of a memory map, whose pages are released below
-        tile = np.array(tile, dtype=np.float32, order="C", copy=True if not tile.flags.writeable else None)
-        if hasattr(self.source, "release_pages"):
-            self.source.release_pages()
-        return tile
+        if self.slab is None:
+            return read_normalised(self.source, crop, self.transform)
+        return read_normalised(
+            self.slab, (slice(crop[0].start - self.z0, crop[0].stop - self.z0),) + crop[1:], self.transform
+        )
 
 
 class _RowAssembler:

@@ -242,50 +242,37 @@ def build_plans(
     scans to build (an id no plan has is an error, raised before anything is written)."""
     wanted = {plan.id for plan in select_plans(plans, only, fields.get("preset", "this"))}
     root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
-    with dataset_lock(root):
-        return _build_locked(root, plans, fields, wanted, executor, report, sampling)
-
-
-def _build_locked(
-    root: Path,
-    plans: list[ScanPlan],
-    fields: dict[str, Any],
-    wanted: set[str],
-    executor: Executor,
-    report: Report,
-    sampling: dict[str, Any] | None,
-) -> dict[str, Any]:
-    manifest = {**read_manifest(root), "format": FORMAT, **fields}
-    _check_same_sampling(root, manifest, sampling)
-    _check_roles(root, manifest, plans)
-    if sampling is not None:
-        manifest["sampling"] = sampling
-    simulations = _Simulations()
-    for plan in plans:
-        if plan.id not in wanted:
-            continue
-        if _is_complete(root, manifest, plan):
-            report(f"{plan.id}: complete, skipped")
-            continue
-        entry = build_scan(root, plan, executor, simulations)
-        manifest = upsert_entry(manifest, entry)
-        write_manifest(root, manifest)
-        base = entry["otsu_baseline"]
-        streamed = entry.get("streaming")
-        report(
-            f"{plan.id}: {entry['seconds']:.1f} s, {base.get('method', 'otsu')} Dice {base['dice']:.3f}, "
-            f"false calls {base['false_calls']}"
-            + (
-                f"; streamed in slabs of {streamed['slab_rows']} rows ({streamed['slabs_resumed']} resumed), "
-                f"slab task peak RSS {streamed['task_peak_rss_mib']:.0f} MiB"
-                if streamed
-                else ""
+    with dataset_lock(root):  # makes the folder
+        manifest = {**read_manifest(root), "format": FORMAT, **fields}
+        _check_same_sampling(root, manifest, sampling)
+        _check_roles(root, manifest, plans)
+        if sampling is not None:
+            manifest["sampling"] = sampling
+        simulations = _Simulations()
+        for plan in plans:
+            if plan.id not in wanted:
+                continue
+            if _is_complete(root, manifest, plan):
+                report(f"{plan.id}: complete, skipped")
+                continue
+            entry = build_scan(root, plan, executor, simulations)
+            manifest = upsert_entry(manifest, entry)
+            write_manifest(root, manifest)
+            base = entry["otsu_baseline"]
+            streamed = entry.get("streaming")
+            report(
+                f"{plan.id}: {entry['seconds']:.1f} s, {base.get('method', 'otsu')} Dice {base['dice']:.3f}, "
+                f"false calls {base['false_calls']}"
+                + (
+                    f"; streamed in slabs of {streamed['slab_rows']} rows ({streamed['slabs_resumed']} resumed), "
+                    f"slab task peak RSS {streamed['task_peak_rss_mib']:.0f} MiB"
+                    if streamed
+                    else ""
+                )
             )
-        )
-    write_manifest(root, manifest)
-    write_readme(root, manifest)
-    return manifest
+        write_manifest(root, manifest)
+        write_readme(root, manifest)
+        return manifest
 
 
 def summary_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:

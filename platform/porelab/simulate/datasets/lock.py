@@ -12,7 +12,7 @@ import contextlib
 import fcntl
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 from porelab.errors import ConfigError
 
@@ -21,7 +21,8 @@ LOCK_NAME = ".build.lock"
 
 @contextlib.contextmanager
 def dataset_lock(root: Path) -> Iterator[None]:
-    """Hold the build lock of the dataset folder `root` (made if missing) for the block.
+    """Hold the build lock of the dataset folder `root` (made if missing) for the block. On a
+    file system without locks (some FUSE mounts) the block runs unguarded, as before.
 
     Example:
         >>> with dataset_lock(Path("data/am")):
@@ -29,24 +30,27 @@ def dataset_lock(root: Path) -> Iterator[None]:
     """
     Path(root).mkdir(parents=True, exist_ok=True)
     path = Path(root) / LOCK_NAME
-    handle = open(path, "a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with open(path, "a+") as handle:
+        if _locked(handle, root):
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise ConfigError(
-                f"{root}: another build is writing this dataset (lock {path} held by process {holder}); "
-                "expected one build per dataset folder: wait for it to finish, or choose another --out"
-            ) from None
-        except OSError:  # a file system without locks (some FUSE mounts): build unguarded, as before
-            yield
-            return
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
         yield
-    finally:
-        handle.close()
+
+
+def _locked(handle: IO[str], root: Path) -> bool:
+    """Take the lock on `handle`, the lock file of `root`: True when taken, False where the file
+    system has no locks."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        raise ConfigError(
+            f"{root}: another build is writing this dataset (lock {handle.name} held by process {holder}); "
+            "expected one build per dataset folder: wait for it to finish, or choose another --out"
+        ) from None
+    except OSError:
+        return False
+    return True
